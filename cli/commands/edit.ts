@@ -1,0 +1,126 @@
+import { Option, type Command } from 'commander';
+import { addFlag, editFlagState, type EditOutcome, type StateEditKind } from '../../lib/edits.ts';
+import { gitUserEmail } from '../../lib/git.ts';
+import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
+import { printFindings } from '../report.ts';
+import { EXIT, type CommandContext, type Register } from '../main.ts';
+
+interface AuditOptions {
+  env: string;
+  reason: string;
+  ticket?: string;
+  by?: string;
+  approvedBy?: string;
+  dryRun?: boolean;
+}
+
+function auditOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--reason <text>', 'why (goes into the audit trail)')
+    .option('--ticket <id>', 'change ticket, e.g. TICKET-12345 (required in staging and production)')
+    .option('--by <email>', 'who makes the change (default: git config user.email)')
+    .option('--dry-run', 'validate and show what would change, write nothing');
+}
+
+function changedBy(ws: Workspace, by: string | undefined): string {
+  const who = by ?? gitUserEmail(ws.root);
+  if (!who) throw new UsageError('cannot tell who makes the change: pass --by EMAIL or set git config user.email');
+  return who;
+}
+
+function oneLine(name: string, value: string | undefined): void {
+  if (value !== undefined && /[\r\n]/.test(value)) throw new UsageError(`--${name} must be a single line`);
+}
+
+function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolean | undefined): void {
+  if (outcome.noop) {
+    ctx.output.out(outcome.summary);
+    return;
+  }
+  if (!outcome.dist) {
+    printFindings(ctx.output, outcome.findings, 'text', `flagops: refused (${outcome.summary}); no file was changed`);
+    ctx.exitCode = EXIT.violations;
+    return;
+  }
+  if (outcome.findings.length > 0) printFindings(ctx.output, outcome.findings, 'text', 'flagops');
+  const verb = dryRun ? 'would write' : 'wrote';
+  ctx.output.out(outcome.summary);
+  for (const f of outcome.files) ctx.output.out(`${verb} ${f}`);
+  for (const f of outcome.dist.write) ctx.output.out(`${verb} ${f.path}`);
+  for (const f of outcome.dist.remove) ctx.output.out(`${dryRun ? 'would remove' : 'removed'} ${f}`);
+  if (!dryRun) ctx.output.out('next: review `git diff`, commit, and open a pull request (CI runs flagops check and flagops diff)');
+}
+
+function stateCommand(program: Command, ctx: CommandContext, kind: StateEditKind, description: string, extra: (c: Command) => Command): void {
+  auditOptions(extra(program.command(`${kind} <flag>`).description(description).requiredOption('--env <env>', 'environment')))
+    .option('--approved-by <email>', 'approver, a second person (required in production for enabled flags)')
+    .action(async (flag: string, opts: AuditOptions & { rollout?: number; to?: number }) => {
+      oneLine('reason', opts.reason);
+      const ws = await openWorkspace(ctx.cwd);
+      const outcome = await editFlagState(
+        ws,
+        {
+          kind,
+          flag,
+          environment: opts.env,
+          rollout: opts.rollout ?? opts.to,
+          reason: opts.reason,
+          ticket: opts.ticket,
+          by: changedBy(ws, opts.by),
+          approvedBy: opts.approvedBy,
+          at: now(),
+        },
+        { dryRun: opts.dryRun },
+      );
+      report(ctx, outcome, opts.dryRun);
+    });
+}
+
+const percent = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw new UsageError(`a rollout is an integer percentage from 0 to 100, got '${value}'`);
+  return n;
+};
+
+export const registerEdits: Register = (program, ctx) => {
+  stateCommand(program, ctx, 'enable', 'turn a flag on (default rollout: the first step above 0)', (c) =>
+    c.option('--rollout <n>', 'percent of users', percent),
+  );
+  stateCommand(program, ctx, 'rollout', 'move the rollout percentage (one step at a time in production)', (c) =>
+    c.requiredOption('--to <n>', 'the new percentage', percent),
+  );
+  stateCommand(program, ctx, 'disable', 'the kill switch: turn a flag off; always allowed', (c) => c);
+
+  auditOptions(
+    program
+      .command('add <flag>')
+      .description('declare a new flag in the catalog, off in every environment')
+      .requiredOption('--description <text>', 'what the flag turns on')
+      .requiredOption('--owner <team>', 'owning team slug, e.g. team-scheduling')
+      .addOption(new Option('--type <type>', 'flag type').choices(['release', 'experiment', 'ops', 'permission']).makeOptionMandatory())
+      .option('--expires <date>', 'YYYY-MM-DD (required for release and experiment flags)')
+      .option('--requires <flags...>', 'prerequisite flags'),
+  )
+    .action(async (flag: string, opts: Omit<AuditOptions, 'env'> & { description: string; owner: string; type: 'release'; expires?: string; requires?: string[] }) => {
+      oneLine('reason', opts.reason);
+      oneLine('description', opts.description);
+      const ws = await openWorkspace(ctx.cwd);
+      const outcome = await addFlag(
+        ws,
+        {
+          flag,
+          description: opts.description,
+          owner: opts.owner,
+          type: opts.type,
+          expires: opts.expires,
+          requires: opts.requires,
+          reason: opts.reason,
+          ticket: opts.ticket,
+          by: changedBy(ws, opts.by),
+          at: now(),
+        },
+        { dryRun: opts.dryRun },
+      );
+      report(ctx, outcome, opts.dryRun);
+    });
+};

@@ -1,0 +1,55 @@
+import { ApiObject, Chart, JsonPatch, type ChartProps } from 'cdk8s';
+import { Namespace } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import type { EnvironmentSettings } from '../environments/settings.ts';
+import { FeatureFlagConfigMap, type FeatureFlag } from './feature-flag-config-map.ts';
+
+export interface EnvironmentChartProps extends ChartProps {
+  /** The environment's resolved settings (environments/<env>/environment.ts). */
+  readonly settings: EnvironmentSettings;
+  /** Every catalog flag with its state in this environment. */
+  readonly flags: readonly FeatureFlag[];
+}
+
+/** Labels on every object flagops synthesizes. */
+export const COMMON_LABELS = {
+  'app.kubernetes.io/part-of': 'pms',
+  'app.kubernetes.io/managed-by': 'flagops',
+} as const;
+
+/**
+ * Everything one environment runs that flagops owns, in the environment's namespace: the
+ * namespace itself (Pod Security "restricted" enforced) and the feature-flag ConfigMap.
+ */
+export class EnvironmentChart extends Chart {
+  public readonly featureFlags: FeatureFlagConfigMap;
+
+  constructor(scope: Construct, id: string, props: EnvironmentChartProps) {
+    const { settings } = props;
+    super(scope, id, {
+      ...props,
+      namespace: settings.namespace,
+      labels: { ...COMMON_LABELS, 'pms.example.com/environment': settings.name, ...settings.labels, ...props.labels },
+      disableResourceNameHashes: true,
+    });
+
+    const namespace = new Namespace(this, 'Namespace', {
+      metadata: {
+        name: settings.namespace,
+        labels: {
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+          'pod-security.kubernetes.io/audit': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
+        },
+      },
+    });
+    // A Namespace is cluster-scoped: drop the chart's namespace from its metadata.
+    ApiObject.of(namespace).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+
+    this.featureFlags = new FeatureFlagConfigMap(this, 'FeatureFlags', {
+      environment: settings.name,
+      flags: props.flags,
+    });
+  }
+}

@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { ConfigMap } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+
+/** What a flag is for (the catalog's `type`). */
+export type FeatureFlagType = 'release' | 'experiment' | 'ops' | 'permission';
+
+/** One flag's definition and its state in the environment being synthesized. */
+export interface FeatureFlag {
+  /** Flag key, for example `telehealth_appointments_enabled`. */
+  readonly name: string;
+  readonly description: string;
+  /** Owning team slug. */
+  readonly owner: string;
+  readonly type: FeatureFlagType;
+  /** Whether the flag is on at all; `false` is the kill switch. */
+  readonly enabled: boolean;
+  /** Percent of users (0..100) the flag is on for while enabled. */
+  readonly rollout: number;
+  readonly reason: string;
+  readonly ticket?: string;
+  readonly changedBy: string;
+  /** RFC 3339 UTC timestamp of the last change. */
+  readonly changedAt: string;
+  readonly approvedBy?: string;
+  /** YYYY-MM-DD after which the flag should be removed. */
+  readonly expires?: string;
+}
+
+export interface FeatureFlagConfigMapProps {
+  /** Environment name; the top-level key of `feature_flags.json`. */
+  readonly environment: string;
+  /** The flags, in any order (output is sorted by name). */
+  readonly flags: readonly FeatureFlag[];
+  /**
+   * Namespace of the ConfigMap.
+   * @default - the chart's namespace
+   */
+  readonly namespace?: string;
+  /**
+   * Name of the ConfigMap the backend mounts.
+   * @default 'feature-flags-config'
+   */
+  readonly name?: string;
+  /**
+   * Extra labels.
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** The data key read by the existing backend: `{"<env>": {"flag": bool}}`. */
+export const LEGACY_KEY = 'feature_flags.json';
+/** The data key holding the OpenFeature flagd flag set. */
+export const FLAGD_KEY = 'flags.flagd.json';
+/** Annotation carrying the sha256 of the ConfigMap data, so a change is visible and can trigger a reload. */
+export const CHECKSUM_ANNOTATION = 'flagops.io/checksum';
+export const FLAGD_SCHEMA = 'https://flagd.dev/schema/v0/flags.json';
+
+const FLAG_KEY = /^[a-z][a-z0-9_]*$/;
+
+/**
+ * The feature-flag ConfigMap of one environment: `feature_flags.json` for the backend's boolean
+ * reader, `flags.flagd.json` for OpenFeature/flagd (with fractional rollouts), and a checksum
+ * annotation. Output is a pure function of the props.
+ */
+export class FeatureFlagConfigMap extends Construct {
+  /** The sha256 of the ConfigMap data (`sha256:<hex>`). */
+  public readonly checksum: string;
+  public readonly configMap: ConfigMap;
+
+  constructor(scope: Construct, id: string, props: FeatureFlagConfigMapProps) {
+    super(scope, id);
+    const seen = new Set<string>();
+    for (const flag of props.flags) {
+      if (!FLAG_KEY.test(flag.name)) {
+        throw new Error(`Flag names must be snake_case keys. The value passed is: ${JSON.stringify(flag.name)}`);
+      }
+      if (seen.has(flag.name)) throw new Error(`Each flag may appear once. The value passed twice is: ${flag.name}`);
+      seen.add(flag.name);
+      if (!Number.isInteger(flag.rollout) || flag.rollout < 0 || flag.rollout > 100) {
+        throw new Error(`The 'rollout' of flag ${flag.name} must be an integer from 0 to 100. The value passed is: ${flag.rollout}`);
+      }
+    }
+    const name = props.name ?? 'feature-flags-config';
+
+    const data = {
+      [LEGACY_KEY]: stableJson(legacyFlags(props.environment, props.flags)),
+      [FLAGD_KEY]: stableJson(flagdFlagSet(props.environment, props.flags)),
+    };
+    this.checksum = `sha256:${sha256(data[LEGACY_KEY] + '\n' + data[FLAGD_KEY])}`;
+
+    this.configMap = new ConfigMap(this, 'Resource', {
+      metadata: {
+        name,
+        namespace: props.namespace,
+        labels: {
+          'app.kubernetes.io/name': 'feature-flags',
+          'app.kubernetes.io/component': 'feature-flags',
+          ...props.labels,
+        },
+        annotations: { [CHECKSUM_ANNOTATION]: this.checksum },
+      },
+      data,
+    });
+  }
+}
+
+/** `{"<env>": {"flag": true}}`: true only for a flag enabled at rollout 100. */
+export function legacyFlags(environment: string, flags: readonly FeatureFlag[]): Record<string, Record<string, boolean>> {
+  const byName = sortByName(flags);
+  return { [environment]: Object.fromEntries(byName.map((f) => [f.name, f.enabled && f.rollout === 100])) };
+}
+
+/** A flagd flag as written to `flags.flagd.json`. */
+export interface FlagdFlag {
+  readonly state: 'ENABLED';
+  readonly variants: { readonly on: true; readonly off: false };
+  readonly defaultVariant: 'on' | 'off';
+  readonly targeting?: { readonly fractional: readonly (readonly [string, number])[] };
+  readonly metadata: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface FlagdFlagSet {
+  readonly $schema: string;
+  readonly metadata: { readonly flagSetId: string; readonly version: string };
+  readonly flags: Readonly<Record<string, FlagdFlag>>;
+}
+
+/**
+ * The OpenFeature flagd flag set. A partial rollout is `fractional` targeting with integer
+ * weights summing to 100 (`on` first, so raising the rollout only turns more users on); a disabled
+ * or 0% flag is a static `off` (never state DISABLED, which makes flagd return an error).
+ */
+export function flagdFlagSet(environment: string, flags: readonly FeatureFlag[]): FlagdFlagSet {
+  const entries = sortByName(flags).map((f): [string, FlagdFlag] => {
+    const share = f.enabled ? f.rollout : 0;
+    const metadata: Record<string, string | number | boolean> = {
+      description: f.description,
+      owner: f.owner,
+      type: f.type,
+      enabled: f.enabled,
+      rollout: f.rollout,
+      reason: f.reason,
+      changedBy: f.changedBy,
+      changedAt: f.changedAt,
+    };
+    if (f.ticket) metadata.ticket = f.ticket;
+    if (f.approvedBy) metadata.approvedBy = f.approvedBy;
+    if (f.expires) metadata.expires = f.expires;
+    const flag: FlagdFlag =
+      share > 0 && share < 100
+        ? { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off', targeting: { fractional: [['on', share], ['off', 100 - share]] }, metadata: sortKeys(metadata) }
+        : { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: share === 100 ? 'on' : 'off', metadata: sortKeys(metadata) };
+    return [f.name, flag];
+  });
+  const flagsObject = Object.fromEntries(entries);
+  return {
+    $schema: FLAGD_SCHEMA,
+    metadata: { flagSetId: `pms-${environment}`, version: sha256(stableJson(flagsObject)).slice(0, 16) },
+    flags: flagsObject,
+  };
+}
+
+/** Pretty JSON with a trailing newline: readable in a pull-request diff. */
+function stableJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+function sortByName(flags: readonly FeatureFlag[]): FeatureFlag[] {
+  return [...flags].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function sortKeys<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -1,0 +1,7 @@
+import type { EnvironmentConfig } from '../settings.ts';
+
+/** dev: where every flag starts. Anything goes, nothing pages. */
+export default {
+  namespace: 'pms-dev',
+  rolloutSteps: [0, 5, 10, 25, 50, 75, 100],
+} satisfies EnvironmentConfig;

@@ -1,0 +1,14 @@
+import type { EnvironmentConfig } from '../settings.ts';
+
+/**
+ * production: keeps the existing namespace name `pms`. A flag is raised here only once it is at
+ * 100% in staging, one rollout step at a time, with a ticket and a second person's approval.
+ */
+export default {
+  namespace: 'pms',
+  promotesFrom: 'staging',
+  rolloutSteps: [0, 5, 25, 50, 100],
+  rolloutOneStepAtATime: true,
+  requireTicket: true,
+  requireApproval: true,
+} satisfies EnvironmentConfig;

@@ -1,0 +1,77 @@
+/**
+ * The typed settings of one environment, as declared in `environments/<env>/environment.ts`.
+ *
+ * An `environment.ts` exports a {@link EnvironmentConfig}: only what differs from the defaults
+ * below. {@link resolveEnvironmentSettings} fills in the rest and checks the values, so every
+ * consumer (policies, constructs, the CLI) sees a complete {@link EnvironmentSettings}.
+ *
+ * environment.ts files import only *types* from here, so they stay loadable from any folder.
+ */
+
+/** Everything flagops knows about one environment. */
+export interface EnvironmentSettings {
+  /** Environment name; equals its folder name under `environments/`. */
+  readonly name: string;
+  /** Kubernetes namespace the environment's objects live in. */
+  readonly namespace: string;
+  /**
+   * The environment a flag must be at 100% in before its exposure may be raised here
+   * (the promotion order). `undefined` for the first environment.
+   */
+  readonly promotesFrom?: string;
+  /** Allowed rollout percentages, ascending, from 0 to 100. */
+  readonly rolloutSteps: readonly number[];
+  /** Whether a rollout increase may skip steps (production: no). */
+  readonly rolloutOneStepAtATime: boolean;
+  /** Whether every flag entry needs a `ticket`. */
+  readonly requireTicket: boolean;
+  /** Whether every enabled flag entry needs an `approved_by` different from `changed_by`. */
+  readonly requireApproval: boolean;
+  /** Labels stamped on every object synthesized for this environment. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** What an `environment.ts` declares: the name and namespace, everything else optional. */
+export type EnvironmentConfig = Pick<EnvironmentSettings, 'namespace'> &
+  Partial<Omit<EnvironmentSettings, 'name' | 'namespace'>>;
+
+/** The defaults applied under every environment.ts. */
+export const ENVIRONMENT_DEFAULTS = {
+  rolloutSteps: [0, 5, 25, 50, 100],
+  rolloutOneStepAtATime: false,
+  requireTicket: false,
+  requireApproval: false,
+  labels: {},
+} as const satisfies Omit<EnvironmentSettings, 'name' | 'namespace'>;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Merges an environment.ts export over the defaults and checks it.
+ *
+ * @throws Error naming the environment, the setting and the value when a setting is invalid.
+ */
+export function resolveEnvironmentSettings(name: string, config: EnvironmentConfig): EnvironmentSettings {
+  const fail = (what: string, value: unknown): never => {
+    throw new Error(`environments/${name}/environment.ts: ${what}. The value passed is: ${JSON.stringify(value)}`);
+  };
+  if (config === null || typeof config !== 'object') fail('the default export must be an object', config);
+  if (typeof config.namespace !== 'string' || !DNS_LABEL.test(config.namespace) || config.namespace.length > 63) {
+    fail("'namespace' must be a Kubernetes namespace name (DNS label, at most 63 characters)", config.namespace);
+  }
+  const steps = config.rolloutSteps ?? ENVIRONMENT_DEFAULTS.rolloutSteps;
+  const ascending = steps.every((s, i) => Number.isInteger(s) && s >= 0 && s <= 100 && (i === 0 || s > steps[i - 1]!));
+  if (!ascending || steps[0] !== 0 || steps[steps.length - 1] !== 100) {
+    fail("'rolloutSteps' must be ascending integers from 0 to 100, starting at 0 and ending at 100", steps);
+  }
+  if (config.promotesFrom !== undefined && (typeof config.promotesFrom !== 'string' || config.promotesFrom === name)) {
+    fail("'promotesFrom' must name another environment", config.promotesFrom);
+  }
+  return {
+    ...ENVIRONMENT_DEFAULTS,
+    ...config,
+    name,
+    rolloutSteps: [...steps],
+    labels: { ...ENVIRONMENT_DEFAULTS.labels, ...config.labels },
+  };
+}

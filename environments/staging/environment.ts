@@ -1,0 +1,9 @@
+import type { EnvironmentConfig } from '../settings.ts';
+
+/** staging: a flag is raised here only once it is at 100% in dev. */
+export default {
+  namespace: 'pms-staging',
+  promotesFrom: 'dev',
+  rolloutSteps: [0, 5, 25, 50, 100],
+  requireTicket: true,
+} satisfies EnvironmentConfig;

@@ -1,0 +1,189 @@
+/**
+ * The edit commands' core (enable, rollout, disable, add), without any CLI concerns:
+ * under a lock, read the files, change only the affected entries' text, validate the result with
+ * every rule (including the change rules against the files as they were), and only then write the
+ * flag files and dist/ atomically. A refused edit writes nothing.
+ */
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import writeFileAtomic from 'write-file-atomic';
+import { describeExposure } from '../policies/state-rules.ts';
+import { hasErrors, type Finding } from '../policies/findings.ts';
+import type { FlagState, FlagType } from '../policies/flag-schemas.ts';
+import { applyDist, planDist, type DistPlan } from './dist.ts';
+import { CATALOG_FILE, diskReader, parseProject, type Parsed } from './project.ts';
+import { addEntry, setFields } from './yaml-edit.ts';
+import { overlay, UsageError, validate, type Workspace } from './workspace.ts';
+
+/** The audit fields every edit carries. */
+export interface AuditFields {
+  readonly reason: string;
+  readonly ticket?: string;
+  /** E-mail of who makes the change (`changed_by`). */
+  readonly by: string;
+  readonly approvedBy?: string;
+  /** When (`changed_at`), truncated to seconds. */
+  readonly at: Date;
+}
+
+export type StateEditKind = 'enable' | 'rollout' | 'disable';
+
+export interface StateEdit extends AuditFields {
+  readonly kind: StateEditKind;
+  readonly flag: string;
+  readonly environment: string;
+  /** enable: the rollout (default: first step above 0); rollout: the target. */
+  readonly rollout?: number;
+}
+
+export interface AddFlag extends Omit<AuditFields, 'approvedBy'> {
+  readonly flag: string;
+  readonly description: string;
+  readonly owner: string;
+  readonly type: FlagType;
+  readonly expires?: string;
+  readonly requires?: readonly string[];
+}
+
+export interface EditOutcome {
+  /** Whether the files were written. */
+  readonly applied: boolean;
+  /** True when the request changes nothing (already in that state). */
+  readonly noop?: boolean;
+  /** One line describing the change, e.g. `production: x_enabled on 5% -> on 25%`. */
+  readonly summary: string;
+  /** Every finding of the validation of the edited files (errors mean refused). */
+  readonly findings: readonly Finding[];
+  /** Flag files changed (written when applied). */
+  readonly files: readonly string[];
+  readonly dist?: DistPlan;
+}
+
+export interface EditOptions {
+  /** Validate and report, but write nothing. */
+  readonly dryRun?: boolean;
+}
+
+/** Runs `fn` holding the project's edit lock, so concurrent edits serialize instead of losing one. */
+export async function withEditLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  const release = await lockfile.lock(join(root, 'environments'), {
+    lockfilePath: join(root, '.flagops.lock'),
+    retries: { retries: 100, minTimeout: 50, maxTimeout: 250, factor: 1.3 },
+    stale: 60_000,
+    realpath: false,
+  });
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
+const timestamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export async function editFlagState(ws: Workspace, edit: StateEdit, options: EditOptions = {}): Promise<EditOutcome> {
+  return withEditLock(ws.root, async () => {
+    const disk = diskReader(ws.root);
+    const before = parseProject(ws.settings, disk);
+    const env = before.model.environments.find((e) => e.settings.name === edit.environment);
+    if (!env) throw new UsageError(`unknown environment '${edit.environment}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
+    if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(`unknown flag '${edit.flag}': it is not in ${CATALOG_FILE} (declare it with flagops add)`);
+    const current = env.states[edit.flag];
+    if (!current) {
+      const why = env.names.includes(edit.flag) ? 'is invalid; run flagops check' : 'has no entry';
+      throw new UsageError(`flag '${edit.flag}' ${why} in ${env.file}`);
+    }
+    const target = nextState(edit, current, env.settings.rolloutSteps);
+    const summary = `${edit.environment}: ${edit.flag} ${describeExposure(current)} -> ${describeExposure({ ...current, ...target })}`;
+    if (target.enabled === current.enabled && target.rollout === current.rollout) {
+      return { applied: false, noop: true, summary: `${edit.environment}: ${edit.flag} is already ${describeExposure(current)}; nothing changed`, findings: [], files: [] };
+    }
+    const file = env.file;
+    const text = disk.read(file)!;
+    const edited = setFields(text, ['flags', edit.flag], {
+      enabled: target.enabled,
+      rollout: target.rollout,
+      reason: edit.reason,
+      ticket: edit.ticket,
+      changed_by: edit.by,
+      changed_at: timestamp(edit.at),
+      approved_by: edit.approvedBy,
+    });
+    return finish(ws, before, new Map([[file, edited]]), summary, edit.at, options);
+  });
+}
+
+function nextState(edit: StateEdit, current: FlagState, steps: readonly number[]): { enabled: boolean; rollout: number } {
+  switch (edit.kind) {
+    case 'disable':
+      return { enabled: false, rollout: current.rollout };
+    case 'enable': {
+      const rollout = edit.rollout ?? steps.find((s) => s > 0)!;
+      if (rollout <= 0) throw new UsageError(`enable needs a rollout above 0 (got ${rollout}); to turn a flag off use flagops disable`);
+      if (current.enabled) throw new UsageError(`flag '${edit.flag}' is already on (${current.rollout}%) in ${edit.environment}; use flagops rollout to change the percentage`);
+      return { enabled: true, rollout };
+    }
+    case 'rollout': {
+      if (edit.rollout === undefined) throw new UsageError('rollout needs --to N');
+      return { enabled: edit.rollout > 0, rollout: edit.rollout };
+    }
+  }
+}
+
+export async function addFlag(ws: Workspace, add: AddFlag, options: EditOptions = {}): Promise<EditOutcome> {
+  return withEditLock(ws.root, async () => {
+    const disk = diskReader(ws.root);
+    const before = parseProject(ws.settings, disk);
+    if (before.model.catalog.names.includes(add.flag)) throw new UsageError(`flag '${add.flag}' is already in ${CATALOG_FILE}`);
+    const changes = new Map<string, string>();
+    const catalogText = disk.read(CATALOG_FILE);
+    if (catalogText === undefined) throw new UsageError(`${CATALOG_FILE} does not exist`);
+    changes.set(
+      CATALOG_FILE,
+      addEntry(catalogText, ['flags'], add.flag, {
+        description: add.description,
+        owner: add.owner,
+        type: add.type,
+        created: timestamp(add.at).slice(0, 10),
+        expires: add.expires,
+        requires: add.requires && add.requires.length > 0 ? add.requires : undefined,
+      }),
+    );
+    for (const env of before.model.environments) {
+      const text = disk.read(env.file);
+      if (text === undefined) throw new UsageError(`${env.file} does not exist`);
+      changes.set(
+        env.file,
+        addEntry(text, ['flags'], add.flag, {
+          enabled: false,
+          rollout: 0,
+          reason: add.reason,
+          ticket: add.ticket,
+          changed_by: add.by,
+          changed_at: timestamp(add.at),
+        }),
+      );
+    }
+    return finish(ws, before, changes, `added ${add.flag}: off in ${before.model.environments.map((e) => e.settings.name).join(', ')}`, add.at, options);
+  });
+}
+
+async function finish(
+  ws: Workspace,
+  before: Parsed,
+  changes: Map<string, string>,
+  summary: string,
+  at: Date,
+  options: EditOptions,
+): Promise<EditOutcome> {
+  const result = await validate(ws, { reader: overlay(diskReader(ws.root), changes), base: before, now: at });
+  const files = [...changes.keys()];
+  if (hasErrors(result.findings) || !result.manifests) return { applied: false, summary, findings: result.findings, files };
+  const dist = planDist(ws.root, result.manifests);
+  if (!options.dryRun) {
+    for (const [path, text] of changes) writeFileAtomic.sync(join(ws.root, path), text, { encoding: 'utf8' });
+    applyDist(ws.root, dist);
+  }
+  return { applied: !options.dryRun, summary, findings: result.findings, files, dist };
+}
+

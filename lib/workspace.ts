@@ -1,0 +1,88 @@
+/**
+ * The pipeline the CLI drives: parse → state and change rules → synthesize → manifest policies
+ * (→ drift). Each step is a separate module with plain data between them; this module only wires
+ * them together and writes nothing.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { EnvironmentSettings } from '../environments/settings.ts';
+import { synthesizeAll, type EnvironmentManifests } from '../infra/synth.ts';
+import { checkChangeRules } from '../policies/change-rules.ts';
+import { hasErrors, type Finding } from '../policies/findings.ts';
+import { checkManifests } from '../policies/manifest-policies.ts';
+import { checkStateRules } from '../policies/state-rules.ts';
+import { driftFindings } from './dist.ts';
+import { CATALOG_FILE, diskReader, loadEnvironmentSettings, parseProject, type FileReader, type Parsed } from './project.ts';
+
+export interface Workspace {
+  readonly root: string;
+  /** In promotion order. */
+  readonly settings: readonly EnvironmentSettings[];
+}
+
+/** Error for a mistake in how flagops was called (exit code 2). */
+export class UsageError extends Error {}
+
+/** Finds the project root (the folder holding environments/catalog.yaml) from `cwd` upwards. */
+export function findRoot(cwd: string): string {
+  let dir = resolve(cwd);
+  for (;;) {
+    if (existsSync(join(dir, CATALOG_FILE))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new UsageError(`no ${CATALOG_FILE} found in ${cwd} or any parent folder; run flagops inside a flagops project`);
+    dir = up;
+  }
+}
+
+export async function openWorkspace(cwd: string): Promise<Workspace> {
+  const root = findRoot(cwd);
+  return { root, settings: await loadEnvironmentSettings(root) };
+}
+
+export interface ValidateOptions {
+  /** Where the flag files come from (default: the working tree). */
+  readonly reader?: FileReader;
+  /** The project as it was at the base of the change: enables the change rules. */
+  readonly base?: Parsed;
+  /** "Now" for time-based rules. */
+  readonly now: Date;
+  /** Compare committed dist/ with the fresh synth. */
+  readonly drift?: boolean;
+  /** Only these environments' manifests (default: all). Flag rules always cover all. */
+  readonly environments?: readonly string[];
+}
+
+export interface Validation {
+  readonly parsed: Parsed;
+  /** Synthesized manifests; undefined when the flag files have errors (nothing to synthesize from). */
+  readonly manifests?: readonly EnvironmentManifests[];
+  readonly findings: readonly Finding[];
+}
+
+export async function validate(ws: Workspace, options: ValidateOptions): Promise<Validation> {
+  const reader = options.reader ?? diskReader(ws.root);
+  const parsed = parseProject(ws.settings, reader);
+  const findings: Finding[] = [...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
+  if (options.base) findings.push(...checkChangeRules(options.base.model, parsed.model));
+  if (hasErrors(findings)) return { parsed, findings };
+  const manifests = synthesizeAll(parsed.model, options.environments);
+  findings.push(...(await checkManifests(manifests, ws.settings)));
+  if (options.drift) findings.push(...driftFindings(ws.root, manifests));
+  return { parsed, manifests, findings };
+}
+
+/** A reader that sees `overrides` (path → text) on top of another reader. */
+export function overlay(reader: FileReader, overrides: ReadonlyMap<string, string>): FileReader {
+  return { read: (path) => overrides.get(path) ?? reader.read(path) };
+}
+
+/** "Now": the FLAGOPS_NOW environment variable (RFC 3339, for reproducible scripts and tests) or the clock. */
+export function now(): Date {
+  const fixed = process.env.FLAGOPS_NOW;
+  if (fixed) {
+    const t = Date.parse(fixed);
+    if (Number.isNaN(t)) throw new UsageError(`FLAGOPS_NOW is not an RFC 3339 timestamp: ${fixed}`);
+    return new Date(t);
+  }
+  return new Date();
+}

@@ -1,0 +1,66 @@
+/**
+ * Manifest policies: pure functions over the synthesized objects of one environment. Each
+ * returns findings located in the dist/ file the object is written to.
+ */
+import type { EnvironmentSettings } from '../environments/settings.ts';
+import type { EnvironmentManifests, ManifestFile } from '../infra/synth.ts';
+import { YamlSource } from '../lib/yaml-source.ts';
+import { FLAGD_KEY, LEGACY_KEY } from '../constructs/feature-flag-config-map.ts';
+import { error, warning, type Finding, type Locator } from './findings.ts';
+import { kubernetesSchemaPolicy } from './kubernetes-schema.ts';
+
+/** The context a manifest policy sees: the environment and a way to locate paths in each file. */
+export interface ManifestContext {
+  readonly settings: EnvironmentSettings;
+  locator(file: ManifestFile): Locator;
+}
+
+export type ManifestPolicy = (manifests: EnvironmentManifests, context: ManifestContext) => Finding[] | Promise<Finding[]>;
+
+/** The API server rejects a ConfigMap whose data exceeds 1 MiB. */
+export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
+/** Client-side `kubectl apply` stores the whole object in an annotation limited to 256 KiB. */
+export const CONFIGMAP_WARN_BYTES = 256 * 1024;
+
+/** ConfigMap data under 1 MiB (error) and under 256 KiB (warning). */
+export const configMapSizePolicy: ManifestPolicy = ({ files }, context) => {
+  const findings: Finding[] = [];
+  for (const file of files) {
+    if (file.object.kind !== 'ConfigMap') continue;
+    const data = (file.object.data ?? {}) as Record<string, string>;
+    const bytes = Object.entries(data).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    const at = context.locator(file).locate(['data']);
+    const kib = (bytes / 1024).toFixed(1);
+    const keys = file.object.metadata.name === 'feature-flags-config' ? ` (${LEGACY_KEY} and ${FLAGD_KEY})` : '';
+    if (bytes > CONFIGMAP_LIMIT_BYTES) {
+      findings.push(error(at, 'configmap-size', `ConfigMap ${file.object.metadata.name} data is ${kib} KiB${keys}; the API server rejects more than 1024 KiB: split the catalog or remove stale flags`));
+    } else if (bytes > CONFIGMAP_WARN_BYTES) {
+      findings.push(warning(at, 'configmap-size', `ConfigMap ${file.object.metadata.name} data is ${kib} KiB${keys}; above 256 KiB only server-side apply works (kubectl apply --server-side)`));
+    }
+  }
+  return findings;
+};
+
+/** Every manifest policy, in the order they run. Later features register theirs here. */
+export const MANIFEST_POLICIES: readonly ManifestPolicy[] = [kubernetesSchemaPolicy, configMapSizePolicy];
+
+/** Runs every manifest policy over every environment's synthesized files. */
+export async function checkManifests(
+  manifests: readonly EnvironmentManifests[],
+  settings: readonly EnvironmentSettings[],
+  policies: readonly ManifestPolicy[] = MANIFEST_POLICIES,
+): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const sources = new Map<string, YamlSource>();
+  const locator = (file: ManifestFile): Locator => {
+    let source = sources.get(file.path);
+    if (!source) sources.set(file.path, (source = new YamlSource(file.path, file.text)));
+    return source;
+  };
+  for (const env of manifests) {
+    const envSettings = settings.find((s) => s.name === env.environment);
+    if (!envSettings) continue;
+    for (const policy of policies) findings.push(...(await policy(env, { settings: envSettings, locator })));
+  }
+  return findings;
+}

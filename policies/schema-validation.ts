@@ -1,0 +1,186 @@
+/**
+ * Applies a JSON Schema (ajv, draft 2020-12) to parsed data and turns every ajv error into a
+ * finding with a stable rule id and the source position of the offending key or value.
+ */
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { error, type Finding, type Locator } from './findings.ts';
+
+// ajv-formats ships CommonJS with a default export; under ESM interop it may arrive wrapped.
+type AddFormats = (ajv: Ajv2020) => unknown;
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
+
+let ajv: Ajv2020 | undefined;
+const compiled = new WeakMap<object, ValidateFunction>();
+
+/** The shared ajv instance: all errors, verbose (to read `x-rule`), formats, strict schemas. */
+export function schemaValidator(): Ajv2020 {
+  if (!ajv) {
+    ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    addFormats(ajv);
+    ajv.addKeyword({ keyword: 'x-rule', schemaType: 'string' });
+  }
+  return ajv;
+}
+
+function validatorFor(schema: object): ValidateFunction {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = schemaValidator().compile(schema);
+    compiled.set(schema, validate);
+  }
+  return validate;
+}
+
+/** Whether `data` passes `schema` (no findings, for filtering). */
+export function conformsTo(schema: object, data: unknown): boolean {
+  return validatorFor(schema)(data);
+}
+
+/** Keywords whose rule id does not depend on which field they sit on. */
+const KEYWORD_RULES: Record<string, string> = {
+  type: 'wrong-type',
+  additionalProperties: 'unknown-field',
+  required: 'missing-field',
+};
+
+/**
+ * Validates `data` against `schema`; returns one finding per problem, located through `at`.
+ * The schema may name a rule with `x-rule` on the failing subschema; otherwise the keyword decides.
+ */
+export function validateAgainstSchema(schema: object, data: unknown, at: Locator): Finding[] {
+  const validate = validatorFor(schema);
+  if (validate(data)) return [];
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  for (const e of validate.errors ?? []) {
+    // Wrappers of errors reported on their own: the inner pattern error of a property name, the `if` of if/then.
+    if (e.keyword === 'propertyNames' || e.keyword === 'if') continue;
+    const f = toFinding(e, data, at);
+    const key = `${f.line}:${f.col}:${f.rule}:${f.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      findings.push(f);
+    }
+  }
+  return findings;
+}
+
+function toFinding(e: ErrorObject, data: unknown, at: Locator): Finding {
+  const path = pointerToPath(e.instancePath);
+  const declared = (e.parentSchema as { 'x-rule'?: string } | undefined)?.['x-rule'];
+  const rule = KEYWORD_RULES[e.keyword] ?? declared ?? 'invalid-value';
+  const where = describe(path);
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const field = String(params.additionalProperty);
+      const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+      const hint = closest(field, allowed);
+      return error(
+        at.locate([...path, field], 'key'),
+        rule,
+        `unknown field '${field}'${where ? ` in ${where}` : ''}${hint ? ` (did you mean '${hint}'?)` : ''}; allowed: ${allowed.join(', ')}`,
+      );
+    }
+    case 'required': {
+      const field = String(params.missingProperty);
+      const because = declared === 'expires-required' ? ` (required for ${String(valueAt(data, [...path, 'type']))} flags)` : '';
+      return error(at.locate(path, 'key'), rule, `missing required field '${field}'${where ? ` in ${where}` : ''}${because}`);
+    }
+    case 'type':
+      return error(at.locate(path), rule, `${where || 'document'} must be ${article(String(params.type))}, got ${typeName(valueAt(data, path))}`);
+  }
+  const value = valueAt(data, path);
+  // A failing property name: ajv reports the name in `propertyName` and points at the parent object.
+  if (typeof params.propertyName === 'string' || e.propertyName !== undefined) {
+    const name = String(e.propertyName ?? params.propertyName);
+    return error(at.locate([...path, name], 'key'), rule, `invalid flag name '${name}': ${describeSchema(e)}`);
+  }
+  return error(at.locate(path), rule, `${where} is ${JSON.stringify(value)}: ${describeSchema(e)}`);
+}
+
+function describeSchema(e: ErrorObject): string {
+  const schema = e.parentSchema as { description?: string } | undefined;
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'enum':
+      return `must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')}`;
+    case 'format':
+      return `must be ${article(FORMAT_NAMES[String(params.format)] ?? String(params.format))}`;
+    case 'pattern':
+    case 'minLength':
+    case 'maxLength':
+      return schema?.description ? `must be: ${schema.description}` : `must match ${String(params.pattern ?? e.message)}`;
+    default:
+      return e.message ?? 'invalid';
+  }
+}
+
+const FORMAT_NAMES: Record<string, string> = {
+  email: 'e-mail address',
+  'date-time': 'RFC 3339 timestamp in UTC (2024-01-15T10:30:00Z)',
+  date: 'date (YYYY-MM-DD)',
+};
+
+function pointerToPath(pointer: string): string[] {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function valueAt(data: unknown, path: readonly string[]): unknown {
+  let v = data;
+  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
+  return v;
+}
+
+/** `flag 'x_enabled' field 'rollout'`, readable for the two flag files. */
+function describe(path: readonly string[]): string {
+  if (path.length === 0) return '';
+  if (path[0] === 'flags' && path.length >= 2) {
+    const rest = path.slice(2);
+    return `flag '${path[1]}'${rest.length ? ` field '${rest.join('.')}'` : ''}`;
+  }
+  return `field '${path.join('.')}'`;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function article(word: string): string {
+  if (word === 'object') return 'a mapping';
+  if (word === 'array') return 'a list';
+  return /^[aeiou]/i.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+/** The allowed name within edit distance 2 of a typo, if any. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,155 @@
+/**
+ * State rules: what must hold for the flag files as they are, across files. Pure functions from
+ * the parsed model to findings. Schema-level rules (names, types, formats) are in
+ * flag-schemas.ts; rules about a change against a base are in change-rules.ts.
+ */
+import type { EnvironmentModel, ProjectModel } from '../lib/project.ts';
+import type { FlagState } from './flag-schemas.ts';
+import { error, warning, type Finding, type Locator } from './findings.ts';
+
+/** Tolerated clock skew for `changed_at` in the future. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** The share of users a flag state turns on: 0 when disabled. */
+export const exposure = (s: FlagState | undefined): number => (s?.enabled ? s.rollout : 0);
+
+export interface StateRuleOptions {
+  /** "Now", for future timestamps and expiry. */
+  readonly now: Date;
+}
+
+export function checkStateRules(model: ProjectModel, options: StateRuleOptions): Finding[] {
+  return [...checkCatalog(model, options), ...model.environments.flatMap((env) => checkEnvironment(model, env, options))];
+}
+
+function checkCatalog(model: ProjectModel, { now }: StateRuleOptions): Finding[] {
+  const { catalog } = model;
+  const at = locatorOf(catalog.source, catalog.file);
+  const findings: Finding[] = [];
+  const today = now.toISOString().slice(0, 10);
+  for (const [name, def] of Object.entries(catalog.flags)) {
+    (def.requires ?? []).forEach((req, i) => {
+      if (req === name) findings.push(error(at.locate(['flags', name, 'requires', i]), 'unknown-prerequisite', `flag '${name}' cannot require itself`));
+      else if (!catalog.names.includes(req)) {
+        findings.push(error(at.locate(['flags', name, 'requires', i]), 'unknown-prerequisite', `flag '${name}' requires '${req}', which is not in the catalog`));
+      }
+    });
+    if (def.expires && def.expires < today) {
+      findings.push(
+        warning(
+          at.locate(['flags', name, 'expires']),
+          'flag-expired',
+          `flag '${name}' expired on ${def.expires}: remove it from the code and the catalog, or extend 'expires' (see \`flagops stale\`)`,
+        ),
+      );
+    }
+    if (def.expires && def.created && def.expires < def.created) {
+      findings.push(error(at.locate(['flags', name, 'expires']), 'date-format', `flag '${name}' expires (${def.expires}) before it was created (${def.created})`));
+    }
+  }
+  return findings;
+}
+
+function checkEnvironment(model: ProjectModel, env: EnvironmentModel, { now }: StateRuleOptions): Finding[] {
+  if (!env.source) return []; // missing-file was reported by the parser
+  const { settings } = env;
+  const at = env.source;
+  const findings: Finding[] = [];
+  if (env.declaredName !== undefined && env.declaredName !== settings.name) {
+    findings.push(
+      error(at.locate(['environment']), 'environment-name', `this file declares environment '${String(env.declaredName)}' but lives in environments/${settings.name}/`),
+    );
+  }
+  for (const name of model.catalog.names) {
+    if (!env.names.includes(name)) {
+      findings.push(
+        error(at.locate(['flags'], 'key'), 'missing-flag-state', `catalog flag '${name}' has no entry in ${settings.name}; add one (flagops add creates it off everywhere)`),
+      );
+    }
+  }
+  for (const name of env.names) {
+    if (!model.catalog.names.includes(name)) {
+      findings.push(error(at.locate(['flags', name], 'key'), 'unknown-flag', `flag '${name}' is not declared in environments/catalog.yaml`));
+    }
+  }
+  for (const [name, state] of Object.entries(env.states)) {
+    const here = (field?: string): ReturnType<Locator['locate']> =>
+      field ? at.locate(['flags', name, field]) : at.locate(['flags', name], 'key');
+    if (!settings.rolloutSteps.includes(state.rollout)) {
+      findings.push(
+        error(here('rollout'), 'rollout-step', `flag '${name}' rollout ${state.rollout} is not an allowed step in ${settings.name} (${settings.rolloutSteps.join(', ')})`),
+      );
+    }
+    if (settings.requireTicket && !state.ticket) {
+      findings.push(error(here(), 'ticket-required', `flag '${name}' needs a 'ticket' in ${settings.name}`));
+    }
+    if (settings.requireApproval && state.enabled && !state.approved_by) {
+      findings.push(error(here(), 'approval-required', `flag '${name}' is enabled in ${settings.name} and needs 'approved_by' (a second person)`));
+    }
+    if (state.approved_by && state.approved_by.toLowerCase() === state.changed_by.toLowerCase()) {
+      findings.push(error(here('approved_by'), 'four-eyes', `flag '${name}' is approved by the person who changed it (${state.changed_by}); the approver must be someone else`));
+    }
+    if (Date.parse(state.changed_at) > now.getTime() + CLOCK_SKEW_MS) {
+      findings.push(error(here('changed_at'), 'future-timestamp', `flag '${name}' changed_at ${state.changed_at} is in the future`));
+    }
+    findings.push(...checkInvariants(model, env, name, state, 'warning'));
+  }
+  return findings;
+}
+
+/**
+ * The two invariants of a raised flag: the promotion order (the environment it promotes from has
+ * it at 100%) and its prerequisites (each at 100% here). As state rules they are warnings, so a
+ * kill switch upstream never blocks anything; change-rules.ts reports them as errors for changes
+ * that raise exposure.
+ */
+export function checkInvariants(
+  model: ProjectModel,
+  env: EnvironmentModel,
+  name: string,
+  state: FlagState,
+  severity: 'error' | 'warning',
+): Finding[] {
+  const findings: Finding[] = [];
+  const make = severity === 'error' ? error : warning;
+  const here = env.source ?? locatorOf(undefined, env.file);
+  const level = exposure(state);
+  if (level === 0) return findings;
+  const from = env.settings.promotesFrom;
+  if (from) {
+    const upstream = model.environments.find((e) => e.settings.name === from);
+    const upstreamState = upstream?.states[name];
+    if (upstream && upstreamState && exposure(upstreamState) < 100) {
+      findings.push(
+        make(
+          here.locate(['flags', name, 'rollout']),
+          'promotion-order',
+          `flag '${name}' is at ${level}% in ${env.settings.name} but at ${describeExposure(upstreamState)} in ${from}; ${from} must be at 100% first`,
+        ),
+      );
+    }
+  }
+  for (const req of model.catalog.flags[name]?.requires ?? []) {
+    const reqState = env.states[req];
+    if (reqState && exposure(reqState) < 100) {
+      findings.push(
+        make(
+          here.locate(['flags', name, 'enabled']),
+          'prerequisite',
+          `flag '${name}' requires '${req}', which is ${describeExposure(reqState)} in ${env.settings.name}; it must be on at 100%`,
+        ),
+      );
+    }
+  }
+  return findings;
+}
+
+/** `off`, `on 25%`, `on 100%`; a kill-switched flag keeps its rollout but reads `off`. */
+export function describeExposure(state: FlagState | undefined): string {
+  if (!state) return 'absent';
+  return state.enabled ? `on ${state.rollout}%` : 'off';
+}
+
+function locatorOf(source: Locator | undefined, file: string): Locator {
+  return source ?? { file, locate: () => ({ file, line: 0, col: 0 }) };
+}
