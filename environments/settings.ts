@@ -29,11 +29,34 @@ export interface EnvironmentSettings {
   readonly requireApproval: boolean;
   /** Labels stamped on every object synthesized for this environment. */
   readonly labels: Readonly<Record<string, string>>;
+  /** Alert thresholds and monitoring wiring (alerts, dashboards and `flagops monitor` share them). */
+  readonly monitoring: MonitoringSettings;
 }
+
+/** The signals and thresholds of one environment. PromQL lives in constructs/signals.ts. */
+export interface MonitoringSettings {
+  /** `job` label of the backend's metrics. */
+  readonly job: string;
+  /** Whether alerts may page (critical / P1 / P2). Dev never pages. */
+  readonly pages: boolean;
+  /** HighErrorRate: share of requests answered 5xx (0..1) over 5 minutes. */
+  readonly errorRatio: number;
+  /** SlowResponseTime: p95 request latency, seconds. */
+  readonly p95LatencySeconds: number;
+  /** p99 request latency, seconds. */
+  readonly p99LatencySeconds: number;
+  /** Share of flag evaluations that return an error (0..1) during a rollout. */
+  readonly flagEvaluationErrorRatio: number;
+}
+
+/** Deep-partial form of a settings section, for environment.ts overrides. */
+export type SectionOverrides<T> = { readonly [K in keyof T]?: T[K] };
 
 /** What an `environment.ts` declares: the name and namespace, everything else optional. */
 export type EnvironmentConfig = Pick<EnvironmentSettings, 'namespace'> &
-  Partial<Omit<EnvironmentSettings, 'name' | 'namespace'>>;
+  Partial<Omit<EnvironmentSettings, 'name' | 'namespace' | 'monitoring'>> & {
+    readonly monitoring?: SectionOverrides<MonitoringSettings>;
+  };
 
 /** The defaults applied under every environment.ts. */
 export const ENVIRONMENT_DEFAULTS = {
@@ -42,6 +65,14 @@ export const ENVIRONMENT_DEFAULTS = {
   requireTicket: false,
   requireApproval: false,
   labels: {},
+  monitoring: {
+    job: 'pms-backend',
+    pages: true,
+    errorRatio: 0.05,
+    p95LatencySeconds: 2,
+    p99LatencySeconds: 5,
+    flagEvaluationErrorRatio: 0.01,
+  },
 } as const satisfies Omit<EnvironmentSettings, 'name' | 'namespace'>;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -73,5 +104,6 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
     name,
     rolloutSteps: [...steps],
     labels: { ...ENVIRONMENT_DEFAULTS.labels, ...config.labels },
+    monitoring: { ...ENVIRONMENT_DEFAULTS.monitoring, ...config.monitoring },
   };
 }
