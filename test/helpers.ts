@@ -1,0 +1,85 @@
+/**
+ * Test helpers: a scratch copy of the sample project (optionally a git repository), and the CLI
+ * run in-process (fast) or as a real process through bin/flagops.mjs (exact user experience).
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../cli/main.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const BIN = join(REPO_ROOT, 'bin', 'flagops.mjs');
+/** A fixed "now" after every sample timestamp, for reproducible edits. */
+export const NOW = '2026-11-23T12:00:00Z';
+
+export interface ProjectOptions {
+  /** Make it a git repository with one commit of everything. */
+  readonly git?: boolean;
+  /** Copy the committed dist/ too (default true). */
+  readonly dist?: boolean;
+}
+
+/** A scratch copy of the sample project: environments/ (with settings.ts) and dist/. */
+export function tempProject(options: ProjectOptions = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'flagops-test-'));
+  cpSync(join(REPO_ROOT, 'environments'), join(dir, 'environments'), { recursive: true });
+  if (options.dist !== false) cpSync(join(REPO_ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+  if (options.git) {
+    git(dir, 'init', '-q', '-b', 'main');
+    git(dir, 'config', 'user.email', 'tester@pms.example.com');
+    git(dir, 'config', 'user.name', 'Tester');
+    git(dir, 'config', 'commit.gpgsign', 'false');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'initial');
+  }
+  return dir;
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  const r = spawnSync('git', args, { cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+export const read = (dir: string, path: string): string => readFileSync(join(dir, path), 'utf8');
+export const write = (dir: string, path: string, text: string): void => writeFileSync(join(dir, path), text);
+/** Replaces exactly one occurrence of `from` in a file; fails the test when it is not there once. */
+export function replaceIn(dir: string, path: string, from: string, to: string): void {
+  const text = read(dir, path);
+  const count = text.split(from).length - 1;
+  if (count !== 1) throw new Error(`expected exactly one '${from}' in ${path}, found ${count}`);
+  write(dir, path, text.replace(from, to));
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `flagops ...args` in-process with `cwd`, capturing output. FLAGOPS_NOW is fixed to {@link NOW}. */
+export async function flagops(cwd: string, ...args: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const previous = process.env.FLAGOPS_NOW;
+  process.env.FLAGOPS_NOW ??= NOW;
+  try {
+    const code = await main(['node', 'flagops', ...args], { out: (l) => out.push(l), err: (l) => err.push(l), color: false }, cwd);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    if (previous === undefined) delete process.env.FLAGOPS_NOW;
+    else process.env.FLAGOPS_NOW = previous;
+  }
+}
+
+/** Runs the real `flagops` executable as a child process. */
+export function flagopsProcess(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1', ...env },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
