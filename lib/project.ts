@@ -7,10 +7,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { catalogSchema, flagStatesSchema, type FlagDefinition, type FlagState } from '../policies/flag-schemas.ts';
 import { error, type Finding } from '../policies/findings.ts';
 import { conformsTo, validateAgainstSchema } from '../policies/schema-validation.ts';
 import { resolveEnvironmentSettings, type EnvironmentConfig, type EnvironmentSettings } from '../environments/settings.ts';
+import { UsageError } from './errors.ts';
 import { YamlSource } from './yaml-source.ts';
 
 export const CATALOG_FILE = 'environments/catalog.yaml';
@@ -73,15 +75,28 @@ export interface Parsed {
  */
 export async function loadEnvironmentSettings(root: string): Promise<EnvironmentSettings[]> {
   const dir = join(root, 'environments');
-  if (!existsSync(dir)) throw new Error(`no environments/ folder under ${root}`);
+  if (!existsSync(dir)) throw new UsageError(`no environments/ folder under ${root}`);
   const names = readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'environment.ts')))
     .map((d) => d.name)
     .sort();
   const settings: EnvironmentSettings[] = [];
   for (const name of names) {
-    const mod = (await import(pathToFileURL(join(dir, name, 'environment.ts')).href)) as { default?: EnvironmentConfig };
-    settings.push(resolveEnvironmentSettings(name, mod.default as EnvironmentConfig));
+    // tsImport loads the file as an ES module whatever package.json (if any) sits above it.
+    const file = join(dir, name, 'environment.ts');
+    let config: unknown;
+    try {
+      const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
+      // Without "type": "module" above it, the file arrives CommonJS-wrapped: { default: { default } }.
+      config = (mod.default as { default?: unknown } | undefined)?.default ?? mod.default;
+    } catch (e) {
+      throw new UsageError(`environments/${name}/environment.ts cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
+    }
+    try {
+      settings.push(resolveEnvironmentSettings(name, config as EnvironmentConfig));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
   }
   return promotionOrder(settings);
 }
@@ -92,8 +107,8 @@ export function promotionOrder(settings: readonly EnvironmentSettings[]): Enviro
   const depth = (s: EnvironmentSettings, seen: Set<string>): number => {
     if (!s.promotesFrom) return 0;
     const from = byName.get(s.promotesFrom);
-    if (!from) throw new Error(`environments/${s.name}/environment.ts: promotesFrom names an unknown environment '${s.promotesFrom}'`);
-    if (seen.has(from.name)) throw new Error(`environments/${s.name}/environment.ts: promotesFrom forms a cycle`);
+    if (!from) throw new UsageError(`environments/${s.name}/environment.ts: promotesFrom names an unknown environment '${s.promotesFrom}'`);
+    if (seen.has(from.name)) throw new UsageError(`environments/${s.name}/environment.ts: promotesFrom forms a cycle`);
     return 1 + depth(from, new Set([...seen, from.name]));
   };
   return [...settings].sort((a, b) => depth(a, new Set([a.name])) - depth(b, new Set([b.name])) || a.name.localeCompare(b.name));

@@ -12,6 +12,7 @@ import { hasErrors, type Finding } from '../policies/findings.ts';
 import { checkManifests } from '../policies/manifest-policies.ts';
 import { checkStateRules } from '../policies/state-rules.ts';
 import { driftFindings } from './dist.ts';
+import { UsageError } from './errors.ts';
 import { CATALOG_FILE, diskReader, loadEnvironmentSettings, parseProject, type FileReader, type Parsed } from './project.ts';
 
 export interface Workspace {
@@ -20,8 +21,7 @@ export interface Workspace {
   readonly settings: readonly EnvironmentSettings[];
 }
 
-/** Error for a mistake in how flagops was called (exit code 2). */
-export class UsageError extends Error {}
+export { UsageError };
 
 /** Finds the project root (the folder holding environments/catalog.yaml) from `cwd` upwards. */
 export function findRoot(cwd: string): string {
@@ -63,12 +63,24 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
   const reader = options.reader ?? diskReader(ws.root);
   const parsed = parseProject(ws.settings, reader);
   const findings: Finding[] = [...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
-  if (options.base) findings.push(...checkChangeRules(options.base.model, parsed.model));
+  if (options.base) findings.push(...withoutShadowedWarnings(checkChangeRules(options.base.model, parsed.model), findings));
   if (hasErrors(findings)) return { parsed, findings };
   const manifests = synthesizeAll(parsed.model, options.environments);
   findings.push(...(await checkManifests(manifests, ws.settings)));
   if (options.drift) findings.push(...driftFindings(ws.root, manifests));
   return { parsed, manifests, findings };
+}
+
+/**
+ * Adds change-rule errors to `findings`, dropping the state-rule warning an error repeats
+ * (the same rule at the same place): a raised flag breaking the promotion order is one problem.
+ */
+function withoutShadowedWarnings(errors: readonly Finding[], findings: Finding[]): Finding[] {
+  const key = (f: Finding) => `${f.file}:${f.line}:${f.col}:${f.rule}`;
+  const shadowed = new Set(errors.map(key));
+  const kept = findings.filter((f) => f.severity === 'error' || !shadowed.has(key(f)));
+  findings.splice(0, findings.length, ...kept);
+  return [...errors];
 }
 
 /** A reader that sees `overrides` (path → text) on top of another reader. */

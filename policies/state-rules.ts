@@ -124,7 +124,7 @@ export function checkInvariants(
         make(
           here.locate(['flags', name, 'rollout']),
           'promotion-order',
-          `flag '${name}' is at ${level}% in ${env.settings.name} but at ${describeExposure(upstreamState)} in ${from}; ${from} must be at 100% first`,
+          `flag '${name}' is on ${level}% in ${env.settings.name} while ${from} has it ${describeExposure(upstreamState)}; it must be on 100% in ${from} first`,
         ),
       );
     }
@@ -136,7 +136,7 @@ export function checkInvariants(
         make(
           here.locate(['flags', name, 'enabled']),
           'prerequisite',
-          `flag '${name}' requires '${req}', which is ${describeExposure(reqState)} in ${env.settings.name}; it must be on at 100%`,
+          `flag '${name}' requires '${req}', which is ${describeExposure(reqState)} in ${env.settings.name}; it must be on 100% there first`,
         ),
       );
     }
