@@ -62,8 +62,8 @@ export interface Validation {
 export async function validate(ws: Workspace, options: ValidateOptions): Promise<Validation> {
   const reader = options.reader ?? diskReader(ws.root);
   const parsed = parseProject(ws.settings, reader);
-  const findings: Finding[] = [...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
-  if (options.base) findings.push(...withoutShadowedWarnings(checkChangeRules(options.base.model, parsed.model), findings));
+  let findings: Finding[] = [...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
+  if (options.base) findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, parsed.model));
   if (hasErrors(findings)) return { parsed, findings };
   const manifests = synthesizeAll(parsed.model, options.environments);
   findings.push(...(await checkManifests(manifests, ws.settings)));
@@ -72,15 +72,13 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
 }
 
 /**
- * Adds change-rule errors to `findings`, dropping the state-rule warning an error repeats
- * (the same rule at the same place): a raised flag breaking the promotion order is one problem.
+ * Change-rule errors replace the state-rule warning they repeat (same rule, same place): a raised
+ * flag that breaks the promotion order is one problem, reported once, as an error.
  */
-function withoutShadowedWarnings(errors: readonly Finding[], findings: Finding[]): Finding[] {
+function mergeChangeFindings(findings: readonly Finding[], changeErrors: readonly Finding[]): Finding[] {
   const key = (f: Finding) => `${f.file}:${f.line}:${f.col}:${f.rule}`;
-  const shadowed = new Set(errors.map(key));
-  const kept = findings.filter((f) => f.severity === 'error' || !shadowed.has(key(f)));
-  findings.splice(0, findings.length, ...kept);
-  return [...errors];
+  const shadowed = new Set(changeErrors.map(key));
+  return [...findings.filter((f) => f.severity === 'error' || !shadowed.has(key(f))), ...changeErrors];
 }
 
 /** A reader that sees `overrides` (path → text) on top of another reader. */
