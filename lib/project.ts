@@ -39,6 +39,8 @@ export function diskReader(root: string): FileReader {
 export interface CatalogModel {
   readonly file: string;
   readonly source: YamlSource | undefined;
+  /** Whether the file exists and parses (its list of names can be trusted). */
+  readonly readable: boolean;
   /** Every flag name in the file, valid or not, in file order. */
   readonly names: readonly string[];
   /** The definitions that passed the schema. */
@@ -49,6 +51,8 @@ export interface EnvironmentModel {
   readonly settings: EnvironmentSettings;
   readonly file: string;
   readonly source: YamlSource | undefined;
+  /** Whether the file exists and parses (its list of names can be trusted). */
+  readonly readable: boolean;
   /** The `environment:` field as written. */
   readonly declaredName: unknown;
   readonly names: readonly string[];
@@ -121,6 +125,7 @@ export function parseProject(settings: readonly EnvironmentSettings[], reader: F
   const catalog: CatalogModel = {
     file: CATALOG_FILE,
     source: catalogRead.source,
+    readable: catalogRead.readable,
     names: catalogRead.names,
     flags: catalogRead.valid as Record<string, FlagDefinition>,
   };
@@ -131,6 +136,7 @@ export function parseProject(settings: readonly EnvironmentSettings[], reader: F
       settings: s,
       file,
       source: read.source,
+      readable: read.readable,
       declaredName: read.data?.environment,
       names: read.names,
       states: read.valid as Record<string, FlagState>,
@@ -141,6 +147,7 @@ export function parseProject(settings: readonly EnvironmentSettings[], reader: F
 
 interface FileRead {
   source: YamlSource | undefined;
+  readable: boolean;
   data: Record<string, unknown> | undefined;
   names: string[];
   valid: Record<string, unknown>;
@@ -150,11 +157,11 @@ function parseFile(file: string, reader: FileReader, schema: object, findings: F
   const text = reader.read(file);
   if (text === undefined) {
     findings.push(error({ file, line: 0, col: 0 }, 'missing-file', `${file} does not exist`));
-    return { source: undefined, data: undefined, names: [], valid: {} };
+    return { source: undefined, readable: false, data: undefined, names: [], valid: {} };
   }
   const source = new YamlSource(file, text);
   findings.push(...source.findings);
-  if (!source.ok) return { source, data: undefined, names: [], valid: {} };
+  if (!source.ok) return { source, readable: false, data: undefined, names: [], valid: {} };
   const data = source.data();
   const schemaFindings = validateAgainstSchema(schema, data, source);
   findings.push(...schemaFindings);
@@ -168,7 +175,7 @@ function parseFile(file: string, reader: FileReader, schema: object, findings: F
       .filter((n) => conformsTo(entrySchema.propertyNames, n) && conformsTo(entrySchema.additionalProperties, flags[n]))
       .map((n) => [n, flags[n]]),
   );
-  return { source, data: record, names, valid };
+  return { source, readable: record !== undefined && isRecord(record.flags), data: record, names, valid };
 }
 
 interface EntrySchemaHolder {

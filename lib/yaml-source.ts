@@ -17,7 +17,10 @@ export class YamlSource implements Locator {
     readonly text: string,
   ) {
     this.doc = parseDocument(text, { lineCounter: this.lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
-    this.findings = this.doc.errors.map((e) => {
+    // One syntax error is reported per file: the parser's later errors are usually its consequences.
+    const firstSyntax = this.doc.errors.find((e) => e.code !== 'DUPLICATE_KEY');
+    const reported = this.doc.errors.filter((e) => e.code === 'DUPLICATE_KEY' || e === firstSyntax);
+    this.findings = reported.map((e) => {
       const { line, col } = this.lineCounter.linePos(e.pos[0]);
       const duplicate = e.code === 'DUPLICATE_KEY';
       const message = duplicate ? duplicateKeyMessage(text, e.pos[0]) : firstLine(e.message);

@@ -41,7 +41,6 @@ export function conformsTo(schema: object, data: unknown): boolean {
 const KEYWORD_RULES: Record<string, string> = {
   type: 'wrong-type',
   additionalProperties: 'unknown-field',
-  required: 'missing-field',
 };
 
 /**
@@ -69,7 +68,7 @@ export function validateAgainstSchema(schema: object, data: unknown, at: Locator
 function toFinding(e: ErrorObject, data: unknown, at: Locator): Finding {
   const path = pointerToPath(e.instancePath);
   const declared = (e.parentSchema as { 'x-rule'?: string } | undefined)?.['x-rule'];
-  const rule = KEYWORD_RULES[e.keyword] ?? declared ?? 'invalid-value';
+  const rule = KEYWORD_RULES[e.keyword] ?? declared ?? (e.keyword === 'required' ? 'missing-field' : 'invalid-value');
   const where = describe(path);
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {

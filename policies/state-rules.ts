@@ -51,7 +51,7 @@ function checkCatalog(model: ProjectModel, { now }: StateRuleOptions): Finding[]
 }
 
 function checkEnvironment(model: ProjectModel, env: EnvironmentModel, { now }: StateRuleOptions): Finding[] {
-  if (!env.source) return []; // missing-file was reported by the parser
+  if (!env.source || !env.readable) return []; // the parser reported why the file cannot be read
   const { settings } = env;
   const at = env.source;
   const findings: Finding[] = [];
@@ -60,14 +60,15 @@ function checkEnvironment(model: ProjectModel, env: EnvironmentModel, { now }: S
       error(at.locate(['environment']), 'environment-name', `this file declares environment '${String(env.declaredName)}' but lives in environments/${settings.name}/`),
     );
   }
-  for (const name of model.catalog.names) {
+  // Presence rules compare names across files: only when the catalog could be read too.
+  for (const name of model.catalog.readable ? model.catalog.names : []) {
     if (!env.names.includes(name)) {
       findings.push(
         error(at.locate(['flags'], 'key'), 'missing-flag-state', `catalog flag '${name}' has no entry in ${settings.name}; add one (flagops add creates it off everywhere)`),
       );
     }
   }
-  for (const name of env.names) {
+  for (const name of model.catalog.readable ? env.names : []) {
     if (!model.catalog.names.includes(name)) {
       findings.push(error(at.locate(['flags', name], 'key'), 'unknown-flag', `flag '${name}' is not declared in environments/catalog.yaml`));
     }
