@@ -1,0 +1,220 @@
+/**
+ * The edit commands (enable, rollout, disable, add): comment-preserving, atomic, refused edits
+ * change nothing, the kill switch is always allowed, and concurrent edits never lose a change.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { BIN, flagops, flagopsProcess, git, NOW, read, replaceIn, tempProject } from './helpers.ts';
+
+const PROD = 'environments/production/flags.yaml';
+const STAGING = 'environments/staging/flags.yaml';
+const AUDIT = ['--by', 'admin@pms.example.com', '--approved-by', 'lead@pms.example.com', '--ticket', 'TICKET-12346'];
+
+/** sha256 of every file under environments/ and dist/, by path. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const path = `${rel}/${name}`;
+      if (statSync(join(dir, path)).isDirectory()) walk(path);
+      else out[path] = createHash('sha256').update(readFileSync(join(dir, path))).digest('hex');
+    }
+  };
+  walk('environments');
+  walk('dist');
+  return out;
+}
+
+/** The lines of `after` that differ from `before` (same line count assumed). */
+function changedLines(before: string, after: string): number[] {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  expect(b.length).toBe(a.length);
+  return a.flatMap((l, i) => (l === b[i] ? [] : [i + 1]));
+}
+
+describe('flagops rollout', () => {
+  it('changes only the flag entry it edits, keeping comments and alignment', async () => {
+    // GIVEN the sample project
+    const dir = tempProject();
+    const before = read(dir, PROD);
+    // WHEN telehealth goes from 25% to 50% in production
+    const r = await flagops(dir, 'rollout', 'telehealth_appointments_enabled', '--env', 'production', '--to', '50', '--reason', 'Gradual rollout - Phase 3 (50% of users)', ...AUDIT);
+    // THEN it succeeds and only the five changed lines of that entry differ
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const after = read(dir, PROD);
+    expect(changedLines(before, after)).toEqual([10, 11, 12, 14]);
+    expect(after).toContain('    rollout: 50                   # percent of users, integer 0..100\n');
+    expect(after).toContain('    ticket: TICKET-12346          # required in staging and production\n');
+    expect(after).toContain(`    changed_at: ${NOW}\n`);
+    expect(after).toContain('    approved_by: lead@pms.example.com   # required in production, must differ from changed_by\n');
+    // AND the ConfigMap is re-synthesized
+    expect(JSON.parse(flagdOf(dir)).flags.telehealth_appointments_enabled.targeting).toEqual({ fractional: [['on', 50], ['off', 50]] });
+  });
+
+  it('refuses to skip a production step and leaves every file byte-identical', async () => {
+    const dir = tempProject();
+    const before = snapshot(dir);
+    const r = await flagops(dir, 'rollout', 'e_prescribing_enabled', '--env', 'production', '--to', '100', '--reason', 'all at once', ...AUDIT);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/environments\/production\/flags.yaml:\d+:\d+: error: flag 'e_prescribing_enabled' jumps from 5% to 100% in production; raise it one step at a time \(next step: 25%\) \[rollout-one-step\]/);
+    expect(r.stdout).toContain('no file was changed');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses to raise a flag in production that staging does not have at 100%', async () => {
+    const dir = tempProject();
+    const before = snapshot(dir);
+    const r = await flagops(dir, 'enable', 'insurance_eligibility_checks_enabled', '--env', 'production', '--reason', 'go', ...AUDIT);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/error: flag 'insurance_eligibility_checks_enabled' is on 5% in production while staging has it on 50%.*\[promotion-order\]/);
+    expect(r.stdout).not.toMatch(/warning: .*\[promotion-order\]/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses to raise a flag whose prerequisite is not at 100% there', async () => {
+    const dir = tempProject();
+    replaceIn(dir, 'environments/staging/flags.yaml', 'rollout: 100\n    reason: Secure messaging accepted', 'rollout: 50\n    reason: Secure messaging accepted');
+    const r = await flagops(dir, 'rollout', 'secure_document_upload_enabled', '--env', 'dev', '--to', '100', '--reason', 'x', '--by', 'a@pms.example.com');
+    expect(r.code).toBe(0); // already at 100% in dev: nothing to do
+    expect(r.stdout).toContain('already on 100%');
+    const raised = await flagops(dir, 'disable', 'secure_document_upload_enabled', '--env', 'staging', '--reason', 'reset', '--ticket', 'TICKET-1', '--by', 'a@pms.example.com');
+    expect(raised.code, raised.stdout).toBe(0);
+    const r2 = await flagops(dir, 'enable', 'secure_document_upload_enabled', '--env', 'staging', '--rollout', '25', '--reason', 'again', '--ticket', 'TICKET-2', '--by', 'a@pms.example.com');
+    expect(r2.code).toBe(1);
+    expect(r2.stdout).toMatch(/error: flag 'secure_document_upload_enabled' requires 'patient_portal_messaging_enabled', which is on 50% in staging.*\[prerequisite\]/);
+  });
+
+  it('refuses a change whose changed_at is not newer than the entry it replaces', async () => {
+    const dir = tempProject();
+    process.env.FLAGOPS_NOW = '2026-11-01T00:00:00Z';
+    try {
+      const r = await flagops(dir, 'rollout', 'telehealth_appointments_enabled', '--env', 'production', '--to', '50', '--reason', 'x', ...AUDIT);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('[audit-not-updated]');
+    } finally {
+      delete process.env.FLAGOPS_NOW;
+    }
+  });
+
+  it('with --dry-run reports what would change and writes nothing', async () => {
+    const dir = tempProject();
+    const before = snapshot(dir);
+    const r = await flagops(dir, 'rollout', 'telehealth_appointments_enabled', '--env', 'production', '--to', '50', '--reason', 'x', '--dry-run', ...AUDIT);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('would write environments/production/flags.yaml');
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
+
+describe('flagops disable (the kill switch)', () => {
+  it('is allowed even when the promotion order is already broken, and needs no approver', async () => {
+    // GIVEN staging has telehealth kill-switched, so production (25%) is ahead of staging
+    const dir = tempProject();
+    const off = await flagops(dir, 'disable', 'telehealth_appointments_enabled', '--env', 'staging', '--reason', 'Kill switch: video vendor outage', '--ticket', 'INC-2301', '--by', 'oncall@pms.example.com');
+    expect(off.code, off.stdout).toBe(0);
+    // WHEN production is kill-switched too, without --approved-by
+    const r = await flagops(dir, 'disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'Kill switch: video vendor outage', '--ticket', 'INC-2301', '--by', 'oncall@pms.example.com');
+    // THEN it is applied, the flag reads off, and the old approver is not left on the new change
+    expect(r.code, r.stdout).toBe(0);
+    const text = read(dir, PROD);
+    expect(text).toContain('    enabled: false\n    rollout: 25                   # percent of users');
+    expect(text).toContain('reason: "Kill switch: video vendor outage"');
+    expect(text.split('telehealth_appointments_enabled:')[1]!.split('appointment_waitlist_enabled:')[0]).not.toContain('approved_by');
+    expect(JSON.parse(flagdOf(dir)).flags.telehealth_appointments_enabled.defaultVariant).toBe('off');
+  });
+
+  it('says so and changes nothing when the flag is already off', async () => {
+    const dir = tempProject();
+    const before = snapshot(dir);
+    const r = await flagops(dir, 'disable', 'sms_appointment_reminders_enabled', '--env', 'production', '--reason', 'x', '--ticket', 'INC-1', '--by', 'a@pms.example.com');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('already off; nothing changed');
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
+
+function flagdOf(dir: string): string {
+  return parse(read(dir, 'dist/production/configmap-feature-flags-config.yaml')).data['flags.flagd.json'];
+}
+
+describe('flagops add', () => {
+  it('declares the flag in the catalog and off in every environment, keeping every comment', async () => {
+    const dir = tempProject();
+    const catalogBefore = read(dir, 'environments/catalog.yaml');
+    const prodBefore = read(dir, PROD);
+    const r = await flagops(dir, 'add', 'referral_tracking_enabled', '--description', 'Track referrals to specialists.', '--owner', 'team-clinical', '--type', 'release', '--expires', '2027-06-30', '--reason', 'Declared for the referrals project', '--ticket', 'TICKET-13001', '--by', 'sam.lee@pms.example.com');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const catalog = read(dir, 'environments/catalog.yaml');
+    expect(catalog.startsWith(catalogBefore.trimEnd())).toBe(true);
+    expect(catalog.slice(catalogBefore.trimEnd().length)).toBe(
+      '\n  referral_tracking_enabled:\n    description: Track referrals to specialists.\n    owner: team-clinical\n    type: release\n    created: 2026-11-23\n    expires: 2027-06-30\n',
+    );
+    const prod = read(dir, PROD);
+    expect(prod.startsWith(prodBefore.trimEnd())).toBe(true);
+    expect(prod).toContain('  referral_tracking_enabled:\n    enabled: false\n    rollout: 0\n    reason: Declared for the referrals project\n    ticket: TICKET-13001\n');
+    expect((await flagops(dir, 'check')).code).toBe(0);
+  });
+
+  it('is refused without a ticket, because staging and production need one', async () => {
+    const dir = tempProject();
+    const before = snapshot(dir);
+    const r = await flagops(dir, 'add', 'referral_tracking_enabled', '--description', 'x', '--owner', 'team-clinical', '--type', 'ops', '--reason', 'x', '--by', 'a@pms.example.com');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('[ticket-required]');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('rejects a bad flag name with a finding, not a stack trace', async () => {
+    const dir = tempProject();
+    const r = await flagops(dir, 'add', 'ReferralTracking', '--description', 'x', '--owner', 'team-clinical', '--type', 'ops', '--reason', 'x', '--ticket', 'T-1', '--by', 'a@pms.example.com');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/environments\/catalog.yaml:\d+:\d+: error: invalid flag name 'ReferralTracking'.*\[flag-name\]/);
+  });
+});
+
+describe('edit commands as a user runs them', () => {
+  it('take changed_by from git config user.email when --by is not given', () => {
+    const dir = tempProject({ git: true });
+    const r = flagopsProcess(dir, ['rollout', 'appointment_waitlist_enabled', '--env', 'staging', '--to', '50', '--reason', 'More data', '--ticket', 'TICKET-12412']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(read(dir, STAGING)).toContain('changed_by: tester@pms.example.com');
+    expect(git(dir, 'status', '--porcelain')).toBe(' M dist/staging/configmap-feature-flags-config.yaml\n M environments/staging/flags.yaml\n');
+  });
+
+  it('exit 2 with a message for an unknown flag or environment', async () => {
+    const dir = tempProject();
+    const a = await flagops(dir, 'disable', 'nope_enabled', '--env', 'production', '--reason', 'x', '--by', 'a@b.co');
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain("unknown flag 'nope_enabled'");
+    const b = await flagops(dir, 'disable', 'maintenance_mode_enabled', '--env', 'qa', '--reason', 'x', '--by', 'a@b.co');
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("unknown environment 'qa'");
+  });
+
+  it('never lose a change when two edits run at the same time', async () => {
+    // GIVEN two engineers editing different flags of the same file at the same moment
+    const dir = tempProject();
+    const run = (args: string[]) =>
+      new Promise<number>((resolve) => {
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, FLAGOPS_NOW: NOW }, stdio: 'ignore' });
+        child.on('exit', (code) => resolve(code ?? -1));
+      });
+    const codes = await Promise.all([
+      run(['rollout', 'appointment_waitlist_enabled', '--env', 'staging', '--to', '50', '--reason', 'a', '--ticket', 'T-1', '--by', 'a@pms.example.com']),
+      run(['rollout', 'insurance_eligibility_checks_enabled', '--env', 'staging', '--to', '100', '--reason', 'b', '--ticket', 'T-2', '--by', 'b@pms.example.com']),
+      run(['disable', 'e_prescribing_enabled', '--env', 'staging', '--reason', 'c', '--ticket', 'T-3', '--by', 'c@pms.example.com']),
+    ]);
+    // THEN all succeed and every change is in the file and in dist/
+    expect(codes).toEqual([0, 0, 0]);
+    const text = read(dir, STAGING);
+    expect(text).toContain('rollout: 50\n    reason: a\n');
+    expect(text).toContain('rollout: 100\n    reason: b\n');
+    expect(text).toContain('enabled: false\n    rollout: 100\n    reason: c\n');
+    expect((await flagops(dir, 'check')).code).toBe(0);
+  });
+});
