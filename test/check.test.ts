@@ -1,0 +1,196 @@
+/**
+ * flagops check and synth end to end: drift, manifest policies (Kubernetes schemas, ConfigMap
+ * size), output formats and exit codes, and synth writing nothing when validation fails.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { synthesizeAll } from '../infra/synth.ts';
+import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
+import { checkManifests, configMapSizePolicy } from '../policies/manifest-policies.ts';
+import { kubernetesSchemaPolicy } from '../policies/kubernetes-schema.ts';
+import { flagops, flagopsProcess, read, replaceIn, REPO_ROOT, tempProject, write } from './helpers.ts';
+
+describe('flagops check', () => {
+  it('passes on the committed tree (exit 0, the expired-flag warning only)', async () => {
+    const r = await flagops(REPO_ROOT, 'check', '--base', 'HEAD');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/flagops check \(base HEAD\): 0 errors, 1 warning in 1 file$/);
+  });
+
+  it('--strict turns warnings into errors', async () => {
+    const r = await flagops(tempProject(), 'check', '--strict');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('error: flag \'online_bill_pay_enabled\' expired on 2026-06-30');
+  });
+
+  it('--format json gives the same findings for machines', async () => {
+    const r = await flagops(tempProject(), 'check', '--format', 'json');
+    const json = JSON.parse(r.stdout);
+    expect(json.summary).toEqual({ errors: 0, warnings: 1 });
+    expect(json.findings[0]).toEqual({
+      file: 'environments/catalog.yaml',
+      line: 75,
+      col: 14,
+      severity: 'warning',
+      rule: 'flag-expired',
+      message: expect.stringContaining('online_bill_pay_enabled'),
+    });
+  });
+
+  it('[drift] reports a hand edit to a committed manifest at the first differing line', async () => {
+    const dir = tempProject();
+    replaceIn(dir, 'dist/production/namespace-pms.yaml', 'name: pms\n', 'name: pms-prod\n');
+    const r = await flagops(dir, 'check');
+    expect(r.code).toBe(1);
+    const line = read(dir, 'dist/production/namespace-pms.yaml').split('\n').indexOf('  name: pms-prod') + 1;
+    expect(r.stdout).toContain(`dist/production/namespace-pms.yaml:${line}:1: error: dist/production/namespace-pms.yaml differs from a fresh synth; run \`npx flagops synth\` and commit dist/ [drift]`);
+  });
+
+  it('[drift] reports a missing and a stale manifest', async () => {
+    const dir = tempProject();
+    rmSync(join(dir, 'dist/dev/namespace-pms-dev.yaml'));
+    write(dir, 'dist/dev/configmap-old.yaml', 'kind: ConfigMap\n');
+    const r = await flagops(dir, 'check');
+    expect(r.stdout).toContain('dist/dev/namespace-pms-dev.yaml: error: dist/dev/namespace-pms-dev.yaml is missing from the committed dist/');
+    expect(r.stdout).toContain('dist/dev/configmap-old.yaml: error: dist/dev/configmap-old.yaml is no longer synthesized (stale)');
+  });
+
+  it('[drift] passes when dist/ is current', async () => {
+    const r = await flagops(tempProject(), 'check');
+    expect(r.stdout).not.toContain('[drift]');
+  });
+
+  it('[missing-file] names a missing flag file', async () => {
+    const dir = tempProject();
+    rmSync(join(dir, 'environments/staging/flags.yaml'));
+    const r = await flagops(dir, 'check');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('environments/staging/flags.yaml: error: environments/staging/flags.yaml does not exist [missing-file]');
+  });
+
+  it('shows a user mistake as a finding, never a stack trace (real process)', () => {
+    const dir = tempProject();
+    replaceIn(dir, 'environments/production/flags.yaml', 'rollout: 25 ', 'rollout: "25"');
+    const r = flagopsProcess(dir, ['check']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^environments\/production\/flags.yaml:10:14: error: flag 'telehealth_appointments_enabled' field 'rollout' must be an integer, got string "25" \[wrong-type\]$/m);
+    expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exit 2 for a usage error', () => {
+    const r = flagopsProcess(tempProject(), ['check', '--format', 'xml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("option '--format <format>' argument 'xml' is invalid");
+  });
+
+  it('exit 2 outside a flagops project', () => {
+    const r = flagopsProcess('/tmp', ['check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no environments/catalog.yaml found');
+  });
+
+  it('every command has --help', () => {
+    for (const cmd of ['synth', 'check', 'list', 'status', 'enable', 'rollout', 'disable', 'add', 'stale']) {
+      const r = flagopsProcess(REPO_ROOT, [cmd, '--help']);
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toContain(`Usage: flagops ${cmd}`);
+    }
+  });
+});
+
+describe('flagops synth', () => {
+  it('writes nothing when validation fails: the previous dist/ stays intact', async () => {
+    const dir = tempProject();
+    replaceIn(dir, 'environments/production/flags.yaml', 'rollout: 5\n', 'rollout: 7\n');
+    const before = read(dir, 'dist/production/configmap-feature-flags-config.yaml');
+    const r = await flagops(dir, 'synth');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('[rollout-step]');
+    expect(r.stdout).toContain('flagops synth: nothing written');
+    expect(read(dir, 'dist/production/configmap-feature-flags-config.yaml')).toBe(before);
+  });
+
+  it('removes files of objects that are no longer synthesized and recreates missing ones', async () => {
+    const dir = tempProject();
+    write(dir, 'dist/staging/configmap-removed.yaml', 'stale\n');
+    rmSync(join(dir, 'dist/staging/namespace-pms-staging.yaml'));
+    const r = await flagops(dir, 'synth', '--env', 'staging');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('removed dist/staging/configmap-removed.yaml');
+    expect(r.stdout).toContain('created dist/staging/namespace-pms-staging.yaml');
+    expect(existsSync(join(dir, 'dist/staging/configmap-removed.yaml'))).toBe(false);
+    expect(read(dir, 'dist/staging/namespace-pms-staging.yaml')).toBe(read(REPO_ROOT, 'dist/staging/namespace-pms-staging.yaml'));
+  });
+
+  it('writes one file per object with a stable name and no timestamps', async () => {
+    const dir = tempProject({ dist: false });
+    await flagops(dir, 'synth');
+    const first = read(dir, 'dist/production/configmap-feature-flags-config.yaml');
+    await flagops(dir, 'synth');
+    expect(read(dir, 'dist/production/configmap-feature-flags-config.yaml')).toBe(first);
+    expect(first).not.toMatch(/20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z/);
+  });
+});
+
+describe('manifest policies', () => {
+  async function sampleManifests() {
+    const settings = await loadEnvironmentSettings(REPO_ROOT);
+    const { model } = parseProject(settings, diskReader(REPO_ROOT));
+    return { settings, manifests: synthesizeAll(model) };
+  }
+
+  it('[k8s-schema] every synthesized object validates against the Kubernetes OpenAPI schema', async () => {
+    const { settings, manifests } = await sampleManifests();
+    expect(await checkManifests(manifests, settings, [kubernetesSchemaPolicy])).toEqual([]);
+  });
+
+  it('[k8s-schema] rejects an object that breaks its schema, at the offending field', async () => {
+    const { settings, manifests } = await sampleManifests();
+    const prod = manifests.find((m) => m.environment === 'production')!;
+    const cm = prod.files.find((f) => f.object.kind === 'ConfigMap')!;
+    const broken = { ...cm, object: { ...cm.object, data: { 'feature_flags.json': 42 } } };
+    const findings = await checkManifests([{ environment: 'production', files: [broken] }], settings, [kubernetesSchemaPolicy]);
+    expect(findings.map((f) => `${f.rule} ${f.message}`)).toEqual(['k8s-schema ConfigMap feature-flags-config: data.feature_flags.json must be string']);
+    expect(findings[0]!.file).toBe('dist/production/configmap-feature-flags-config.yaml');
+  });
+
+  it('[configmap-size] warns above 256 KiB and fails above 1 MiB', async () => {
+    const { settings, manifests } = await sampleManifests();
+    const cm = manifests[0]!.files.find((f) => f.object.kind === 'ConfigMap')!;
+    const sized = (bytes: number) => [{ environment: 'dev', files: [{ ...cm, object: { ...cm.object, data: { 'feature_flags.json': 'x'.repeat(bytes) } } }] }];
+    const at = async (bytes: number) => (await checkManifests(sized(bytes), settings, [configMapSizePolicy])).map((f) => f.severity);
+    expect(await at(200 * 1024)).toEqual([]);
+    expect(await at(300 * 1024)).toEqual(['warning']);
+    expect(await at(1100 * 1024)).toEqual(['error']);
+  });
+});
+
+describe('flagops list, status, stale', () => {
+  it('list --json gives the catalog', async () => {
+    const r = await flagops(REPO_ROOT, 'list', '--json');
+    const flags = JSON.parse(r.stdout);
+    expect(flags).toHaveLength(15);
+    expect(flags[0]).toMatchObject({ name: 'telehealth_appointments_enabled', owner: 'team-scheduling', type: 'release' });
+  });
+
+  it('status shows every environment, with the kill switch called out', async () => {
+    const r = await flagops(REPO_ROOT, 'status');
+    expect(r.stdout).toMatch(/sms_appointment_reminders_enabled\s+on 100%\s+on 100%\s+off \(kill switch, was 50%\)/);
+    const one = await flagops(REPO_ROOT, 'status', '--env', 'production', '--json');
+    expect(JSON.parse(one.stdout).find((s: { flag: string }) => s.flag === 'telehealth_appointments_enabled')).toMatchObject({
+      environment: 'production', enabled: true, rollout: 25, ticket: 'TICKET-12345',
+    });
+  });
+
+  it('stale lists expired flags and flags fully rolled out for long', async () => {
+    const r = await flagops(REPO_ROOT, 'stale', '--json');
+    expect(JSON.parse(r.stdout)).toEqual([
+      { flag: 'patient_portal_messaging_enabled', why: 'fully-rolled-out', since: '2026-06-15', owner: 'team-patient-experience' },
+      { flag: 'online_bill_pay_enabled', why: 'expired', since: '2026-06-30', owner: 'team-billing' },
+      { flag: 'online_bill_pay_enabled', why: 'fully-rolled-out', since: '2026-04-06', owner: 'team-billing' },
+    ]);
+    expect((await flagops(REPO_ROOT, 'stale', '--strict')).code).toBe(1);
+  });
+});
+
