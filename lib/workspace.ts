@@ -67,7 +67,8 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
   if (hasErrors(findings)) return { parsed, findings };
   const manifests = synthesizeAll(parsed.model, options.environments);
   findings.push(...(await checkManifests(manifests, ws.settings)));
-  if (options.drift) findings.push(...driftFindings(ws.root, manifests));
+  // Drift only means something for manifests that could be written: synth refuses invalid ones.
+  if (options.drift && !hasErrors(findings)) findings.push(...driftFindings(ws.root, manifests));
   return { parsed, manifests, findings };
 }
 
