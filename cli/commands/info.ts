@@ -1,12 +1,12 @@
 import { diskReader, parseProject, type Parsed } from '../../lib/project.ts';
-import { now, openWorkspace } from '../../lib/workspace.ts';
+import { now, openWorkspace, type Workspace } from '../../lib/workspace.ts';
 import { describeExposure, exposure } from '../../policies/state-rules.ts';
 import { printFindings, table } from '../report.ts';
 import { EXIT, type CommandContext, type Register } from '../main.ts';
 import { checkEnv, envOption } from './synth.ts';
 
-async function load(ctx: CommandContext): Promise<Parsed | undefined> {
-  const ws = await openWorkspace(ctx.cwd);
+async function load(ctx: CommandContext, workspace?: Workspace): Promise<Parsed> {
+  const ws = workspace ?? (await openWorkspace(ctx.cwd));
   const parsed = parseProject(ws.settings, diskReader(ws.root));
   const errors = parsed.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) {
@@ -23,7 +23,6 @@ export const registerInfo: Register = (program, ctx) => {
     .option('--json', 'JSON output')
     .action(async (opts: { json?: boolean }) => {
       const parsed = await load(ctx);
-      if (!parsed) return;
       const flags = parsed.model.catalog.names.map((name) => ({ name, ...parsed.model.catalog.flags[name] }));
       if (opts.json) return ctx.output.out(JSON.stringify(flags, null, 2));
       for (const l of table(
@@ -42,8 +41,7 @@ export const registerInfo: Register = (program, ctx) => {
     .action(async (opts: { env?: string; json?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd);
       const only = checkEnv(ws, opts.env);
-      const parsed = await load(ctx);
-      if (!parsed) return;
+      const parsed = await load(ctx, ws);
       const envs = parsed.model.environments.filter((e) => !only || only.includes(e.settings.name));
       if (opts.json) {
         const rows = envs.flatMap((e) => Object.entries(e.states).map(([flag, s]) => ({ environment: e.settings.name, flag, ...s })));
@@ -67,7 +65,6 @@ export const registerInfo: Register = (program, ctx) => {
     .option('--json', 'JSON output')
     .action(async (opts: { days: string; strict?: boolean; json?: boolean }) => {
       const parsed = await load(ctx);
-      if (!parsed) return;
       const today = now();
       const days = Number(opts.days);
       const { catalog, environments } = parsed.model;
