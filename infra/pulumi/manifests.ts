@@ -110,6 +110,12 @@ export function countByKind(objects: readonly CommittedObject[]): Record<string,
   return counts;
 }
 
+/**
+ * Logical-name prefix of the CRDs the program reads from the cluster (`externalCrds`). No dist/
+ * file stem starts with it (stems are `<kind>-<name>`), so it tells reads from deployed objects.
+ */
+export const EXTERNAL_CRD_PREFIX = 'crd-';
+
 /** The Pulumi logical name of an object: its dist/ file name, so a preview line points at the file. */
 export const logicalName = (o: CommittedObject): string => o.path.slice(o.path.lastIndexOf('/') + 1).replace(/\.yaml$/, '');
 

@@ -16,6 +16,7 @@ import { formatFinding, summarize } from '../../cli/report.ts';
 import { sortFindings } from '../../policies/findings.ts';
 import {
   countByKind,
+  EXTERNAL_CRD_PREFIX,
   loadCommittedObjects,
   logicalName,
   parseProtectRules,
@@ -186,7 +187,7 @@ export async function deployEnvironment(options: DeployOptions): Promise<Deploym
   });
   const resources = new Map<string, pulumi.Resource>();
   const externalCrds = config.externalCrds.map((name) => {
-    const crd = k8s.apiextensions.v1.CustomResourceDefinition.get(`crd-${name}`, name, { provider });
+    const crd = k8s.apiextensions.v1.CustomResourceDefinition.get(`${EXTERNAL_CRD_PREFIX}${name}`, name, { provider });
     resources.set(`crd:${name}`, crd);
     return crd;
   });
