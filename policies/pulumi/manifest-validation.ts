@@ -50,16 +50,40 @@ export function isDeployedObject(r: StackResource): boolean {
   );
 }
 
-/** The manifest as reviewed: the resource's properties without server- and Pulumi-added fields. */
+/** A plain deep copy (policy props are proxies, which structuredClone rejects). */
+const copy = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(copy);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(record).map((k) => [k, copy(record[k])]));
+};
+
+/**
+ * The manifest as reviewed: the resource's properties without server- and Pulumi-added fields.
+ * Dropped fields are never read: at preview they may be unknown, and the policy pack's property
+ * proxies throw on reading an unknown value.
+ */
 export function manifestOf(props: Record<string, unknown>): KubeObject {
-  const object: Record<string, unknown> = structuredClone(props);
-  for (const key of Object.keys(object)) if (key.startsWith('__') || key === 'status') delete object[key];
-  const metadata = object.metadata as Record<string, unknown>;
-  for (const key of SERVER_METADATA) delete metadata[key];
-  const annotations = metadata.annotations as Record<string, string> | undefined;
-  if (annotations) {
-    for (const key of Object.keys(annotations)) if (ADDED_ANNOTATION(key)) delete annotations[key];
-    if (Object.keys(annotations).length === 0) delete metadata.annotations;
+  const object: Record<string, unknown> = {};
+  for (const key of Object.keys(props)) {
+    if (key.startsWith('__') || key === 'status') continue;
+    if (key !== 'metadata') {
+      object[key] = copy(props[key]);
+      continue;
+    }
+    const source = props.metadata as Record<string, unknown>;
+    const metadata: Record<string, unknown> = {};
+    for (const mk of Object.keys(source)) {
+      if (SERVER_METADATA.includes(mk)) continue;
+      if (mk !== 'annotations') {
+        metadata[mk] = copy(source[mk]);
+        continue;
+      }
+      const annotations = source.annotations as Record<string, unknown>;
+      const kept = Object.keys(annotations).filter((a) => !ADDED_ANNOTATION(a));
+      if (kept.length > 0) metadata.annotations = Object.fromEntries(kept.map((a) => [a, annotations[a]]));
+    }
+    object.metadata = metadata;
   }
   return object as unknown as KubeObject;
 }
