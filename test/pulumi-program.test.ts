@@ -32,7 +32,7 @@ interface Run {
 }
 
 /** Fresh module registry, mocks for `stack`, the stack's config: what a new `pulumi` process sees. */
-async function startStack(stack: string, config: Record<string, string> = stackConfig(stack)): Promise<Run> {
+async function startStack(stack: string, config: Record<string, string> = stackConfig(stack), preview = false): Promise<Run> {
   vi.resetModules();
   const pulumi = await import('@pulumi/pulumi');
   const registered: MockResourceArgs[] = [];
@@ -46,6 +46,7 @@ async function startStack(stack: string, config: Record<string, string> = stackC
     },
     PROJECT,
     stack,
+    preview,
   );
   pulumi.runtime.setAllConfig(config);
   return { registered, pulumi };
@@ -54,8 +55,8 @@ async function startStack(stack: string, config: Record<string, string> = stackC
 const settled = <T>(pulumi: typeof PulumiModule, output: PulumiModule.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
 
 /** Runs the real entry point (infra/pulumi/index.ts) for `stack` and waits for every registration. */
-async function runEntry(stack: string): Promise<Run & { outputs: StackOutputs }> {
-  const run = await startStack(stack);
+async function runEntry(stack: string, preview = false): Promise<Run & { outputs: StackOutputs }> {
+  const run = await startStack(stack, stackConfig(stack), preview);
   const entry = await import('../infra/pulumi/index.ts');
   const outputs = await entry.default();
   await settleAll(run);
@@ -114,6 +115,13 @@ describe.each(STACKS)('the %s stack', (stack) => {
     // THEN the set of Kubernetes objects equals the committed files' objects
     expect(deployedKeys(registered)).toEqual(committedKeys(REPO_ROOT, stack));
     expect(deployedKeys(registered)).toContain(`ConfigMap ${NAMESPACES[stack]} feature-flags-config`);
+  });
+
+  it('previews the same objects it deploys', async () => {
+    // GIVEN `pulumi preview` (a dry run) WHEN the program runs THEN the same objects are registered
+    const { registered, pulumi } = await runEntry(stack, true);
+    expect(pulumi.runtime.isDryRun()).toBe(true);
+    expect(deployedKeys(registered)).toEqual(committedKeys(REPO_ROOT, stack));
   });
 
   it('deploys through a provider for the stack kube context with server-side apply', async () => {
@@ -268,8 +276,10 @@ describe('following the constructs', () => {
   }
 
   it('refuses while dist/ still holds an object the constructs no longer make, and drops it after synth', async () => {
-    // GIVEN the constructs no longer make the flag ConfigMap
+    // GIVEN a stack whose resources include the flag ConfigMap
     const dir = tempProject();
+    expect(deployedKeys((await runProgram(dir, 'dev')).registered)).toContain('ConfigMap pms-dev feature-flags-config');
+    // AND constructs that no longer make it
     editConstructs('remove-flags');
     // WHEN deploying the not-yet-resynthesized dist/ THEN the program refuses, naming the stale file
     await expect(runProgram(dir, 'dev')).rejects.toThrow(`Drifted files: ${FLAGS_FILE('dev')}`);
