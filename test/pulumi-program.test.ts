@@ -191,10 +191,13 @@ describe('production protections', () => {
 describe('stack names and config', () => {
   it('fails clearly for a stack that is not an environment', async () => {
     // GIVEN a stack named after no environment (and without a Pulumi.qa.yaml)
-    await startStack('qa');
+    const { pulumi, registered } = await startStack('qa');
     const entry = await import('../infra/pulumi/index.ts');
-    // WHEN the program runs THEN the error names the stack and the valid names
-    await expect(entry.default()).rejects.toThrow("unknown stack 'qa': a stack is named after the environment it deploys, one of dev, staging, production");
+    // WHEN the program runs THEN the error names the stack and the valid names, without a stack trace, and nothing is registered
+    const attempt = entry.default();
+    await expect(attempt).rejects.toThrow("unknown stack 'qa': a stack is named after the environment it deploys, one of dev, staging, production");
+    await expect(attempt).rejects.toSatisfy((e: unknown) => pulumi.RunError.isInstance(e));
+    expect(registered).toHaveLength(0);
   });
 
   it('fails with the config key when the kube context is missing', async () => {
