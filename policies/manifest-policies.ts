@@ -27,8 +27,8 @@ export const configMapSizePolicy: ManifestPolicy = ({ files }, context) => {
   const findings: Finding[] = [];
   for (const file of files) {
     if (file.object.kind !== 'ConfigMap') continue;
-    const data = (file.object.data ?? {}) as Record<string, string>;
-    const bytes = Object.entries(data).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    const data = (file.object.data ?? {}) as Record<string, unknown>;
+    const bytes = Object.entries(data).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v)), 0);
     const at = context.locator(file).locate(['data']);
     const kib = (bytes / 1024).toFixed(1);
     const keys = file.object.metadata.name === 'feature-flags-config' ? ` (${LEGACY_KEY} and ${FLAGD_KEY})` : '';

@@ -1,0 +1,329 @@
+/**
+ * The Pulumi program under the SDK's mock runtime, one stack at a time. Each run resets the module
+ * registry and sets the mocks (project and stack name) before importing the program, as a real
+ * `pulumi up` would start it in a fresh process.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as PulumiModule from '@pulumi/pulumi';
+import { parse } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Deployment, StackOutputs } from '../infra/pulumi/program.ts';
+import type { KubeObject } from '../infra/synth.ts';
+import { readDist } from '../lib/dist.ts';
+import { NOW, read, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
+
+const STACKS = ['dev', 'staging', 'production'] as const;
+const NAMESPACES = { dev: 'pms-dev', staging: 'pms-staging', production: 'pms' } as const;
+const PROJECT = 'flagops-pms';
+type MockResourceArgs = PulumiModule.runtime.MockResourceArgs;
+
+/** The `config:` of Pulumi.<stack>.yaml as the Pulumi CLI hands it to the program (non-strings as JSON). */
+function stackConfig(stack: string): Record<string, string> {
+  const file = join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) return {};
+  const config = (parse(readFileSync(file, 'utf8')) as { config?: Record<string, unknown> }).config ?? {};
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+}
+
+interface Run {
+  readonly registered: MockResourceArgs[];
+  readonly pulumi: typeof PulumiModule;
+}
+
+/** Fresh module registry, mocks for `stack`, the stack's config: what a new `pulumi` process sees. */
+async function startStack(stack: string, config: Record<string, string> = stackConfig(stack), preview = false): Promise<Run> {
+  vi.resetModules();
+  const pulumi = await import('@pulumi/pulumi');
+  const registered: MockResourceArgs[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registered.push(args);
+        return { id: args.id || `${args.name}-id`, state: args.inputs };
+      },
+      call: (args) => args.inputs,
+    },
+    PROJECT,
+    stack,
+    preview,
+  );
+  pulumi.runtime.setAllConfig(config);
+  return { registered, pulumi };
+}
+
+const settled = <T>(pulumi: typeof PulumiModule, output: PulumiModule.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
+
+/** Runs the real entry point (infra/pulumi/index.ts) for `stack` and waits for every registration. */
+async function runEntry(stack: string, preview = false): Promise<Run & { outputs: StackOutputs }> {
+  const run = await startStack(stack, stackConfig(stack), preview);
+  const entry = await import('../infra/pulumi/index.ts');
+  const outputs = await entry.default();
+  await settleAll(run);
+  return { ...run, outputs };
+}
+
+/** Runs deployEnvironment on a project folder (a scratch copy) for `stack`. */
+async function runProgram(root: string, stack: string, config = stackConfig(stack)): Promise<Run & { deployment: Deployment }> {
+  const run = await startStack(stack, config);
+  const { deployEnvironment, readStackConfig } = await import('../infra/pulumi/program.ts');
+  const deployment = await deployEnvironment({ root, stack, config: () => readStackConfig(new run.pulumi.Config()), now: new Date(NOW) });
+  await Promise.all([deployment.provider, ...deployment.objects.map((o) => o.resource), ...deployment.externalCrds, ...(deployment.checksumPatch ? [deployment.checksumPatch] : [])].map((r) => settled(run.pulumi, r.urn)));
+  return { ...run, deployment };
+}
+
+/** Waits until the mock monitor has seen every registration the program started. */
+async function settleAll(run: Run): Promise<void> {
+  let before = -1;
+  while (before !== run.registered.length) {
+    before = run.registered.length;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+type ObjectKey = string;
+const keyOf = (o: { kind: string; metadata: { namespace?: string; name: string } }): ObjectKey => `${o.kind} ${o.metadata.namespace ?? '-'} ${o.metadata.name}`;
+
+/** (kind, namespace, name) of every committed object of an environment. */
+function committedKeys(root: string, env: string): ObjectKey[] {
+  return [...readDist(root, env).values()].map((text) => keyOf(parse(text) as KubeObject)).sort();
+}
+
+/** (kind, namespace, name) of every Kubernetes object the program registered (not the provider, not reads). */
+function deployedKeys(registered: readonly MockResourceArgs[]): ObjectKey[] {
+  return registered
+    .filter((r) => r.type.startsWith('kubernetes:') && !r.id && !r.type.endsWith('Patch'))
+    .map((r) => keyOf(r.inputs as KubeObject))
+    .sort();
+}
+
+const FLAGS_FILE = (env: string) => `dist/${env}/configmap-feature-flags-config.yaml`;
+
+beforeEach(() => {
+  vi.stubEnv('FLAGOPS_NOW', NOW);
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.doUnmock('../constructs/environment-chart.ts');
+});
+
+describe.each(STACKS)('the %s stack', (stack) => {
+  it('deploys exactly the objects committed under dist/<stack>/ (kind, namespace, name)', async () => {
+    // GIVEN the repository as committed
+    // WHEN Pulumi runs the program for the stack
+    const { registered } = await runEntry(stack);
+    // THEN the set of Kubernetes objects equals the committed files' objects
+    expect(deployedKeys(registered)).toEqual(committedKeys(REPO_ROOT, stack));
+    expect(deployedKeys(registered)).toContain(`ConfigMap ${NAMESPACES[stack]} feature-flags-config`);
+  });
+
+  it('previews the same objects it deploys', async () => {
+    // GIVEN `pulumi preview` (a dry run) WHEN the program runs THEN the same objects are registered
+    const { registered, pulumi } = await runEntry(stack, true);
+    expect(pulumi.runtime.isDryRun()).toBe(true);
+    expect(deployedKeys(registered)).toEqual(committedKeys(REPO_ROOT, stack));
+  });
+
+  it('deploys through a provider for the stack kube context with server-side apply', async () => {
+    const { registered } = await runEntry(stack);
+    const providers = registered.filter((r) => r.type === 'pulumi:providers:kubernetes');
+    expect(providers).toHaveLength(1);
+    expect(providers[0]!.inputs.context).toBe(stackConfig(stack)['flagops-pms:kubeContext']);
+    expect(String(providers[0]!.inputs.enableServerSideApply)).toBe('true');
+    expect(String(providers[0]!.inputs.enableConfigMapMutable)).toBe('true');
+  });
+
+  it('exports the namespace, the flag checksum and the object counts by kind', async () => {
+    const { outputs } = await runEntry(stack);
+    const flags = parse(read(REPO_ROOT, FLAGS_FILE(stack))) as KubeObject;
+    expect(outputs.namespace).toBe(NAMESPACES[stack]);
+    expect(outputs.flagChecksum).toBe((flags.metadata.annotations as Record<string, string>)['flagops.io/checksum']);
+    expect(outputs.flagChecksum).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const kinds = committedKeys(REPO_ROOT, stack).map((k) => k.split(' ')[0]!);
+    expect(Object.values(outputs.objectCounts).reduce((a, b) => a + b, 0)).toBe(kinds.length);
+    expect(outputs.objectCounts.ConfigMap).toBe(kinds.filter((k) => k === 'ConfigMap').length);
+    expect(outputs.objectCounts.Namespace).toBe(1);
+  });
+
+  it('refuses to deploy a hand-edited committed manifest, naming the drifted file', async () => {
+    // GIVEN a scratch copy whose committed flag ConfigMap was edited by hand
+    const dir = tempProject();
+    replaceIn(dir, FLAGS_FILE(stack), '"maintenance_mode_enabled": false', '"maintenance_mode_enabled": true');
+    // WHEN the program runs
+    const { registered, pulumi } = await startStack(stack);
+    const { deployEnvironment, readStackConfig } = await import('../infra/pulumi/program.ts');
+    const attempt = deployEnvironment({ root: dir, stack, config: () => readStackConfig(new pulumi.Config()), now: new Date(NOW) });
+    // THEN it fails with the drift message and registers nothing
+    await expect(attempt).rejects.toThrow(`refusing to deploy stack '${stack}': the committed dist/${stack}/ is not what a fresh synth produces`);
+    await expect(attempt).rejects.toThrow(`Drifted files: ${FLAGS_FILE(stack)}`);
+    await expect(attempt).rejects.toThrow(/\[drift\]/);
+    await expect(attempt).rejects.toSatisfy((e: unknown) => pulumi.RunError.isInstance(e));
+    expect(registered).toHaveLength(0);
+  });
+});
+
+describe('production protections', () => {
+  it('protects the namespace and the flag ConfigMap in production', async () => {
+    const { deployment } = await runProgram(tempProject(), 'production');
+    const flags = deployment.objects.find((o) => o.object.kind === 'ConfigMap' && o.object.metadata.name === 'feature-flags-config')!;
+    const namespace = deployment.objects.find((o) => o.object.kind === 'Namespace')!;
+    expect(flags.protect).toBe(true);
+    // The SDK keeps the resource option on the resource: what the engine is sent.
+    expect((flags.resource as unknown as { __protect?: boolean }).__protect).toBe(true);
+    expect((namespace.resource as unknown as { __protect?: boolean }).__protect).toBe(true);
+  });
+
+  it('protects every committed RBAC object and PersistentVolumeClaim in production, nothing else beyond the flag ConfigMap and namespace', async () => {
+    const { deployment } = await runProgram(tempProject(), 'production');
+    const mustProtect = (o: KubeObject) =>
+      ['Namespace', 'ServiceAccount', 'Role', 'RoleBinding', 'PersistentVolumeClaim'].includes(o.kind) || (o.kind === 'ConfigMap' && o.metadata.name === 'feature-flags-config');
+    for (const o of deployment.objects) {
+      expect({ file: o.path, protect: (o.resource as unknown as { __protect?: boolean }).__protect === true }).toEqual({ file: o.path, protect: mustProtect(o.object) });
+    }
+  });
+
+  it.each(['dev', 'staging'])('protects nothing in %s', async (stack) => {
+    const { deployment } = await runProgram(tempProject(), stack);
+    expect(deployment.objects.filter((o) => o.protect).map((o) => o.path)).toEqual([]);
+  });
+});
+
+describe('stack names and config', () => {
+  it('fails clearly for a stack that is not an environment', async () => {
+    // GIVEN a stack named after no environment (and without a Pulumi.qa.yaml)
+    const { pulumi, registered } = await startStack('qa');
+    const entry = await import('../infra/pulumi/index.ts');
+    // WHEN the program runs THEN the error names the stack and the valid names, without a stack trace, and nothing is registered
+    const attempt = entry.default();
+    await expect(attempt).rejects.toThrow("unknown stack 'qa': a stack is named after the environment it deploys, one of dev, staging, production");
+    await expect(attempt).rejects.toSatisfy((e: unknown) => pulumi.RunError.isInstance(e));
+    expect(registered).toHaveLength(0);
+  });
+
+  it('fails with the config key when the kube context is missing', async () => {
+    const config = stackConfig('dev');
+    delete config['flagops-pms:kubeContext'];
+    await expect(runProgram(tempProject(), 'dev', config)).rejects.toThrow(/kubeContext/);
+  });
+
+  it('rejects a malformed protect rule, quoting it', async () => {
+    const config = { ...stackConfig('production'), 'flagops-pms:protect': JSON.stringify(['configmap/Feature Flags']) };
+    await expect(runProgram(tempProject(), 'production', config)).rejects.toThrow("protect rule 'configmap/Feature Flags' must be 'Kind' or 'Kind/name'");
+  });
+});
+
+describe('the flag checksum patch on the backend', () => {
+  it('is not registered by default', async () => {
+    const { deployment, registered } = await runProgram(tempProject(), 'staging');
+    expect(deployment.checksumPatch).toBeUndefined();
+    expect(registered.filter((r) => r.type.endsWith('DeploymentPatch'))).toEqual([]);
+  });
+
+  it('stamps the flag checksum on the pms-backend pod template when turned on for a stack', async () => {
+    // GIVEN staging with stampBackendChecksum on
+    const config = { ...stackConfig('staging'), 'flagops-pms:stampBackendChecksum': 'true' };
+    // WHEN the program runs
+    const { registered, deployment } = await runProgram(tempProject(), 'staging', config);
+    // THEN one DeploymentPatch targets pms-backend in the namespace with the ConfigMap's checksum
+    const patches = registered.filter((r) => r.type === 'kubernetes:apps/v1:DeploymentPatch');
+    expect(patches).toHaveLength(1);
+    expect(patches[0]!.inputs.metadata).toEqual({ name: 'pms-backend', namespace: 'pms-staging' });
+    expect(patches[0]!.inputs.spec.template.metadata.annotations['flagops.io/checksum']).toBe(deployment.outputs.flagChecksum);
+  });
+});
+
+describe('following the constructs', () => {
+  /** Replaces the environment chart with one that drops (or adds) children, as an edit to constructs/ would. */
+  function editConstructs(edit: 'remove-flags' | 'add-objects'): void {
+    vi.doMock('../constructs/environment-chart.ts', async (importOriginal) => {
+      const original = await importOriginal<typeof import('../constructs/environment-chart.ts')>();
+      const { ApiObject } = await import('cdk8s');
+      class EditedChart extends original.EnvironmentChart {
+        constructor(...args: ConstructorParameters<typeof original.EnvironmentChart>) {
+          super(...args);
+          if (edit === 'remove-flags') {
+            this.node.tryRemoveChild('FeatureFlags');
+            return;
+          }
+          new ApiObject(this, 'Reader', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'pms-backend' } });
+          new ApiObject(this, 'ReadFlags', {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'Role',
+            metadata: { name: 'read-flags' },
+            rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['feature-flags-config'], verbs: ['get'] }],
+          });
+          new ApiObject(this, 'Backups', {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name: 'pms-db-backups' },
+            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } },
+          });
+          new ApiObject(this, 'Alerts', {
+            apiVersion: 'monitoring.coreos.com/v1',
+            kind: 'PrometheusRule',
+            metadata: { name: 'pms-alerts' },
+            spec: { groups: [{ name: 'pms', rules: [{ alert: 'ServiceDown', expr: 'up == 0', labels: { severity: 'critical' } }] }] },
+          });
+        }
+      }
+      return { ...original, EnvironmentChart: EditedChart };
+    });
+  }
+
+  /** `flagops synth` in-process, with whatever constructs are mocked at the time. */
+  async function synth(dir: string): Promise<void> {
+    vi.resetModules();
+    const { main } = await import('../cli/main.ts');
+    const code = await main(['node', 'flagops', 'synth'], { out: () => {}, err: () => {}, color: false }, dir);
+    expect(code).toBe(0);
+  }
+
+  it('refuses while dist/ still holds an object the constructs no longer make, and drops it after synth', async () => {
+    // GIVEN a stack whose resources include the flag ConfigMap
+    const dir = tempProject();
+    expect(deployedKeys((await runProgram(dir, 'dev')).registered)).toContain('ConfigMap pms-dev feature-flags-config');
+    // AND constructs that no longer make it
+    editConstructs('remove-flags');
+    // WHEN deploying the not-yet-resynthesized dist/ THEN the program refuses, naming the stale file
+    await expect(runProgram(dir, 'dev')).rejects.toThrow(`Drifted files: ${FLAGS_FILE('dev')}`);
+    // WHEN dist/ is synthesized again and the program runs
+    await synth(dir);
+    expect(existsSync(join(dir, FLAGS_FILE('dev')))).toBe(false);
+    const { registered, deployment } = await runProgram(dir, 'dev');
+    // THEN the ConfigMap is no longer one of the stack's resources
+    expect(deployedKeys(registered)).toEqual(['Namespace - pms-dev']);
+    expect(deployment.outputs.flagChecksum).toBeUndefined();
+    expect(deployment.outputs.objectCounts).toEqual({ Namespace: 1 });
+  });
+
+  it('protects RBAC and the PVC added by constructs in production, and orders custom resources after their CRD', async () => {
+    // GIVEN constructs that add a ServiceAccount, a Role, a PVC and a PrometheusRule, synthesized
+    const dir = tempProject();
+    editConstructs('add-objects');
+    await synth(dir);
+    // WHEN the production stack runs
+    const { deployment, registered } = await runProgram(dir, 'production');
+    const byKind = (kind: string) => deployment.objects.find((o) => o.object.kind === kind)!;
+    // THEN every added object is a resource, RBAC and PVC protected, the PrometheusRule not
+    expect(deployedKeys(registered)).toEqual(committedKeys(dir, 'production'));
+    expect(byKind('ServiceAccount').protect).toBe(true);
+    expect(byKind('Role').protect).toBe(true);
+    expect(byKind('PersistentVolumeClaim').protect).toBe(true);
+    expect(byKind('PrometheusRule').protect).toBe(false);
+    // AND the PrometheusRule is a CustomResource waiting for the namespace and the CRD read from the cluster
+    const rule = registered.find((r) => r.inputs?.kind === 'PrometheusRule')!;
+    expect(rule.type).toBe('kubernetes:monitoring.coreos.com/v1:PrometheusRule');
+    expect(byKind('PrometheusRule').dependsOn).toEqual(['dist/production/namespace-pms.yaml', 'crd:prometheusrules.monitoring.coreos.com']);
+    expect(registered.some((r) => r.type === 'kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition' && r.id === 'prometheusrules.monitoring.coreos.com')).toBe(true);
+  });
+
+  it('refuses a custom resource whose CRD the stack does not know', async () => {
+    const dir = tempProject();
+    editConstructs('add-objects');
+    await synth(dir);
+    const config = { ...stackConfig('dev'), 'flagops-pms:externalCrds': '[]' };
+    await expect(runProgram(dir, 'dev', config)).rejects.toThrow(
+      "dist/dev/prometheusrule-pms-alerts.yaml: PrometheusRule (API group monitoring.coreos.com) needs a CustomResourceDefinition",
+    );
+  });
+});
