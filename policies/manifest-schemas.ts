@@ -29,6 +29,7 @@ export function schemaFindings(schema: object, object: KubeObject, at: Locator):
   for (const e of validate.errors ?? []) {
     if (e.keyword === 'if' || e.keyword === 'propertyNames') continue;
     const path = e.instancePath.split('/').slice(1).map(unescape);
+    const yamlPath = path.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
     const declared = rulesOf(schema).get(e.parentSchema as object);
     const rule = declared?.['x-rule'] ?? 'manifest-policy';
     const container = containerOf(object, path);
@@ -37,7 +38,7 @@ export function schemaFindings(schema: object, object: KubeObject, at: Locator):
     seen.add(key);
     const who = `${object.kind} ${object.metadata.name}${container ? `, container '${container.name}'` : ''}`;
     const what = declared?.description ?? e.message ?? 'is invalid';
-    findings.push(error(at.locate(path), rule, `${who}: ${what}${detail(e, object, path, container?.prefix.length ?? 0)}`));
+    findings.push(error(at.locate(yamlPath), rule, `${who}: ${what}${detail(e, object, path, container?.prefix.length ?? 0)}`));
   }
   return findings;
 }
