@@ -3,6 +3,10 @@ import { ServiceAccount } from 'cdk8s-plus-27';
 import { describe, expect, it } from 'vitest';
 import { BACKUP_SCHEDULE, DatabaseBackup, VERIFY_SCHEDULE, type DatabaseBackupProps } from '../constructs/database-backup.ts';
 import { BACKUP_SCRIPT, RESTORE_VERIFY_SCRIPT } from '../constructs/scripts/index.ts';
+import { resolveEnvironmentSettings } from '../environments/settings.ts';
+import { synthesizeAll } from '../infra/synth.ts';
+import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
+import { REPO_ROOT } from './helpers.ts';
 
 type Obj = Record<string, any>;
 
@@ -101,5 +105,27 @@ describe('DatabaseBackup', () => {
     [{ database: 'PMS prod' }, "The 'database' property names the dumps"],
   ] as const)('rejects %j with a message naming the property and the value', (props, message) => {
     expect(() => synth(props as Partial<DatabaseBackupProps>)).toThrow(message);
+  });
+});
+
+describe('backup settings per environment', () => {
+  it('keep dumps 30 days in production, 14 in staging and 7 in dev', async () => {
+    // GIVEN the repo's environments WHEN synthesized
+    const settings = await loadEnvironmentSettings(REPO_ROOT);
+    const manifests = synthesizeAll(parseProject(settings, diskReader(REPO_ROOT)).model);
+    // THEN each backup CronJob carries its environment's retention
+    const retention = Object.fromEntries(
+      manifests.map((m) => {
+        const job = m.files.map((f) => f.object as Obj).find((o) => o.kind === 'CronJob' && o.metadata.name === 'pms-db-backup')!;
+        return [m.environment, env(job).RETENTION_DAYS!.value];
+      }),
+    );
+    expect(retention).toEqual({ dev: '7', staging: '14', production: '30' });
+  });
+
+  it('rejects a retention that is not a positive integer in environment.ts', () => {
+    expect(() => resolveEnvironmentSettings('qa', { namespace: 'pms-qa', backup: { retentionDays: 1.5 } })).toThrow(
+      "environments/qa/environment.ts: 'backup.retentionDays' must be a positive integer. The value passed is: 1.5",
+    );
   });
 });
