@@ -137,6 +137,7 @@ describe.skipIf(!pgBin && !required)('database backup scripts against a real Pos
     if (mode !== 0o600) throw new Error(`dump mode is ${mode.toString(8)}, expected 600`);
     const verify = v.verify();
     if (verify.status !== 0) throw new Error(`verification failed: ${explain(verify)}`);
+    if (!verify.stderr.includes(`OK: ${dump} restores`)) throw new Error(`verification did not report success: ${explain(verify)}`);
     const restored = `restored_${Math.random().toString(36).slice(2, 8)}`;
     pg.sql('postgres', `CREATE DATABASE ${restored}`);
     const restore = pg.restore(restored, dump);
@@ -155,6 +156,19 @@ describe.skipIf(!pgBin && !required)('database backup scripts against a real Pos
     // WHEN the backup job, then the verify job run, and the dump is restored into a fresh database
     // THEN every step succeeds and the restored data equals the source (throws otherwise)
     expect(() => backupVerifyRestoreRoundTrip()).not.toThrow();
+  });
+
+  it('reports the row count of every expected table when verification passes', () => {
+    // GIVEN a fresh dump WHEN the verify job runs THEN it logs each table's rows from the restored copy
+    const v = volume();
+    expect(v.backup().status).toBe(0);
+    const result = v.verify();
+    expect(result.status, explain(result)).toBe(0);
+    expect(result.stderr).toContain('table patients: 400 rows');
+    expect(result.stderr).toContain('table providers: 12 rows');
+    expect(result.stderr).toContain('table appointments: 1500 rows');
+    // AND the throwaway server is gone
+    expect(readdirSync(work).filter((d) => d.startsWith('volume-scratch')).flatMap((d) => readdirSync(join(work, d)))).not.toContain('pgdata');
   });
 
   it('writes a custom-format dump, mode 0600, named by its UTC time, with the credentials from the Secret', () => {

@@ -54,7 +54,8 @@ pg_ctl --pgdata="$data" --wait --timeout=60 --log="$SCRATCH_DIR/postgres.log" \
 psql_scratch() { psql --no-psqlrc --quiet --tuples-only --no-align --host="$sock" --username=verify --set=ON_ERROR_STOP=1 "$@"; }
 
 # 4. Restore into a fresh database; any error fails the verification.
-psql_scratch --dbname=postgres --command='CREATE DATABASE pms_restore_verify' >/dev/null
+psql_scratch --dbname=postgres --command='CREATE DATABASE pms_restore_verify' >/dev/null \
+  || fail "could not create the scratch database"
 pg_restore --exit-on-error --no-owner --no-privileges --host="$sock" --username=verify \
   --dbname=pms_restore_verify "$newest" 2>"$SCRATCH_DIR/restore.err" \
   || fail "pg_restore failed: $(head -c 1000 "$SCRATCH_DIR/restore.err")"
@@ -65,13 +66,15 @@ for table in $VERIFY_TABLES; do
   case "$table" in
     *[!a-z0-9_.]* | '') fail "VERIFY_TABLES entry '$table' is not a plain table name" ;;
   esac
-  exists=$(psql_scratch --dbname=pms_restore_verify --command="SELECT to_regclass('$table') IS NOT NULL")
+  exists=$(psql_scratch --dbname=pms_restore_verify --command="SELECT to_regclass('$table') IS NOT NULL") \
+    || fail "could not look up table $table in the restored database"
   if [ "$exists" != t ]; then
     log "table $table is missing from the restored database"
     failures=$((failures + 1))
     continue
   fi
-  rows=$(psql_scratch --dbname=pms_restore_verify --command="SELECT count(*) FROM $table")
+  rows=$(psql_scratch --dbname=pms_restore_verify --command="SELECT count(*) FROM $table") \
+    || fail "could not count the rows of $table in the restored database"
   if [ "$rows" -eq 0 ]; then
     log "table $table is empty in the restored database"
     failures=$((failures + 1))
