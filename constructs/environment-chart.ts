@@ -2,6 +2,8 @@ import { ApiObject, Chart, JsonPatch, type ChartProps } from 'cdk8s';
 import { Namespace } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { EnvironmentSettings } from '../environments/settings.ts';
+import { AccessControl } from './access-control.ts';
+import { DatabaseBackup } from './database-backup.ts';
 import { FeatureFlagConfigMap, type FeatureFlag } from './feature-flag-config-map.ts';
 
 export interface EnvironmentChartProps extends ChartProps {
@@ -19,10 +21,13 @@ export const COMMON_LABELS = {
 
 /**
  * Everything one environment runs that flagops owns, in the environment's namespace: the
- * namespace itself (Pod Security "restricted" enforced) and the feature-flag ConfigMap.
+ * namespace itself (Pod Security "restricted" enforced), the feature-flag ConfigMap, the database
+ * backup and restore-verification CronJobs, and RBAC.
  */
 export class EnvironmentChart extends Chart {
   public readonly featureFlags: FeatureFlagConfigMap;
+  public readonly access: AccessControl;
+  public readonly backup: DatabaseBackup;
 
   constructor(scope: Construct, id: string, props: EnvironmentChartProps) {
     const { settings } = props;
@@ -50,6 +55,28 @@ export class EnvironmentChart extends Chart {
     this.featureFlags = new FeatureFlagConfigMap(this, 'FeatureFlags', {
       environment: settings.name,
       flags: props.flags,
+    });
+
+    this.access = new AccessControl(this, 'Access', {
+      flagConfigMap: this.featureFlags.configMap.name,
+      onCallGroups: settings.access.onCallGroups,
+      developerGroups: settings.access.developerGroups,
+      breakGlassGroups: settings.access.breakGlassGroups,
+    });
+
+    const { backup } = settings;
+    this.backup = new DatabaseBackup(this, 'DatabaseBackup', {
+      retentionDays: backup.retentionDays,
+      image: backup.image,
+      host: backup.host,
+      port: backup.port,
+      database: backup.database,
+      credentialsSecret: backup.credentialsSecret,
+      serviceAccount: this.access.backupServiceAccount,
+      verifyTables: backup.verifyTables,
+      storageClassName: backup.storageClassName,
+      storageGiB: backup.storageGiB,
+      scratchGiB: backup.scratchGiB,
     });
   }
 }

@@ -31,6 +31,46 @@ export interface EnvironmentSettings {
   readonly labels: Readonly<Record<string, string>>;
   /** Alert thresholds and monitoring wiring (alerts, dashboards and `flagops monitor` share them). */
   readonly monitoring: MonitoringSettings;
+  /** The database backup and restore-verification CronJobs. */
+  readonly backup: BackupSettings;
+  /** Who may do what in the namespace (groups from the identity provider). */
+  readonly access: AccessSettings;
+}
+
+/** The PostgreSQL backup of one environment (constructs/database-backup.ts). */
+export interface BackupSettings {
+  /** Dumps older than this many days are deleted by the backup job. */
+  readonly retentionDays: number;
+  /** Storage class of the dump volume; `undefined` uses the cluster default. */
+  readonly storageClassName?: string;
+  /** Size of the dump volume, GiB. */
+  readonly storageGiB: number;
+  /** Size of the restore-verification scratch space (a throwaway PostgreSQL data directory), GiB. */
+  readonly scratchGiB: number;
+  /** PostgreSQL client and server image, pinned tag (its pg_dump must be at least the server's major version). */
+  readonly image: string;
+  /** Database host (Service name) and port. */
+  readonly host: string;
+  readonly port: number;
+  /** Database to dump. */
+  readonly database: string;
+  /** Secret holding the backup user's credentials, keys `username` and `password`. */
+  readonly credentialsSecret: string;
+  /** Tables the restore verification requires present and non-empty. */
+  readonly verifyTables: readonly string[];
+}
+
+/** RBAC groups of one environment (constructs/access-control.ts). */
+export interface AccessSettings {
+  /** On-call engineers: read-only access, no Secrets. */
+  readonly onCallGroups: readonly string[];
+  /** Developers: read-only access, no Secrets. */
+  readonly developerGroups: readonly string[];
+  /**
+   * Break-glass: may change `feature-flags-config` (that one object) outside the pipeline.
+   * Empty: nobody but the deployer writes it.
+   */
+  readonly breakGlassGroups: readonly string[];
 }
 
 /** The signals and thresholds of one environment. PromQL lives in constructs/signals.ts. */
@@ -54,8 +94,10 @@ export type SectionOverrides<T> = { readonly [K in keyof T]?: T[K] };
 
 /** What an `environment.ts` declares: the name and namespace, everything else optional. */
 export type EnvironmentConfig = Pick<EnvironmentSettings, 'namespace'> &
-  Partial<Omit<EnvironmentSettings, 'name' | 'namespace' | 'monitoring'>> & {
+  Partial<Omit<EnvironmentSettings, 'name' | 'namespace' | 'monitoring' | 'backup' | 'access'>> & {
     readonly monitoring?: SectionOverrides<MonitoringSettings>;
+    readonly backup?: SectionOverrides<BackupSettings>;
+    readonly access?: SectionOverrides<AccessSettings>;
   };
 
 /** The defaults applied under every environment.ts. */
@@ -72,6 +114,22 @@ export const ENVIRONMENT_DEFAULTS = {
     p95LatencySeconds: 2,
     p99LatencySeconds: 5,
     flagEvaluationErrorRatio: 0.01,
+  },
+  backup: {
+    retentionDays: 7,
+    storageGiB: 20,
+    scratchGiB: 10,
+    image: 'docker.io/library/postgres:16.6-bookworm',
+    host: 'pms-postgres',
+    port: 5432,
+    database: 'pms',
+    credentialsSecret: 'pms-db-backup-credentials',
+    verifyTables: ['patients', 'providers', 'appointments'],
+  },
+  access: {
+    onCallGroups: ['pms-oncall'],
+    developerGroups: ['pms-developers'],
+    breakGlassGroups: [],
   },
 } as const satisfies Omit<EnvironmentSettings, 'name' | 'namespace'>;
 
@@ -98,6 +156,10 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
   if (config.promotesFrom !== undefined && (typeof config.promotesFrom !== 'string' || config.promotesFrom === name)) {
     fail("'promotesFrom' must name another environment", config.promotesFrom);
   }
+  const backup: BackupSettings = { ...ENVIRONMENT_DEFAULTS.backup, ...config.backup };
+  if (!Number.isInteger(backup.retentionDays) || backup.retentionDays < 1) fail("'backup.retentionDays' must be a positive integer", backup.retentionDays);
+  if (backup.verifyTables.length === 0) fail("'backup.verifyTables' must name at least one table", backup.verifyTables);
+  const access: AccessSettings = { ...ENVIRONMENT_DEFAULTS.access, ...config.access };
   return {
     ...ENVIRONMENT_DEFAULTS,
     ...config,
@@ -105,5 +167,7 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
     rolloutSteps: [...steps],
     labels: { ...ENVIRONMENT_DEFAULTS.labels, ...config.labels },
     monitoring: { ...ENVIRONMENT_DEFAULTS.monitoring, ...config.monitoring },
+    backup,
+    access,
   };
 }

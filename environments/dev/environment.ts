@@ -5,4 +5,5 @@ export default {
   namespace: 'pms-dev',
   rolloutSteps: [0, 5, 10, 25, 50, 75, 100],
   monitoring: { pages: false, errorRatio: 0.1, p95LatencySeconds: 3, p99LatencySeconds: 8 },
+  backup: { retentionDays: 7 },
 } satisfies EnvironmentConfig;

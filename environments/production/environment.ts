@@ -11,4 +11,11 @@ export default {
   rolloutOneStepAtATime: true,
   requireTicket: true,
   requireApproval: true,
+  backup: { retentionDays: 30, storageClassName: 'encrypted-ssd', storageGiB: 200, scratchGiB: 100 },
+  access: {
+    onCallGroups: ['pms-oncall'],
+    developerGroups: ['pms-developers'],
+    // Filled just in time by the identity provider when on-call declares an incident.
+    breakGlassGroups: ['pms-production-break-glass'],
+  },
 } satisfies EnvironmentConfig;

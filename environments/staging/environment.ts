@@ -6,4 +6,5 @@ export default {
   promotesFrom: 'dev',
   rolloutSteps: [0, 5, 25, 50, 100],
   requireTicket: true,
+  backup: { retentionDays: 14, storageGiB: 50, scratchGiB: 25 },
 } satisfies EnvironmentConfig;
