@@ -10,6 +10,7 @@ import { consoleOutput, type Output } from './report.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerEdits } from './commands/edit.ts';
 import { registerInfo } from './commands/info.ts';
+import { registerMonitor } from './commands/monitor.ts';
 import { registerSynth } from './commands/synth.ts';
 
 export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 70 } as const;
@@ -24,7 +25,7 @@ export interface CommandContext {
 
 export type Register = (program: Command, ctx: CommandContext) => void;
 
-export const COMMANDS: readonly Register[] = [registerSynth, registerCheck, registerInfo, registerEdits];
+export const COMMANDS: readonly Register[] = [registerSynth, registerCheck, registerInfo, registerEdits, registerMonitor];
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('flagops')
