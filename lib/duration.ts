@@ -25,8 +25,9 @@ export function parseDuration(text: string): number | undefined {
 
 /** Milliseconds as a short human duration: `9m30s`, `45s`, `1.5s`, `250ms`. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  if (ms < 10_000 && ms % 1000 !== 0) return `${(ms / 1000).toFixed(1)}s`;
+  if (ms <= 0) return '0s';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 10_000 && Math.round(ms / 100) % 10 !== 0) return `${(ms / 1000).toFixed(1)}s`;
   let rest = Math.round(ms / 1000);
   const h = Math.floor(rest / 3600);
   rest -= h * 3600;

@@ -92,7 +92,7 @@ function figures(signals: readonly Signal[], poll: Poll | undefined, color: bool
 /** A plain line per poll when stdout is not a terminal (CI logs, pipes). */
 export function plainLine(signals: readonly Signal[], poll: Poll, durationMs: number): string {
   const state = poll.above.length > 0 ? 'ABOVE THRESHOLD' : 'ok';
-  return `${poll.at} [${formatDuration(poll.elapsedMs)}/${formatDuration(durationMs)}] ${figures(signals, poll, false)}  ${state}`;
+  return `${poll.at} [${formatDuration(Math.round(poll.elapsedMs / 100) * 100)}/${formatDuration(durationMs)}] ${figures(signals, poll, false)}  ${state}`;
 }
 
 function thresholdsLine(signals: readonly Signal[]): string {
@@ -231,6 +231,8 @@ function liveDisplay(out: Output, signals: readonly Signal[], durationMs: number
     stop: () => {
       clearInterval(timer);
       status('');
+      // Keep the last figures on screen once the live line is gone.
+      if (last) out.out(plainLine(signals, last, durationMs));
     },
   };
 }
