@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from '../lib/workspace.ts';
 import { consoleOutput, type Output } from './report.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerDrill } from './commands/drill.ts';
 import { registerEdits } from './commands/edit.ts';
 import { registerInfo } from './commands/info.ts';
 import { registerMonitor } from './commands/monitor.ts';
@@ -25,7 +26,7 @@ export interface CommandContext {
 
 export type Register = (program: Command, ctx: CommandContext) => void;
 
-export const COMMANDS: readonly Register[] = [registerSynth, registerCheck, registerInfo, registerEdits, registerMonitor];
+export const COMMANDS: readonly Register[] = [registerSynth, registerCheck, registerInfo, registerEdits, registerMonitor, registerDrill];
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('flagops')
