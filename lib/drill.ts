@@ -212,8 +212,8 @@ const startsWith = (path: readonly string[], prefix: readonly string[]) => prefi
  * `flags.flagd.json`, the flag set's `metadata.version` and the checksum annotation.
  */
 export function compareDist(
-  before: ReadonlyMap<string, KubeLike>,
-  after: ReadonlyMap<string, KubeLike>,
+  before: ReadonlyMap<string, object>,
+  after: ReadonlyMap<string, object>,
   configMapPath: string,
   env: string,
   flag: string,
@@ -221,8 +221,8 @@ export function compareDist(
   const changed: string[] = [];
   const unexpected: string[] = [];
   for (const path of [...new Set([...before.keys(), ...after.keys()])].sort()) {
-    const a = before.get(path);
-    const b = after.get(path);
+    const a = before.get(path) as KubeLike | undefined;
+    const b = after.get(path) as KubeLike | undefined;
     if (!a || !b) {
       changed.push(path);
       unexpected.push(`${path} was ${a ? 'removed' : 'added'}`);

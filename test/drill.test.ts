@@ -95,14 +95,14 @@ describe('compareDist', () => {
   const other = (replicas: number) => ({ kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas } });
 
   it("allows the flag's own entries, the checksum and the flag-set version", () => {
-    const before = new Map([[CM, configMap(true, true, 'sha256:1', 'v1')], ['dist/production/deployment-x.yaml', other(1)]]);
-    const after = new Map([[CM, configMap(false, true, 'sha256:2', 'v2')], ['dist/production/deployment-x.yaml', other(1)]]);
+    const before = new Map<string, object>([[CM, configMap(true, true, 'sha256:1', 'v1')], ['dist/production/deployment-x.yaml', other(1)]]);
+    const after = new Map<string, object>([[CM, configMap(false, true, 'sha256:2', 'v2')], ['dist/production/deployment-x.yaml', other(1)]]);
     expect(compareDist(before, after, CM, 'production', FLAG)).toEqual({ changed: [CM], unexpected: [] });
   });
 
   it("names another flag's entry", () => {
-    const before = new Map([[CM, configMap(true, true, 'sha256:1', 'v1')]]);
-    const after = new Map([[CM, configMap(false, false, 'sha256:2', 'v2')]]);
+    const before = new Map<string, object>([[CM, configMap(true, true, 'sha256:1', 'v1')]]);
+    const after = new Map<string, object>([[CM, configMap(false, false, 'sha256:2', 'v2')]]);
     expect(compareDist(before, after, CM, 'production', FLAG).unexpected).toEqual([
       `${CM}: data.feature_flags.json (production.b_enabled)`,
       `${CM}: data.flags.flagd.json (flags.b_enabled)`,
