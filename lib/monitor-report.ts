@@ -3,7 +3,7 @@
  * the verdict, as markdown (for a ticket or a pull request) or JSON (for machines).
  */
 import { formatDuration } from './duration.ts';
-import { formatThreshold, formatValue, VERDICT_EXIT, type MonitorResult, type Signal, type SignalId } from './monitor.ts';
+import { exitCode, formatThreshold, formatValue, type MonitorResult, type Signal, type SignalId } from './monitor.ts';
 
 export interface MonitorReport {
   readonly flag: string;
@@ -46,6 +46,12 @@ export const VERDICT_TEXT: Readonly<Record<MonitorResult['verdict'], string>> = 
   unreachable: 'unreachable: Prometheus could not be queried',
 };
 
+/** The verdict in words, saying so when the user stopped monitoring early. */
+export function verdictText(result: MonitorResult): string {
+  const text = VERDICT_TEXT[result.verdict];
+  return result.stoppedEarly ? `${text} (stopped early by the user)` : text;
+}
+
 /** JSON has no Infinity: such values are written as Prometheus writes them, `"+Inf"`. */
 const jsonValue = (v: number | null): number | string | null => (v === null || Number.isFinite(v) ? v : v > 0 ? '+Inf' : '-Inf');
 
@@ -62,7 +68,8 @@ function toJson(r: MonitorReport): unknown {
     durationSeconds: r.durationMs / 1000,
     consecutive: r.consecutive,
     verdict: r.result.verdict,
-    exitCode: VERDICT_EXIT[r.result.verdict],
+    exitCode: exitCode(r.result),
+    stoppedEarly: r.result.stoppedEarly ?? false,
     startedAt: r.result.startedAt,
     endedAt: r.result.endedAt,
     signals: r.signals.map((s) => ({ id: s.id, label: s.label, threshold: s.threshold, unit: s.unit, setting: s.setting, optional: s.optional, query: s.query })),
@@ -87,7 +94,7 @@ function toMarkdown(r: MonitorReport): string {
   const lines = [
     `# Rollout monitor: ${r.flag} in ${r.environment}`,
     '',
-    `**Verdict: ${VERDICT_TEXT[result.verdict]}** (exit code ${VERDICT_EXIT[result.verdict]})`,
+    `**Verdict: ${verdictText(result)}** (exit code ${exitCode(result)})`,
     '',
     '| | |',
     '|---|---|',

@@ -77,6 +77,8 @@ export interface MonitorResult {
   readonly noData: readonly SignalId[];
   /** Why monitoring stopped early without a verdict on the figures (unreachable). */
   readonly error?: string;
+  /** Stopped by the caller (Ctrl-C) before the duration was up, without a breach. */
+  readonly stoppedEarly?: boolean;
   readonly startedAt: string;
   readonly endedAt: string;
 }
@@ -91,6 +93,8 @@ export interface MonitorOptions {
   readonly clock?: Clock;
   /** Called after each poll. */
   readonly onPoll?: (poll: Poll) => void;
+  /** Stops monitoring after the current poll (Ctrl-C); the verdict covers the polls so far. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -140,11 +144,12 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     polls.push(poll);
     options.onPoll?.(poll);
     if (breaches.length > 0) return finish('breached');
-    if (clock.now() - start >= options.durationMs) break;
+    if (clock.now() - start >= options.durationMs || options.signal?.aborted) break;
     const next = Math.min(start + (i + 1) * options.intervalMs, start + options.durationMs);
-    await clock.sleep(Math.max(0, next - clock.now()));
+    await clock.sleep(Math.max(0, next - clock.now()), options.signal);
+    if (options.signal?.aborted) break;
   }
-  const result = finish('healthy');
+  const result: MonitorResult = { ...finish('healthy'), stoppedEarly: options.signal?.aborted || undefined };
   return result.noData.length > 0 ? { ...result, verdict: 'no-data' } : result;
 }
 
@@ -156,6 +161,11 @@ function worst(samples: readonly Sample[]): number | null {
 
 /** The exit code of a verdict: 0 healthy, 3 breached, 1 could not judge. */
 export const VERDICT_EXIT: Readonly<Record<Verdict, number>> = { healthy: 0, breached: 3, 'no-data': 1, unreachable: 1 };
+/** The exit code when the user stopped monitoring early without a breach (128 + SIGINT). */
+export const STOPPED_EXIT = 130;
+
+/** The exit code of a result. */
+export const exitCode = (r: MonitorResult): number => (r.stoppedEarly && r.verdict === 'healthy' ? STOPPED_EXIT : VERDICT_EXIT[r.verdict]);
 
 /** A figure for people: `2.50%`, `0.180s`, `+Inf`, `n/a`. */
 export function formatValue(value: number | null, unit: Signal['unit']): string {

@@ -3,11 +3,11 @@
  * backend every second. Skipped with a message when the binary is missing locally; fails under
  * CI=true instead (.ci/run installs it).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, flagops, NOW, tempProject } from './helpers.ts';
+import { flagops, tempProject } from './helpers.ts';
+import { startFlagops } from './support/process.ts';
 import { HEALTHY, startBackendExporter, type BackendExporter } from './support/backend-exporter.ts';
 import { findPrometheus, instantQuery, startPrometheus, type PrometheusServer } from './support/prometheus-server.ts';
 
@@ -18,19 +18,6 @@ if (!binary && !required) {
 }
 
 const FLAG = 'telehealth_appointments_enabled';
-
-/** The real executable, asynchronously, so the exporter in this process keeps answering scrapes. */
-function runFlagops(cwd: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started }));
-  });
-}
 
 describe.skipIf(!binary && !required)('flagops monitor against a real Prometheus', () => {
   let exporter: BackendExporter;
@@ -77,7 +64,7 @@ describe.skipIf(!binary && !required)('flagops monitor against a real Prometheus
     // GIVEN a burst of 5xx: 40% of requests fail from now on
     exporter.setProfile({ ...HEALTHY, errorRatio: 0.4 });
     // WHEN monitoring for up to 30 seconds with the real executable
-    const result = await runFlagops(project, ['monitor', FLAG, '--env', 'production', '--prometheus', prometheus.url, '--duration', '30s', '--interval', '1s', '--window', '5s', '--report', 'burst.md']);
+    const result = await startFlagops(project, ['monitor', FLAG, '--env', 'production', '--prometheus', prometheus.url, '--duration', '30s', '--interval', '1s', '--window', '5s', '--report', 'burst.md']).done;
     // THEN it stops early, well within the duration, and tells how to roll back
     expect(result.code, result.stdout + result.stderr).toBe(3);
     expect(result.ms).toBeLessThan(25_000);

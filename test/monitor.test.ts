@@ -9,6 +9,7 @@ import { resolveEnvironmentSettings } from '../environments/settings.ts';
 import { flagops, replaceIn, tempProject } from './helpers.ts';
 import { healthy, startFakePrometheus, type Answer, type FakePrometheus, type SignalName } from './support/fake-prometheus.ts';
 import { freePort } from './support/prometheus-server.ts';
+import { startFlagops, waitFor } from './support/process.ts';
 
 const FLAG = 'telehealth_appointments_enabled';
 const FAST = ['--duration', '300ms', '--interval', '100ms'];
@@ -87,6 +88,25 @@ describe('flagops monitor: verdicts', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no data for error ratio, p95 latency, p99 latency in \d+ polls/);
     expect(r.stderr).toContain('job="pms-backend", namespace="pms"');
+  });
+});
+
+describe('flagops monitor: stopping early', () => {
+  it('stops at Ctrl-C, still writes the report, and exits 130 rather than claiming a healthy rollout', async () => {
+    // GIVEN a 10-minute monitor of healthy figures, as a real process
+    const url = await serve(healthy);
+    const dir = tempProject({ dist: false });
+    const run = startFlagops(dir, ['monitor', FLAG, '--env', 'production', '--prometheus', url, '--duration', '10m', '--interval', '200ms', '--report', 'partial.json']);
+    await waitFor('two polls', () => (run.stdout().match(/  ok$/gm) ?? []).length >= 2);
+    // WHEN the user presses Ctrl-C
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    // THEN it stops promptly with the figures so far
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('stopping after this poll');
+    expect(r.stdout).toContain('healthy: no threshold was breached (stopped early by the user)');
+    const report = JSON.parse(readFileSync(join(dir, 'partial.json'), 'utf8'));
+    expect(report).toMatchObject({ verdict: 'healthy', stoppedEarly: true, exitCode: 130 });
   });
 });
 

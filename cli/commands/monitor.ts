@@ -11,11 +11,11 @@ import {
   monitorSignals,
   rollbackCommand,
   rollbackReason,
-  VERDICT_EXIT,
+  exitCode,
   type Poll,
   type Signal,
 } from '../../lib/monitor.ts';
-import { renderReport, reportFormat, VERDICT_TEXT } from '../../lib/monitor-report.ts';
+import { renderReport, reportFormat, verdictText } from '../../lib/monitor-report.ts';
 import { diskReader, parseProject } from '../../lib/project.ts';
 import { PrometheusClient, PrometheusError, type PrometheusAuth } from '../../lib/prometheus.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
@@ -161,21 +161,32 @@ export const registerMonitor: Register = (program, ctx) => {
         else out.err(`flagops monitor: ${note}`);
       }
 
+      // Ctrl-C stops after the current poll and still reports; a second Ctrl-C quits at once.
+      const stop = new AbortController();
+      const onInterrupt = () => {
+        out.err('flagops monitor: stopping after this poll (Ctrl-C again to quit at once)');
+        stop.abort();
+      };
+      process.once('SIGINT', onInterrupt);
       const result = await monitor({
         signals,
         api: client,
         durationMs,
         intervalMs,
         consecutive,
+        signal: stop.signal,
         onPoll: (poll) => (live ? live.poll(poll) : out.out(plainLine(signals, poll, durationMs))),
-      }).finally(() => live?.stop());
+      }).finally(() => {
+        process.removeListener('SIGINT', onInterrupt);
+        live?.stop();
+      });
 
       const rollback =
         result.verdict === 'breached'
           ? rollbackCommand({ flag, environment: settings.name, reason: rollbackReason(signals, result.breaches, state?.enabled ? state.rollout : undefined), ticket: opts.ticket ?? state?.ticket })
           : undefined;
       const color = (s: string) => (!out.color ? s : result.verdict === 'healthy' ? pc.green(pc.bold(s)) : pc.red(pc.bold(s)));
-      out.out(`flagops monitor: ${color(VERDICT_TEXT[result.verdict])} (${result.polls.length} poll${result.polls.length === 1 ? '' : 's'})`);
+      out.out(`flagops monitor: ${color(verdictText(result))} (${result.polls.length} poll${result.polls.length === 1 ? '' : 's'})`);
       for (const b of result.breaches) {
         const s = signals.find((x) => x.id === b.signal)!;
         out.out(`  ${b.at}: ${s.label} ${formatValue(b.value, s.unit)} > ${formatThreshold(b.threshold, s.unit)} (${s.setting} of ${settings.name})`);
@@ -197,7 +208,7 @@ export const registerMonitor: Register = (program, ctx) => {
         writeFileAtomic.sync(resolve(ctx.cwd, opts.report), client.redact(text), { encoding: 'utf8' });
         out.out(`report written to ${opts.report}`);
       }
-      ctx.exitCode = VERDICT_EXIT[result.verdict];
+      ctx.exitCode = exitCode(result);
     });
 };
 
