@@ -14,6 +14,8 @@ export interface Signal {
   readonly id: SignalId;
   /** For people: `error ratio`, `p95 latency`. */
   readonly label: string;
+  /** For a narrow terminal line: `errors`, `p95`. */
+  readonly short: string;
   readonly query: string;
   /** Breached when the value is above this. */
   readonly threshold: number;
@@ -29,12 +31,13 @@ export function monitorSignals(settings: EnvironmentSettings, flag: string, wind
   const scope: SignalScope = { namespace: settings.namespace, job: settings.monitoring.job };
   const m = settings.monitoring;
   return [
-    { id: 'errorRatio', label: 'error ratio', query: errorRatio(scope, window), threshold: m.errorRatio, unit: 'ratio', setting: 'monitoring.errorRatio', optional: false },
-    { id: 'p95', label: 'p95 latency', query: latencyQuantile(scope, 0.95, window), threshold: m.p95LatencySeconds, unit: 'seconds', setting: 'monitoring.p95LatencySeconds', optional: false },
-    { id: 'p99', label: 'p99 latency', query: latencyQuantile(scope, 0.99, window), threshold: m.p99LatencySeconds, unit: 'seconds', setting: 'monitoring.p99LatencySeconds', optional: false },
+    { id: 'errorRatio', label: 'error ratio', short: 'errors', query: errorRatio(scope, window), threshold: m.errorRatio, unit: 'ratio', setting: 'monitoring.errorRatio', optional: false },
+    { id: 'p95', label: 'p95 latency', short: 'p95', query: latencyQuantile(scope, 0.95, window), threshold: m.p95LatencySeconds, unit: 'seconds', setting: 'monitoring.p95LatencySeconds', optional: false },
+    { id: 'p99', label: 'p99 latency', short: 'p99', query: latencyQuantile(scope, 0.99, window), threshold: m.p99LatencySeconds, unit: 'seconds', setting: 'monitoring.p99LatencySeconds', optional: false },
     {
       id: 'flagEvaluationErrorRatio',
       label: 'flag evaluation error ratio',
+      short: 'flag errors',
       query: flagEvaluationErrorRatio(scope, window, flag),
       threshold: m.flagEvaluationErrorRatio,
       unit: 'ratio',

@@ -300,7 +300,7 @@ describe('the terminal progress line', () => {
     const signals = monitorSignals(settings, FLAG, '5m');
     const poll = { at: '2026-11-23T12:00:00Z', elapsedMs: 150_000, values: { errorRatio: 0.08, p95: 0.2, p99: 0.5, flagEvaluationErrorRatio: null }, above: ['errorRatio' as const] };
     const line = progressLine(signals, poll, 150_000, 600_000, false);
-    expect(line).toBe(`[${'█'.repeat(6)}${'░'.repeat(18)}]  7m30s left  error ratio 8% (above 5%)  p95 latency 0.200s  p99 latency 0.500s  flag evaluation error ratio n/a`);
+    expect(line).toBe(`[${'█'.repeat(6)}${'░'.repeat(18)}]  7m30s left  errors 8% (above 5%)  p95 0.200s  p99 0.500s  flag errors n/a`);
   });
 
   it('formats durations the way people write them', () => {

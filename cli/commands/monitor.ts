@@ -74,14 +74,14 @@ export function progressLine(signals: readonly Signal[], poll: Poll | undefined,
   const done = Math.min(BAR, Math.round((elapsedMs / durationMs) * BAR));
   const bar = `[${'█'.repeat(done)}${'░'.repeat(BAR - done)}]`;
   const left = `${formatDuration(Math.max(0, durationMs - elapsedMs))} left`;
-  return [bar, left, figures(signals, poll, color), note].filter(Boolean).join('  ');
+  return [bar, left, figures(signals, poll, color, true), note].filter(Boolean).join('  ');
 }
 
-function figures(signals: readonly Signal[], poll: Poll | undefined, color: boolean): string {
+function figures(signals: readonly Signal[], poll: Poll | undefined, color: boolean, short = false): string {
   if (!poll) return 'waiting for the first figures';
   return signals
     .map((s) => {
-      const text = `${s.label} ${formatValue(poll.values[s.id], s.unit)}`;
+      const text = `${short ? s.short : s.label} ${formatValue(poll.values[s.id], s.unit)}`;
       const above = poll.above.includes(s.id);
       if (!color) return above ? `${text} (above ${formatThreshold(s.threshold, s.unit)})` : text;
       return above ? pc.red(pc.bold(text)) : poll.values[s.id] === null ? pc.dim(text) : pc.green(text);
