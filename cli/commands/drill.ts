@@ -54,7 +54,7 @@ export const registerDrill: Register = (program, ctx) => {
       'the rollback drill: for every flag on in an environment, pull its kill switch on a scratch copy and prove it passes every rule, ' +
         "changes only that flag's ConfigMap entries and checksums, and evaluates to off for everyone; exit 1 if any flag fails",
     )
-    .addOption(envOption().default(undefined, 'every environment'))
+    .addOption(envOption())
     .option('--flag <flags...>', 'only these flags (default: every flag on in the environment)')
     .option('--keys <n>', 'targeting keys to evaluate with flagd per flag', '1000')
     .option('--json', 'JSON output')
