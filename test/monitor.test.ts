@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,7 +7,7 @@ import { errorRatio, latencyQuantile } from '../constructs/signals.ts';
 import { formatDuration, parseDuration, promqlRange } from '../lib/duration.ts';
 import { monitorSignals } from '../lib/monitor.ts';
 import { resolveEnvironmentSettings } from '../environments/settings.ts';
-import { flagops, replaceIn, tempProject } from './helpers.ts';
+import { BIN, flagops, NOW, replaceIn, tempProject } from './helpers.ts';
 import { healthy, startFakePrometheus, type Answer, type FakePrometheus, type SignalName } from './support/fake-prometheus.ts';
 import { freePort } from './support/prometheus-server.ts';
 import { startFlagops, waitFor } from './support/process.ts';
@@ -295,6 +296,24 @@ describe('flagops monitor: usage', () => {
 });
 
 describe('the terminal progress line', () => {
+  const script = spawnSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).stdout.trim();
+  it.skipIf(!script)('is redrawn in place on a real terminal and replaced by the last figures at the end', async () => {
+    // GIVEN a pseudo-terminal (util-linux `script`) running the real executable
+    const url = await serve(healthy);
+    const dir = tempProject({ dist: false });
+    const command = [process.execPath, BIN, 'monitor', FLAG, '--env', 'production', '--prometheus', url, '--duration', '1s', '--interval', '200ms'].join(' ');
+    const run = spawn(script, ['-qec', command, '/dev/null'], { cwd: dir, env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1', COLUMNS: '200' } });
+    let out = '';
+    run.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => run.on('exit', resolve));
+    // THEN the live line is rewritten with carriage returns, shows the bar and the time left,
+    // and the final plain line with the figures stays
+    expect(code).toBe(0);
+    expect(out).toMatch(/\r\x1b\[2K\[█*░+\]  \d+(ms|\.\ds|s) left  errors 0.2%  p95 0.120s/);
+    expect(out).toMatch(/\[1(\.\d)?s\/1s\] error ratio 0.2%  p95 latency 0.120s .* ok\r?\n/);
+    expect(out).toContain('healthy: no threshold was breached');
+  });
+
   it('shows a bar, the time left and the figures', () => {
     const settings = resolveEnvironmentSettings('production', { namespace: 'pms' });
     const signals = monitorSignals(settings, FLAG, '5m');
