@@ -9,6 +9,8 @@
  * - an object derived from flag states: a ConfigMap listing the flags in partial rollout (as a
  *   per-rollout alert or dashboard would be). A kill switch then changes a second object.
  *
+ * It also reports a kill switch that a (swapped-in) manifest policy refuses as "rollback allowed: no".
+ *
  * The committed dist/ is re-synthesized with the swapped synthesizer first, as the engineer adding
  * such a construct would commit it, so the drill's drift pre-check passes.
  */
@@ -16,7 +18,26 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProjectModel } from '../lib/project.ts';
 import { flagops, tempProject } from './helpers.ts';
 
-const mode = vi.hoisted(() => ({ current: 'none' as 'none' | 'cascade-requires' | 'rollout-list' }));
+const mode = vi.hoisted(() => ({ current: 'none' as 'none' | 'cascade-requires' | 'rollout-list' | 'keep-audit-streaming' }));
+
+// A manifest policy a compliance team might add: the SIEM stream of PHI access events must stay on
+// in production. It makes that flag's kill switch a refused edit, which the drill must report.
+vi.mock('../policies/manifest-policies.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../policies/manifest-policies.ts')>();
+  const keepAuditStreaming: import('../policies/manifest-policies.ts').ManifestPolicy = ({ environment, files }) => {
+    if (mode.current !== 'keep-audit-streaming' || environment !== 'production') return [];
+    const cm = files.find((f) => f.object.kind === 'ConfigMap' && f.object.metadata.name === 'feature-flags-config')!;
+    const legacy = JSON.parse((cm.object.data as Record<string, string>)['feature_flags.json']!);
+    return legacy.production.audit_log_streaming_enabled
+      ? []
+      : [{ file: cm.path, line: 1, col: 1, severity: 'error', rule: 'audit-streaming-required', message: 'audit_log_streaming_enabled must stay on in production (HIPAA 164.312(b))' }];
+  };
+  return {
+    ...original,
+    checkManifests: (manifests: Parameters<typeof original.checkManifests>[0], settings: Parameters<typeof original.checkManifests>[1]) =>
+      original.checkManifests(manifests, settings, [...original.MANIFEST_POLICIES, keepAuditStreaming]),
+  };
+});
 
 vi.mock('../infra/synth.ts', async (importOriginal) => {
   const original = await importOriginal<typeof import('../infra/synth.ts')>();
@@ -95,6 +116,18 @@ describe('flagops drill: a kill switch that changes something else', () => {
     const telehealth = result.flags.find((f) => f.flag === 'telehealth_appointments_enabled')!;
     expect(telehealth.objectsChanged).toEqual(['dist/production/configmap-feature-flags-config.yaml', 'dist/production/configmap-flag-rollouts.yaml']);
     expect(telehealth.unexpected).toEqual(['dist/production/configmap-flag-rollouts.yaml: data.rollouts']);
+  });
+
+  it('reports a kill switch that a policy refuses as a rollback that is not allowed', async () => {
+    // GIVEN a policy that refuses turning audit_log_streaming_enabled off in production
+    const dir = await projectWith('keep-audit-streaming');
+    // WHEN drilling production
+    const r = await flagops(dir, 'drill', '--env', 'production');
+    // THEN that flag's rollback is not allowed, with the policy's reason
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^audit_log_streaming_enabled\s+on 100%\s+no\s+-\s+-\s+\S+\s+FAILED$/m);
+    expect(r.stderr).toContain('the kill switch was refused: audit_log_streaming_enabled must stay on in production (HIPAA 164.312(b)) [audit-streaming-required]');
+    expect(r.stdout).toContain('flagops drill: production: 8 of 9 flags roll back cleanly');
   });
 
   it('passes with the real synthesizer, which changes only the flag and its checksums', async () => {
