@@ -9,8 +9,10 @@ import { UsageError } from '../lib/workspace.ts';
 import { consoleOutput, type Output } from './report.ts';
 import { registerAccess } from './commands/access.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerDrill } from './commands/drill.ts';
 import { registerEdits } from './commands/edit.ts';
 import { registerInfo } from './commands/info.ts';
+import { registerMonitor } from './commands/monitor.ts';
 import { registerSynth } from './commands/synth.ts';
 
 export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 70 } as const;
@@ -25,7 +27,15 @@ export interface CommandContext {
 
 export type Register = (program: Command, ctx: CommandContext) => void;
 
-export const COMMANDS: readonly Register[] = [registerSynth, registerCheck, registerInfo, registerEdits, registerAccess];
+export const COMMANDS: readonly Register[] = [
+  registerSynth,
+  registerCheck,
+  registerInfo,
+  registerEdits,
+  registerAccess,
+  registerMonitor,
+  registerDrill,
+];
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('flagops')

@@ -6,13 +6,58 @@ export interface Output {
   out(line: string): void;
   err(line: string): void;
   readonly color: boolean;
+  /**
+   * Rewrites one live status line in place (a progress bar). Only present when stdout is a
+   * terminal; commands print plain lines instead when it is undefined.
+   */
+  readonly status?: (line: string) => void;
 }
 
-export const consoleOutput = (): Output => ({
-  out: (l) => process.stdout.write(`${l}\n`),
-  err: (l) => process.stderr.write(`${l}\n`),
-  color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
-});
+export function consoleOutput(): Output {
+  const tty = Boolean(process.stdout.isTTY);
+  let live = false;
+  // A plain line first clears the live status line, so the two never mix.
+  const clear = () => {
+    if (live) process.stdout.write('\r\x1b[2K');
+    live = false;
+  };
+  return {
+    out: (l) => {
+      clear();
+      process.stdout.write(`${l}\n`);
+    },
+    err: (l) => {
+      clear();
+      process.stderr.write(`${l}\n`);
+    },
+    color: tty && !process.env.NO_COLOR,
+    status: tty
+      ? (l) => {
+          const width = process.stdout.columns || 120;
+          process.stdout.write(`\r\x1b[2K${truncateVisible(l, width - 1)}`);
+          live = l !== '';
+        }
+      : undefined,
+  };
+}
+
+/** Cuts a line to `width` visible characters, keeping colour escapes intact. */
+function truncateVisible(line: string, width: number): string {
+  let visible = 0;
+  let out = '';
+  for (let i = 0; i < line.length; i++) {
+    const esc = /^\x1b\[[0-9;]*m/.exec(line.slice(i));
+    if (esc) {
+      out += esc[0];
+      i += esc[0].length - 1;
+      continue;
+    }
+    if (visible >= width) continue;
+    out += line[i];
+    visible++;
+  }
+  return out;
+}
 
 export function formatFinding(f: Finding, color: boolean): string {
   const where = f.line > 0 ? `${f.file}:${f.line}:${f.col}` : f.file;

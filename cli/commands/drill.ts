@@ -1,0 +1,86 @@
+import { drill, type DrillFlagResult, type DrillResult } from '../../lib/drill.ts';
+import { formatDuration } from '../../lib/duration.ts';
+import { now, openWorkspace, UsageError } from '../../lib/workspace.ts';
+import { printFindings, table } from '../report.ts';
+import { EXIT, type CommandContext, type Register } from '../main.ts';
+import { checkEnv, envOption } from './synth.ts';
+
+/** `changed_by` of the scratch kill switches (they are never committed). */
+export const DRILL_BY = 'rollback-drill@flagops.local';
+
+interface DrillCliOptions {
+  env?: string;
+  flag?: string[];
+  keys: string;
+  json?: boolean;
+}
+
+function row(r: DrillFlagResult): string[] {
+  const after = r.evaluationAfter;
+  const off = !after ? '-' : after.on === 0 && after.errors === 0 ? `yes (${after.keys} keys)` : `no (${after.on} on, ${after.errors} errors)`;
+  return [r.flag, r.before, r.allowed ? 'yes' : 'no', r.allowed ? String(r.objectsChanged.length) : '-', off, formatDuration(Math.round(r.ms)), r.problems.length === 0 ? 'ok' : 'FAILED'];
+}
+
+function printResult(ctx: CommandContext, result: DrillResult): void {
+  const out = ctx.output;
+  if (result.blockers.length > 0) {
+    printFindings(out, result.blockers, 'text', `flagops drill: ${result.environment}: not run; fix these first (the drill starts from the committed dist/)`);
+    return;
+  }
+  if (result.flags.length === 0) {
+    out.out(`flagops drill: ${result.environment}: no flag is on; nothing to roll back`);
+    return;
+  }
+  out.out(`flagops drill: ${result.environment}: ${result.flags.length} flag${result.flags.length === 1 ? '' : 's'} on; each kill switch pulled on a scratch copy of the project`);
+  for (const l of table(result.flags.map(row), ['FLAG', 'BEFORE', 'ROLLBACK ALLOWED', 'OBJECTS CHANGED', 'OFF FOR ALL', 'TIME', 'RESULT'])) out.out(l);
+  const notes = result.flags.flatMap((r) => r.findings.filter((f) => f.severity === 'warning').map((f) => `  ${r.flag}: ${f.message} [${f.rule}]`));
+  if (notes.length > 0) {
+    out.out('notes (the kill switch is still allowed):');
+    for (const n of notes) out.out(n);
+  }
+  const failed = result.flags.filter((r) => r.problems.length > 0);
+  for (const r of failed) {
+    out.err(`flagops drill: ${result.environment}: ${r.flag} cannot be rolled back cleanly:`);
+    for (const p of r.problems) out.err(`  - ${p}`);
+  }
+  const clean = result.flags.length - failed.length;
+  out.out(`flagops drill: ${result.environment}: ${clean} of ${result.flags.length} flag${result.flags.length === 1 ? '' : 's'} roll back cleanly`);
+}
+
+export const registerDrill: Register = (program, ctx) => {
+  program
+    .command('drill')
+    .description(
+      'the rollback drill: for every flag on in an environment, pull its kill switch on a scratch copy and prove it passes every rule, ' +
+        "changes only that flag's ConfigMap entries and checksums, and evaluates to off for everyone (every environment unless --env); " +
+        'exit 1 if any flag fails',
+    )
+    .addOption(envOption())
+    .option('--flag <flags...>', 'only these flags (default: every flag on in the environment)')
+    .option('--keys <n>', 'targeting keys to evaluate with flagd per flag', '1000')
+    .option('--json', 'JSON output')
+    .action(async (opts: DrillCliOptions) => {
+      const keys = Number(opts.keys);
+      if (!Number.isInteger(keys) || keys < 1) throw new UsageError(`--keys must be a whole number of targeting keys, at least 1, got '${opts.keys}'`);
+      const ws = await openWorkspace(ctx.cwd);
+      const environments = checkEnv(ws, opts.env) ?? ws.settings.map((s) => s.name);
+      const at = now();
+      const results: DrillResult[] = [];
+      for (const environment of environments) {
+        const status = ctx.output.status;
+        const result = await drill(ws, {
+          environment,
+          now: at,
+          by: DRILL_BY,
+          targetingKeys: keys,
+          flags: opts.flag,
+          onFlag: status ? (flag, i, total) => status(`drilling ${environment}: ${i + 1}/${total} ${flag}`) : undefined,
+        });
+        status?.('');
+        results.push(result);
+        if (!opts.json) printResult(ctx, result);
+      }
+      if (opts.json) ctx.output.out(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
+      if (!results.every((r) => r.ok)) ctx.exitCode = EXIT.violations;
+    });
+};

@@ -1,0 +1,249 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Option } from 'commander';
+import pc from 'picocolors';
+import writeFileAtomic from 'write-file-atomic';
+import { formatDuration, parseDuration, promqlRange } from '../../lib/duration.ts';
+import {
+  formatThreshold,
+  formatValue,
+  monitor,
+  monitorSignals,
+  rollbackCommand,
+  rollbackReason,
+  exitCode,
+  type Poll,
+  type Signal,
+} from '../../lib/monitor.ts';
+import { renderReport, reportFormat, verdictText } from '../../lib/monitor-report.ts';
+import { diskReader, parseProject } from '../../lib/project.ts';
+import { PrometheusClient, PrometheusError, type PrometheusAuth } from '../../lib/prometheus.ts';
+import { openWorkspace, UsageError } from '../../lib/workspace.ts';
+import { describeExposure } from '../../policies/state-rules.ts';
+import type { Output } from '../report.ts';
+import type { CommandContext, Register } from '../main.ts';
+
+interface MonitorOptions {
+  env: string;
+  prometheus: string;
+  duration: string;
+  interval: string;
+  window: string;
+  consecutive: string;
+  retryFor: string;
+  timeout: string;
+  report?: string;
+  ticket?: string;
+  user?: string;
+  passwordFile?: string;
+  bearerTokenFile?: string;
+}
+
+/** Environment variables holding secrets, so they never need to be on a command line. */
+export const PASSWORD_ENV = 'FLAGOPS_PROMETHEUS_PASSWORD';
+export const TOKEN_ENV = 'FLAGOPS_PROMETHEUS_TOKEN';
+
+function duration(name: string, text: string, min = 1): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < min) throw new UsageError(`--${name} must be a duration like 30s, 5m or 1m30s${min > 1 ? ` (at least ${formatDuration(min)})` : ''}, got '${text}'`);
+  return ms;
+}
+
+function secretFile(name: string, file: string, cwd: string): string {
+  try {
+    return readFileSync(resolve(cwd, file), 'utf8').trim();
+  } catch (e) {
+    throw new UsageError(`--${name}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+function auth(opts: MonitorOptions, cwd: string): PrometheusAuth | undefined {
+  const token = opts.bearerTokenFile ? secretFile('bearer-token-file', opts.bearerTokenFile, cwd) : process.env[TOKEN_ENV] || undefined;
+  const password = opts.passwordFile ? secretFile('password-file', opts.passwordFile, cwd) : process.env[PASSWORD_ENV];
+  if (opts.user !== undefined && token !== undefined) throw new UsageError(`use either basic auth (--user) or a bearer token (--bearer-token-file / ${TOKEN_ENV}), not both`);
+  if (opts.passwordFile && opts.user === undefined) throw new UsageError('--password-file needs --user');
+  if (token !== undefined) return { bearerToken: token };
+  if (opts.user !== undefined) return { basic: { user: opts.user, password: password ?? '' } };
+  return undefined;
+}
+
+const BAR = 24;
+
+/** The live line on a terminal: `[████░░░░] 7m30s left  error ratio 0.4% ...`. */
+export function progressLine(signals: readonly Signal[], poll: Poll | undefined, elapsedMs: number, durationMs: number, color: boolean, note = ''): string {
+  const done = Math.min(BAR, Math.round((elapsedMs / durationMs) * BAR));
+  const bar = `[${'█'.repeat(done)}${'░'.repeat(BAR - done)}]`;
+  const left = `${formatDuration(Math.max(0, durationMs - elapsedMs))} left`;
+  return [bar, left, figures(signals, poll, color, true), note].filter(Boolean).join('  ');
+}
+
+function figures(signals: readonly Signal[], poll: Poll | undefined, color: boolean, short = false): string {
+  if (!poll) return 'waiting for the first figures';
+  return signals
+    .map((s) => {
+      const text = `${short ? s.short : s.label} ${formatValue(poll.values[s.id], s.unit)}`;
+      const above = poll.above.includes(s.id);
+      if (!color) return above ? `${text} (above ${formatThreshold(s.threshold, s.unit)})` : text;
+      return above ? pc.red(pc.bold(text)) : poll.values[s.id] === null ? pc.dim(text) : pc.green(text);
+    })
+    .join('  ');
+}
+
+/** A plain line per poll when stdout is not a terminal (CI logs, pipes). */
+export function plainLine(signals: readonly Signal[], poll: Poll, durationMs: number): string {
+  const state = poll.above.length > 0 ? 'ABOVE THRESHOLD' : 'ok';
+  return `${poll.at} [${formatDuration(Math.round(poll.elapsedMs / 100) * 100)}/${formatDuration(durationMs)}] ${figures(signals, poll, false)}  ${state}`;
+}
+
+function thresholdsLine(signals: readonly Signal[]): string {
+  return `thresholds: ${signals.map((s) => `${s.label} > ${formatThreshold(s.threshold, s.unit)}`).join(', ')}`;
+}
+
+export const registerMonitor: Register = (program, ctx) => {
+  program
+    .command('monitor <flag>')
+    .description(
+      "watch a rollout: poll Prometheus for the environment's error ratio, p95/p99 latency and the flag's evaluation errors " +
+        'against the alert thresholds; exit 0 healthy, 3 breached (prints the rollback command), 1 Prometheus unreachable or no data',
+    )
+    .requiredOption('--env <env>', 'environment (dev, staging, production)')
+    .addOption(new Option('--prometheus <url>', 'Prometheus base URL, e.g. http://127.0.0.1:9090').env('FLAGOPS_PROMETHEUS_URL').makeOptionMandatory())
+    .option('--duration <d>', 'how long to watch', '10m')
+    .option('--interval <d>', 'time between polls', '30s')
+    .option('--window <d>', 'PromQL range of each query (the alert rules use 5m)', '5m')
+    .option('--consecutive <n>', 'polls in a row above a threshold that count as a breach', '1')
+    .option('--retry-for <d>', 'keep retrying an unreachable Prometheus this long before giving up (exit 1)', '1m')
+    .option('--timeout <d>', 'timeout of one request to Prometheus', '10s')
+    .option('--report <file>', 'write the report to FILE: markdown (.md) or JSON (.json)')
+    .option('--ticket <id>', 'ticket for the printed rollback command (default: the flag\'s ticket in that environment)')
+    .option('--user <name>', `basic-auth user; the password comes from --password-file or ${PASSWORD_ENV}`)
+    .option('--password-file <file>', 'file holding the basic-auth password')
+    .option('--bearer-token-file <file>', `file holding a bearer token (or set ${TOKEN_ENV}); never printed`)
+    .action(async (flag: string, opts: MonitorOptions) => {
+      const durationMs = duration('duration', opts.duration);
+      const intervalMs = duration('interval', opts.interval, 100);
+      const windowMs = duration('window', opts.window, 1000);
+      const retryForMs = duration('retry-for', opts.retryFor, 0);
+      const timeoutMs = duration('timeout', opts.timeout, 100);
+      const consecutive = Number(opts.consecutive);
+      if (!Number.isInteger(consecutive) || consecutive < 1) throw new UsageError(`--consecutive must be a whole number of polls, at least 1, got '${opts.consecutive}'`);
+      const format = opts.report === undefined ? undefined : reportFormat(opts.report);
+      if (opts.report !== undefined && !format) throw new UsageError(`--report must end in .md or .json (the format follows the extension), got '${opts.report}'`);
+
+      const ws = await openWorkspace(ctx.cwd);
+      const settings = ws.settings.find((s) => s.name === opts.env);
+      if (!settings) throw new UsageError(`unknown environment '${opts.env}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
+      const parsed = parseProject(ws.settings, diskReader(ws.root));
+      if (!parsed.model.catalog.names.includes(flag)) throw new UsageError(`unknown flag '${flag}': it is not in environments/catalog.yaml`);
+      const state = parsed.model.environments.find((e) => e.settings.name === opts.env)?.states[flag];
+
+      let client: PrometheusClient;
+      try {
+        client = new PrometheusClient({ url: opts.prometheus, auth: auth(opts, ctx.cwd), retryForMs, timeoutMs, onRetry: (r) => retrying(r) });
+      } catch (e) {
+        if (e instanceof PrometheusError) throw new UsageError(e.message);
+        throw e;
+      }
+      const window = promqlRange(windowMs);
+      const signals = monitorSignals(settings, flag, window);
+      const out = ctx.output;
+      const flagState = state ? describeExposure(state) : undefined;
+      out.out(
+        `flagops monitor: ${flag}${flagState ? ` (${flagState})` : ''} in ${settings.name} (namespace ${settings.namespace}) via ${client.displayUrl}: every ${formatDuration(intervalMs)} for ${formatDuration(durationMs)}, window ${window}`,
+      );
+      out.out(thresholdsLine(signals));
+      if (state && !state.enabled) out.out(`note: ${flag} is off in ${settings.name}; watching the environment anyway`);
+
+      const live = liveDisplay(out, signals, durationMs);
+      function retrying(r: { attempt: number; delayMs: number; reason: string }): void {
+        const note = `Prometheus: ${r.reason}; retry ${r.attempt} in ${formatDuration(r.delayMs)}`;
+        if (live) live.note(note);
+        else out.err(`flagops monitor: ${note}`);
+      }
+
+      // Ctrl-C stops after the current poll and still reports; a second Ctrl-C quits at once.
+      const stop = new AbortController();
+      const onInterrupt = () => {
+        out.err('flagops monitor: stopping after this poll (Ctrl-C again to quit at once)');
+        stop.abort();
+      };
+      process.once('SIGINT', onInterrupt);
+      const result = await monitor({
+        signals,
+        api: client,
+        durationMs,
+        intervalMs,
+        consecutive,
+        signal: stop.signal,
+        onPoll: (poll) => (live ? live.poll(poll) : out.out(plainLine(signals, poll, durationMs))),
+      }).finally(() => {
+        process.removeListener('SIGINT', onInterrupt);
+        live?.stop();
+      });
+
+      const rollback =
+        result.verdict === 'breached'
+          ? rollbackCommand({ flag, environment: settings.name, reason: rollbackReason(signals, result.breaches, state?.enabled ? state.rollout : undefined), ticket: opts.ticket ?? state?.ticket })
+          : undefined;
+      const color = (s: string) => (!out.color ? s : result.verdict === 'healthy' ? pc.green(pc.bold(s)) : pc.red(pc.bold(s)));
+      out.out(`flagops monitor: ${color(verdictText(result))} (${result.polls.length} poll${result.polls.length === 1 ? '' : 's'})`);
+      for (const b of result.breaches) {
+        const s = signals.find((x) => x.id === b.signal)!;
+        out.out(`  ${b.at}: ${s.label} ${formatValue(b.value, s.unit)} > ${formatThreshold(b.threshold, s.unit)} (${s.setting} of ${settings.name})`);
+      }
+      if (result.error) out.err(`flagops monitor: error: ${client.redact(result.error)}`);
+      if (result.verdict === 'no-data') {
+        const names = result.noData.map((id) => signals.find((s) => s.id === id)!.label).join(', ');
+        out.err(`flagops monitor: error: no data for ${names} in ${result.polls.length} polls; check that the backend is scraped with job="${settings.monitoring.job}", namespace="${settings.namespace}" and has traffic`);
+      }
+      if (rollback) {
+        out.out('roll back with:');
+        out.out(`  ${rollback}`);
+      }
+      if (opts.report && format) {
+        const text = renderReport(
+          { flag, environment: settings.name, namespace: settings.namespace, job: settings.monitoring.job, flagState, prometheus: client.displayUrl, window, intervalMs, durationMs, consecutive, signals, result, rollback },
+          format,
+        );
+        writeFileAtomic.sync(resolve(ctx.cwd, opts.report), client.redact(text), { encoding: 'utf8' });
+        out.out(`report written to ${opts.report}`);
+      }
+      ctx.exitCode = exitCode(result);
+    });
+};
+
+interface LiveDisplay {
+  poll(p: Poll): void;
+  note(text: string): void;
+  stop(): void;
+}
+
+/** The terminal's live line, refreshed every second so the time left keeps moving. */
+function liveDisplay(out: Output, signals: readonly Signal[], durationMs: number): LiveDisplay | undefined {
+  const status = out.status;
+  if (!status) return undefined;
+  const start = Date.now();
+  let last: Poll | undefined;
+  let note = '';
+  const draw = () => status(progressLine(signals, last, Date.now() - start, durationMs, out.color, note));
+  const timer = setInterval(draw, 1000);
+  timer.unref();
+  draw();
+  return {
+    poll: (p) => {
+      last = p;
+      note = '';
+      draw();
+    },
+    note: (text) => {
+      note = out.color ? pc.yellow(text) : text;
+      draw();
+    },
+    stop: () => {
+      clearInterval(timer);
+      status('');
+      // Keep the last figures on screen once the live line is gone.
+      if (last) out.out(plainLine(signals, last, durationMs));
+    },
+  };
+}

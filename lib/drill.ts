@@ -1,0 +1,303 @@
+/**
+ * The rollback drill (`flagops drill`): for every flag that is on in an environment, pull its kill
+ * switch on a scratch copy of the project and prove that
+ *
+ * 1. the kill switch passes every rule (it is the real `flagops disable`, lib/edits.ts),
+ * 2. it synthesizes, and changes nothing in dist/ but that flag's entries in the flag ConfigMap and
+ *    the checksums derived from the ConfigMap data (compared as parsed objects, not text),
+ * 3. the resulting flagd flag set evaluates the flag to off for every targeting key tried.
+ *
+ * "Nothing else" is strict on purpose: a kill switch must be a change a reviewer can approve at
+ * 3 a.m. at a glance. Another flag's entry changing (a construct that cascades `requires`), another
+ * object changing (an alert or dashboard derived from flag states), another environment, or a
+ * file appearing or disappearing all fail the drill. Dependants left on without their prerequisite
+ * are reported as notes (the state rules' warning): a kill switch is never blocked.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { FlagdCore } from '@openfeature/flagd-core';
+import { parse } from 'yaml';
+import { CHECKSUM_ANNOTATION, FLAGD_KEY, LEGACY_KEY } from '../constructs/feature-flag-config-map.ts';
+import { describeExposure } from '../policies/state-rules.ts';
+import type { Finding } from '../policies/findings.ts';
+import { DIST, readDist } from './dist.ts';
+import { editFlagState } from './edits.ts';
+import { statesFile } from './project.ts';
+import { openWorkspace, UsageError, validate, type Workspace } from './workspace.ts';
+
+/** The flag ConfigMap's name (the construct's default). */
+export const FLAG_CONFIG_MAP = 'feature-flags-config';
+
+export interface DrillOptions {
+  readonly environment: string;
+  readonly now: Date;
+  /** `changed_by` of the scratch kill switch. */
+  readonly by: string;
+  /** `reason` of the scratch kill switch. @default 'Rollback drill (flagops drill)' */
+  readonly reason?: string;
+  /** `ticket` of the scratch kill switch. @default the flag's own ticket, else DRILL-1 */
+  readonly ticket?: string;
+  /** How many targeting keys the flagd evaluation tries. @default 1000 */
+  readonly targetingKeys?: number;
+  /** Only these flags (default: every flag on in the environment). */
+  readonly flags?: readonly string[];
+  /** Told when a flag's drill starts (for progress). */
+  readonly onFlag?: (flag: string, index: number, total: number) => void;
+}
+
+export interface FlagdEvaluation {
+  readonly keys: number;
+  /** Keys that resolved to `true`. */
+  readonly on: number;
+  /** Keys whose resolution reported an error. */
+  readonly errors: number;
+}
+
+export interface DrillFlagResult {
+  readonly flag: string;
+  /** Exposure before the kill switch: `on 25%`. */
+  readonly before: string;
+  /** The kill switch passed every rule and synthesized. */
+  readonly allowed: boolean;
+  /** dist/ files whose parsed object changed. */
+  readonly objectsChanged: readonly string[];
+  /** Changes outside the flag's entries and the checksums: `dist/x.yaml: data.flags.flagd.json: flags.other_enabled`. */
+  readonly unexpected: readonly string[];
+  readonly evaluationBefore?: FlagdEvaluation;
+  readonly evaluationAfter?: FlagdEvaluation;
+  /** Rule findings of the kill switch: errors (refused) and new warnings (notes). */
+  readonly findings: readonly Finding[];
+  /** Why the drill failed for this flag; empty when it passed. */
+  readonly problems: readonly string[];
+  readonly ms: number;
+}
+
+export interface DrillResult {
+  readonly environment: string;
+  /** Findings that stop the drill before any flag (flag-file errors, drift of the committed dist/). */
+  readonly blockers: readonly Finding[];
+  readonly flags: readonly DrillFlagResult[];
+  readonly ok: boolean;
+}
+
+const silent = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
+
+/** Runs the drill for one environment of the project at `ws.root`. Writes nothing there. */
+export async function drill(ws: Workspace, options: DrillOptions): Promise<DrillResult> {
+  const env = options.environment;
+  const baseline = await validate(ws, { now: options.now, drift: true });
+  const blockers = baseline.findings.filter((f) => f.severity === 'error');
+  if (blockers.length > 0) return { environment: env, blockers, flags: [], ok: false };
+  const model = baseline.parsed.model.environments.find((e) => e.settings.name === env)!;
+  const on = model.names.filter((n) => model.states[n]?.enabled);
+  for (const f of options.flags ?? []) {
+    if (!on.includes(f)) throw new UsageError(`flag '${f}' is not on in ${env}; the drill pulls the kill switch of flags that are on (${on.join(', ') || 'none'})`);
+  }
+  const flags = options.flags ?? on;
+  const known = new Set(baseline.findings.map(findingKey));
+
+  const results: DrillFlagResult[] = [];
+  for (const [i, flag] of flags.entries()) {
+    options.onFlag?.(flag, i, flags.length);
+    results.push(await drillFlag(ws.root, flag, describeExposure(model.states[flag]), model.states[flag]?.ticket, known, options));
+  }
+  return { environment: env, blockers: [], flags: results, ok: results.every((r) => r.problems.length === 0) };
+}
+
+async function drillFlag(
+  root: string,
+  flag: string,
+  before: string,
+  flagTicket: string | undefined,
+  known: ReadonlySet<string>,
+  options: DrillOptions,
+): Promise<DrillFlagResult> {
+  const started = performance.now();
+  const env = options.environment;
+  const scratch = mkdtempSync(join(tmpdir(), 'flagops-drill-'));
+  try {
+    cpSync(join(root, 'environments'), join(scratch, 'environments'), { recursive: true });
+    cpSync(join(root, DIST), join(scratch, DIST), { recursive: true });
+    const scratchWs = await openWorkspace(scratch);
+    const environments = scratchWs.settings.map((s) => s.name);
+    const distBefore = readAllDist(scratch, environments);
+
+    const outcome = await editFlagState(scratchWs, {
+      kind: 'disable',
+      flag,
+      environment: env,
+      reason: options.reason ?? 'Rollback drill (flagops drill)',
+      ticket: options.ticket ?? flagTicket ?? 'DRILL-1',
+      by: options.by,
+      at: options.now,
+    });
+    const findings = outcome.findings.filter((f) => f.severity === 'error' || !known.has(findingKey(f)));
+    const done = (rest: Partial<DrillFlagResult> & { problems: string[] }): DrillFlagResult => ({
+      flag,
+      before,
+      allowed: outcome.applied,
+      objectsChanged: [],
+      unexpected: [],
+      findings,
+      ms: performance.now() - started,
+      ...rest,
+    });
+    if (!outcome.applied) {
+      const errors = findings.filter((f) => f.severity === 'error');
+      return done({ problems: [`the kill switch was refused: ${errors.map((f) => `${f.message} [${f.rule}]`).join('; ') || outcome.summary}`] });
+    }
+
+    const problems: string[] = [];
+    const otherFiles = outcome.files.filter((f) => f !== statesFile(env));
+    if (otherFiles.length > 0) problems.push(`the kill switch also edited ${otherFiles.join(', ')}`);
+    const distAfter = readAllDist(scratch, environments);
+    const configMapPath = `${DIST}/${env}/configmap-${FLAG_CONFIG_MAP}.yaml`;
+    const { changed, unexpected } = compareDist(distBefore, distAfter, configMapPath, env, flag);
+    problems.push(...unexpected.map((u) => `changes something else: ${u}`));
+
+    const cmBefore = distBefore.get(configMapPath);
+    const cmAfter = distAfter.get(configMapPath);
+    let evaluationBefore: FlagdEvaluation | undefined;
+    let evaluationAfter: FlagdEvaluation | undefined;
+    if (!cmBefore || !cmAfter) {
+      problems.push(`${configMapPath} is missing`);
+    } else {
+      problems.push(...checksumProblems(cmBefore, cmAfter));
+      const keys = options.targetingKeys ?? 1000;
+      evaluationBefore = evaluate(String(cmBefore.data?.[FLAGD_KEY]), flag, keys);
+      evaluationAfter = evaluate(String(cmAfter.data?.[FLAGD_KEY]), flag, keys);
+      if (evaluationAfter.on > 0 || evaluationAfter.errors > 0) {
+        problems.push(`flagd still evaluates ${flag} to on for ${evaluationAfter.on} and to an error for ${evaluationAfter.errors} of ${keys} targeting keys`);
+      }
+      const legacy = parseJson(cmAfter.data?.[LEGACY_KEY]) as Record<string, Record<string, unknown>> | undefined;
+      if (legacy?.[env]?.[flag] !== false) problems.push(`${LEGACY_KEY} does not say ${flag}: false`);
+    }
+    return done({ objectsChanged: changed, unexpected, evaluationBefore, evaluationAfter, problems });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+const findingKey = (f: Finding): string => `${f.severity}|${f.rule}|${f.file}|${f.message}`;
+
+interface KubeLike {
+  kind?: string;
+  metadata?: { name?: string; annotations?: Record<string, string> };
+  data?: Record<string, unknown>;
+}
+
+function readAllDist(root: string, environments: readonly string[]): Map<string, KubeLike> {
+  const objects = new Map<string, KubeLike>();
+  for (const env of environments) for (const [path, text] of readDist(root, env)) objects.set(path, parse(text) as KubeLike);
+  return objects;
+}
+
+/** Paths (as key lists) where two JSON-like values differ, down to the leaves. */
+export function differences(a: unknown, b: unknown, path: readonly string[] = []): string[][] {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => differences(a[k], b[k], [...path, k]));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [[...path]];
+}
+
+const startsWith = (path: readonly string[], prefix: readonly string[]) => prefix.every((p, i) => path[i] === p);
+
+/**
+ * Every dist/ object that changed, and every change outside what a kill switch of `flag` may
+ * touch: in the flag ConfigMap of `env`, the flag's key in `feature_flags.json`, its entry in
+ * `flags.flagd.json`, the flag set's `metadata.version` and the checksum annotation.
+ */
+export function compareDist(
+  before: ReadonlyMap<string, object>,
+  after: ReadonlyMap<string, object>,
+  configMapPath: string,
+  env: string,
+  flag: string,
+): { changed: string[]; unexpected: string[] } {
+  const changed: string[] = [];
+  const unexpected: string[] = [];
+  for (const path of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const a = before.get(path) as KubeLike | undefined;
+    const b = after.get(path) as KubeLike | undefined;
+    if (!a || !b) {
+      changed.push(path);
+      unexpected.push(`${path} was ${a ? 'removed' : 'added'}`);
+      continue;
+    }
+    const diffs = differences(a, b);
+    if (diffs.length === 0) continue;
+    changed.push(path);
+    for (const d of diffs) {
+      if (path !== configMapPath) {
+        unexpected.push(`${path}: ${d.join('.')}`);
+        continue;
+      }
+      if (d.length === 3 && startsWith(d, ['metadata', 'annotations', CHECKSUM_ANNOTATION])) continue;
+      const inner = foreignDataChanges(d, a, b, env, flag);
+      if (inner === undefined) unexpected.push(`${path}: ${d.join('.')}`);
+      else if (inner.length > 0) unexpected.push(`${path}: ${d.join('.')} (${inner.join(', ')})`);
+    }
+  }
+  return { changed, unexpected };
+}
+
+/**
+ * For a change of one of the ConfigMap's JSON data keys: the keys inside it that changed and do
+ * not belong to `flag` (its entry, and the flag set's content version). `undefined` for any
+ * other path of the ConfigMap.
+ */
+function foreignDataChanges(d: readonly string[], a: KubeLike, b: KubeLike, env: string, flag: string): string[] | undefined {
+  const key = d[1];
+  if (d.length !== 2 || d[0] !== 'data' || (key !== LEGACY_KEY && key !== FLAGD_KEY)) return undefined;
+  const own = key === LEGACY_KEY ? [[env, flag]] : [['flags', flag], ['metadata', 'version']];
+  const inner = differences(parseJson(a.data?.[key]), parseJson(b.data?.[key]));
+  return [...new Set(inner.filter((p) => !own.some((prefix) => startsWith(p, prefix))).map((p) => p.slice(0, 2).join('.')))];
+}
+
+/** A data change must come with a new checksum annotation, a flags change with a new flag-set version. */
+function checksumProblems(a: KubeLike, b: KubeLike): string[] {
+  const problems: string[] = [];
+  const dataChanged = differences(a.data, b.data).length > 0;
+  const checksumChanged = a.metadata?.annotations?.[CHECKSUM_ANNOTATION] !== b.metadata?.annotations?.[CHECKSUM_ANNOTATION];
+  if (dataChanged !== checksumChanged) problems.push(`the ${CHECKSUM_ANNOTATION} annotation ${checksumChanged ? 'changed without a data change' : 'did not change with the data'}`);
+  const fa = parseJson(a.data?.[FLAGD_KEY]) as { flags?: unknown; metadata?: { version?: string } } | undefined;
+  const fb = parseJson(b.data?.[FLAGD_KEY]) as { flags?: unknown; metadata?: { version?: string } } | undefined;
+  const flagsChanged = differences(fa?.flags, fb?.flags).length > 0;
+  if (flagsChanged !== (fa?.metadata?.version !== fb?.metadata?.version)) problems.push(`the flag set's metadata.version ${flagsChanged ? 'did not change with the flags' : 'changed without a flag change'}`);
+  return problems;
+}
+
+function parseJson(text: unknown): unknown {
+  try {
+    return typeof text === 'string' ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Evaluates `flag` in a flagd flag set for `keys` targeting keys with the real flagd evaluator. */
+export function evaluate(flagSet: string, flag: string, keys: number): FlagdEvaluation {
+  const core = new FlagdCore(undefined, silent);
+  try {
+    core.setConfigurations(flagSet);
+  } catch {
+    return { keys, on: 0, errors: keys };
+  }
+  let on = 0;
+  let errors = 0;
+  for (let i = 0; i < keys; i++) {
+    try {
+      // Default `true`: a fallback to the default value would count as "still on".
+      const r = core.resolveBooleanEvaluation(flag, true, { targetingKey: `drill-user-${i}` }, silent);
+      if (r.errorCode) errors++;
+      else if (r.value) on++;
+    } catch {
+      errors++;
+    }
+  }
+  return { keys, on, errors };
+}

@@ -1,0 +1,138 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compareDist, evaluate } from '../lib/drill.ts';
+import { flagops, read, replaceIn, tempProject } from './helpers.ts';
+
+const snapshot = (dir: string): Map<string, string> => {
+  const files = new Map<string, string>();
+  for (const sub of ['environments/production', 'dist/production']) {
+    for (const name of readdirSync(join(dir, sub))) files.set(`${sub}/${name}`, read(dir, `${sub}/${name}`));
+  }
+  return files;
+};
+
+describe('flagops drill on the sample project', () => {
+  it('rolls back every flag that is on in production cleanly, and leaves the project untouched', async () => {
+    // GIVEN the sample project
+    const dir = tempProject();
+    const before = snapshot(dir);
+    // WHEN drilling production
+    const r = await flagops(dir, 'drill', '--env', 'production');
+    // THEN each of the 9 flags that are on passes: allowed, one object changed, off for all keys
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('flagops drill: production: 9 flags on; each kill switch pulled on a scratch copy of the project');
+    expect(r.stdout).toMatch(/^FLAG\s+BEFORE\s+ROLLBACK ALLOWED\s+OBJECTS CHANGED\s+OFF FOR ALL\s+TIME\s+RESULT$/m);
+    expect(r.stdout).toMatch(/^telehealth_appointments_enabled\s+on 25%\s+yes\s+1\s+yes \(1000 keys\)\s+\d+(ms|\.\ds|s)\s+ok$/m);
+    expect(r.stdout.split('\n').filter((l) => / ok$/.test(l))).toHaveLength(9);
+    expect(r.stdout).toContain('flagops drill: production: 9 of 9 flags roll back cleanly');
+    // ... the dependant left on is a note, not a failure
+    expect(r.stdout).toContain("patient_portal_messaging_enabled: flag 'secure_document_upload_enabled' requires 'patient_portal_messaging_enabled'");
+    // ... and nothing in the project changed
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('drills every environment by default', async () => {
+    const r = await flagops(tempProject(), 'drill', '--keys', '50');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/flagops drill: dev: (\d+) of \1 flags roll back cleanly/);
+    expect(r.stdout).toMatch(/flagops drill: staging: (\d+) of \1 flags roll back cleanly/);
+    expect(r.stdout).toContain('flagops drill: production: 9 of 9 flags roll back cleanly');
+  });
+
+  it('reports every flag as JSON, with the flagd evaluation before and after', async () => {
+    const r = await flagops(tempProject(), 'drill', '--env', 'production', '--flag', 'telehealth_appointments_enabled', '--json', '--keys', '2000');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.ok).toBe(true);
+    const [flag] = result.flags;
+    expect(flag).toMatchObject({ flag: 'telehealth_appointments_enabled', before: 'on 25%', allowed: true, unexpected: [], problems: [] });
+    expect(flag.objectsChanged).toEqual(['dist/production/configmap-feature-flags-config.yaml']);
+    expect(flag.evaluationAfter).toEqual({ keys: 2000, on: 0, errors: 0 });
+    // the 25% rollout really was on for about a quarter of the keys before
+    expect(flag.evaluationBefore.on / 2000).toBeGreaterThan(0.2);
+    expect(flag.evaluationBefore.on / 2000).toBeLessThan(0.3);
+  });
+});
+
+describe('flagops drill refuses to start from a broken project', () => {
+  it('fails when the committed dist/ is not a fresh synth', async () => {
+    // GIVEN a hand edit in dist/
+    const dir = tempProject();
+    replaceIn(dir, 'dist/production/configmap-feature-flags-config.yaml', 'name: feature-flags-config', 'name: feature-flags-config-edited');
+    const r = await flagops(dir, 'drill', '--env', 'production');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('dist/production/configmap-feature-flags-config.yaml differs from a fresh synth');
+    expect(r.stdout).toContain('flagops drill: production: not run; fix these first');
+  });
+
+  it('fails when a flag file has errors', async () => {
+    const dir = tempProject();
+    replaceIn(dir, 'environments/production/flags.yaml', 'rollout: 25                   # percent', 'rolout: 25                   # percent');
+    const r = await flagops(dir, 'drill', '--env', 'production');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/environments\/production\/flags\.yaml:\d+:\d+: error: .*rolout/);
+  });
+
+  it('rejects --flag naming a flag that is off', async () => {
+    const r = await flagops(tempProject(), 'drill', '--env', 'production', '--flag', 'sms_appointment_reminders_enabled');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("flag 'sms_appointment_reminders_enabled' is not on in production");
+  });
+});
+
+describe('compareDist', () => {
+  const CM = 'dist/production/configmap-feature-flags-config.yaml';
+  const FLAG = 'a_enabled';
+  const configMap = (a: boolean, b: boolean, checksum: string, version: string) => ({
+    kind: 'ConfigMap',
+    metadata: { name: 'feature-flags-config', annotations: { 'flagops.io/checksum': checksum } },
+    data: {
+      'feature_flags.json': JSON.stringify({ production: { a_enabled: a, b_enabled: b } }),
+      'flags.flagd.json': JSON.stringify({ metadata: { version }, flags: { a_enabled: { defaultVariant: a ? 'on' : 'off' }, b_enabled: { defaultVariant: b ? 'on' : 'off' } } }),
+    },
+  });
+  const other = (replicas: number) => ({ kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas } });
+
+  it("allows the flag's own entries, the checksum and the flag-set version", () => {
+    const before = new Map<string, object>([[CM, configMap(true, true, 'sha256:1', 'v1')], ['dist/production/deployment-x.yaml', other(1)]]);
+    const after = new Map<string, object>([[CM, configMap(false, true, 'sha256:2', 'v2')], ['dist/production/deployment-x.yaml', other(1)]]);
+    expect(compareDist(before, after, CM, 'production', FLAG)).toEqual({ changed: [CM], unexpected: [] });
+  });
+
+  it("names another flag's entry", () => {
+    const before = new Map<string, object>([[CM, configMap(true, true, 'sha256:1', 'v1')]]);
+    const after = new Map<string, object>([[CM, configMap(false, false, 'sha256:2', 'v2')]]);
+    expect(compareDist(before, after, CM, 'production', FLAG).unexpected).toEqual([
+      `${CM}: data.feature_flags.json (production.b_enabled)`,
+      `${CM}: data.flags.flagd.json (flags.b_enabled)`,
+    ]);
+  });
+
+  it('names another object, another field of the ConfigMap, and files that appear or disappear', () => {
+    const cm = configMap(true, true, 'sha256:1', 'v1');
+    const before = new Map<string, object>([[CM, cm], ['dist/production/deployment-x.yaml', other(1)], ['dist/staging/gone.yaml', other(1)]]);
+    const after = new Map<string, object>([
+      [CM, { ...cm, metadata: { ...cm.metadata, labels: { extra: 'yes' } } }],
+      ['dist/production/deployment-x.yaml', other(2)],
+      ['dist/production/new.yaml', other(1)],
+    ]);
+    expect(compareDist(before, after, CM, 'production', FLAG).unexpected).toEqual([
+      `${CM}: metadata.labels`,
+      'dist/production/deployment-x.yaml: spec.replicas',
+      'dist/production/new.yaml was added',
+      'dist/staging/gone.yaml was removed',
+    ]);
+  });
+});
+
+describe('evaluate', () => {
+  it("counts a flag that falls back to the caller's default as still on, never as off", () => {
+    // GIVEN a flag set where the flag is DISABLED (flagd then returns the caller's default)
+    const set = JSON.stringify({ flags: { a_enabled: { state: 'DISABLED', variants: { on: true, off: false }, defaultVariant: 'off' } } });
+    // THEN neither that nor a missing flag counts as off
+    expect(evaluate(set, 'a_enabled', 10)).toEqual({ keys: 10, on: 10, errors: 0 });
+    expect(evaluate(set, 'missing_enabled', 10)).toEqual({ keys: 10, on: 0, errors: 10 });
+    expect(evaluate('{not json', 'a_enabled', 10)).toEqual({ keys: 10, on: 0, errors: 10 });
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * flagops monitor against a real Prometheus (Debian's `prometheus` binary) scraping a stand-in
+ * backend every second. Skipped with a message when the binary is missing locally; fails under
+ * CI=true instead (.ci/run installs it).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flagops, tempProject } from './helpers.ts';
+import { startFlagops } from './support/process.ts';
+import { HEALTHY, startBackendExporter, type BackendExporter } from './support/backend-exporter.ts';
+import { findPrometheus, instantQuery, startPrometheus, type PrometheusServer } from './support/prometheus-server.ts';
+
+const required = process.env.CI === 'true';
+const binary = findPrometheus();
+if (!binary && !required) {
+  console.warn('SKIPPED test/monitor-prometheus.test.ts: no prometheus binary (install it with `apt-get install -y prometheus`; CI=true makes this a failure)');
+}
+
+const FLAG = 'telehealth_appointments_enabled';
+
+describe.skipIf(!binary && !required)('flagops monitor against a real Prometheus', () => {
+  let exporter: BackendExporter;
+  let prometheus: PrometheusServer;
+  const project = tempProject({ dist: false });
+
+  beforeAll(async () => {
+    if (!binary) throw new Error('CI=true but no prometheus binary: .ci/run must install the Debian prometheus package');
+    // GIVEN the production backend (namespace pms, job pms-backend) scraped every second
+    exporter = await startBackendExporter(FLAG, HEALTHY);
+    prometheus = await startPrometheus(binary, [{ job: 'pms-backend', target: exporter.target, labels: { namespace: 'pms' } }]);
+    // ... with at least three scrapes stored, so a rate over 5s has data
+    const deadline = Date.now() + 20_000;
+    while (((await instantQuery(prometheus.url, 'count_over_time(up{job="pms-backend", namespace="pms"}[10s])')) ?? 0) < 3) {
+      if (Date.now() > deadline) throw new Error(`Prometheus stored no scrapes of the exporter in 20s:\n${prometheus.log()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await exporter?.close();
+  });
+
+  it('reports healthy traffic as healthy with exit code 0 and the figures in the JSON report', async () => {
+    // WHEN monitoring healthy traffic for 4 seconds
+    const result = await flagops(project, 'monitor', FLAG, '--env', 'production', '--prometheus', prometheus.url, '--duration', '4s', '--interval', '1s', '--window', '5s', '--report', 'healthy.json');
+    // THEN it is healthy, and the report carries the real figures of every signal
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('healthy: no threshold was breached');
+    const report = JSON.parse(readFileSync(join(project, 'healthy.json'), 'utf8'));
+    expect(report.verdict).toBe('healthy');
+    expect(report.polls.length).toBeGreaterThanOrEqual(2);
+    const last = report.polls.at(-1).values;
+    expect(last.errorRatio).toBeGreaterThan(0);
+    expect(last.errorRatio).toBeLessThan(0.05);
+    expect(last.p95).toBeGreaterThan(0.05);
+    expect(last.p95).toBeLessThanOrEqual(0.1);
+    expect(last.flagEvaluationErrorRatio).toBe(0);
+  });
+
+  it('stops with exit code 3 and prints the rollback command when a 5xx burst crosses the error-ratio threshold', async () => {
+    // GIVEN a burst of 5xx: 40% of requests fail from now on
+    exporter.setProfile({ ...HEALTHY, errorRatio: 0.4 });
+    // WHEN monitoring for up to 30 seconds with the real executable
+    const result = await startFlagops(project, ['monitor', FLAG, '--env', 'production', '--prometheus', prometheus.url, '--duration', '30s', '--interval', '1s', '--window', '5s', '--report', 'burst.md']).done;
+    // THEN it stops early, well within the duration, and tells how to roll back
+    expect(result.code, result.stdout + result.stderr).toBe(3);
+    expect(result.ms).toBeLessThan(25_000);
+    expect(result.stdout).toMatch(/error ratio \d+(\.\d+)?% > 5%/);
+    expect(result.stdout).toContain(`npx flagops disable ${FLAG} --env production --reason 'Rollback: error ratio`);
+    expect(result.stdout).toContain('--ticket TICKET-12345');
+    const report = readFileSync(join(project, 'burst.md'), 'utf8');
+    expect(report).toContain('**Verdict: breached: roll back** (exit code 3)');
+    expect(report).toContain('during the 25% rollout');
+  });
+});
