@@ -8,7 +8,9 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from '../lib/workspace.ts';
 import { consoleOutput, type Output } from './report.ts';
 import { registerAccess } from './commands/access.ts';
+import { registerAudit } from './commands/audit.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerDiff } from './commands/diff.ts';
 import { registerDrill } from './commands/drill.ts';
 import { registerEdits } from './commands/edit.ts';
 import { registerInfo } from './commands/info.ts';
@@ -35,6 +37,8 @@ export const COMMANDS: readonly Register[] = [
   registerAccess,
   registerMonitor,
   registerDrill,
+  registerDiff,
+  registerAudit,
 ];
 
 export function buildProgram(ctx: CommandContext): Command {

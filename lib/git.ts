@@ -32,3 +32,38 @@ export function gitReader(root: string, commit: string): FileReader {
 export function gitUserEmail(root: string): string | undefined {
   return tryGit(root, ['config', 'user.email'])?.trim() || undefined;
 }
+
+/**
+ * Reads many blobs with one `git cat-file --batch` process (by object name: a SHA or `rev:path`).
+ * Missing objects are absent from the result.
+ */
+export function readBlobs(root: string, names: readonly string[]): Map<string, string> {
+  const result = new Map<string, string>();
+  const unique = [...new Set(names)];
+  if (unique.length === 0) return result;
+  const r = spawnSync('git', ['cat-file', '--batch'], { cwd: root, input: `${unique.join('\n')}\n`, maxBuffer: 1024 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`git cat-file --batch failed: ${r.stderr.toString()}`);
+  const out = r.stdout;
+  let pos = 0;
+  for (const name of unique) {
+    const eol = out.indexOf(0x0a, pos);
+    const header = out.subarray(pos, eol).toString('utf8');
+    pos = eol + 1;
+    if (header.endsWith(' missing') || header.endsWith(' ambiguous')) continue;
+    const size = Number(header.slice(header.lastIndexOf(' ') + 1));
+    result.set(name, out.subarray(pos, pos + size).toString('utf8'));
+    pos += size + 1;
+  }
+  return result;
+}
+
+/** The files under `dir` at `commit`: path (relative to `root`) to blob SHA. */
+export function listTree(root: string, commit: string, dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const out = tryGit(root, ['ls-tree', '-r', '-z', commit, '--', dir]) ?? '';
+  for (const rec of out.split('\0')) {
+    const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/s.exec(rec);
+    if (m) files.set(m[2]!, m[1]!);
+  }
+  return files;
+}

@@ -77,3 +77,33 @@ function checkChange(current: ProjectModel, env: EnvironmentModel, { flag, befor
   }
   return findings;
 }
+
+/** What a change does to a flag, as reviewers name it. */
+export type ChangeKind = 'added' | 'removed' | 'raised' | 'lowered' | 'kill-switch' | 'updated';
+
+/**
+ * Classifies a change: `kill-switch` turns an exposed flag off, `raised`/`lowered` move its exposure,
+ * `updated` keeps the exposure (audit fields, or the rollout of a flag that stays off).
+ */
+export function changeKind(c: FlagChange): ChangeKind {
+  if (!c.before) return 'added';
+  if (!c.after) return 'removed';
+  const from = exposure(c.before);
+  const to = exposure(c.after);
+  if (c.before.enabled && !c.after.enabled && from > 0) return 'kill-switch';
+  if (to > from) return 'raised';
+  if (to < from) return 'lowered';
+  return 'updated';
+}
+
+/**
+ * The share of users whose result changes, and to which side. Fractional rollouts hash each user
+ * to a fixed bucket and list `on` first, so the users on at 5% are a subset of those on at 25%:
+ * the share is exactly the difference in exposure (5% to 25% turns 20% on; a kill switch at 50%
+ * turns 50% off).
+ */
+export function usersSwitching(c: FlagChange): { readonly percent: number; readonly to: 'on' | 'off' } | undefined {
+  const delta = exposure(c.after) - exposure(c.before);
+  if (delta === 0) return undefined;
+  return { percent: Math.abs(delta), to: delta > 0 ? 'on' : 'off' };
+}

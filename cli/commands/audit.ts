@@ -1,0 +1,64 @@
+import { auditTrail, type AuditEntry } from '../../lib/audit.ts';
+import { resolveRef } from '../../lib/git.ts';
+import { openWorkspace, UsageError } from '../../lib/workspace.ts';
+import { table } from '../report.ts';
+import { EXIT, type Register } from '../main.ts';
+
+export const registerAudit: Register = (program, ctx) => {
+  program
+    .command('audit')
+    .description('the audit trail of every flag state change, rebuilt from the git history of the flag files')
+    .option('--env <env>', 'only this environment')
+    .option('--flag <flag>', 'only this flag')
+    .option('--since <date>', 'only changes at or after this date (YYYY-MM-DD, UTC) or RFC 3339 time')
+    .option('--json', 'JSON lines, one entry per line (the compliance format)')
+    .action(async (opts: { env?: string; flag?: string; since?: string; json?: boolean }) => {
+      const ws = await openWorkspace(ctx.cwd);
+      const environments = ws.settings.map((s) => s.name);
+      if (opts.env !== undefined && !environments.includes(opts.env)) {
+        throw new UsageError(`unknown environment '${opts.env}'; known: ${environments.join(', ')}`);
+      }
+      if (!resolveRef(ws.root, 'HEAD')) throw new UsageError('flagops audit reads the git history: run it in a git repository with at least one commit');
+      const trail = auditTrail(ws.root, environments, { environment: opts.env, flag: opts.flag, since: parseSince(opts.since) });
+      for (const w of trail.warnings) ctx.output.err(`flagops: warning: ${w}`);
+      if (opts.json) {
+        for (const e of trail.entries) ctx.output.out(JSON.stringify(e));
+      } else if (trail.entries.length === 0) {
+        ctx.output.out('no flag changes found');
+      } else {
+        for (const line of table(trail.entries.map(row), ['TIMESTAMP', 'ENV', 'FLAG', 'EVENT', 'CHANGE', 'BY', 'TICKET', 'APPROVED BY', 'COMMIT', 'REASON'])) ctx.output.out(line);
+      }
+      ctx.exitCode = EXIT.ok;
+    });
+};
+
+function parseSince(since: string | undefined): Date | undefined {
+  if (since === undefined) return undefined;
+  const ok = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(since);
+  const t = Date.parse(/T/.test(since) ? since : `${since}T00:00:00Z`);
+  if (!ok || Number.isNaN(t)) throw new UsageError(`--since expects a date (YYYY-MM-DD) or an RFC 3339 time, got '${since}'`);
+  return new Date(t);
+}
+
+const state = (enabled: boolean | null, rollout: number | null): string => (enabled === null ? 'absent' : enabled ? `on ${rollout ?? '?'}%` : 'off');
+const EVENT_WORDS: Record<AuditEntry['event_type'], string> = {
+  feature_flag_toggled: 'toggled',
+  feature_flag_rollout_changed: 'rollout',
+  feature_flag_added: 'added',
+  feature_flag_removed: 'removed',
+};
+
+function row(e: AuditEntry): string[] {
+  return [
+    e.timestamp,
+    e.environment,
+    e.feature_flag,
+    EVENT_WORDS[e.event_type],
+    `${state(e.previous_state, e.previous_rollout_percentage)} -> ${state(e.new_state, e.rollout_percentage)}`,
+    e.user_id,
+    e.approval_ticket ?? '-',
+    e.approved_by ?? '-',
+    e.commit.slice(0, 8),
+    e.reason,
+  ];
+}

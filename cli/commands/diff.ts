@@ -1,0 +1,128 @@
+import { Option } from 'commander';
+import { defaultBase, gitReader, resolveRef } from '../../lib/git.ts';
+import { parseProject } from '../../lib/project.ts';
+import { distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type ObjectReview, type Review } from '../../lib/review.ts';
+import { now, openWorkspace, UsageError, validate } from '../../lib/workspace.ts';
+import type { Output } from '../report.ts';
+import { EXIT, type Register } from '../main.ts';
+
+/** The first line of the markdown form: CI finds its own PR comment by it. */
+export const MARKDOWN_MARKER = '<!-- flagops-diff -->';
+
+type Format = 'text' | 'markdown' | 'json';
+
+export const registerDiff: Register = (program, ctx) => {
+  program
+    .command('diff')
+    .description('what a change does: flag by flag per environment (before, after, users switching, reason, ticket, who), then object by object')
+    .option('--base <ref>', 'git ref to compare with (default: merge base with origin/main, else HEAD)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .option('--exit-code', 'exit 1 when something changes (like git diff --exit-code)')
+    .action(async (opts: { base?: string; format: Format; exitCode?: boolean }) => {
+      const ws = await openWorkspace(ctx.cwd);
+      const ref = opts.base ?? defaultBase(ws.root) ?? 'HEAD';
+      const commit = resolveRef(ws.root, ref);
+      if (!commit) throw new UsageError(`--base ${ref} is not a commit in this repository${opts.base ? '' : ' (flagops diff needs a git repository with at least one commit)'}`);
+      const base = parseProject(ws.settings, gitReader(ws.root, commit));
+      const current = await validate(ws, { now: now() });
+      const environments = ws.settings.map((s) => s.name);
+      const notes: string[] = [];
+      let after: Map<string, string>;
+      if (current.manifests) {
+        after = new Map(current.manifests.flatMap((m) => m.files.map((f) => [f.path, f.text] as const)));
+      } else {
+        after = distOnDisk(ws.root, environments);
+        notes.push('the flag files have errors (run `flagops check`), so objects are compared with dist/ as it is on disk');
+      }
+      const review: Review = {
+        flags: reviewFlags(base.model, current.parsed.model),
+        objects: reviewObjects(distAtCommit(ws.root, commit), after),
+      };
+      const header = { base: ref, commit: commit.slice(0, 12) };
+      const render = { text: renderText, markdown: renderMarkdown, json: renderJson }[opts.format];
+      render(ctx.output, review, environments, header, notes);
+      const changed = review.flags.length > 0 || review.objects.length > 0;
+      ctx.exitCode = opts.exitCode && changed ? EXIT.violations : EXIT.ok;
+    });
+};
+
+interface Header {
+  readonly base: string;
+  readonly commit: string;
+}
+
+const switching = (f: FlagReview): string => (f.switching ? `${f.switching.percent}% of users switch ${f.switching.to}` : 'nobody switches');
+const orDash = (s: string | undefined): string => s ?? '-';
+
+function renderText(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
+  const title = `flagops diff against ${h.base} (${h.commit})`;
+  for (const n of notes) o.err(`flagops: note: ${n}`);
+  if (review.flags.length === 0 && review.objects.length === 0) {
+    o.out(`${title}: nothing changes`);
+    return;
+  }
+  o.out(`${title}: ${summaryLine(review, environments)}`);
+  for (const env of environments) {
+    const flags = review.flags.filter((f) => f.environment === env);
+    if (flags.length === 0) continue;
+    o.out('');
+    o.out(`${env}:`);
+    for (const f of flags) {
+      o.out(`  ${f.flag}: ${f.before} -> ${f.after} (${f.kind}; ${switching(f)})`);
+      o.out(`    reason: ${orDash(f.reason)}`);
+      o.out(`    ticket: ${orDash(f.ticket)}  changed by: ${orDash(f.changedBy)}  approved by: ${orDash(f.approvedBy)}`);
+    }
+  }
+  if (review.objects.length > 0) {
+    o.out('');
+    o.out('objects:');
+    for (const obj of review.objects) {
+      o.out(`  ${obj.change} ${obj.path} (${obj.object})`);
+      if (obj.hidden) o.out('    (Secret: content not shown)');
+      else for (const line of obj.patch!.split('\n')) o.out(`    ${line}`);
+    }
+  }
+}
+
+/** A table cell: pipes escaped, one line. */
+const cell = (s: string | undefined): string => (s === undefined || s === '' ? '–' : s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' '));
+
+function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
+  const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against \`${h.base}\` (\`${h.commit}\`)`, ''];
+  for (const n of notes) lines.push(`> **Note:** ${n}`, '');
+  if (review.flags.length === 0 && review.objects.length === 0) {
+    lines.push('Nothing changes: the flag files and the synthesized manifests are the same as the base.');
+    o.out(lines.join('\n'));
+    return;
+  }
+  lines.push(`**${summaryLine(review, environments)}**`);
+  for (const env of environments) {
+    const flags = review.flags.filter((f) => f.environment === env);
+    if (flags.length === 0) continue;
+    lines.push('', `#### ${env}`, '', '| Flag | Before | After | Users switching | Reason | Ticket | Changed by | Approved by |', '|---|---|---|---|---|---|---|---|');
+    for (const f of flags) {
+      const share = f.switching ? `${f.switching.percent}% ${f.switching.to}` : 'none';
+      lines.push(
+        `| \`${f.flag}\` | ${cell(f.before)} | ${cell(f.after)}${f.kind === 'kill-switch' ? ' (kill switch)' : ''} | ${share} | ${cell(f.reason)} | ${cell(f.ticket)} | ${cell(f.changedBy)} | ${cell(f.approvedBy)} |`,
+      );
+    }
+  }
+  if (review.objects.length > 0) {
+    lines.push('', '#### Objects', '');
+    for (const obj of review.objects) lines.push(...objectDetails(obj));
+  }
+  o.out(lines.join('\n'));
+}
+
+function objectDetails(obj: ObjectReview): string[] {
+  const summary = `<summary>${obj.change} <code>${obj.path}</code> (${obj.object})</summary>`;
+  if (obj.hidden) return ['<details>', summary, '', 'Secret: content not shown.', '</details>'];
+  // A fence longer than any backtick run in the patch, so YAML content cannot end it.
+  const longest = Math.max(2, ...(obj.patch!.match(/`+/g) ?? []).map((s) => s.length));
+  const fence = '`'.repeat(longest + 1);
+  return ['<details>', summary, '', `${fence}diff`, obj.patch!, fence, '</details>', ''];
+}
+
+function renderJson(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
+  o.out(JSON.stringify({ base: h.base, commit: h.commit, summary: summaryLine(review, environments), notes, flags: review.flags, objects: review.objects }, null, 2));
+}
