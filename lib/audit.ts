@@ -147,9 +147,9 @@ function fileHistory(root: string, environment: string): FileChange[] {
   return changes;
 }
 
-/** Position of each commit touching `paths`, parents before children. */
+/** Position of each commit touching `paths`: parents before children, otherwise by commit date. */
 function commitOrder(root: string, paths: readonly string[]): Map<string, number> {
-  const out = git(root, ['rev-list', '--topo-order', '--reverse', 'HEAD', '--', ...paths.map((p) => `:(top)${p}`)]);
+  const out = git(root, ['rev-list', '--date-order', '--reverse', 'HEAD', '--', ...paths.map((p) => `:(top)${p}`)]);
   return new Map(out.split('\n').filter(Boolean).map((sha, i) => [sha, i]));
 }
 

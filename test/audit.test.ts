@@ -1,0 +1,246 @@
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../lib/audit.ts';
+import { flagops, git, read, tempProject, write } from './helpers.ts';
+import { commitAll, setFlag } from './flag-history.ts';
+
+/** Runs an edit command with "now" fixed to `at`, expecting it to be applied. */
+async function edit(dir: string, at: string, ...args: string[]): Promise<void> {
+  const previous = process.env.FLAGOPS_NOW;
+  process.env.FLAGOPS_NOW = at;
+  try {
+    const r = await flagops(dir, ...args);
+    expect(r.code, `${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(0);
+  } finally {
+    if (previous === undefined) delete process.env.FLAGOPS_NOW;
+    else process.env.FLAGOPS_NOW = previous;
+  }
+}
+
+/** A scratch project as a fresh git repository whose first commit has a fixed date. */
+function initRepo(dir: string): string {
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'commit.gpgsign', 'false');
+  return commitAll(dir, 'Import the flag files', { date: '2026-11-21T08:00:00Z' });
+}
+
+/** Deletes a flag from the catalog and every environment (what a clean-up pull request does). */
+function removeFlag(dir: string, flag: string): void {
+  for (const path of ['environments/catalog.yaml', ...['dev', 'staging', 'production'].map((e) => `environments/${e}/flags.yaml`)]) {
+    const doc = parseDocument(read(dir, path));
+    doc.deleteIn(['flags', flag]);
+    write(dir, path, doc.toString());
+  }
+}
+
+const jsonLines = (stdout: string): AuditEntry[] => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEntry);
+
+describe('flagops audit', () => {
+  let dir: string;
+  const sha: Record<string, string> = {};
+
+  beforeAll(async () => {
+    // GIVEN a history: import, a rollout, an unrelated commit, a kill switch, a flag added, a flag removed
+    dir = tempProject();
+    sha.initial = initRepo(dir);
+    await edit(dir, '2026-11-23T10:00:00Z', 'rollout', 'e_prescribing_enabled', '--env', 'production', '--to', '25', '--reason', 'Gradual rollout - Phase 2 (25% of prescribers)', '--ticket', 'TICKET-13010', '--by', 'sam.lee@pms.example.com', '--approved-by', 'lead@pms.example.com');
+    sha.rollout = commitAll(dir, 'e-prescribing to 25% in production', { date: '2026-11-23T10:05:00Z', author: 'Sam Lee', email: 'sam.lee@pms.example.com' });
+    write(dir, 'NOTES.md', 'Release notes draft\n');
+    sha.unrelated = commitAll(dir, 'Draft release notes', { date: '2026-11-23T10:30:00Z' });
+    await edit(dir, '2026-11-23T11:00:00Z', 'disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'Kill switch: video provider outage (INC-2301)', '--ticket', 'TICKET-13020', '--by', 'oncall@pms.example.com');
+    sha.kill = commitAll(dir, 'Kill switch for telehealth in production', { date: '2026-11-23T11:02:00Z', author: 'On Call', email: 'oncall@pms.example.com' });
+    await edit(dir, '2026-11-23T12:00:00Z', 'add', 'visit_notes_export_enabled', '--description', 'Providers export visit notes as PDF.', '--owner', 'team-clinical', '--type', 'release', '--expires', '2027-06-30', '--reason', 'New flag for the PDF export', '--ticket', 'TICKET-13030', '--by', 'lena.fischer@pms.example.com');
+    sha.added = commitAll(dir, 'Declare visit_notes_export_enabled', { date: '2026-11-23T12:10:00Z', author: 'Lena Fischer', email: 'lena.fischer@pms.example.com' });
+    removeFlag(dir, 'maintenance_mode_enabled');
+    sha.removed = commitAll(dir, 'Remove maintenance_mode_enabled, replaced by the runbook (TICKET-13040)', { date: '2026-11-23T13:00:00Z', author: 'Ops Bot', email: 'ops@pms.example.com' });
+  });
+
+  it('gives exactly one entry per state change since a date, in the compliance format with the commit', async () => {
+    // WHEN auditing production since the start of the change window
+    const r = await flagops(dir, 'audit', '--env', 'production', '--since', '2026-11-22', '--json');
+    // THEN the rollout, the kill switch, the added and the removed flag, field by field and in order
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout)).toEqual([
+      {
+        timestamp: '2026-11-23T10:00:00Z',
+        event_type: 'feature_flag_rollout_changed',
+        user_id: 'sam.lee@pms.example.com',
+        feature_flag: 'e_prescribing_enabled',
+        previous_state: true,
+        new_state: true,
+        environment: 'production',
+        reason: 'Gradual rollout - Phase 2 (25% of prescribers)',
+        rollout_percentage: 25,
+        previous_rollout_percentage: 5,
+        approval_ticket: 'TICKET-13010',
+        approved_by: 'lead@pms.example.com',
+        commit: sha.rollout,
+        commit_author: 'Sam Lee <sam.lee@pms.example.com>',
+        commit_date: '2026-11-23T10:05:00Z',
+      },
+      {
+        timestamp: '2026-11-23T11:00:00Z',
+        event_type: 'feature_flag_toggled',
+        user_id: 'oncall@pms.example.com',
+        feature_flag: 'telehealth_appointments_enabled',
+        previous_state: true,
+        new_state: false,
+        environment: 'production',
+        reason: 'Kill switch: video provider outage (INC-2301)',
+        rollout_percentage: 25,
+        previous_rollout_percentage: 25,
+        approval_ticket: 'TICKET-13020',
+        approved_by: null,
+        commit: sha.kill,
+        commit_author: 'On Call <oncall@pms.example.com>',
+        commit_date: '2026-11-23T11:02:00Z',
+      },
+      {
+        timestamp: '2026-11-23T12:00:00Z',
+        event_type: 'feature_flag_added',
+        user_id: 'lena.fischer@pms.example.com',
+        feature_flag: 'visit_notes_export_enabled',
+        previous_state: null,
+        new_state: false,
+        environment: 'production',
+        reason: 'New flag for the PDF export',
+        rollout_percentage: 0,
+        previous_rollout_percentage: null,
+        approval_ticket: 'TICKET-13030',
+        approved_by: null,
+        commit: sha.added,
+        commit_author: 'Lena Fischer <lena.fischer@pms.example.com>',
+        commit_date: '2026-11-23T12:10:00Z',
+      },
+      {
+        timestamp: '2026-11-23T13:00:00Z',
+        event_type: 'feature_flag_removed',
+        user_id: 'ops@pms.example.com',
+        feature_flag: 'maintenance_mode_enabled',
+        previous_state: false,
+        new_state: null,
+        environment: 'production',
+        reason: 'Remove maintenance_mode_enabled, replaced by the runbook (TICKET-13040)',
+        rollout_percentage: null,
+        previous_rollout_percentage: 0,
+        approval_ticket: 'TICKET-13040',
+        approved_by: null,
+        commit: sha.removed,
+        commit_author: 'Ops Bot <ops@pms.example.com>',
+        commit_date: '2026-11-23T13:00:00Z',
+      },
+    ]);
+  });
+
+  it('starts each flag with an added entry from the commit that imported the file', async () => {
+    const entries = jsonLines((await flagops(dir, 'audit', '--json')).stdout);
+    const imported = entries.filter((e) => e.commit === sha.initial);
+    // 15 sample flags in each of the three environments
+    expect(imported).toHaveLength(45);
+    expect(imported.every((e) => e.event_type === 'feature_flag_added' && e.previous_state === null)).toBe(true);
+    expect(imported.find((e) => e.environment === 'production' && e.feature_flag === 'telehealth_appointments_enabled')).toMatchObject({
+      timestamp: '2026-11-16T10:30:00Z',
+      user_id: 'admin@pms.example.com',
+      new_state: true,
+      rollout_percentage: 25,
+      approval_ticket: 'TICKET-12345',
+      commit_date: '2026-11-21T08:00:00Z',
+    });
+  });
+
+  it('never lists a commit that does not touch the flag files', async () => {
+    const entries = jsonLines((await flagops(dir, 'audit', '--json')).stdout);
+    expect(entries.map((e) => e.commit)).not.toContain(sha.unrelated);
+    expect(new Set(entries.map((e) => e.commit))).toEqual(new Set([sha.initial, sha.rollout, sha.kill, sha.added, sha.removed]));
+  });
+
+  it('filters by environment', async () => {
+    const entries = jsonLines((await flagops(dir, 'audit', '--env', 'staging', '--since', '2026-11-22', '--json')).stdout);
+    expect(entries.map((e) => [e.environment, e.event_type, e.feature_flag])).toEqual([
+      ['staging', 'feature_flag_added', 'visit_notes_export_enabled'],
+      ['staging', 'feature_flag_removed', 'maintenance_mode_enabled'],
+    ]);
+  });
+
+  it('filters by flag across environments', async () => {
+    const entries = jsonLines((await flagops(dir, 'audit', '--flag', 'e_prescribing_enabled', '--json')).stdout);
+    expect(entries.map((e) => [e.environment, e.event_type, e.commit])).toEqual([
+      ['dev', 'feature_flag_added', sha.initial],
+      ['staging', 'feature_flag_added', sha.initial],
+      ['production', 'feature_flag_added', sha.initial],
+      ['production', 'feature_flag_rollout_changed', sha.rollout],
+    ]);
+  });
+
+  it('filters by time: --since with an RFC 3339 time keeps entries at or after it', async () => {
+    const entries = jsonLines((await flagops(dir, 'audit', '--since', '2026-11-23T11:00:00Z', '--json')).stdout);
+    expect(entries.map((e) => e.commit)).not.toContain(sha.rollout);
+    expect(entries.filter((e) => e.commit === sha.kill)).toHaveLength(1);
+    expect(entries.filter((e) => e.commit === sha.added)).toHaveLength(3);
+  });
+
+  it('prints a readable table by default', async () => {
+    const r = await flagops(dir, 'audit', '--env', 'production', '--flag', 'telehealth_appointments_enabled', '--since', '2026-11-22');
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^TIMESTAMP\s+ENV\s+FLAG\s+EVENT\s+CHANGE\s+BY\s+TICKET\s+APPROVED BY\s+COMMIT\s+REASON$/);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(
+      new RegExp(`^2026-11-23T11:00:00Z\\s+production\\s+telehealth_appointments_enabled\\s+toggled\\s+on 25% -> off\\s+oncall@pms.example.com\\s+TICKET-13020\\s+-\\s+${sha.kill!.slice(0, 8)}\\s+Kill switch: video provider outage \\(INC-2301\\)$`),
+    );
+  });
+
+  it('rejects an unknown environment and a malformed date as usage errors', async () => {
+    expect((await flagops(dir, 'audit', '--env', 'qa')).code).toBe(2);
+    const r = await flagops(dir, 'audit', '--since', 'last tuesday');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--since expects a date (YYYY-MM-DD) or an RFC 3339 time, got 'last tuesday'");
+  });
+});
+
+describe('flagops audit across renames and merges', () => {
+  it('follows a flag file through a rename and keeps its earlier changes', async () => {
+    // GIVEN production's flag file started as flags.yml, was changed there, then renamed to flags.yaml
+    const dir = tempProject();
+    const prod = (name: string) => join(dir, 'environments', 'production', name);
+    renameSync(prod('flags.yaml'), prod('flags.yml'));
+    initRepo(dir);
+    renameSync(prod('flags.yml'), prod('flags.yaml'));
+    setFlag(dir, 'production', 'billing_export_v2_enabled', { rollout: 100, changed_at: '2026-11-22T09:00:00Z', changed_by: 'grace.kim@pms.example.com' });
+    renameSync(prod('flags.yaml'), prod('flags.yml'));
+    const before = commitAll(dir, 'billing export to 100%', { date: '2026-11-22T09:05:00Z' });
+    git(dir, 'mv', 'environments/production/flags.yml', 'environments/production/flags.yaml');
+    commitAll(dir, 'Rename the production flag file', { date: '2026-11-22T10:00:00Z' });
+    setFlag(dir, 'production', 'billing_export_v2_enabled', { enabled: false, changed_at: '2026-11-22T11:00:00Z', changed_by: 'oncall@pms.example.com', approved_by: undefined });
+    const after = commitAll(dir, 'Kill switch for billing export', { date: '2026-11-22T11:05:00Z' });
+    // WHEN auditing the flag in production
+    const entries = jsonLines((await flagops(dir, 'audit', '--env', 'production', '--flag', 'billing_export_v2_enabled', '--json')).stdout);
+    // THEN the change before the rename is there, the pure rename adds nothing
+    expect(entries.map((e) => [e.event_type, e.previous_rollout_percentage, e.rollout_percentage, e.new_state, e.commit])).toEqual([
+      ['feature_flag_added', null, 50, true, expect.any(String)],
+      ['feature_flag_rollout_changed', 50, 100, true, before],
+      ['feature_flag_toggled', 100, 100, false, after],
+    ]);
+  });
+
+  it('attributes a change merged from a branch to the branch commit, once', async () => {
+    // GIVEN a change made on a branch and merged with a merge commit, while main moved on
+    const dir = tempProject();
+    initRepo(dir);
+    git(dir, 'checkout', '-q', '-b', 'rollout');
+    setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 25, changed_at: '2026-11-22T09:00:00Z', changed_by: 'sam.lee@pms.example.com' });
+    const branchCommit = commitAll(dir, 'e-prescribing to 25%', { date: '2026-11-22T09:05:00Z' });
+    git(dir, 'checkout', '-q', 'main');
+    setFlag(dir, 'staging', 'appointment_waitlist_enabled', { rollout: 50, changed_at: '2026-11-22T10:00:00Z', changed_by: 'marco.diaz@pms.example.com' });
+    const mainCommit = commitAll(dir, 'waitlist to 50% in staging', { date: '2026-11-22T10:05:00Z' });
+    git(dir, '-c', 'user.name=Merger', '-c', 'user.email=merger@pms.example.com', 'merge', '-q', '--no-ff', '-m', 'Merge rollout', 'rollout');
+    // WHEN auditing since the branch point
+    const entries = jsonLines((await flagops(dir, 'audit', '--since', '2026-11-22', '--json')).stdout);
+    // THEN each change appears once, attributed to the commit that made it
+    expect(entries.map((e) => [e.environment, e.feature_flag, e.rollout_percentage, e.commit])).toEqual([
+      ['production', 'e_prescribing_enabled', 25, branchCommit],
+      ['staging', 'appointment_waitlist_enabled', 50, mainCommit],
+    ]);
+  });
+});
