@@ -73,7 +73,7 @@ interface FileChange {
 }
 
 /** Raw state of one flag as found in a historical file (not validated: history may predate rules). */
-interface RawState {
+export interface RawState {
   readonly enabled?: unknown;
   readonly rollout?: unknown;
   readonly reason?: unknown;
@@ -82,7 +82,7 @@ interface RawState {
   readonly changed_at?: unknown;
   readonly approved_by?: unknown;
 }
-type Flags = ReadonlyMap<string, RawState>;
+export type Flags = ReadonlyMap<string, RawState>;
 
 const NULL_SHA = /^0+$/;
 const SEP = '\x1f';
@@ -98,9 +98,10 @@ export function auditTrail(root: string, environments: readonly string[], filter
 
   const blobs = readBlobs(root, changes.flatMap((c) => [c.oldBlob, c.newBlob].filter((b): b is string => b !== undefined)));
   const parsed = new Map<string, Flags | undefined>();
+  const entryBlocks = new Map<string, RawState | undefined>();
   const flagsOf = (sha: string | undefined): Flags | undefined => {
     if (sha === undefined) return new Map();
-    if (!parsed.has(sha)) parsed.set(sha, parseFlags(blobs.get(sha)));
+    if (!parsed.has(sha)) parsed.set(sha, parseFlags(blobs.get(sha), entryBlocks));
     return parsed.get(sha);
   };
 
@@ -153,17 +154,84 @@ function commitOrder(root: string, paths: readonly string[]): Map<string, number
   return new Map(out.split('\n').filter(Boolean).map((sha, i) => [sha, i]));
 }
 
-function parseFlags(text: string | undefined): Flags | undefined {
+/**
+ * Parses one version of a flag file into its flag entries. Consecutive versions differ in a few
+ * entries, so each entry's text block is parsed once (by the `yaml` package) and cached; a file
+ * that is not the plain `flags:` block mapping (anchors, flow style, ...) is parsed whole.
+ */
+export function parseFlags(text: string | undefined, blocks: Map<string, RawState | undefined> = new Map()): Flags | undefined {
   if (text === undefined) return undefined;
+  return parseByBlocks(text, blocks) ?? parseWhole(text);
+}
+
+function parseWhole(text: string): Flags | undefined {
   try {
     const doc = parse(text) as { flags?: unknown } | null;
     const flags = doc?.flags;
     if (flags === undefined || flags === null) return new Map();
     if (typeof flags !== 'object' || Array.isArray(flags)) return undefined;
-    return new Map(Object.entries(flags as Record<string, unknown>).map(([k, v]) => [k, (typeof v === 'object' && v !== null ? v : {}) as RawState]));
+    return new Map(Object.entries(flags as Record<string, unknown>).map(([k, v]) => [k, asState(v)]));
   } catch {
     return undefined;
   }
+}
+
+const asState = (v: unknown): RawState => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}) as RawState;
+const FLAGS_KEY = /^flags:[ \t]*(#.*)?$/;
+const ENTRY_KEY = /^( +)([A-Za-z0-9_.-]+):[ \t]*(#.*)?$/;
+const UNUSUAL = /(^|[\s:,[{-])[&*!][^\s]|<<:|^(---|\.\.\.)|\t/m;
+
+/** The fast path: undefined when the file is not in the plain shape (the caller parses it whole). */
+function parseByBlocks(text: string, blocks: Map<string, RawState | undefined>): Flags | undefined {
+  if (UNUSUAL.test(text)) return undefined;
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => FLAGS_KEY.test(l));
+  if (start < 0) return undefined;
+  const flags = new Map<string, RawState>();
+  let indent: string | undefined;
+  let name: string | undefined;
+  let block: string[] = [];
+  const flush = (): boolean => {
+    if (name === undefined) return true;
+    const key = block.join('\n');
+    if (!blocks.has(key)) {
+      try {
+        blocks.set(key, asState((parse(key) as Record<string, unknown> | null)?.[name]));
+      } catch {
+        blocks.set(key, undefined);
+      }
+    }
+    const state = blocks.get(key);
+    if (state === undefined || flags.has(name)) return false;
+    flags.set(name, state);
+    return true;
+  };
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '' || /^\s*#/.test(line)) {
+      block.push(line);
+      continue;
+    }
+    if (!line.startsWith(' ')) {
+      // the next top-level key ends the flags (a second `flags:` key is left to the full parse)
+      if (lines.slice(i).some((l) => FLAGS_KEY.test(l))) return undefined;
+      break;
+    }
+    const depth = line.length - line.trimStart().length;
+    if (indent === undefined || depth === indent.length) {
+      // a flag entry starts: only `name:` alone on its line (anything else, e.g. flow style, is parsed whole)
+      const m = ENTRY_KEY.exec(line);
+      if (!m || !flush()) return undefined;
+      indent = m[1]!;
+      name = m[2]!;
+      block = [line];
+    } else if (depth > indent.length && name !== undefined) {
+      block.push(line);
+    } else {
+      return undefined;
+    }
+  }
+  return flush() ? flags : undefined;
 }
 
 function entriesOf(change: FileChange, before: Flags, after: Flags): AuditEntry[] {

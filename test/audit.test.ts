@@ -2,8 +2,9 @@ import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEntry } from '../lib/audit.ts';
-import { flagops, git, read, tempProject, write } from './helpers.ts';
+import { parse } from 'yaml';
+import { parseFlags, type AuditEntry } from '../lib/audit.ts';
+import { flagops, git, read, REPO_ROOT, tempProject, write } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 
 /** Runs an edit command with "now" fixed to `at`, expecting it to be applied. */
@@ -243,4 +244,45 @@ describe('flagops audit across renames and merges', () => {
       ['staging', 'appointment_waitlist_enabled', 50, mainCommit],
     ]);
   });
+
+  it('reads versions written with anchors, and skips a version that is not YAML with a warning', async () => {
+    // GIVEN a commit whose production file uses an anchor and alias, then a broken commit, then a fix
+    const dir = tempProject();
+    initRepo(dir);
+    const path = 'environments/production/flags.yaml';
+    const original = read(dir, path);
+    const anchored = original
+      .replace('    approved_by: lead@pms.example.com   # required in production, must differ from changed_by', '    approved_by: &lead lead@pms.example.com')
+      .replace(/(  e_prescribing_enabled:\n    enabled: true\n)    rollout: 5\n/, '$1    rollout: 25\n')
+      .replace('    changed_at: 2026-11-18T15:00:00Z\n    approved_by: lead@pms.example.com', '    changed_at: 2026-11-22T09:00:00Z\n    approved_by: *lead');
+    write(dir, path, anchored);
+    const withAnchor = commitAll(dir, 'e-prescribing to 25%', { date: '2026-11-22T09:05:00Z' });
+    write(dir, path, `${anchored}\n  broken: [\n`);
+    const broken = commitAll(dir, 'oops', { date: '2026-11-22T10:00:00Z' });
+    write(dir, path, anchored);
+    commitAll(dir, 'fix', { date: '2026-11-22T10:05:00Z' });
+    // WHEN auditing production
+    const r = await flagops(dir, 'audit', '--env', 'production', '--since', '2026-11-22', '--json');
+    // THEN the anchored version gives the rollout entry with the aliased approver, the broken one a warning, the fix nothing
+    expect(jsonLines(r.stdout).map((e) => [e.feature_flag, e.previous_rollout_percentage, e.rollout_percentage, e.approved_by, e.commit])).toEqual([
+      ['e_prescribing_enabled', 5, 25, 'lead@pms.example.com', withAnchor],
+    ]);
+    expect(r.stderr).toBe(`flagops: warning: ${broken.slice(0, 12)}: environments/production/flags.yaml is not a readable flag file; skipped`);
+  });
+});
+
+describe('reading one version of a flag file', () => {
+  const whole = (text: string) => Object.entries((parse(text) as { flags: Record<string, unknown> }).flags);
+  const sample = read(REPO_ROOT, 'environments/production/flags.yaml');
+  const variants: Record<string, string> = {
+    'the sample file': sample,
+    'a flow-style entry': sample.replace(/  maintenance_mode_enabled:\n(    .*\n)+?(?=  read_replica)/, '  maintenance_mode_enabled: {enabled: true, rollout: 100, reason: x, changed_by: a@b.co, changed_at: "2026-01-01T00:00:00Z"}\n'),
+    'a top-level key after the flags': `${sample}other:\n  not_a_flag_enabled:\n    enabled: true\n`,
+    'quoted values and comments between entries': sample.replace('    reason: Full activation\n', '    reason: "Full activation: #1"   # comment\n\n  # a comment between entries\n'),
+  };
+  for (const [name, text] of Object.entries(variants)) {
+    it(`reads ${name} exactly like a full YAML parse`, () => {
+      expect([...parseFlags(text)!]).toEqual(whole(text));
+    });
+  }
 });
