@@ -32,7 +32,7 @@ describe('change rules through flagops check --base', () => {
       expect(r.code).toBe(1);
       const errors = errorsOf(r, 'promotion-order');
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatch(/^environments\/production\/flags\.yaml:\d+:\d+: error: flag 'appointment_waitlist_enabled' is at 5% in production but at on 25% in staging/);
+      expect(errors[0]).toMatch(/^environments\/production\/flags\.yaml:\d+:\d+: error: flag 'appointment_waitlist_enabled' is on 5% in production while staging has it on 25%; it must be on 100% in staging first \[promotion-order\]$/);
     });
 
     it('rejects raising a flag in staging while dev is below 100%', async () => {
@@ -43,7 +43,7 @@ describe('change rules through flagops check --base', () => {
       );
       // THEN the staging change is an error
       expect(r.code).toBe(1);
-      expect(errorsOf(r, 'promotion-order')[0]).toContain("flag 'ai_visit_summaries_enabled' is at 5% in staging but at on 50% in dev");
+      expect(errorsOf(r, 'promotion-order')[0]).toContain("flag 'ai_visit_summaries_enabled' is on 5% in staging while dev has it on 50%");
     });
 
     it('accepts raising a flag in production that staging has at 100%', async () => {
