@@ -73,6 +73,21 @@ describe('flagops diff', () => {
     expect(r.stdout).toMatch(/<details>\n<summary>[^\n]*<\/summary>\n\n```diff\n--- a\/dist\/production[\s\S]*\n```\n<\/details>/);
   });
 
+  it('leaves out object diffs that would pass the comment size budget, and escapes HTML in reasons', async () => {
+    // GIVEN a change whose ConfigMap diff is larger than a tiny budget, with markup in the reason
+    const dir = tempProject({ git: true });
+    const r0 = await flagops(dir, 'rollout', 'e_prescribing_enabled', '--env', 'production', '--to', '25', '--reason', 'Phase 2 <b>now</b> | fast', '--ticket', 'TICKET-1', ...audit, '--approved-by', 'lead@pms.example.com');
+    expect(r0.code).toBe(0);
+    // WHEN rendering markdown with --max-chars 1000
+    const r = await flagops(dir, 'diff', '--format', 'markdown', '--max-chars', '1000');
+    // THEN the object is listed without its diff, and the reason cannot inject markup or break the table
+    expect(r.stdout).not.toContain('```diff');
+    expect(r.stdout).toMatch(/<summary>changed <code>dist\/production\/configmap-feature-flags-config\.yaml<\/code>[^\n]*\n\nDiff of \d+ lines left out to keep this under the size limit/);
+    expect(r.stdout).toContain('| Phase 2 &lt;b&gt;now&lt;/b&gt; \\| fast |');
+    // AND the default budget keeps the diff
+    expect((await flagops(dir, 'diff', '--format', 'markdown')).stdout).toContain('```diff');
+  });
+
   it('prints the text form flag by flag, then object by object', async () => {
     const dir = await rolloutAndKillSwitch();
     const r = await flagops(dir, 'diff', '--base', 'main');

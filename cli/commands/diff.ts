@@ -18,7 +18,8 @@ export const registerDiff: Register = (program, ctx) => {
     .option('--base <ref>', 'git ref to compare with (default: merge base with origin/main, else HEAD)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
     .option('--exit-code', 'exit 1 when something changes (like git diff --exit-code)')
-    .action(async (opts: { base?: string; format: Format; exitCode?: boolean }) => {
+    .option('--max-chars <n>', `markdown: leave out object diffs beyond this size (GitHub comments stop at 65536)`, positiveInt, MARKDOWN_BUDGET)
+    .action(async (opts: { base?: string; format: Format; exitCode?: boolean; maxChars: number }) => {
       const ws = await openWorkspace(ctx.cwd);
       const ref = opts.base ?? defaultBase(ws.root) ?? 'HEAD';
       const commit = resolveRef(ws.root, ref);
@@ -38,7 +39,7 @@ export const registerDiff: Register = (program, ctx) => {
         flags: reviewFlags(base.model, current.parsed.model),
         objects: reviewObjects(distAtCommit(ws.root, commit), after),
       };
-      const header = { base: ref, commit: commit.slice(0, 12) };
+      const header = { base: ref, commit: commit.slice(0, 12), maxChars: opts.maxChars };
       const render = { text: renderText, markdown: renderMarkdown, json: renderJson }[opts.format];
       render(ctx.output, review, environments, header, notes);
       const changed = review.flags.length > 0 || review.objects.length > 0;
@@ -49,6 +50,14 @@ export const registerDiff: Register = (program, ctx) => {
 interface Header {
   readonly base: string;
   readonly commit: string;
+  /** Markdown size budget. */
+  readonly maxChars: number;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--max-chars expects a positive integer, got '${value}'`);
+  return n;
 }
 
 const switching = (f: FlagReview): string => (f.switching ? `${f.switching.percent}% of users switch ${f.switching.to}` : 'nobody switches');
@@ -84,8 +93,15 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
   }
 }
 
-/** A table cell: pipes escaped, one line. */
-const cell = (s: string | undefined): string => (s === undefined || s === '' ? '–' : s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' '));
+/** A table cell: one line, pipes and HTML escaped (reasons are free text from the flag files). */
+const cell = (s: string | undefined): string =>
+  s === undefined || s === '' ? '–' : s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+/**
+ * Default markdown budget: GitHub rejects comments over 65,536 characters. Object diffs that would
+ * push the markdown past the budget are replaced by a pointer to the full output.
+ */
+export const MARKDOWN_BUDGET = 60_000;
 
 function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against \`${h.base}\` (\`${h.commit}\`)`, ''];
@@ -109,14 +125,24 @@ function renderMarkdown(o: Output, review: Review, environments: readonly string
   }
   if (review.objects.length > 0) {
     lines.push('', '#### Objects', '');
-    for (const obj of review.objects) lines.push(...objectDetails(obj));
+    let size = lines.join('\n').length;
+    for (const obj of review.objects) {
+      let section = objectDetails(obj).join('\n');
+      if (size + section.length > h.maxChars) section = objectDetails(obj, true).join('\n');
+      lines.push(section);
+      size += section.length + 1;
+    }
   }
   o.out(lines.join('\n'));
 }
 
-function objectDetails(obj: ObjectReview): string[] {
+function objectDetails(obj: ObjectReview, tooLarge = false): string[] {
   const summary = `<summary>${obj.change} <code>${obj.path}</code> (${obj.object})</summary>`;
-  if (obj.hidden) return ['<details>', summary, '', 'Secret: content not shown.', '</details>'];
+  if (obj.hidden) return ['<details>', summary, '', 'Secret: content not shown.', '</details>', ''];
+  if (tooLarge) {
+    const n = obj.patch!.split('\n').length;
+    return ['<details>', summary, '', `Diff of ${n} lines left out to keep this under the size limit: see the job summary or run \`npx flagops diff\`.`, '</details>', ''];
+  }
   // A fence longer than any backtick run in the patch, so YAML content cannot end it.
   const longest = Math.max(2, ...(obj.patch!.match(/`+/g) ?? []).map((s) => s.length));
   const fence = '`'.repeat(longest + 1);
