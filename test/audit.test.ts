@@ -192,6 +192,24 @@ describe('flagops audit', () => {
     );
   });
 
+  it('and flagops diff over the same history gives exactly the net change per environment', async () => {
+    // WHEN diffing HEAD against the import commit
+    const r = await flagops(dir, 'diff', '--base', sha.initial!, '--format', 'json');
+    const out = JSON.parse(r.stdout) as { summary: string; flags: { environment: string; flag: string; kind: string; before: string; after: string; switching?: { percent: number; to: string } }[] };
+    // THEN the rollout, the kill switch, the added and the removed flag, and nothing from the unrelated commit
+    expect(out.flags.map((f) => [f.environment, f.flag, f.kind, f.before, f.after, f.switching ? `${f.switching.percent}% ${f.switching.to}` : '-'])).toEqual([
+      ['dev', 'maintenance_mode_enabled', 'removed', 'off', 'absent', '-'],
+      ['dev', 'visit_notes_export_enabled', 'added', 'absent', 'off', '-'],
+      ['staging', 'maintenance_mode_enabled', 'removed', 'off', 'absent', '-'],
+      ['staging', 'visit_notes_export_enabled', 'added', 'absent', 'off', '-'],
+      ['production', 'telehealth_appointments_enabled', 'kill-switch', 'on 25%', 'off', '25% off'],
+      ['production', 'e_prescribing_enabled', 'raised', 'on 5%', 'on 25%', '20% on'],
+      ['production', 'maintenance_mode_enabled', 'removed', 'off', 'absent', '-'],
+      ['production', 'visit_notes_export_enabled', 'added', 'absent', 'off', '-'],
+    ]);
+    expect(out.summary).toMatch(/^dev: 1 flag added, 1 flag removed; staging: 1 flag added, 1 flag removed; production: 1 flag raised, 1 kill switch, 1 flag added, 1 flag removed; \d+ objects? changed$/);
+  });
+
   it('rejects an unknown environment and a malformed date as usage errors', async () => {
     expect((await flagops(dir, 'audit', '--env', 'qa')).code).toBe(2);
     const r = await flagops(dir, 'audit', '--since', 'last tuesday');
