@@ -5,17 +5,8 @@
  * Exit codes: 0 clean (warnings allowed), 1 violations or a refused edit, 2 usage error.
  */
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../lib/workspace.ts';
+import { UsageError } from '../lib/errors.ts';
 import { consoleOutput, type Output } from './report.ts';
-import { registerAccess } from './commands/access.ts';
-import { registerAudit } from './commands/audit.ts';
-import { registerCheck } from './commands/check.ts';
-import { registerDiff } from './commands/diff.ts';
-import { registerDrill } from './commands/drill.ts';
-import { registerEdits } from './commands/edit.ts';
-import { registerInfo } from './commands/info.ts';
-import { registerMonitor } from './commands/monitor.ts';
-import { registerSynth } from './commands/synth.ts';
 
 export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 70 } as const;
 
@@ -29,33 +20,46 @@ export interface CommandContext {
 
 export type Register = (program: Command, ctx: CommandContext) => void;
 
-export const COMMANDS: readonly Register[] = [
-  registerSynth,
-  registerCheck,
-  registerInfo,
-  registerEdits,
-  registerAccess,
-  registerMonitor,
-  registerDrill,
-  registerDiff,
-  registerAudit,
+/** A command module: the command names it registers, loaded only when one of them runs. */
+export interface CommandModule {
+  readonly names: readonly string[];
+  load(): Promise<Register>;
+}
+
+/** Every command. Modules load lazily, so `flagops check` does not pay for `monitor`'s imports. */
+export const COMMANDS: readonly CommandModule[] = [
+  { names: ['synth'], load: async () => (await import('./commands/synth.ts')).registerSynth },
+  { names: ['check'], load: async () => (await import('./commands/check.ts')).registerCheck },
+  { names: ['list', 'status', 'stale'], load: async () => (await import('./commands/info.ts')).registerInfo },
+  { names: ['enable', 'rollout', 'disable', 'add'], load: async () => (await import('./commands/edit.ts')).registerEdits },
+  { names: ['diff'], load: async () => (await import('./commands/diff.ts')).registerDiff },
+  { names: ['audit'], load: async () => (await import('./commands/audit.ts')).registerAudit },
+  { names: ['access'], load: async () => (await import('./commands/access.ts')).registerAccess },
+  { names: ['monitor'], load: async () => (await import('./commands/monitor.ts')).registerMonitor },
+  { names: ['drill'], load: async () => (await import('./commands/drill.ts')).registerDrill },
 ];
 
-export function buildProgram(ctx: CommandContext): Command {
+/**
+ * The program with the requested command registered (all of them for `--help`, no command or an
+ * unknown one, so commander's help and errors list everything).
+ */
+export async function buildProgram(ctx: CommandContext, argv: readonly string[]): Promise<Command> {
   const program = new Command('flagops')
     .description('Feature flags, alerts, dashboards, backups and RBAC of the PMS as reviewed, deterministic Kubernetes manifests.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.output.out(s.trimEnd()), writeErr: (s) => ctx.output.err(s.trimEnd()) });
-  for (const register of COMMANDS) register(program, ctx);
+  const requested = argv.slice(2).find((a) => !a.startsWith('-'));
+  const wanted = COMMANDS.filter((m) => requested !== undefined && m.names.includes(requested));
+  for (const module of wanted.length > 0 ? wanted : COMMANDS) (await module.load())(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
 
 export async function main(argv: readonly string[], output: Output = consoleOutput(), cwd = process.cwd()): Promise<number> {
   const ctx: CommandContext = { output, cwd, exitCode: EXIT.ok };
-  const program = buildProgram(ctx);
   try {
+    const program = await buildProgram(ctx, argv);
     await program.parseAsync([...argv]);
     return ctx.exitCode;
   } catch (e) {
