@@ -2,7 +2,9 @@ import { ApiObject, Chart, JsonPatch, type ChartProps } from 'cdk8s';
 import { Namespace } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { EnvironmentSettings } from '../environments/settings.ts';
+import { AlertRules } from './alert-rules.ts';
 import { FeatureFlagConfigMap, type FeatureFlag } from './feature-flag-config-map.ts';
+import { GrafanaDashboards } from './grafana-dashboards.ts';
 
 export interface EnvironmentChartProps extends ChartProps {
   /** The environment's resolved settings (environments/<env>/environment.ts). */
@@ -19,10 +21,13 @@ export const COMMON_LABELS = {
 
 /**
  * Everything one environment runs that flagops owns, in the environment's namespace: the
- * namespace itself (Pod Security "restricted" enforced) and the feature-flag ConfigMap.
+ * namespace itself (Pod Security "restricted" enforced), the feature-flag ConfigMap, the alert rules
+ * (PrometheusRule) and the Grafana dashboards (ConfigMaps for the sidecar).
  */
 export class EnvironmentChart extends Chart {
   public readonly featureFlags: FeatureFlagConfigMap;
+  public readonly alertRules: AlertRules;
+  public readonly dashboards: GrafanaDashboards;
 
   constructor(scope: Construct, id: string, props: EnvironmentChartProps) {
     const { settings } = props;
@@ -51,5 +56,9 @@ export class EnvironmentChart extends Chart {
       environment: settings.name,
       flags: props.flags,
     });
+
+    const monitoring = { environment: settings.name, namespace: settings.namespace, monitoring: settings.monitoring };
+    this.alertRules = new AlertRules(this, 'AlertRules', monitoring);
+    this.dashboards = new GrafanaDashboards(this, 'Dashboards', { ...monitoring, flagConfigMap: this.featureFlags.configMap.name });
   }
 }

@@ -11,4 +11,11 @@ export default {
   rolloutOneStepAtATime: true,
   requireTicket: true,
   requireApproval: true,
+  monitoring: {
+    errorRatio: 0.05,
+    p95LatencySeconds: 2,
+    p99LatencySeconds: 5,
+    availabilityObjective: 0.999,
+    dashboardFolder: 'PMS production',
+  },
 } satisfies EnvironmentConfig;

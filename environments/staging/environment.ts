@@ -6,4 +6,12 @@ export default {
   promotesFrom: 'dev',
   rolloutSteps: [0, 5, 25, 50, 100],
   requireTicket: true,
+  monitoring: {
+    errorRatio: 0.05,
+    p95LatencySeconds: 2.5,
+    p99LatencySeconds: 6,
+    availabilityObjective: 0.995,
+    cacheHitRatio: 0.5,
+    dashboardFolder: 'PMS staging',
+  },
 } satisfies EnvironmentConfig;
