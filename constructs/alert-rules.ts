@@ -292,7 +292,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       priority: 'P2',
       threshold: `> ${pct(m.flagEvaluationErrorRatio)} of a flag's evaluations fail for 5m`,
       summary: `Flag {{ $labels.feature_flag_key }} evaluations fail in ${env}`,
-      description: `{{ $value | humanizePercentage }} of evaluations of flag {{ $labels.feature_flag_key }} in ${props.namespace} return an error (threshold ${pct(m.flagEvaluationErrorRatio)}). Roll back: npx flagops disable {{ $labels.feature_flag_key }} --env ${env} --reason "..."`,
+      description: `{{ $value | humanizePercentage }} of evaluations of flag {{ $labels.feature_flag_key }} in ${props.namespace} return an error (threshold ${pct(m.flagEvaluationErrorRatio)}). Roll back with npx flagops disable {{ $labels.feature_flag_key }} --env ${env} --reason "..."`,
       dashboard: 'feature-flags',
     },
     // --- SLO: multi-window multi-burn-rate (Google SRE workbook, chapter 5) -----------------------

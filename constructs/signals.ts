@@ -134,14 +134,14 @@ export function cronJobSuccessAge(s: NamespaceScope, cronjob: string): string {
 }
 
 /**
- * A CronJob that exists for longer than `graceSeconds` and has never completed successfully.
- * (kube-state-metrics exports no last-success time until the first success.)
+ * A CronJob that exists for longer than `graceSeconds` and has never completed successfully
+ * (kube-state-metrics exports `kube_cronjob_status_last_successful_time` only after the first success).
  */
 export function cronJobNeverSucceeded(s: NamespaceScope, cronjob: string, graceSeconds: number): string {
   const where = inNamespace(s, `cronjob="${cronjob}"`);
   return (
     `(time() - max by (namespace, cronjob) (kube_cronjob_created{${where}})) > ${graceSeconds}` +
-    ` unless on (namespace, cronjob) (max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{${where}}) > 0)`
+    ` unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${where}}`
   );
 }
 
