@@ -123,7 +123,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       priority: 'P1',
       threshold: `no ${m.job} target up for 1m`,
       summary: `PMS backend is down in ${env}`,
-      description: `No ${m.job} target in namespace ${props.namespace} has answered a scrape for 1 minute (up == 0 or no target at all). Patients and staff cannot use the PMS.`,
+      description: `No {{ $labels.job }} target in namespace {{ $labels.namespace }} has answered a scrape for 1 minute (up == 0 or no target at all). Patients and staff cannot use the PMS.`,
       dashboard: 'service-overview',
     },
     {
@@ -168,7 +168,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       priority: 'P1',
       threshold: 'pg_up == 0 (or no exporter) for 1m',
       summary: `PMS database unavailable in ${env}`,
-      description: `The PostgreSQL exporter (${m.databaseJob}) in ${props.namespace} cannot reach the database, or reports nothing, for 1 minute. Every request that touches patient data fails.`,
+      description: `The PostgreSQL exporter ({{ $labels.job }}) in {{ $labels.namespace }} cannot reach the database, or reports nothing, for 1 minute. Every request that touches patient data fails.`,
       dashboard: 'infrastructure',
     },
     {

@@ -8,6 +8,7 @@ import { YamlSource } from '../lib/yaml-source.ts';
 import { FLAGD_KEY, LEGACY_KEY } from '../constructs/feature-flag-config-map.ts';
 import { error, warning, type Finding, type Locator } from './findings.ts';
 import { kubernetesSchemaPolicy } from './kubernetes-schema.ts';
+import { MONITORING_POLICIES } from './monitoring-policies.ts';
 
 /** The context a manifest policy sees: the environment and a way to locate paths in each file. */
 export interface ManifestContext {
@@ -42,7 +43,7 @@ export const configMapSizePolicy: ManifestPolicy = ({ files }, context) => {
 };
 
 /** Every manifest policy, in the order they run. Later features register theirs here. */
-export const MANIFEST_POLICIES: readonly ManifestPolicy[] = [kubernetesSchemaPolicy, configMapSizePolicy];
+export const MANIFEST_POLICIES: readonly ManifestPolicy[] = [kubernetesSchemaPolicy, configMapSizePolicy, ...MONITORING_POLICIES];
 
 /** Runs every manifest policy over every environment's synthesized files. */
 export async function checkManifests(
