@@ -199,7 +199,11 @@ export const dashboardPolicy: ManifestPolicy = ({ files }, context) => {
       continue;
     }
     const schemaFindings = validateAgainstSchema(dashboardSchema, model, { file: at.file, locate: () => at });
-    findings.push(...asRule(schemaFindings, 'dashboard-metadata').map((f) => ({ ...f, message: `${where}: ${f.rule === 'dashboard-datasource' ? 'no data-source variable named "datasource" in templating.list' : f.message}` })));
+    for (const f of asRule(schemaFindings, 'dashboard-metadata')) {
+      const rule = f.message.includes("'uid'") ? 'dashboard-uid' : f.message.includes("'templating'") || f.message.includes("'list'") ? 'dashboard-datasource' : f.rule;
+      const message = rule === 'dashboard-datasource' ? 'no data-source variable named "datasource" in templating.list' : f.message;
+      findings.push({ ...f, rule, message: `${where}: ${message}` });
+    }
     for (const { path, ref } of datasources(model, '')) {
       const uid = typeof ref === 'string' ? ref : (ref as { uid?: unknown } | null)?.uid;
       if (uid === undefined || uid === null || (typeof uid === 'string' && VARIABLE_REF.test(uid))) continue;
