@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../lib/workspace.ts';
 import { consoleOutput, type Output } from './report.ts';
+import { registerAlerts } from './commands/alerts.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerEdits } from './commands/edit.ts';
 import { registerInfo } from './commands/info.ts';
@@ -24,7 +25,7 @@ export interface CommandContext {
 
 export type Register = (program: Command, ctx: CommandContext) => void;
 
-export const COMMANDS: readonly Register[] = [registerSynth, registerCheck, registerInfo, registerEdits];
+export const COMMANDS: readonly Register[] = [registerSynth, registerCheck, registerInfo, registerEdits, registerAlerts];
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('flagops')
