@@ -49,4 +49,12 @@ describe('flagops alerts', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('DOC.md has no <!-- flagops alerts: begin');
   });
+
+  it('prints the committed rules of an environment as a plain rule file with --rules', async () => {
+    const result = await flagops(tempProject(), 'alerts', '--env', 'staging', '--rules');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^groups:\n  - name: pms.service\n/);
+    expect(result.stdout).toContain('namespace="pms-staging"');
+    expect((await flagops(tempProject(), 'alerts', '--rules')).code).toBe(2);
+  });
 });

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { Option } from 'commander';
+import { extractRules } from '../../lib/prometheus-rules.ts';
 import { alertRows, alertTablesMarkdown, replaceAlertTables, TABLE_BEGIN, TABLE_END } from '../../lib/alert-table.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { table } from '../report.ts';
@@ -13,10 +14,15 @@ export const registerAlerts: Register = (program, ctx) => {
     .description('the alert catalog per environment: threshold, severity, priority and runbook of every alert')
     .addOption(envOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .option('--rules', "print the committed dist/<env>/ rules as a plain Prometheus rule file (for promtool); needs --env")
     .option('--update <file>', `rewrite the markdown tables between the ${TABLE_BEGIN.slice(0, 22)}... markers of FILE (the README)`)
-    .action(async (opts: { env?: string; format: 'text' | 'markdown' | 'json'; update?: string }) => {
+    .action(async (opts: { env?: string; format: 'text' | 'markdown' | 'json'; update?: string; rules?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd);
       const only = checkEnv(ws, opts.env);
+      if (opts.rules) {
+        if (!opts.env) throw new UsageError('--rules needs --env: one rule file per environment');
+        return ctx.output.out(extractRules(ws.root, opts.env).trimEnd());
+      }
       const settings = ws.settings.filter((s) => !only || only.includes(s.name));
       if (opts.update) {
         const path = isAbsolute(opts.update) ? opts.update : join(ctx.cwd, opts.update);
