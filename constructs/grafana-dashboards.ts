@@ -191,7 +191,12 @@ export function buildDashboards(props: GrafanaDashboardsProps): Record<Dashboard
         ),
       ),
   };
-  return Object.fromEntries(DASHBOARD_SLUGS.map((slug) => [slug, dashboards[slug].build()])) as Record<DashboardSlug, Dashboard>;
+  return Object.fromEntries(DASHBOARD_SLUGS.map((slug) => [slug, withPanelIds(dashboards[slug].build())])) as Record<DashboardSlug, Dashboard>;
+}
+
+/** Numbers the panels 1, 2, ... in order, so panel links (`viewPanel=3`) stay stable across syntheses. */
+function withPanelIds(dashboard: Dashboard): Dashboard {
+  return { ...dashboard, panels: (dashboard.panels ?? []).map((p, i) => ({ ...p, id: i + 1 })) };
 }
 
 /**
