@@ -6,6 +6,7 @@ import type { EnvironmentSettings } from '../environments/settings.ts';
 import { renderObject, type EnvironmentManifests, type KubeObject } from '../infra/synth.ts';
 import { openWorkspace, validate } from '../lib/workspace.ts';
 import type { Finding } from '../policies/findings.ts';
+import { kubernetesSchemaPolicy } from '../policies/kubernetes-schema.ts';
 import { checkManifests, type ManifestPolicy } from '../policies/manifest-policies.ts';
 import {
   alertRulesPolicy,
@@ -185,5 +186,22 @@ describe('promql-syntax', () => {
     expect(promqlError('sum(rate(x[5m]))')).toBeUndefined();
     expect(promqlError('sum(rate(x[5m])')).toBeDefined();
     expect(promqlError('')).toBeDefined();
+  });
+});
+
+describe('k8s-schema on the PrometheusRule', () => {
+  it('validates the alert rules against the prometheus-operator CRD schema', async () => {
+    // GIVEN a PrometheusRule whose `for` is not a Prometheus duration
+    const ms = edited('production', RULES, (o) => {
+      firstAlert(o).for = '5 minutes';
+    });
+    // WHEN the Kubernetes schema policy runs
+    const findings = await run(ms, kubernetesSchemaPolicy);
+    // THEN the CRD schema rejects it at the field
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ rule: 'k8s-schema', file: `dist/production/${RULES}` });
+    expect(findings[0]!.message).toMatch(/^PrometheusRule pms-alerts: spec\.groups\.0\.rules\.0\.for must match pattern/);
+    // AND the committed rule passes
+    expect(await run(manifests.filter((m) => m.environment === 'production'), kubernetesSchemaPolicy)).toEqual([]);
   });
 });

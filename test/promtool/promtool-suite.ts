@@ -37,7 +37,26 @@ export function promtoolTests(env: Environment): object {
       ],
     };
   });
-  return { rule_files: ['rules.yaml'], evaluation_interval: '1m', tests };
+  return { rule_files: ['rules.yaml'], evaluation_interval: '1m', tests: [...tests, sloRecordingTest(env)] };
+}
+
+/** The SLO recording rules hold the error ratio of every window, with the environment's labels. */
+function sloRecordingTest(env: Environment): object {
+  const ns = NAMESPACES[env];
+  const labels = `{job="pms-backend", namespace="${ns}", slo="availability"}`;
+  return {
+    name: `SLO recording rules in ${env}: a quarter of requests failing for 4 hours is a 0.25 error ratio in every window`,
+    interval: '1m',
+    input_series: [
+      { series: `http_requests_total{job="pms-backend", namespace="${ns}", status="200"}`, values: '0+75x300' },
+      { series: `http_requests_total{job="pms-backend", namespace="${ns}", status="500"}`, values: '0+25x300' },
+    ],
+    promql_expr_test: ['5m', '30m', '1h', '2h', '6h', '1d', '3d'].map((w) => ({
+      expr: `pms:http_requests_errors:ratio_rate${w}`,
+      eval_time: '4h',
+      exp_samples: [{ labels: `pms:http_requests_errors:ratio_rate${w}${labels}`, value: 0.25 }],
+    })),
+  };
 }
 
 export interface PromtoolRun {
