@@ -1,5 +1,14 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
-import { AnnotationQueryBuilder, DashboardBuilder, DatasourceVariableBuilder, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { GraphThresholdsStyleConfigBuilder, GraphThresholdsStyleMode } from '@grafana/grafana-foundation-sdk/common';
+import {
+  AnnotationQueryBuilder,
+  DashboardBuilder,
+  DatasourceVariableBuilder,
+  RowBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  type Dashboard,
+} from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
@@ -69,6 +78,13 @@ function timeseries(title: string, unit: string, ...targets: DataqueryBuilder[])
   return p;
 }
 
+/** A time series with the alert threshold drawn as a dashed red line. */
+function withThreshold(panel: TimeseriesPanel, value: number): TimeseriesPanel {
+  return panel
+    .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: null, color: 'green' }, { value, color: 'red' }]))
+    .thresholdsStyle(new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed));
+}
+
 function stat(title: string, unit: string, target: DataqueryBuilder): StatPanel {
   return new StatPanel().title(title).datasource(DS).unit(unit).height(4).span(6).withTarget(target);
 }
@@ -109,7 +125,7 @@ export function buildDashboards(props: GrafanaDashboardsProps): Record<Dashboard
       .withPanel(stat('Targets up', 'none', query(signal.targetUp(backend))))
       .withRow(new RowBuilder('Rate, errors, duration'))
       .withPanel(timeseries('Request rate by status', 'reqps', query(`sum by (status) (rate(http_requests_total{job="${m.job}", namespace="${props.namespace}"}[${RATE}]))`, '{{status}}')))
-      .withPanel(timeseries(`Error ratio (alert above ${m.errorRatio * 100}%)`, 'percentunit', query(signal.errorRatio(backend, RATE), '5xx ratio')))
+      .withPanel(withThreshold(timeseries(`Error ratio (alert above ${m.errorRatio * 100}%)`, 'percentunit', query(signal.errorRatio(backend, RATE), '5xx ratio')), m.errorRatio))
       .withPanel(
         timeseries(
           `Latency (p95 alert above ${m.p95LatencySeconds}s, p99 above ${m.p99LatencySeconds}s)`,
@@ -123,9 +139,9 @@ export function buildDashboards(props: GrafanaDashboardsProps): Record<Dashboard
     infrastructure: base(props, 'infrastructure', 'Infrastructure')
       .annotation(deployments)
       .withRow(new RowBuilder('Utilization, saturation'))
-      .withPanel(timeseries(`CPU / limit by pod (alert above ${m.cpuUtilization * 100}%)`, 'percentunit', query(signal.cpuUtilization(ns, RATE), '{{pod}}')))
-      .withPanel(timeseries(`Memory / limit by pod (alert above ${m.memoryUtilization * 100}%)`, 'percentunit', query(signal.memoryUtilization(ns), '{{pod}}')))
-      .withPanel(timeseries(`Volume usage (alert above ${m.diskUtilization * 100}%)`, 'percentunit', query(signal.diskUtilization(ns), '{{persistentvolumeclaim}}')))
+      .withPanel(withThreshold(timeseries(`CPU / limit by pod (alert above ${m.cpuUtilization * 100}%)`, 'percentunit', query(signal.cpuUtilization(ns, RATE), '{{pod}}')), m.cpuUtilization))
+      .withPanel(withThreshold(timeseries(`Memory / limit by pod (alert above ${m.memoryUtilization * 100}%)`, 'percentunit', query(signal.memoryUtilization(ns), '{{pod}}')), m.memoryUtilization))
+      .withPanel(withThreshold(timeseries(`Volume usage (alert above ${m.diskUtilization * 100}%)`, 'percentunit', query(signal.diskUtilization(ns), '{{persistentvolumeclaim}}')), m.diskUtilization))
       .withPanel(
         timeseries(
           'Network by pod',

@@ -124,6 +124,16 @@ describe('GrafanaDashboards', () => {
     expect(exprs).toContain(errorRatio({ namespace: 'pms-dev', job: 'pms-backend' }, '$__rate_interval'));
     for (const e of exprs.filter((x) => x.includes('rate('))) expect(e).toContain('[$__rate_interval]');
   });
+
+  it('draws the environment’s alert threshold on the panel that shows the signal', () => {
+    const panelOf = (env: string) =>
+      (buildDashboards({ environment: env, namespace: SETTINGS[env]!.namespace, monitoring: SETTINGS[env]!.monitoring })['service-overview'] as any).panels.find((p: any) =>
+        p.title.startsWith('Error ratio ('),
+      );
+    expect(panelOf('production').fieldConfig.defaults.thresholds.steps[1]).toEqual({ value: 0.05, color: 'red' });
+    expect(panelOf('dev').fieldConfig.defaults.thresholds.steps[1]).toEqual({ value: 0.1, color: 'red' });
+    expect(panelOf('dev').title).toBe('Error ratio (alert above 10%)');
+  });
 });
 
 describe('monitoring settings', () => {
