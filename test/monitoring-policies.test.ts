@@ -157,6 +157,17 @@ describe('dashboard policies', () => {
   });
 });
 
+describe('dashboard-json', () => {
+  it('rejects a dashboard ConfigMap whose value is not JSON', async () => {
+    const ms = edited('dev', DASHBOARD, (o) => {
+      o.data['service-overview.json'] = '{"uid": "x",';
+    });
+    const findings = await run(ms, dashboardPolicy);
+    expect(findings.map((f) => f.rule)).toEqual(['dashboard-json']);
+    expect(findings[0]!.message).toMatch(/^dashboard service-overview.json in ConfigMap grafana-dashboard-service-overview is not valid JSON: /);
+  });
+});
+
 describe('promql-syntax', () => {
   it('rejects a dashboard with a broken query', async () => {
     // GIVEN a panel query with a missing closing parenthesis
