@@ -37,6 +37,7 @@ export const COMMANDS: readonly CommandModule[] = [
   { names: ['access'], load: async () => (await import('./commands/access.ts')).registerAccess },
   { names: ['monitor'], load: async () => (await import('./commands/monitor.ts')).registerMonitor },
   { names: ['drill'], load: async () => (await import('./commands/drill.ts')).registerDrill },
+  { names: ['alerts'], load: async () => (await import('./commands/alerts.ts')).registerAlerts },
 ];
 
 /**

@@ -4,7 +4,9 @@ import type { Construct } from 'constructs';
 import type { EnvironmentSettings } from '../environments/settings.ts';
 import { AccessControl } from './access-control.ts';
 import { DatabaseBackup } from './database-backup.ts';
+import { AlertRules } from './alert-rules.ts';
 import { FeatureFlagConfigMap, type FeatureFlag } from './feature-flag-config-map.ts';
+import { GrafanaDashboards } from './grafana-dashboards.ts';
 
 export interface EnvironmentChartProps extends ChartProps {
   /** The environment's resolved settings (environments/<env>/environment.ts). */
@@ -21,13 +23,16 @@ export const COMMON_LABELS = {
 
 /**
  * Everything one environment runs that flagops owns, in the environment's namespace: the
- * namespace itself (Pod Security "restricted" enforced), the feature-flag ConfigMap, the database
- * backup and restore-verification CronJobs, and RBAC.
+ * namespace itself (Pod Security "restricted" enforced), the feature-flag ConfigMap, RBAC, the
+ * database backup and restore-verification CronJobs, the alert rules (PrometheusRule) and the
+ * Grafana dashboards (ConfigMaps for the sidecar).
  */
 export class EnvironmentChart extends Chart {
   public readonly featureFlags: FeatureFlagConfigMap;
   public readonly access: AccessControl;
   public readonly backup: DatabaseBackup;
+  public readonly alertRules: AlertRules;
+  public readonly dashboards: GrafanaDashboards;
 
   constructor(scope: Construct, id: string, props: EnvironmentChartProps) {
     const { settings } = props;
@@ -78,5 +83,8 @@ export class EnvironmentChart extends Chart {
       storageGiB: backup.storageGiB,
       scratchGiB: backup.scratchGiB,
     });
+    const monitoring = { environment: settings.name, namespace: settings.namespace, monitoring: settings.monitoring };
+    this.alertRules = new AlertRules(this, 'AlertRules', monitoring);
+    this.dashboards = new GrafanaDashboards(this, 'Dashboards', { ...monitoring, flagConfigMap: this.featureFlags.configMap.name });
   }
 }

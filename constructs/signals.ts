@@ -43,3 +43,167 @@ export function flagEvaluationErrorRatio(s: SignalScope, window: Window = '5m', 
     ` / sum by (feature_flag_key) (rate(feature_flag_evaluation_requests_total{${selector(s, f)}}[${window}]))`
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Service health, dependencies, infrastructure, backups, rollouts and the SLO. Each function
+// returns a PromQL expression; alert rules compare it with a threshold from environment.ts,
+// dashboards plot it with `$__rate_interval` as the window.
+// ---------------------------------------------------------------------------------------------
+
+/** Label matchers for one environment's namespace only (cAdvisor, kubelet, kube-state-metrics, cert-manager). */
+export interface NamespaceScope {
+  readonly namespace: string;
+}
+
+const inNamespace = (s: NamespaceScope, extra = ''): string => `namespace="${s.namespace}"${extra ? `, ${extra}` : ''}`;
+
+/** 1 while at least one target of the job is up, 0 when all are down; absent when none is scraped. */
+export function targetUp(s: SignalScope): string {
+  return `max by (namespace, job) (up{${selector(s)}})`;
+}
+
+/** 1 when no target of the job reports up (all down, or none scraped at all). */
+export function targetDown(s: SignalScope): string {
+  return `${targetUp(s)} == 0 or absent(up{${selector(s)}})`;
+}
+
+/** 1 while the PostgreSQL exporter reaches the database (`pg_up`), 0 when it cannot. */
+export function databaseUp(s: SignalScope): string {
+  return `max by (namespace, job) (pg_up{${selector(s)}})`;
+}
+
+/** 1 when the exporter cannot reach the database, or no exporter reports at all. */
+export function databaseDown(s: SignalScope): string {
+  return `${databaseUp(s)} == 0 or absent(pg_up{${selector(s)}})`;
+}
+
+/** Database connections in use / `max_connections` (0..1), per database server. */
+export function databaseConnectionSaturation(s: SignalScope): string {
+  return `sum by (namespace, job) (pg_stat_activity_count{${selector(s)}}) / max by (namespace, job) (pg_settings_max_connections{${selector(s)}})`;
+}
+
+/** Cache lookups that hit (0..1) over the window (Redis exporter counters). */
+export function cacheHitRatio(s: SignalScope, window: Window = '5m'): string {
+  const hits = `sum by (namespace, job) (rate(redis_keyspace_hits_total{${selector(s)}}[${window}]))`;
+  const misses = `sum by (namespace, job) (rate(redis_keyspace_misses_total{${selector(s)}}[${window}]))`;
+  return `${hits} / (${hits} + ${misses})`;
+}
+
+/** Pod CPU usage / CPU limit (0..1), per pod (cAdvisor and kube-state-metrics). */
+export function cpuUtilization(s: NamespaceScope, window: Window = '5m'): string {
+  return (
+    `sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${inNamespace(s, 'container!=""')}}[${window}]))` +
+    ` / sum by (namespace, pod) (kube_pod_container_resource_limits{${inNamespace(s, 'resource="cpu"')}})`
+  );
+}
+
+/** Pod memory working set / memory limit (0..1), per pod. */
+export function memoryUtilization(s: NamespaceScope): string {
+  return (
+    `sum by (namespace, pod) (container_memory_working_set_bytes{${inNamespace(s, 'container!=""')}})` +
+    ` / sum by (namespace, pod) (kube_pod_container_resource_limits{${inNamespace(s, 'resource="memory"')}})`
+  );
+}
+
+/** Used / capacity (0..1) of each PersistentVolumeClaim (kubelet volume stats). */
+export function diskUtilization(s: NamespaceScope): string {
+  return (
+    `max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes{${inNamespace(s)}})` +
+    ` / max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_capacity_bytes{${inNamespace(s)}})`
+  );
+}
+
+/** Bytes per second received (`receive`) or sent (`transmit`), per pod. */
+export function networkBytes(s: NamespaceScope, direction: 'receive' | 'transmit', window: Window = '5m'): string {
+  return `sum by (pod) (rate(container_network_${direction}_bytes_total{${inNamespace(s)}}[${window}]))`;
+}
+
+/** Container restarts per pod over the window. */
+export function podRestarts(s: NamespaceScope, window: Window = '1h'): string {
+  return `sum by (pod) (increase(kube_pod_container_status_restarts_total{${inNamespace(s)}}[${window}]))`;
+}
+
+/** Seconds until each cert-manager Certificate expires. */
+export function certificateExpirySeconds(s: NamespaceScope): string {
+  return `min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{${inNamespace(s)}}) - time()`;
+}
+
+/** Seconds since a CronJob last completed successfully (kube-state-metrics). */
+export function cronJobSuccessAge(s: NamespaceScope, cronjob: string): string {
+  return `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{${inNamespace(s, `cronjob="${cronjob}"`)}})`;
+}
+
+/**
+ * A CronJob that exists for longer than `graceSeconds` and has never completed successfully
+ * (kube-state-metrics exports `kube_cronjob_status_last_successful_time` only after the first success).
+ */
+export function cronJobNeverSucceeded(s: NamespaceScope, cronjob: string, graceSeconds: number): string {
+  const where = inNamespace(s, `cronjob="${cronjob}"`);
+  return (
+    `(time() - max by (namespace, cronjob) (kube_cronjob_created{${where}})) > ${graceSeconds}` +
+    ` unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${where}}`
+  );
+}
+
+/** Failed pods of the Jobs a CronJob created (Job names are `<cronjob>-<schedule time>`), per Job. */
+export function cronJobFailures(s: NamespaceScope, cronjob: string): string {
+  return `max by (namespace, job_name) (kube_job_status_failed{${inNamespace(s, `job_name=~"${cronjob}-[0-9]+"`)}})`;
+}
+
+/** Duration in seconds of the CronJob's Jobs that completed. */
+export function cronJobDuration(s: NamespaceScope, cronjob: string): string {
+  const where = inNamespace(s, `job_name=~"${cronjob}-[0-9]+"`);
+  return `max by (job_name) (kube_job_status_completion_time{${where}} - kube_job_status_start_time{${where}})`;
+}
+
+/** Flag evaluations per second, by flag and variant (OpenFeature MetricsHook `evaluation_success_total`). */
+export function flagEvaluationRate(s: SignalScope, window: Window = '5m'): string {
+  return `sum by (feature_flag_key, feature_flag_variant) (rate(feature_flag_evaluation_success_total{${selector(s)}}[${window}]))`;
+}
+
+/**
+ * Changes of an object's resourceVersion (kube-state-metrics) within the window: non-zero when the
+ * object was updated. For the flag ConfigMap every change is a new checksum annotation.
+ */
+export function configMapChanges(s: NamespaceScope, configmap: string, window: Window = '5m'): string {
+  return `changes(kube_configmap_metadata_resource_version{${inNamespace(s, `configmap="${configmap}"`)}}[${window}]) > 0`;
+}
+
+/** Deployment rollouts (a new observed generation) within the window. */
+export function deploymentChanges(s: NamespaceScope, deployment: string, window: Window = '5m'): string {
+  return `changes(kube_deployment_status_observed_generation{${inNamespace(s, `deployment="${deployment}"`)}}[${window}]) > 0`;
+}
+
+/** Firing alerts of the environment (the `ALERTS` series Prometheus writes). */
+export function firingAlerts(s: NamespaceScope): string {
+  return `sum by (alertname, severity, priority) (ALERTS{${inNamespace(s, 'alertstate="firing"')}})`;
+}
+
+// --- SLO: availability (share of requests not answered 5xx), multi-window multi-burn-rate ----
+
+/** The windows the SLO recording rules precompute the error ratio over (Google SRE workbook). */
+export const SLO_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
+export type SloWindow = (typeof SLO_WINDOWS)[number];
+
+/** Name of the recording rule holding the error ratio over `window`. */
+export function sloErrorRatioRecord(window: SloWindow): string {
+  return `pms:http_requests_errors:ratio_rate${window}`;
+}
+
+/** The recorded error ratio of one environment over `window` (needs the recording rules). */
+export function sloErrorRatio(s: SignalScope, window: SloWindow): string {
+  return `${sloErrorRatioRecord(window)}{${selector(s)}}`;
+}
+
+/**
+ * Burn rate over `window`: how many times faster than sustainable the error budget is spent
+ * (1 = the budget lasts exactly the SLO period).
+ */
+export function burnRate(s: SignalScope, window: SloWindow, objective: number): string {
+  return `${sloErrorRatio(s, window)} / (1 - ${objective})`;
+}
+
+/** The share of the error budget left over `period` (1 = untouched, below 0 = overspent). */
+export function errorBudgetRemaining(s: SignalScope, objective: number, period: Window = '30d'): string {
+  return `1 - (${errorRatio(s, period)}) / (1 - ${objective})`;
+}

@@ -73,20 +73,57 @@ export interface AccessSettings {
   readonly breakGlassGroups: readonly string[];
 }
 
-/** The signals and thresholds of one environment. PromQL lives in constructs/signals.ts. */
+/**
+ * The signals and thresholds of one environment. PromQL lives in constructs/signals.ts; the alert
+ * catalog that applies these thresholds is constructs/alert-rules.ts. Ratios are 0..1.
+ */
 export interface MonitoringSettings {
   /** `job` label of the backend's metrics. */
   readonly job: string;
-  /** Whether alerts may page (critical / P1 / P2). Dev never pages. */
+  /** Whether alerts may page (critical / P1 / P2). Dev never pages: alerts there are capped at warning / P3. */
   readonly pages: boolean;
   /** HighErrorRate: share of requests answered 5xx (0..1) over 5 minutes. */
   readonly errorRatio: number;
   /** SlowResponseTime: p95 request latency, seconds. */
   readonly p95LatencySeconds: number;
-  /** p99 request latency, seconds. */
+  /** HighP99Latency: p99 request latency, seconds. */
   readonly p99LatencySeconds: number;
-  /** Share of flag evaluations that return an error (0..1) during a rollout. */
+  /** FeatureFlagEvaluationErrors: share of flag evaluations that return an error (0..1) during a rollout. */
   readonly flagEvaluationErrorRatio: number;
+  /** The availability SLO (share of requests not answered 5xx), for example 0.999; the error budget is 1 - objective. */
+  readonly availabilityObjective: number;
+  /** DatabaseConnectionPoolSaturation: connections in use / max_connections (0..1). */
+  readonly databaseConnectionSaturation: number;
+  /** CacheHitRateLow: cache hits / lookups (0..1) below which the alert fires. */
+  readonly cacheHitRatio: number;
+  /** HighCpuUsage: pod CPU usage / CPU limit (0..1). */
+  readonly cpuUtilization: number;
+  /** HighMemoryUsage: pod working set / memory limit (0..1). */
+  readonly memoryUtilization: number;
+  /** DiskSpaceLow: used / capacity of a PersistentVolumeClaim (0..1). */
+  readonly diskUtilization: number;
+  /** CertificateExpiringSoon: days before a certificate's expiry the alert fires. */
+  readonly certificateExpiryDays: number;
+  /** BackupTooOld / BackupNeverSucceeded: hours since the last successful backup (daily schedule + slack). */
+  readonly backupMaxAgeHours: number;
+  /** RestoreVerificationStale: days since the last successful restore verification (weekly schedule + slack). */
+  readonly restoreVerifyMaxAgeDays: number;
+  /** `job` label of the PostgreSQL exporter (`pg_up`, `pg_stat_activity_count`). */
+  readonly databaseJob: string;
+  /** `job` label of the Redis exporter (`redis_keyspace_hits_total`). */
+  readonly cacheJob: string;
+  /** Name of the database backup CronJob (kube-state-metrics `cronjob` label). */
+  readonly backupCronJob: string;
+  /** Name of the restore-verification CronJob. */
+  readonly restoreVerifyCronJob: string;
+  /** `release` label on the PrometheusRule: kube-prometheus-stack's ruleSelector matches it. */
+  readonly release: string;
+  /** https base URL of the runbook pages (docs/runbooks/ in this repo): `<base>/<alert-name-in-kebab-case>.md`. */
+  readonly runbookBaseUrl: string;
+  /** https base URL of Grafana, for the `dashboard_url` annotations (`<base>/d/<uid>`). */
+  readonly grafanaUrl: string;
+  /** Grafana folder the dashboard sidecar files this environment's dashboards under (`grafana_folder` annotation). */
+  readonly dashboardFolder: string;
 }
 
 /** Deep-partial form of a settings section, for environment.ts overrides. */
@@ -114,6 +151,23 @@ export const ENVIRONMENT_DEFAULTS = {
     p95LatencySeconds: 2,
     p99LatencySeconds: 5,
     flagEvaluationErrorRatio: 0.01,
+    availabilityObjective: 0.999,
+    databaseConnectionSaturation: 0.9,
+    cacheHitRatio: 0.6,
+    cpuUtilization: 0.85,
+    memoryUtilization: 0.9,
+    diskUtilization: 0.85,
+    certificateExpiryDays: 30,
+    backupMaxAgeHours: 26,
+    restoreVerifyMaxAgeDays: 8,
+    databaseJob: 'postgres-exporter',
+    cacheJob: 'redis-exporter',
+    backupCronJob: 'pms-db-backup',
+    restoreVerifyCronJob: 'pms-db-restore-verify',
+    release: 'kube-prometheus-stack',
+    runbookBaseUrl: 'https://github.com/pms-example/flagops/blob/main/docs/runbooks',
+    grafanaUrl: 'https://grafana.pms.example.com',
+    dashboardFolder: 'PMS',
   },
   backup: {
     retentionDays: 7,
@@ -160,14 +214,48 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
   if (!Number.isInteger(backup.retentionDays) || backup.retentionDays < 1) fail("'backup.retentionDays' must be a positive integer", backup.retentionDays);
   if (backup.verifyTables.length === 0) fail("'backup.verifyTables' must name at least one table", backup.verifyTables);
   const access: AccessSettings = { ...ENVIRONMENT_DEFAULTS.access, ...config.access };
+  const monitoring: MonitoringSettings = { ...ENVIRONMENT_DEFAULTS.monitoring, ...config.monitoring };
+  checkMonitoring(monitoring, fail);
   return {
     ...ENVIRONMENT_DEFAULTS,
     ...config,
     name,
     rolloutSteps: [...steps],
     labels: { ...ENVIRONMENT_DEFAULTS.labels, ...config.labels },
-    monitoring: { ...ENVIRONMENT_DEFAULTS.monitoring, ...config.monitoring },
+    monitoring,
     backup,
     access,
   };
+}
+
+const RATIOS = [
+  'errorRatio',
+  'flagEvaluationErrorRatio',
+  'databaseConnectionSaturation',
+  'cacheHitRatio',
+  'cpuUtilization',
+  'memoryUtilization',
+  'diskUtilization',
+] as const satisfies readonly (keyof MonitoringSettings)[];
+const POSITIVE = ['p95LatencySeconds', 'p99LatencySeconds', 'certificateExpiryDays', 'backupMaxAgeHours', 'restoreVerifyMaxAgeDays'] as const satisfies readonly (keyof MonitoringSettings)[];
+const URLS = ['runbookBaseUrl', 'grafanaUrl'] as const satisfies readonly (keyof MonitoringSettings)[];
+
+/** Checks the monitoring section; `fail` throws. */
+function checkMonitoring(m: MonitoringSettings, fail: (what: string, value: unknown) => never): void {
+  for (const key of RATIOS) {
+    const v = m[key];
+    if (typeof v !== 'number' || !(v > 0 && v <= 1)) fail(`'monitoring.${key}' must be a ratio above 0 and at most 1`, v);
+  }
+  for (const key of POSITIVE) {
+    const v = m[key];
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) fail(`'monitoring.${key}' must be a positive number`, v);
+  }
+  const o = m.availabilityObjective;
+  if (typeof o !== 'number' || !(o > 0 && o < 1)) fail("'monitoring.availabilityObjective' must be a ratio between 0 and 1, for example 0.999", o);
+  if (typeof m.pages !== 'boolean') fail("'monitoring.pages' must be true or false", m.pages);
+  for (const key of URLS) {
+    if (typeof m[key] !== 'string' || !/^https:\/\/[^\s/]+(\/\S*)?$/.test(m[key]) || m[key].endsWith('/')) {
+      fail(`'monitoring.${key}' must be an https URL without a trailing slash`, m[key]);
+    }
+  }
 }

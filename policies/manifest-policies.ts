@@ -10,6 +10,7 @@ import { error, warning, type Finding, type Locator } from './findings.ts';
 import { kubernetesSchemaPolicy } from './kubernetes-schema.ts';
 import { flagWritersPolicy } from './access-policies.ts';
 import { backupCronJobPolicy, podSecurityPolicy, rbacPolicy } from './manifest-schemas.ts';
+import { MONITORING_POLICIES } from './monitoring-policies.ts';
 
 /** The context a manifest policy sees: the environment and a way to locate paths in each file. */
 export interface ManifestContext {
@@ -51,6 +52,7 @@ export const MANIFEST_POLICIES: readonly ManifestPolicy[] = [
   rbacPolicy,
   backupCronJobPolicy,
   flagWritersPolicy,
+  ...MONITORING_POLICIES,
 ];
 
 /** Runs every manifest policy over every environment's synthesized files. */

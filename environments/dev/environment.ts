@@ -4,6 +4,19 @@ import type { EnvironmentConfig } from '../settings.ts';
 export default {
   namespace: 'pms-dev',
   rolloutSteps: [0, 5, 10, 25, 50, 75, 100],
-  monitoring: { pages: false, errorRatio: 0.1, p95LatencySeconds: 3, p99LatencySeconds: 8 },
+  monitoring: {
+    pages: false,
+    errorRatio: 0.1,
+    p95LatencySeconds: 3,
+    p99LatencySeconds: 8,
+    flagEvaluationErrorRatio: 0.05,
+    availabilityObjective: 0.99,
+    cacheHitRatio: 0.4,
+    cpuUtilization: 0.95,
+    memoryUtilization: 0.95,
+    backupMaxAgeHours: 50,
+    restoreVerifyMaxAgeDays: 15,
+    dashboardFolder: 'PMS dev',
+  },
   backup: { retentionDays: 7 },
 } satisfies EnvironmentConfig;

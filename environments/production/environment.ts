@@ -11,6 +11,13 @@ export default {
   rolloutOneStepAtATime: true,
   requireTicket: true,
   requireApproval: true,
+  monitoring: {
+    errorRatio: 0.05,
+    p95LatencySeconds: 2,
+    p99LatencySeconds: 5,
+    availabilityObjective: 0.999,
+    dashboardFolder: 'PMS production',
+  },
   backup: { retentionDays: 30, storageClassName: 'encrypted-ssd', storageGiB: 200, scratchGiB: 100 },
   access: {
     onCallGroups: ['pms-oncall'],

@@ -7,4 +7,12 @@ export default {
   rolloutSteps: [0, 5, 25, 50, 100],
   requireTicket: true,
   backup: { retentionDays: 14, storageGiB: 50, scratchGiB: 25 },
+  monitoring: {
+    errorRatio: 0.05,
+    p95LatencySeconds: 2.5,
+    p99LatencySeconds: 6,
+    availabilityObjective: 0.995,
+    cacheHitRatio: 0.5,
+    dashboardFolder: 'PMS staging',
+  },
 } satisfies EnvironmentConfig;

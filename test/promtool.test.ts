@@ -1,0 +1,100 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { extractRules, type RuleFile } from '../lib/prometheus-rules.ts';
+import { flagops, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
+import { havePromtool, promtool, rulesDir, runPromtoolTests } from './promtool/promtool-suite.ts';
+import { ENVIRONMENTS, firesIn, SCENARIOS } from './promtool/scenarios.ts';
+
+// promtool comes from Debian's `prometheus` package (.ci/run installs it). Locally the suite is
+// skipped with a message when it is missing; in CI (CI=true) a missing promtool fails the run.
+const required = process.env.CI === 'true';
+const available = havePromtool();
+if (!available && !required) console.warn('promtool not found: skipping the promtool rule tests (apt-get install -y prometheus)');
+
+const alertsIn = (rules: string): string[] =>
+  (parse(rules) as RuleFile).groups.flatMap((g) => g.rules.map((r) => r.alert).filter((a): a is string => typeof a === 'string'));
+
+describe('promtool is available', () => {
+  it.runIf(required)('is installed when the tests run in CI', () => {
+    expect(available, 'promtool is required in CI: apt-get install -y prometheus').toBe(true);
+  });
+});
+
+describe('alert scenarios', () => {
+  for (const env of ENVIRONMENTS) {
+    it(`cover every alert of ${env} with a firing and a quiet case`, () => {
+      // GIVEN the alerts synthesized for the environment
+      const alerts = alertsIn(extractRules(REPO_ROOT, env));
+      expect(alerts.length).toBeGreaterThanOrEqual(18);
+      // THEN each has a scenario where it fires and one where it stays quiet, and no scenario names an unknown alert
+      for (const alert of alerts) {
+        const mine = SCENARIOS.filter((s) => s.alert === alert);
+        expect(mine.some((s) => firesIn(s, env)), `${alert} fires somewhere in ${env}`).toBe(true);
+        expect(mine.some((s) => !firesIn(s, env)), `${alert} stays quiet somewhere in ${env}`).toBe(true);
+      }
+      for (const s of SCENARIOS) expect(alerts, `scenario '${s.name}'`).toContain(s.alert);
+    });
+  }
+});
+
+describe.skipIf(!available)('promtool on the committed rules', () => {
+  for (const env of ENVIRONMENTS) {
+    it(`accepts the rules of dist/${env}/ (promtool check rules)`, () => {
+      // GIVEN the rule groups of dist/<env>/ as a plain rule file
+      const dir = rulesDir(env, extractRules(REPO_ROOT, env));
+      // WHEN promtool checks them
+      const result = promtool(dir, ['check', 'rules', 'rules.yaml']);
+      // THEN they are valid, recording rules and alerts alike
+      expect(result.output).toContain('SUCCESS: 25 rules found');
+      expect(result.code).toBe(0);
+    });
+
+    it(`fires and stays quiet as the scenarios say in ${env} (promtool test rules)`, () => {
+      // GIVEN the rules of dist/<env>/ and the scenarios
+      // WHEN promtool runs the unit tests
+      const result = runPromtoolTests(env, extractRules(REPO_ROOT, env, { annotations: false }));
+      // THEN every scenario passes
+      expect(result.output).toContain('SUCCESS');
+      expect(result.code).toBe(0);
+    });
+  }
+
+  it('renders the annotations on-call reads in production', () => {
+    // GIVEN the production rules with their annotations and the hand-written annotation tests
+    const dir = rulesDir('production', extractRules(REPO_ROOT, 'production'));
+    copyFileSync(join(REPO_ROOT, 'test/promtool/production-annotations.test.yaml'), join(dir, 'annotations.yaml'));
+    // WHEN promtool runs them
+    const run = promtool(dir, ['test', 'rules', 'annotations.yaml']);
+    // THEN the templates expand to the expected text
+    expect(run.output).toContain('SUCCESS');
+    expect(run.code).toBe(0);
+  });
+
+  it('fails when a threshold is changed so that an alert can no longer fire', async () => {
+    // GIVEN production's HighErrorRate threshold raised to 100%: no error ratio can exceed it
+    const dir = tempProject();
+    replaceIn(dir, 'environments/production/environment.ts', 'errorRatio: 0.05,', 'errorRatio: 1,');
+    expect((await flagops(dir, 'synth', '--env', 'production')).code).toBe(0);
+    // WHEN the promtool tests run against the re-synthesized rules
+    const result = runPromtoolTests('production', extractRules(dir, 'production', { annotations: false }));
+    // THEN the firing scenarios of HighErrorRate fail, and only those
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('HighErrorRate fires in production: a third of requests fail with 503');
+    expect(result.output).not.toContain('SlowResponseTime');
+  });
+
+  it('fails when an alert loses its paging priority in production', async () => {
+    // GIVEN production configured like dev (no paging)
+    const dir = tempProject();
+    replaceIn(dir, 'environments/production/environment.ts', 'errorRatio: 0.05,', 'errorRatio: 0.05,\n    pages: false,');
+    expect((await flagops(dir, 'synth', '--env', 'production')).code).toBe(0);
+    // WHEN the promtool tests run
+    const result = runPromtoolTests('production', extractRules(dir, 'production', { annotations: false }));
+    // THEN ServiceDown no longer arrives as P1 and the test says so
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/ServiceDown fires in production[\s\S]*priority="P1"/);
+  });
+});
+
