@@ -126,7 +126,7 @@ describe('flagops monitor: one source with the alert rules', () => {
   it("takes its thresholds from the environment's monitoring settings", async () => {
     // GIVEN production allowing a 25% error ratio in its environment.ts
     const dir = tempProject({ dist: false });
-    replaceIn(dir, 'environments/production/environment.ts', "namespace: 'pms',", "namespace: 'pms',\n  monitoring: { errorRatio: 0.25 },");
+    replaceIn(dir, 'environments/production/environment.ts', 'errorRatio: 0.05,', 'errorRatio: 0.25,');
     const url = await serve((s) => (s === 'errorRatio' ? '0.1' : healthy(s)));
     // WHEN the error ratio is 10%
     const r = await monitorIn(dir, url);

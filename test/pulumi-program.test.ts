@@ -258,12 +258,6 @@ describe('following the constructs', () => {
             metadata: { name: 'pms-report-cache' },
             spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } },
           });
-          new ApiObject(this, 'Alerts', {
-            apiVersion: 'monitoring.coreos.com/v1',
-            kind: 'PrometheusRule',
-            metadata: { name: 'pms-alerts' },
-            spec: { groups: [{ name: 'pms', rules: [{ alert: 'ServiceDown', expr: 'up == 0', labels: { severity: 'critical' } }] }] },
-          });
         }
       }
       return { ...original, EnvironmentChart: EditedChart };
@@ -298,7 +292,7 @@ describe('following the constructs', () => {
   });
 
   it('protects RBAC and the PVC added by constructs in production, and orders custom resources after their CRD', async () => {
-    // GIVEN constructs that add a ServiceAccount, a Role, a PVC and a PrometheusRule, synthesized
+    // GIVEN constructs that add a ServiceAccount, a Role and a PVC (next to the alert rules' PrometheusRule), synthesized
     const dir = tempProject();
     editConstructs('add-objects');
     await synth(dir);
@@ -307,9 +301,10 @@ describe('following the constructs', () => {
     const byKind = (kind: string) => deployment.objects.find((o) => o.object.kind === kind)!;
     // THEN every added object is a resource, RBAC and PVC protected, the PrometheusRule not
     expect(deployedKeys(registered)).toEqual(committedKeys(dir, 'production'));
-    expect(byKind('ServiceAccount').protect).toBe(true);
-    expect(byKind('Role').protect).toBe(true);
-    expect(byKind('PersistentVolumeClaim').protect).toBe(true);
+    const named = (kind: string, name: string) => deployment.objects.find((o) => o.object.kind === kind && o.object.metadata.name === name)!;
+    expect(named('ServiceAccount', 'pms-reporting').protect).toBe(true);
+    expect(named('Role', 'read-flags').protect).toBe(true);
+    expect(named('PersistentVolumeClaim', 'pms-report-cache').protect).toBe(true);
     expect(byKind('PrometheusRule').protect).toBe(false);
     // AND the PrometheusRule is a CustomResource waiting for the namespace and the CRD read from the cluster
     const rule = registered.find((r) => r.inputs?.kind === 'PrometheusRule')!;
@@ -319,9 +314,8 @@ describe('following the constructs', () => {
   });
 
   it('refuses a custom resource whose CRD the stack does not know', async () => {
+    // GIVEN the committed dist/ with the alert rules' PrometheusRule, and a stack that lists no external CRD
     const dir = tempProject();
-    editConstructs('add-objects');
-    await synth(dir);
     const config = { ...stackConfig('dev'), 'flagops-pms:externalCrds': '[]' };
     await expect(runProgram(dir, 'dev', config)).rejects.toThrow(
       "dist/dev/prometheusrule-pms-alerts.yaml: PrometheusRule (API group monitoring.coreos.com) needs a CustomResourceDefinition",
