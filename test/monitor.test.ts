@@ -9,7 +9,7 @@ import { monitorSignals } from '../lib/monitor.ts';
 import { resolveEnvironmentSettings } from '../environments/settings.ts';
 import { BIN, flagops, NOW, replaceIn, tempProject } from './helpers.ts';
 import { healthy, startFakePrometheus, type Answer, type FakePrometheus, type SignalName } from './support/fake-prometheus.ts';
-import { freePort } from './support/prometheus-server.ts';
+import { freePort } from './support/ports.ts';
 import { startFlagops, waitFor } from './support/process.ts';
 
 const FLAG = 'telehealth_appointments_enabled';

@@ -6,10 +6,10 @@
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../../infra/synth.ts';
+import { freePort } from './ports.ts';
 
 /** The newest `/usr/lib/postgresql/<major>/bin` holding initdb, or undefined when PostgreSQL is not installed. */
 export function findPostgresBin(): string | undefined {
@@ -52,16 +52,6 @@ export function userDir(parent: string, name: string): string {
   return dir;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A running throwaway PostgreSQL server. */
 export class TestPostgres {
