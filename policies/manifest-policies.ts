@@ -6,7 +6,7 @@ import type { EnvironmentSettings } from '../environments/settings.ts';
 import type { EnvironmentManifests, ManifestFile } from '../infra/synth.ts';
 import { YamlSource } from '../lib/yaml-source.ts';
 import { FLAGD_KEY, LEGACY_KEY } from '../constructs/feature-flag-config-map.ts';
-import { error, warning, type Finding, type Locator } from './findings.ts';
+import { error, warning, type Finding, type Location, type Locator } from './findings.ts';
 import { kubernetesSchemaPolicy } from './kubernetes-schema.ts';
 import { flagWritersPolicy } from './access-policies.ts';
 import { backupCronJobPolicy, podSecurityPolicy, rbacPolicy } from './manifest-schemas.ts';
@@ -63,11 +63,29 @@ export async function checkManifests(
 ): Promise<Finding[]> {
   const findings: Finding[] = [];
   const sources = new Map<string, YamlSource>();
-  const locator = (file: ManifestFile): Locator => {
+  const sourceOf = (file: ManifestFile): YamlSource => {
     let source = sources.get(file.path);
     if (!source) sources.set(file.path, (source = new YamlSource(file.path, file.text)));
     return source;
   };
+  // Policies locate paths before they know whether there is a problem; the file is parsed (which
+  // costs more than every policy together on large outputs) only when a finding reads a position.
+  const locator = (file: ManifestFile): Locator => ({
+    file: file.path,
+    locate: (path, at) => {
+      let resolved: Location | undefined;
+      const position = () => (resolved ??= sourceOf(file).locate(path, at));
+      return {
+        file: file.path,
+        get line() {
+          return position().line;
+        },
+        get col() {
+          return position().col;
+        },
+      };
+    },
+  });
   for (const env of manifests) {
     const envSettings = settings.find((s) => s.name === env.environment);
     if (!envSettings) continue;
