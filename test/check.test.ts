@@ -91,7 +91,7 @@ describe('flagops check', () => {
   });
 
   it('every command has --help', () => {
-    for (const cmd of ['synth', 'check', 'list', 'status', 'enable', 'rollout', 'disable', 'add', 'stale']) {
+    for (const cmd of ['synth', 'check', 'list', 'status', 'enable', 'rollout', 'disable', 'add', 'stale', 'diff', 'audit', 'access', 'monitor', 'drill', 'alerts']) {
       const r = flagopsProcess(REPO_ROOT, [cmd, '--help']);
       expect(r.code, cmd).toBe(0);
       expect(r.stdout, cmd).toContain(`Usage: flagops ${cmd}`);
