@@ -5,6 +5,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../cli/main.ts';
 import { synthesizeAll } from '../infra/synth.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
 import { checkManifests, configMapSizePolicy } from '../policies/manifest-policies.ts';
@@ -91,7 +92,9 @@ describe('flagops check', () => {
   });
 
   it('every command has --help', () => {
-    for (const cmd of ['synth', 'check', 'list', 'status', 'enable', 'rollout', 'disable', 'add', 'stale', 'diff', 'audit', 'access', 'monitor', 'drill', 'alerts']) {
+    const names = COMMANDS.flatMap((m) => m.names);
+    expect(names).toEqual(expect.arrayContaining(['synth', 'check', 'list', 'status', 'enable', 'rollout', 'disable', 'add', 'stale', 'diff', 'audit', 'access', 'monitor', 'drill', 'alerts']));
+    for (const cmd of names) {
       const r = flagopsProcess(REPO_ROOT, [cmd, '--help']);
       expect(r.code, cmd).toBe(0);
       expect(r.stdout, cmd).toContain(`Usage: flagops ${cmd}`);
