@@ -60,7 +60,11 @@ export function ruleAllows(rule: PolicyRule, target: Target, verb: string): bool
   if (!(rule.resources ?? []).some((r) => r === target.resource || r === '*')) return false;
   if (!rule.verbs.includes(verb) && !rule.verbs.includes('*')) return false;
   const names = rule.resourceNames ?? [];
-  return names.length === 0 || target.names.every((n) => names.includes(n));
+  if (names.length === 0) return true;
+  // A create or deletecollection request carries no object name, so a rule limited by
+  // resourceNames never matches it (Kubernetes RBAC: these verbs cannot be restricted by name).
+  if (verb === 'create' || verb === 'deletecollection') return false;
+  return target.names.every((n) => names.includes(n));
 }
 
 const subjectKey = (s: Subject): string => `${s.kind}/${s.namespace ?? ''}/${s.name}`;

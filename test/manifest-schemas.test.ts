@@ -183,6 +183,24 @@ describe('the rbac-flag-writers policy', () => {
     expect(findings[0]!.file).toBe('dist/production/rolebinding-pms-read-only.yaml');
   });
 
+  it('rejects the app writing the flag ConfigMap even through a Role scoped to that one object', async () => {
+    // GIVEN the backend's Role, limited by resourceNames to feature-flags-config, also allows update
+    const findings = await flagWriterFindings((objects) => {
+      objects.find((o) => o.kind === 'Role' && o.metadata.name === 'pms-backend-flags-reader')!.rules[0].verbs.push('update', 'patch');
+    });
+    // THEN only break-glass groups may write through such a Role: the ServiceAccount is reported
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.message).toContain('ServiceAccount pms-backend may change feature-flags-config through Role pms-backend-flags-reader');
+  });
+
+  it('rejects binding the break-glass Role to a group that is not a break-glass group', async () => {
+    const findings = await flagWriterFindings((objects) => {
+      const binding = objects.find((o) => o.kind === 'RoleBinding' && o.roleRef.name === 'feature-flags-break-glass')!;
+      binding.subjects.push({ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'pms-developers' });
+    });
+    expect(findings.map((f) => f.message)).toEqual([expect.stringContaining('Group pms-developers may change feature-flags-config through Role feature-flags-break-glass')]);
+  });
+
   it('rejects a break-glass Role that is not scoped by resourceNames', async () => {
     const findings = await flagWriterFindings((objects) => {
       delete objects.find((o) => o.kind === 'Role' && o.metadata.name === 'feature-flags-break-glass')!.rules[0].resourceNames;
