@@ -190,8 +190,9 @@ describe.skipIf(!pgBin && !required)('database backup scripts against a real Pos
     expect(head.toString('latin1')).toBe('PGDMP');
   });
 
-  it('prunes only this prefix\'s dumps older than the retention period, after a successful dump', () => {
-    // GIVEN dumps just past and just within the retention period, and files that are not dumps
+  it('prunes only this prefix\'s timestamped dumps older than the retention period, after a successful dump', () => {
+    // GIVEN dumps just past and just within the retention period, files that are not dumps, and
+    // old files that only start with the prefix (pms-audit-x.dump, pms-manual.dump)
     const v = volume();
     const days = synthesized.retentionDays;
     const age = (file: string, d: number): void => {
@@ -203,6 +204,8 @@ describe.skipIf(!pgBin && !required)('database backup scripts against a real Pos
     age('pms-20200102T020000Z.dump', days - 1);
     age('notes.txt', days + 100);
     age('other-20200101T020000Z.dump', days + 100);
+    age('pms-audit-x.dump', days + 100);
+    age('pms-manual.dump', days + 100);
     // WHEN the backup job runs
     const result = v.backup();
     // THEN only the dump older than the retention period is gone
@@ -212,6 +215,8 @@ describe.skipIf(!pgBin && !required)('database backup scripts against a real Pos
     expect(left).toContain('pms-20200102T020000Z.dump');
     expect(left).toContain('notes.txt');
     expect(left).toContain('other-20200101T020000Z.dump');
+    expect(left).toContain('pms-audit-x.dump');
+    expect(left).toContain('pms-manual.dump');
     expect(dumpsIn(v.dir)).toHaveLength(2);
     expect(result.stderr).toContain(`pruned ${join(v.dir, 'pms-20200101T020000Z.dump')}`);
   });
@@ -251,6 +256,21 @@ describe.skipIf(!pgBin && !required)('database backup scripts against a real Pos
     expect(result.stderr).toContain('FAILED');
   });
 
+  it('verifies the newest timestamped dump, not a file that merely starts with the prefix', () => {
+    // GIVEN a good dump, and files named like dumps that the backup did not write and that sort after it
+    const v = volume();
+    expect(v.backup().status).toBe(0);
+    const [dump] = dumpsIn(v.dir);
+    writeFileSync(join(v.dir, 'pms-manual.dump'), 'PGDMP not ours', { mode: 0o600 });
+    writeFileSync(join(v.dir, 'pms-audit-x.dump'), 'PGDMP not ours', { mode: 0o600 });
+    // WHEN the verify job runs
+    const result = v.verify();
+    // THEN it verifies the timestamped dump and succeeds
+    expect(result.status, explain(result)).toBe(0);
+    expect(result.stderr).toContain(`OK: ${join(v.dir, dump!)} restores`);
+    expect(result.stderr).not.toContain('pms-manual.dump');
+  });
+
   it('fails verification when an expected table is empty in the dump', () => {
     // GIVEN a dump taken while appointments was empty
     const v = volume();
@@ -271,7 +291,7 @@ describe.skipIf(!pgBin && !required)('database backup scripts against a real Pos
     // GIVEN an empty backup volume WHEN the verify job runs THEN it fails
     const result = volume().verify();
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain('no pms-*.dump');
+    expect(result.stderr).toContain('no pms-<YYYYmmddTHHMMSSZ>.dump');
   });
 
   it.each([

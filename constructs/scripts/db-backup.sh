@@ -48,12 +48,15 @@ mv "$partial" "$final"
 trap - EXIT
 log "wrote $final ($(wc -c <"$final" | tr -d ' ') bytes, $entries tables with data)"
 
-# Retention: delete this prefix's dumps last modified more than RETENTION_DAYS days ago, and
-# leftovers of interrupted runs. Nothing else in BACKUP_DIR is touched.
+# Retention: delete the dumps this script wrote (<prefix>-<YYYYmmddTHHMMSSZ>.dump, nothing else
+# that merely starts with the prefix, like <prefix>-audit.dump or <prefix>-manual.dump) last
+# modified more than RETENTION_DAYS days ago, and leftovers of interrupted runs.
+d='[0-9]'
+ours="$BACKUP_PREFIX-$d$d$d$d$d$d$d${d}T$d$d$d$d$d${d}Z.dump"
 minutes=$((RETENTION_DAYS * 1440))
-find "$BACKUP_DIR" -maxdepth 1 -type f -name "$BACKUP_PREFIX-*.dump" -mmin +"$minutes" -print | while IFS= read -r old; do
+find "$BACKUP_DIR" -maxdepth 1 -type f -name "$ours" -mmin +"$minutes" -print | while IFS= read -r old; do
   rm -f "$old" && log "pruned $old (older than $RETENTION_DAYS days)"
 done
-find "$BACKUP_DIR" -maxdepth 1 -type f -name ".$BACKUP_PREFIX-*.dump.partial" -mmin +1440 -exec rm -f {} +
+find "$BACKUP_DIR" -maxdepth 1 -type f -name ".$ours.partial" -mmin +1440 -exec rm -f {} +
 
-log "done: $(find "$BACKUP_DIR" -maxdepth 1 -type f -name "$BACKUP_PREFIX-*.dump" | wc -l | tr -d ' ') dumps kept"
+log "done: $(find "$BACKUP_DIR" -maxdepth 1 -type f -name "$ours" | wc -l | tr -d ' ') dumps kept"

@@ -5,7 +5,7 @@
 #
 # Runs in the pms-db-restore-verify CronJob (weekly) and in test/database-backup.test.ts:
 #   BACKUP_DIR      where dumps live (the backup PersistentVolumeClaim, mounted read-only)
-#   BACKUP_PREFIX   dump file prefix (the newest <prefix>-*.dump by name is verified)
+#   BACKUP_PREFIX   dump file prefix (the newest <prefix>-<YYYYmmddTHHMMSSZ>.dump by name is verified)
 #   VERIFY_TABLES   space-separated tables that must exist and hold at least one row
 #   SCRATCH_DIR     writable scratch (an emptyDir) for the throwaway cluster
 #
@@ -26,9 +26,11 @@ fail() { log "FAILED: $*"; exit 1; }
 unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGSERVICE || true
 umask 077
 
-# 1. The newest dump, by the UTC timestamp in its name.
-newest=$(find "$BACKUP_DIR" -maxdepth 1 -type f -name "$BACKUP_PREFIX-*.dump" | sort | tail -n 1)
-[ -n "$newest" ] || fail "no $BACKUP_PREFIX-*.dump in $BACKUP_DIR"
+# 1. The newest dump, by the UTC timestamp in its name. Only names the backup writes count: a
+#    <prefix>-manual.dump or <prefix>-audit-x.dump would sort after every timestamp.
+d='[0-9]'
+newest=$(find "$BACKUP_DIR" -maxdepth 1 -type f -name "$BACKUP_PREFIX-$d$d$d$d$d$d$d${d}T$d$d$d$d$d${d}Z.dump" | sort | tail -n 1)
+[ -n "$newest" ] || fail "no $BACKUP_PREFIX-<YYYYmmddTHHMMSSZ>.dump in $BACKUP_DIR"
 log "verifying $newest"
 
 # 2. Its table of contents must be readable.
