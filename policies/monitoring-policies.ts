@@ -10,7 +10,7 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { runbookSlug } from '../constructs/alert-rules.ts';
 import { DASHBOARD_LABEL } from '../constructs/grafana-dashboards.ts';
 import type { ManifestFile } from '../infra/synth.ts';
-import { error, type Finding, type Location, type Locator } from './findings.ts';
+import { error, fileLocator, type Finding, type Location, type Locator } from './findings.ts';
 import type { ManifestContext, ManifestPolicy } from './manifest-policies.ts';
 import { validateAgainstSchema } from './schema-validation.ts';
 
@@ -50,7 +50,7 @@ export const alertRuleSchema = {
   },
 } as const;
 
-/** Where `monitoring.pages` is false (dev): no critical severity, no P1/P2. */
+/** Where an environment never pages (dev: first of the promotion order, or `monitoring.pages` false): no critical severity, no P1/P2. */
 export const nonPagingAlertSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   title: 'flagops alerting rule in an environment that never pages',
@@ -117,18 +117,39 @@ const named = (findings: Finding[], name: string): Finding[] => findings.map((f)
 const asRule = (findings: Finding[], rule: string): Finding[] =>
   findings.map((f) => (['missing-field', 'wrong-type', 'unknown-field', 'invalid-value'].includes(f.rule) ? { ...f, rule } : f));
 
-/** Alerts carry severity, priority, summary, description and an https runbook_url; dev never pages. */
+/**
+ * Why an environment must never page, or `undefined` when it may: the first environment of the
+ * promotion order (no `promotesFrom`: dev) never pages whatever its settings say, and neither does
+ * one with `monitoring.pages: false`.
+ */
+function neverPagesBecause(settings: ManifestContext['settings']): string | undefined {
+  if (!settings.monitoring.pages) return `monitoring.pages is false in ${settings.name}`;
+  if (settings.promotesFrom === undefined) return `${settings.name} is the first environment of the promotion order (no promotesFrom)`;
+  return undefined;
+}
+
+/**
+ * Alerts carry severity, priority, summary, description and an https runbook_url. Dev never pages:
+ * the first environment of the promotion order may not set `monitoring.pages: true`, and its alerts
+ * may not be critical / P1 / P2 even when it does.
+ */
 export const alertRulesPolicy: ManifestPolicy = ({ files }, context) => {
   const findings: Finding[] = [];
+  const { settings } = context;
+  const neverPages = neverPagesBecause(settings);
+  if (settings.promotesFrom === undefined && settings.monitoring.pages) {
+    const at = fileLocator(`environments/${settings.name}/environment.ts`).locate([]);
+    findings.push(error(at, 'alert-pages', `monitoring.pages is true in ${settings.name}, the first environment of the promotion order (no promotesFrom): dev never pages, set pages: false`));
+  }
   for (const file of files) {
     const at = context.locator(file);
     for (const { rule, path } of rulesOf(file)) {
       if (rule.alert === undefined) continue;
       const name = String(rule.alert);
       findings.push(...named(asRule(validateAgainstSchema(alertRuleSchema, rule, within(at, path)), 'alert-metadata'), name));
-      if (!context.settings.monitoring.pages) {
+      if (neverPages) {
         const paging = validateAgainstSchema(nonPagingAlertSchema, rule, within(at, path));
-        findings.push(...paging.map((f) => ({ ...f, message: `alert ${name}: ${f.message} (monitoring.pages is false in ${context.settings.name}: it never pages)` })));
+        findings.push(...paging.map((f) => ({ ...f, message: `alert ${name}: ${f.message} (${neverPages}: it never pages)` })));
       }
     }
   }

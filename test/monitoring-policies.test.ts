@@ -17,7 +17,7 @@ import {
   runbookPolicy,
   withoutGrafanaVariables,
 } from '../policies/monitoring-policies.ts';
-import { NOW, REPO_ROOT } from './helpers.ts';
+import { flagops, NOW, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
 
 let manifests: readonly EnvironmentManifests[];
 let settings: readonly EnvironmentSettings[];
@@ -99,6 +99,34 @@ describe('alert-pages', () => {
     expect(findings[0]!.message).toContain('monitoring.pages is false in dev: it never pages');
   });
 
+  it('rejects a paging alert in the first environment of the promotion order even when its settings say pages: true', async () => {
+    // GIVEN dev (no promotesFrom) configured with pages: true, and ServiceDown there as critical / P1
+    const paging = settings.map((s) => (s.name === 'dev' ? { ...s, monitoring: { ...s.monitoring, pages: true } } : s));
+    const ms = edited('dev', RULES, (o) => Object.assign(firstAlert(o).labels, { severity: 'critical', priority: 'P1' }));
+    // WHEN the alert policy runs
+    const findings = await checkManifests(ms, paging, [alertRulesPolicy]);
+    // THEN the setting itself and both labels are errors that say dev never pages
+    expect(findings.map((f) => [f.file, f.rule])).toEqual([
+      ['environments/dev/environment.ts', 'alert-pages'],
+      [`dist/dev/${RULES}`, 'alert-pages'],
+      [`dist/dev/${RULES}`, 'alert-pages'],
+    ]);
+    expect(findings[0]!.message).toContain('monitoring.pages is true in dev, the first environment of the promotion order');
+    expect(findings[1]!.message).toContain('dev is the first environment of the promotion order (no promotesFrom): it never pages');
+  });
+
+  it('makes flagops check fail when dev sets pages: true', async () => {
+    // GIVEN a project whose dev environment.ts says pages: true
+    const dir = tempProject();
+    replaceIn(dir, 'environments/dev/environment.ts', 'pages: false,', 'pages: true,');
+    // WHEN flagops check runs
+    const result = await flagops(dir, 'check');
+    // THEN it fails with alert-pages findings for the setting and for dev's paging alerts
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('environments/dev/environment.ts: error: monitoring.pages is true in dev');
+    expect(result.stdout).toMatch(/dist\/dev\/prometheusrule-pms-alerts\.yaml:\d+:\d+: error: alert ServiceDown: .*"P1".*it never pages\) \[alert-pages\]/);
+  });
+
   it('accepts the same paging alert in production', async () => {
     // GIVEN ServiceDown in production as critical / P1 (as synthesized)
     const ms = edited('production', RULES, (o) => expect(firstAlert(o).labels).toMatchObject({ severity: 'critical', priority: 'P1' }));
@@ -125,7 +153,7 @@ describe('runbook-url', () => {
     // WHEN the runbook policy checks production against it
     const findings = await run(manifests.filter((m) => m.environment === 'production'), runbookPolicy(dir));
     // THEN every other alert is reported, ServiceDown is not
-    expect(findings).toHaveLength(17);
+    expect(findings).toHaveLength(20);
     expect(findings.map((f) => f.message).join('\n')).not.toContain('ServiceDown');
     expect(findings[0]!.message).toBe('alert HighErrorRate: runbook_url points to docs/runbooks/high-error-rate.md, which does not exist: write the runbook page');
   });
