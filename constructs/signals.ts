@@ -72,9 +72,17 @@ export function databaseUp(s: SignalScope): string {
   return `max by (namespace, job) (pg_up{${selector(s)}})`;
 }
 
-/** 1 when the exporter cannot reach the database, or no exporter reports at all. */
+/** 1 when the exporter reports that it cannot reach the database (`pg_up == 0`). */
 export function databaseDown(s: SignalScope): string {
-  return `${databaseUp(s)} == 0 or absent(pg_up{${selector(s)}})`;
+  return `${databaseUp(s)} == 0`;
+}
+
+/**
+ * 1 when no exporter with the job label reports `pg_up` at all: the exporter is not deployed,
+ * not scraped, or scraped under another `job` label than `databaseJob`.
+ */
+export function databaseExporterMissing(s: SignalScope): string {
+  return `absent(pg_up{${selector(s)}})`;
 }
 
 /** Database connections in use / `max_connections` (0..1), per database server. */
@@ -123,9 +131,17 @@ export function podRestarts(s: NamespaceScope, window: Window = '1h'): string {
   return `sum by (pod) (increase(kube_pod_container_status_restarts_total{${inNamespace(s)}}[${window}]))`;
 }
 
-/** Seconds until each cert-manager Certificate expires. */
+/**
+ * Seconds until each cert-manager Certificate in the namespace expires. cert-manager's default
+ * ServiceMonitor (`honorLabels: false`) moves the Certificate's namespace to `exported_namespace`
+ * (`namespace` is then cert-manager's own); with `honorLabels: true` it stays in `namespace`.
+ * Both shapes are matched and de-duplicated per Certificate.
+ */
 export function certificateExpirySeconds(s: NamespaceScope): string {
-  return `min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds{${inNamespace(s)}}) - time()`;
+  const metric = 'certmanager_certificate_expiration_timestamp_seconds';
+  const exported = `label_replace(${metric}{exported_namespace="${s.namespace}"}, "namespace", "${s.namespace}", "", "")`;
+  const honored = `${metric}{${inNamespace(s, 'exported_namespace=""')}}`;
+  return `min by (namespace, name) (${exported} or ${honored}) - time()`;
 }
 
 /** Seconds since a CronJob last completed successfully (kube-state-metrics). */
@@ -148,6 +164,24 @@ export function cronJobNeverSucceeded(s: NamespaceScope, cronjob: string, graceS
 /** Failed pods of the Jobs a CronJob created (Job names are `<cronjob>-<schedule time>`), per Job. */
 export function cronJobFailures(s: NamespaceScope, cronjob: string): string {
   return `max by (namespace, job_name) (kube_job_status_failed{${inNamespace(s, `job_name=~"${cronjob}-[0-9]+"`)}})`;
+}
+
+/**
+ * The latest run of a CronJob failed: its Jobs that ended failed (the Job's `Failed` condition:
+ * retries exhausted or deadline exceeded; a Job whose retry succeeded is not failed) and were
+ * created after the CronJob's last success, or at any time while it has never succeeded. Value 1
+ * per such Job. It clears by itself once a newer run succeeds, even while the failed Job is kept
+ * in the CronJob's history.
+ */
+export function cronJobLatestRunFailed(s: NamespaceScope, cronjob: string): string {
+  const jobs = inNamespace(s, `job_name=~"${cronjob}-[0-9]+"`);
+  const lastSuccess = `max by (namespace) (kube_cronjob_status_last_successful_time{${inNamespace(s, `cronjob="${cronjob}"`)}})`;
+  const created = `max by (namespace, job_name) (kube_job_created{${jobs}})`;
+  const failed =
+    `max by (namespace, job_name) (kube_job_failed{${inNamespace(s, `job_name=~"${cronjob}-[0-9]+", condition="true"`)}}) == 1` +
+    ` unless on (namespace, job_name) max by (namespace, job_name) (kube_job_status_succeeded{${jobs}}) > 0`;
+  const sinceLastSuccess = `(${created} > on (namespace) group_left () ${lastSuccess}) or on (namespace, job_name) (${created} unless on (namespace) ${lastSuccess})`;
+  return `(${failed}) and on (namespace, job_name) (${sinceLastSuccess})`;
 }
 
 /** Duration in seconds of the CronJob's Jobs that completed. */

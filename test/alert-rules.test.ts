@@ -50,7 +50,7 @@ describe('AlertRules', () => {
 
   it('never pages in dev: no critical severity, no P1 or P2', () => {
     const alerts = alertsOf(ruleOf(synth('dev')));
-    expect(alerts.length).toBe(18);
+    expect(alerts.length).toBe(21);
     for (const a of alerts) {
       expect(a.labels.severity, a.alert).not.toBe('critical');
       expect(['P3', 'P4'], a.alert).toContain(a.labels.priority);

@@ -23,7 +23,7 @@ describe('flagops alerts', () => {
     const lines = result.stdout.split('\n');
     expect(lines[0]).toMatch(/^ENV\s+ALERT\s+SEVERITY\s+PRIORITY\s+FOR\s+THRESHOLD$/);
     expect(lines.find((l) => l.includes('HighErrorRate'))).toMatch(/^production\s+HighErrorRate\s+critical\s+P2\s+5m\s+> 5% of requests 5xx$/);
-    expect(lines.filter((l) => l.startsWith('production'))).toHaveLength(18);
+    expect(lines.filter((l) => l.startsWith('production'))).toHaveLength(21);
   });
 
   it('rewrites only the marked part of a file with --update', async () => {

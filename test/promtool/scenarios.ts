@@ -38,6 +38,7 @@ export const EXPECTED_PRIORITY: Readonly<Record<string, readonly [string, string
   SlowResponseTime: ['P2', 'P3'],
   HighP99Latency: ['P3', 'P3'],
   DatabaseUnavailable: ['P1', 'P3'],
+  DatabaseExporterMissing: ['P3', 'P3'],
   DatabaseConnectionPoolSaturation: ['P2', 'P3'],
   CacheHitRateLow: ['P3', 'P3'],
   HighCpuUsage: ['P3', 'P3'],
@@ -48,6 +49,8 @@ export const EXPECTED_PRIORITY: Readonly<Record<string, readonly [string, string
   BackupJobFailed: ['P3', 'P3'],
   BackupNeverSucceeded: ['P2', 'P3'],
   RestoreVerificationStale: ['P3', 'P3'],
+  RestoreVerificationFailed: ['P3', 'P3'],
+  RestoreVerificationNeverSucceeded: ['P3', 'P3'],
   FeatureFlagEvaluationErrors: ['P2', 'P3'],
   ErrorBudgetBurnFast: ['P1', 'P3'],
   ErrorBudgetBurnSlow: ['P3', 'P3'],
@@ -77,6 +80,28 @@ function latency(ns: string, fast: number, slow: number): Series[] {
 
 const HOUR = 3600;
 const DAY = 86400;
+
+/**
+ * kube-state-metrics series of one Job a CronJob created `createdAt` seconds into the test (negative:
+ * before it): `failed` ended failed (retries exhausted), `retried` had a failed pod and then a
+ * successful retry, `succeeded` succeeded at once.
+ */
+function jobRun(ns: string, job: string, createdAt: number, outcome: 'failed' | 'retried' | 'succeeded'): Series[] {
+  const j = `namespace="${ns}", job_name="${job}"`;
+  return [
+    { series: `kube_job_created{${j}}`, values: `${createdAt}x60` },
+    { series: `kube_job_status_failed{${j}}`, values: `${outcome === 'succeeded' ? 0 : 1}x60` },
+    { series: `kube_job_status_succeeded{${j}}`, values: `${outcome === 'failed' ? 0 : 1}x60` },
+    { series: `kube_job_failed{${j}, condition="true"}`, values: `${outcome === 'failed' ? 1 : 0}x60` },
+    { series: `kube_job_failed{${j}, condition="false"}`, values: `${outcome === 'failed' ? 0 : 1}x60` },
+  ];
+}
+
+/** `kube_cronjob_status_last_successful_time` of a CronJob, `at` seconds into the test. */
+const lastSuccess = (ns: string, cronjob: string, at: number): Series => ({
+  series: `kube_cronjob_status_last_successful_time{namespace="${ns}", cronjob="${cronjob}"}`,
+  values: `${at}x60`,
+});
 
 export const SCENARIOS: readonly Scenario[] = [
   // --- ServiceDown ---------------------------------------------------------------------------
@@ -172,6 +197,28 @@ export const SCENARIOS: readonly Scenario[] = [
     fires: false,
     evalTime: '6m',
     series: (ns) => [{ series: `pg_up{job="postgres-exporter", namespace="${ns}", instance="10.0.1.1:9187"}`, values: '1x10' }],
+  },
+  {
+    alert: 'DatabaseUnavailable',
+    name: 'no exporter reports pg_up at all (not deployed, or another job label): not a page',
+    fires: false,
+    evalTime: '6m',
+    series: (ns) => [{ series: `pg_up{job="prometheus-postgres-exporter", namespace="${ns}", instance="10.0.1.1:9187"}`, values: '1x10' }],
+  },
+  {
+    alert: 'DatabaseExporterMissing',
+    name: 'the exporter is scraped under another job label than databaseJob',
+    fires: true,
+    evalTime: '20m',
+    series: (ns) => [{ series: `pg_up{job="prometheus-postgres-exporter", namespace="${ns}", instance="10.0.1.1:9187"}`, values: '1x30' }],
+    labels: (ns) => ({ job: 'postgres-exporter', namespace: ns }),
+  },
+  {
+    alert: 'DatabaseExporterMissing',
+    name: 'the exporter reports, even that PostgreSQL is down',
+    fires: false,
+    evalTime: '20m',
+    series: (ns) => [{ series: `pg_up{job="postgres-exporter", namespace="${ns}", instance="10.0.1.1:9187"}`, values: '0x30' }],
   },
   {
     alert: 'DatabaseConnectionPoolSaturation',
@@ -294,6 +341,31 @@ export const SCENARIOS: readonly Scenario[] = [
     evalTime: '90m',
     series: (ns) => [{ series: `certmanager_certificate_expiration_timestamp_seconds{namespace="${ns}", name="pms-api-tls"}`, values: `${90 * DAY}x100` }],
   },
+  {
+    alert: 'CertificateExpiringSoon',
+    name: 'cert-manager scraped by its default ServiceMonitor (namespace moved to exported_namespace) reports 10 days left',
+    fires: true,
+    evalTime: '90m',
+    series: (ns) => [
+      {
+        series: `certmanager_certificate_expiration_timestamp_seconds{namespace="cert-manager", exported_namespace="${ns}", name="pms-api-tls", job="cert-manager"}`,
+        values: `${10 * DAY}x100`,
+      },
+    ],
+    labels: (ns) => ({ namespace: ns, name: 'pms-api-tls' }),
+  },
+  {
+    alert: 'CertificateExpiringSoon',
+    name: 'a certificate of another namespace expires, seen through cert-manager’s default ServiceMonitor',
+    fires: false,
+    evalTime: '90m',
+    series: () => [
+      {
+        series: `certmanager_certificate_expiration_timestamp_seconds{namespace="cert-manager", exported_namespace="billing", name="billing-tls", job="cert-manager"}`,
+        values: `${10 * DAY}x100`,
+      },
+    ],
+  },
   // --- Backups (kube-state-metrics). promtool's clock starts at 0: "55 hours ago" is -55h. --------
   {
     alert: 'BackupTooOld',
@@ -312,10 +384,18 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     alert: 'BackupJobFailed',
-    name: 'the nightly backup job failed',
+    name: 'the nightly backup job failed after the last success of yesterday',
     fires: true,
     evalTime: '10m',
-    series: (ns) => [{ series: `kube_job_status_failed{namespace="${ns}", job_name="pms-db-backup-29380080"}`, values: '0 0 1x12' }],
+    series: (ns) => [lastSuccess(ns, 'pms-db-backup', -25 * HOUR), ...jobRun(ns, 'pms-db-backup-29380080', -HOUR, 'failed')],
+    labels: (ns) => ({ namespace: ns, job_name: 'pms-db-backup-29380080' }),
+  },
+  {
+    alert: 'BackupJobFailed',
+    name: 'the first backup job failed and no backup ever succeeded',
+    fires: true,
+    evalTime: '10m',
+    series: (ns) => jobRun(ns, 'pms-db-backup-29380080', -HOUR, 'failed'),
     labels: (ns) => ({ namespace: ns, job_name: 'pms-db-backup-29380080' }),
   },
   {
@@ -323,9 +403,24 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'the backup job succeeded; another CronJob failed',
     fires: false,
     evalTime: '10m',
+    series: (ns) => [...jobRun(ns, 'pms-db-backup-29380080', -HOUR, 'succeeded'), ...jobRun(ns, 'report-export-29380080', -HOUR, 'failed')],
+  },
+  {
+    alert: 'BackupJobFailed',
+    name: 'a backup pod failed and the retry within the same Job succeeded',
+    fires: false,
+    evalTime: '10m',
+    series: (ns) => [lastSuccess(ns, 'pms-db-backup', -HOUR / 2), ...jobRun(ns, 'pms-db-backup-29380080', -HOUR, 'retried')],
+  },
+  {
+    alert: 'BackupJobFailed',
+    name: 'yesterday’s failed Job is still in the history, today’s run succeeded',
+    fires: false,
+    evalTime: '10m',
     series: (ns) => [
-      { series: `kube_job_status_failed{namespace="${ns}", job_name="pms-db-backup-29380080"}`, values: '0x14' },
-      { series: `kube_job_status_failed{namespace="${ns}", job_name="report-export-29380080"}`, values: '1x14' },
+      lastSuccess(ns, 'pms-db-backup', -HOUR / 2),
+      ...jobRun(ns, 'pms-db-backup-29378640', -25 * HOUR, 'failed'),
+      ...jobRun(ns, 'pms-db-backup-29380080', -HOUR, 'succeeded'),
     ],
   },
   {
@@ -360,6 +455,68 @@ export const SCENARIOS: readonly Scenario[] = [
     fires: false,
     evalTime: '45m',
     series: (ns) => [{ series: `kube_cronjob_status_last_successful_time{namespace="${ns}", cronjob="pms-db-restore-verify"}`, values: `${-3 * DAY}x60` }],
+  },
+  {
+    alert: 'RestoreVerificationFailed',
+    name: 'this week’s restore verification failed after last week’s success',
+    fires: true,
+    evalTime: '10m',
+    series: (ns) => [lastSuccess(ns, 'pms-db-restore-verify', -7 * DAY), ...jobRun(ns, 'pms-db-restore-verify-29380320', -HOUR, 'failed')],
+    labels: (ns) => ({ namespace: ns, job_name: 'pms-db-restore-verify-29380320' }),
+  },
+  {
+    alert: 'RestoreVerificationFailed',
+    name: 'the first restore verification ever failed',
+    fires: true,
+    evalTime: '10m',
+    series: (ns) => jobRun(ns, 'pms-db-restore-verify-29380320', -HOUR, 'failed'),
+    labels: (ns) => ({ namespace: ns, job_name: 'pms-db-restore-verify-29380320' }),
+  },
+  {
+    alert: 'RestoreVerificationFailed',
+    name: 'last week’s failed verification is still in the history, this week’s succeeded',
+    fires: false,
+    evalTime: '10m',
+    series: (ns) => [
+      lastSuccess(ns, 'pms-db-restore-verify', -HOUR / 2),
+      ...jobRun(ns, 'pms-db-restore-verify-29370240', -7 * DAY, 'failed'),
+      ...jobRun(ns, 'pms-db-restore-verify-29380320', -HOUR, 'succeeded'),
+    ],
+  },
+  {
+    alert: 'RestoreVerificationFailed',
+    name: 'the backup job failed, the verification did not',
+    fires: false,
+    evalTime: '10m',
+    series: (ns) => [lastSuccess(ns, 'pms-db-restore-verify', -DAY), ...jobRun(ns, 'pms-db-backup-29380080', -HOUR, 'failed')],
+  },
+  {
+    alert: 'RestoreVerificationNeverSucceeded',
+    name: 'the restore-verification CronJob exists for 20 days and every run failed',
+    fires: true,
+    evalTime: '45m',
+    series: (ns) => [
+      { series: `kube_cronjob_created{namespace="${ns}", cronjob="pms-db-restore-verify"}`, values: `${-20 * DAY}x60` },
+      ...jobRun(ns, 'pms-db-restore-verify-29380320', -HOUR, 'failed'),
+    ],
+    labels: (ns) => ({ namespace: ns, cronjob: 'pms-db-restore-verify' }),
+  },
+  {
+    alert: 'RestoreVerificationNeverSucceeded',
+    name: 'the restore-verification CronJob was created 2 days ago and has not run yet',
+    fires: false,
+    evalTime: '45m',
+    series: (ns) => [{ series: `kube_cronjob_created{namespace="${ns}", cronjob="pms-db-restore-verify"}`, values: `${-2 * DAY}x60` }],
+  },
+  {
+    alert: 'RestoreVerificationNeverSucceeded',
+    name: 'the restore verification has succeeded before',
+    fires: false,
+    evalTime: '45m',
+    series: (ns) => [
+      { series: `kube_cronjob_created{namespace="${ns}", cronjob="pms-db-restore-verify"}`, values: `${-20 * DAY}x60` },
+      lastSuccess(ns, 'pms-db-restore-verify', -3 * DAY),
+    ],
   },
   // --- Rollouts ------------------------------------------------------------------------------
   {
