@@ -177,8 +177,10 @@ export function buildDashboards(props: GrafanaDashboardsProps): Record<Dashboard
     backups: base(props, 'backups', 'Backups')
       .withPanel(stat('Since last successful backup', 's', query(signal.cronJobSuccessAge(ns, m.backupCronJob))))
       .withPanel(stat('Since last restore verification', 's', query(signal.cronJobSuccessAge(ns, m.restoreVerifyCronJob))))
-      .withPanel(stat('Failed backup jobs', 'none', query(`sum(${signal.cronJobFailures(ns, m.backupCronJob)})`)))
-      .withPanel(stat('Failed restore verifications', 'none', query(`sum(${signal.cronJobFailures(ns, m.restoreVerifyCronJob)})`)))
+      .withPanel(stat('Failed backup runs since the last success (BackupJobFailed)', 'none', query(`count(${signal.cronJobLatestRunFailed(ns, m.backupCronJob)}) or vector(0)`)))
+      .withPanel(
+        stat('Failed verifications since the last success (RestoreVerificationFailed)', 'none', query(`count(${signal.cronJobLatestRunFailed(ns, m.restoreVerifyCronJob)}) or vector(0)`)),
+      )
       .withPanel(
         timeseries(
           'Job duration',

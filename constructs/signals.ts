@@ -161,11 +161,6 @@ export function cronJobNeverSucceeded(s: NamespaceScope, cronjob: string, graceS
   );
 }
 
-/** Failed pods of the Jobs a CronJob created (Job names are `<cronjob>-<schedule time>`), per Job. */
-export function cronJobFailures(s: NamespaceScope, cronjob: string): string {
-  return `max by (namespace, job_name) (kube_job_status_failed{${inNamespace(s, `job_name=~"${cronjob}-[0-9]+"`)}})`;
-}
-
 /**
  * The latest run of a CronJob failed: its Jobs that ended failed (the Job's `Failed` condition:
  * retries exhausted or deadline exceeded; a Job whose retry succeeded is not failed) and were

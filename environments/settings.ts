@@ -80,7 +80,10 @@ export interface AccessSettings {
 export interface MonitoringSettings {
   /** `job` label of the backend's metrics. */
   readonly job: string;
-  /** Whether alerts may page (critical / P1 / P2). Dev never pages: alerts there are capped at warning / P3. */
+  /**
+   * Whether alerts may page (critical / P1 / P2). Where false, alerts are capped at warning / P3.
+   * Dev never pages: the first environment of the promotion order must say false (policy `alert-pages`).
+   */
   readonly pages: boolean;
   /** HighErrorRate: share of requests answered 5xx (0..1) over 5 minutes. */
   readonly errorRatio: number;
