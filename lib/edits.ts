@@ -4,11 +4,12 @@
  * every rule (including the change rules against the files as they were), and only then write the
  * flag files and dist/ atomically. A refused edit writes nothing.
  */
+import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
-import { describeExposure } from '../policies/state-rules.ts';
-import { hasErrors, type Finding } from '../policies/findings.ts';
+import { describeExposure, exposure } from '../policies/state-rules.ts';
+import type { Finding } from '../policies/findings.ts';
 import type { FlagState, FlagType } from '../policies/flag-schemas.ts';
 import { applyDist, planDist, type DistPlan } from './dist.ts';
 import { CATALOG_FILE, diskReader, parseProject, type Parsed } from './project.ts';
@@ -100,6 +101,7 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
     }
     const file = env.file;
     const text = disk.read(file)!;
+    const lowering = exposure({ ...current, ...target }) < exposure(current);
     const edited = setFields(text, ['flags', edit.flag], {
       enabled: target.enabled,
       rollout: target.rollout,
@@ -108,8 +110,8 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
       changed_by: edit.by,
       changed_at: timestamp(edit.at),
       approved_by: edit.approvedBy,
-    });
-    return finish(ws, before, new Map([[file, edited]]), summary, edit.at, options);
+    }, file);
+    return finish(ws, before, new Map([[file, edited]]), summary, edit.at, { ...options, lowering, environments: [edit.environment] });
   });
 }
 
@@ -147,7 +149,7 @@ export async function addFlag(ws: Workspace, add: AddFlag, options: EditOptions 
         created: timestamp(add.at).slice(0, 10),
         expires: add.expires,
         requires: add.requires && add.requires.length > 0 ? add.requires : undefined,
-      }),
+      }, CATALOG_FILE),
     );
     for (const env of before.model.environments) {
       const text = disk.read(env.file);
@@ -161,11 +163,18 @@ export async function addFlag(ws: Workspace, add: AddFlag, options: EditOptions 
           ticket: add.ticket,
           changed_by: add.by,
           changed_at: timestamp(add.at),
-        }),
+        }, env.file),
       );
     }
     return finish(ws, before, changes, `added ${add.flag}: off in ${before.model.environments.map((e) => e.settings.name).join(', ')}`, add.at, options);
   });
+}
+
+interface FinishOptions extends EditOptions {
+  /** The edit lowers exposure (a kill switch): errors that were already there elsewhere do not block it. */
+  readonly lowering?: boolean;
+  /** The environments whose dist/ the edit changes (default: all). */
+  readonly environments?: readonly string[];
 }
 
 async function finish(
@@ -174,16 +183,60 @@ async function finish(
   changes: Map<string, string>,
   summary: string,
   at: Date,
-  options: EditOptions,
+  options: FinishOptions,
 ): Promise<EditOutcome> {
-  const result = await validate(ws, { reader: overlay(diskReader(ws.root), changes), base: before, now: at });
+  const blocking = options.lowering ? await blockingForKillSwitch(ws, changes, at, options.environments) : () => true;
+  const result = await validate(ws, {
+    reader: overlay(diskReader(ws.root), changes),
+    base: before,
+    now: at,
+    environments: options.environments,
+    blocking,
+  });
   const files = [...changes.keys()];
-  if (hasErrors(result.findings) || !result.manifests) return { applied: false, summary, findings: result.findings, files };
+  const refused = result.findings.some((f) => f.severity === 'error' && blocking(f));
+  if (refused || !result.manifests) return { applied: false, summary, findings: result.findings, files };
   const dist = planDist(ws.root, result.manifests);
   if (!options.dryRun) {
-    for (const [path, text] of changes) writeFileAtomic.sync(join(ws.root, path), text, { encoding: 'utf8' });
+    writeAll(ws.root, changes);
     applyDist(ws.root, dist);
   }
   return { applied: !options.dryRun, summary, findings: result.findings, files, dist };
 }
 
+/**
+ * The kill switch is always allowed: an error blocks it only when the edit introduces it, or when
+ * it is in a file the edit reads to synthesize (the edited flag file and the catalog).
+ */
+async function blockingForKillSwitch(
+  ws: Workspace,
+  changes: ReadonlyMap<string, string>,
+  at: Date,
+  environments: readonly string[] | undefined,
+): Promise<(f: Finding) => boolean> {
+  const key = (f: Finding) => `${f.rule}|${f.file}|${f.message}`;
+  const existing = await validate(ws, { now: at, environments });
+  const already = new Set(existing.findings.filter((f) => f.severity === 'error').map(key));
+  const read = new Set([...changes.keys(), CATALOG_FILE]);
+  return (f) => !already.has(key(f)) || read.has(f.file);
+}
+
+/**
+ * Writes several files as one change: every new text goes to a temporary file next to its target
+ * first, and only when all are written are they renamed over the targets.
+ */
+function writeAll(root: string, changes: ReadonlyMap<string, string>): void {
+  const temps: [string, string][] = [];
+  try {
+    for (const [path, text] of changes) {
+      const target = join(root, path);
+      const temp = `${target}.flagops-${process.pid}.tmp`;
+      writeFileAtomic.sync(temp, text, { encoding: 'utf8' });
+      temps.push([temp, target]);
+    }
+  } catch (e) {
+    for (const [temp] of temps) rmSync(temp, { force: true });
+    throw e;
+  }
+  for (const [temp, target] of temps) renameSync(temp, target);
+}

@@ -50,6 +50,11 @@ export interface ValidateOptions {
   readonly drift?: boolean;
   /** Only these environments' manifests (default: all). Flag rules always cover all. */
   readonly environments?: readonly string[];
+  /**
+   * Which errors stop synthesis (default: every error). The kill switch tolerates errors that
+   * were there before it and lie outside the files it edits.
+   */
+  readonly blocking?: (finding: Finding) => boolean;
 }
 
 export interface Validation {
@@ -64,11 +69,12 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
   const parsed = parseProject(ws.settings, reader);
   let findings: Finding[] = [...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
   if (options.base) findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, parsed.model));
-  if (hasErrors(findings)) return { parsed, findings };
+  const blocks = (fs: readonly Finding[]) => fs.some((f) => f.severity === 'error' && (options.blocking?.(f) ?? true));
+  if (blocks(findings)) return { parsed, findings };
   const manifests = synthesizeAll(parsed.model, options.environments);
   findings.push(...(await checkManifests(manifests, ws.settings)));
   // Drift only means something for manifests that could be written: synth refuses invalid ones.
-  if (options.drift && !hasErrors(findings)) findings.push(...driftFindings(ws.root, manifests));
+  if (options.drift && !blocks(findings)) findings.push(...driftFindings(ws.root, manifests));
   return { parsed, manifests, findings };
 }
 

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { BIN, flagops, flagopsProcess, git, NOW, read, replaceIn, tempProject } from './helpers.ts';
+import { BIN, flagops, flagopsProcess, git, NOW, read, replaceIn, tempProject, write } from './helpers.ts';
 
 const PROD = 'environments/production/flags.yaml';
 const STAGING = 'environments/staging/flags.yaml';
@@ -216,5 +216,92 @@ describe('edit commands as a user runs them', () => {
     expect(text).toContain('rollout: 100\n    reason: b\n');
     expect(text).toContain('enabled: false\n    rollout: 100\n    reason: c\n');
     expect((await flagops(dir, 'check')).code).toBe(0);
+  });
+});
+
+describe('the kill switch with problems elsewhere', () => {
+  it('is applied even when another environment has an error, which it reports but does not fix', async () => {
+    // GIVEN a typo in dev's flag file
+    const dir = tempProject();
+    replaceIn(dir, 'environments/dev/flags.yaml', '    rollout: 50\n', '    rolout: 50\n');
+    const devBefore = read(dir, 'dist/dev/configmap-feature-flags-config.yaml');
+    // WHEN production's telehealth is kill-switched
+    const r = await flagops(dir, 'disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'Kill switch: outage', '--ticket', 'INC-1', '--by', 'oncall@pms.example.com');
+    // THEN the kill switch is applied, the dev problem is shown, and dev's dist/ is untouched
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toContain('[unknown-field]');
+    expect(r.stdout).toContain('were there before this kill switch and do not block it');
+    expect(read(dir, PROD)).toContain('    enabled: false\n    rollout: 25 ');
+    expect(read(dir, 'dist/dev/configmap-feature-flags-config.yaml')).toBe(devBefore);
+    expect(JSON.parse(flagdOf(dir)).flags.telehealth_appointments_enabled.defaultVariant).toBe('off');
+  });
+
+  it('still refuses a raise while another file has an error', async () => {
+    const dir = tempProject();
+    replaceIn(dir, 'environments/dev/flags.yaml', '    rollout: 50\n', '    rolout: 50\n');
+    const before = snapshot(dir);
+    const r = await flagops(dir, 'rollout', 'telehealth_appointments_enabled', '--env', 'production', '--to', '50', '--reason', 'x', ...AUDIT);
+    expect(r.code).toBe(1);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('is refused when the edited file itself is broken elsewhere, since it could not be synthesized', async () => {
+    const dir = tempProject();
+    replaceIn(dir, PROD, 'rollout: 5\n', 'rolout: 5\n');
+    const before = snapshot(dir);
+    const r = await flagops(dir, 'disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'x', '--ticket', 'INC-1', '--by', 'oncall@pms.example.com');
+    expect(r.code).toBe(1);
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
+
+describe('edits of unusual but valid YAML', () => {
+  it('replace a block scalar and append after it without touching the next entry', async () => {
+    const dir = tempProject();
+    replaceIn(dir, 'environments/dev/flags.yaml', '    reason: Compare provider edits with and without draft summaries\n', '    reason: >-\n      Compare provider edits with\n      and without draft summaries\n');
+    const r = await flagops(dir, 'rollout', 'ai_visit_summaries_enabled', '--env', 'dev', '--to', '100', '--reason', 'All test patients', '--ticket', 'TICKET-2', '--by', 'lena.fischer@pms.example.com');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(read(dir, 'environments/dev/flags.yaml')).toContain('    rollout: 100\n    reason: All test patients\n    ticket: TICKET-2\n    changed_by: lena.fischer@pms.example.com\n');
+    expect((await flagops(dir, 'check')).code).toBe(0);
+  });
+
+  it('adds a field after a block scalar that ends the entry, inside that entry', async () => {
+    // GIVEN the kill-switched SMS flag's entry ends with a block-scalar reason and has no approver
+    const dir = tempProject();
+    replaceIn(dir, PROD, '    reason: "Kill switch: carrier retries sent duplicate reminders (INC-2291)"\n    ticket: TICKET-12755\n    changed_by: oncall@pms.example.com\n    changed_at: 2026-11-20T02:14:00Z\n',
+      '    ticket: TICKET-12755\n    changed_by: oncall@pms.example.com\n    changed_at: 2026-11-20T02:14:00Z\n    reason: |\n      Kill switch: carrier retries sent\n      duplicate reminders (INC-2291)\n');
+    // WHEN it is enabled again with an approver (a field the entry does not have yet)
+    const r = await flagops(dir, 'enable', 'sms_appointment_reminders_enabled', '--env', 'production', '--reason', 'Carrier fixed the retries', '--ticket', 'TICKET-12800', '--by', 'dana.okafor@pms.example.com', '--approved-by', 'lead@pms.example.com');
+    // THEN the approver lands in that entry, right before the next flag
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(read(dir, PROD)).toContain('    reason: Carrier fixed the retries\n    approved_by: lead@pms.example.com\n  e_prescribing_enabled:\n');
+    expect((await flagops(dir, 'check')).code).toBe(0);
+  });
+
+  it('keep the column of a trailing comment when a value changes length', async () => {
+    const dir = tempProject();
+    const r = await flagops(dir, 'rollout', 'telehealth_appointments_enabled', '--env', 'production', '--to', '50', '--reason', 'x', '--by', 'admin@pms.example.com', '--approved-by', 'lead@pms.example.com', '--ticket', 'T-2');
+    expect(r.code, r.stdout).toBe(0);
+    expect(read(dir, PROD)).toContain('    ticket: T-2                   # required in staging and production\n');
+  });
+
+  it('keep CRLF line endings', async () => {
+    const dir = tempProject();
+    write(dir, 'environments/dev/flags.yaml', read(dir, 'environments/dev/flags.yaml').replace(/\n/g, '\r\n'));
+    const r = await flagops(dir, 'enable', 'maintenance_mode_enabled', '--env', 'dev', '--reason', 'Planned maintenance', '--by', 'ops@pms.example.com', '--approved-by', 'lead@pms.example.com');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const text = read(dir, 'environments/dev/flags.yaml');
+    expect(text.split('\n').slice(0, -1).every((l) => l.endsWith('\r'))).toBe(true);
+    expect(text).toContain('approved_by: lead@pms.example.com\r\n');
+  });
+
+  it('explain instead of crashing when an entry is written in flow style', async () => {
+    const dir = tempProject();
+    replaceIn(dir, 'environments/dev/flags.yaml', "  maintenance_mode_enabled:\n    enabled: false\n    rollout: 0\n    reason: Declared off; turned on only during planned maintenance\n    ticket: TICKET-10002\n    changed_by: ops@pms.example.com\n    changed_at: 2026-01-12T08:00:00Z\n",
+      "  maintenance_mode_enabled: {enabled: false, rollout: 0, reason: Declared off, ticket: TICKET-10002, changed_by: ops@pms.example.com, changed_at: 2026-01-12T08:00:00Z}\n");
+    const r = await flagops(dir, 'enable', 'maintenance_mode_enabled', '--env', 'dev', '--reason', 'x', '--by', 'ops@pms.example.com');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/environments\/dev\/flags.yaml:\d+:\d+: flags.maintenance_mode_enabled is written in flow style/);
+    expect(r.stderr).not.toContain('internal error');
   });
 });

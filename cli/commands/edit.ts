@@ -42,7 +42,10 @@ function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolean | und
     ctx.exitCode = EXIT.violations;
     return;
   }
-  if (outcome.findings.length > 0) printFindings(ctx.output, outcome.findings, 'text', 'flagops');
+  const preexisting = outcome.findings.some((f) => f.severity === 'error');
+  if (outcome.findings.length > 0) {
+    printFindings(ctx.output, outcome.findings, 'text', preexisting ? 'flagops: the errors above were there before this kill switch and do not block it' : 'flagops');
+  }
   const verb = dryRun ? 'would write' : 'wrote';
   ctx.output.out(outcome.summary);
   for (const f of outcome.files) ctx.output.out(`${verb} ${f}`);
