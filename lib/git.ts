@@ -23,9 +23,12 @@ export function defaultBase(root: string): string | undefined {
   return tryGit(root, ['merge-base', 'HEAD', 'origin/main'])?.trim() || undefined;
 }
 
-/** Reads files as they are at a commit; a file absent there reads as undefined. */
+/**
+ * Reads files as they are at a commit; a file absent there reads as undefined. Paths are relative
+ * to `root`, which may be a folder inside the repository (`rev:./path` is relative to the cwd).
+ */
 export function gitReader(root: string, commit: string): FileReader {
-  return { read: (path) => tryGit(root, ['show', `${commit}:${path}`]) };
+  return { read: (path) => tryGit(root, ['show', `${commit}:./${path}`]) };
 }
 
 /** `git config user.email`, or undefined. */

@@ -2,7 +2,8 @@
  * flagops check and synth end to end: drift, manifest policies (Kubernetes schemas, ConfigMap
  * size), output formats and exit codes, and synth writing nothing when validation fails.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/main.ts';
@@ -10,7 +11,7 @@ import { synthesizeAll } from '../infra/synth.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
 import { checkManifests, configMapSizePolicy } from '../policies/manifest-policies.ts';
 import { kubernetesSchemaPolicy } from '../policies/kubernetes-schema.ts';
-import { flagops, flagopsProcess, read, replaceIn, REPO_ROOT, tempProject, write } from './helpers.ts';
+import { flagops, flagopsProcess, git, read, replaceIn, REPO_ROOT, tempProject, write } from './helpers.ts';
 
 describe('flagops check', () => {
   it('passes on the committed tree (exit 0, the expired-flag warning only)', async () => {
@@ -197,3 +198,22 @@ describe('flagops list, status, stale', () => {
   });
 });
 
+
+describe('a flagops project in a folder of a larger repository', () => {
+  it('compares with --base by paths relative to the project, not the repository root', async () => {
+    // GIVEN the project lives in ops/ of a repository
+    const repo = mkdtempSync(join(tmpdir(), 'flagops-mono-'));
+    cpSync(tempProject(), join(repo, 'ops'), { recursive: true });
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'config', 'user.email', 't@pms.example.com');
+    git(repo, 'config', 'user.name', 'T');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'ops');
+    // WHEN nothing changed since HEAD
+    const check = await flagops(join(repo, 'ops'), 'check', '--base', 'HEAD');
+    const diff = await flagops(join(repo, 'ops'), 'diff', '--base', 'HEAD');
+    // THEN no change rule fires and the diff is empty
+    expect(check.code, check.stdout).toBe(0);
+    expect(diff.stdout).toContain('nothing changes');
+  });
+});
