@@ -58,6 +58,15 @@ function checkChange(current: ProjectModel, env: EnvironmentModel, { flag, befor
       ),
     );
   }
+  if (before && stateChanged && a.changed_by === before.changed_by && a.reason === before.reason && a.ticket === before.ticket) {
+    findings.push(
+      error(
+        at.locate(['flags', flag, 'reason']),
+        'audit-not-updated',
+        `flag '${flag}' changed state in ${env.settings.name} but keeps the previous change's changed_by, reason and ticket; say who made this change and why`,
+      ),
+    );
+  }
   const from = exposure(before);
   const to = exposure(a);
   if (to <= from) return findings; // lowering exposure only needs the audit fields

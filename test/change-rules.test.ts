@@ -128,13 +128,21 @@ describe('change rules through flagops check --base', () => {
       // THEN check fails at changed_at
       expect(r.code).toBe(1);
       const errors = errorsOf(r, 'audit-not-updated');
+      expect(errors).toHaveLength(2);
+      expect(errors.join('\n')).toContain("flag 'e_prescribing_enabled' changed state in production but changed_at (2026-11-18T15:00:00Z) is not newer than before");
+      expect(errors.join('\n')).toContain("keeps the previous change's changed_by, reason and ticket");
+    });
+
+    it('rejects a state change that only bumps changed_at, keeping who, why and the ticket', async () => {
+      const r = await checkAgainstMain((dir) => setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 25, changed_at: '2026-11-23T11:00:00Z' }));
+      const errors = errorsOf(r, 'audit-not-updated');
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toContain("flag 'e_prescribing_enabled' changed state in production but changed_at (2026-11-18T15:00:00Z) is not newer than before");
+      expect(errors[0]).toContain("flag 'e_prescribing_enabled' changed state in production but keeps the previous change's changed_by, reason and ticket");
     });
 
     it('rejects a kill switch without fresh audit fields too', async () => {
       const r = await checkAgainstMain((dir) => setFlag(dir, 'production', 'telehealth_appointments_enabled', { enabled: false }));
-      expect(errorsOf(r, 'audit-not-updated')).toHaveLength(1);
+      expect(errorsOf(r, 'audit-not-updated')).toHaveLength(2);
     });
 
     it('accepts a state change with a new changed_at and changed_by', async () => {
