@@ -76,6 +76,13 @@ interface Case {
 
 const TELE = 'telehealth_appointments_enabled:';
 
+/** maintenance_mode_enabled renamed in the catalog and in every environment: consistent. */
+const RENAME_EVERYWHERE: readonly Edit[] = [CATALOG, DEV, STAGING, PROD].map((file) => ({
+  file,
+  from: '  maintenance_mode_enabled:',
+  to: '  maintenance_window_enabled:',
+}));
+
 const CASES: readonly Case[] = [
   {
     rule: 'yaml-syntax',
@@ -88,7 +95,7 @@ const CASES: readonly Case[] = [
   {
     rule: 'duplicate-key',
     bad: [{ file: PROD, from: '    enabled: true\n', to: '    enabled: true\n    enabled: false\n', after: TELE }],
-    good: [{ file: PROD, from: '    enabled: true\n', to: '    enabled: true\n', after: TELE }],
+    good: [{ file: PROD, from: '    enabled: true\n', to: '    enabled: false\n', after: TELE }],
     at: { file: PROD, needle: 'enabled: false', after: TELE },
     message: /duplicate key 'enabled'/,
   },
@@ -181,7 +188,7 @@ const CASES: readonly Case[] = [
   {
     rule: 'environment-name',
     bad: [{ file: STAGING, from: 'environment: staging', to: 'environment: production' }],
-    good: [{ file: STAGING, from: 'environment: staging', to: 'environment: staging' }],
+    good: [{ file: STAGING, from: 'environment: staging', to: 'environment: "staging"' }],
     at: { file: STAGING, needle: 'production' },
     message: /declares environment 'production' but lives in environments\/staging\//,
   },
@@ -225,14 +232,23 @@ const CASES: readonly Case[] = [
   {
     rule: 'missing-flag-state',
     bad: [{ file: DEV, from: '  maintenance_mode_enabled:\n    enabled: false\n', to: '  maintenance_mode_enabled_x:\n    enabled: false\n' }],
-    good: [],
+    // renamed in the catalog and every environment alike
+    good: RENAME_EVERYWHERE,
     at: { file: DEV, needle: 'flags:' },
     message: /catalog flag 'maintenance_mode_enabled' has no entry in dev/,
   },
   {
     rule: 'unknown-flag',
     bad: [{ file: DEV, from: '  maintenance_mode_enabled:\n    enabled: false\n', to: '  maintenance_mode_enabled:\n    enabled: false\n    rollout: 0\n    reason: x\n    changed_by: a@pms.example.com\n    changed_at: 2026-01-12T08:00:00Z\n  ghost_enabled:\n    enabled: false\n' }],
-    good: [],
+    // declared in the catalog, with an entry in every environment
+    good: [
+      { file: CATALOG, from: 'flags:\n', to: 'flags:\n  ghost_enabled:\n    description: Ghost.\n    owner: team-x\n    type: ops\n    created: 2026-01-01\n' },
+      ...[DEV, STAGING, PROD].map((file) => ({
+        file,
+        from: 'flags:\n',
+        to: 'flags:\n  ghost_enabled:\n    enabled: false\n    rollout: 0\n    reason: x\n    ticket: T-1\n    changed_by: a@pms.example.com\n    changed_at: 2026-01-12T08:00:00Z\n',
+      })),
+    ],
     at: { file: DEV, needle: 'ghost_enabled' },
     message: /flag 'ghost_enabled' is not declared in environments\/catalog.yaml/,
   },
@@ -269,14 +285,18 @@ const CASES: readonly Case[] = [
     rule: 'promotion-order',
     // A state breaking the order is a warning (for example after a kill switch upstream) ...
     bad: [{ file: STAGING, from: 'enabled: true', to: 'enabled: false', after: TELE }],
-    good: [{ file: STAGING, from: 'rollout: 100', to: 'rollout: 100', after: TELE }],
+    // ... and a kill switch upstream of a flag production has off breaks nothing.
+    good: [{ file: STAGING, from: 'enabled: true', to: 'enabled: false', after: 'appointment_waitlist_enabled:' }],
     at: { file: PROD, needle: '25                   #', after: TELE },
     message: /is on 25% in production while staging has it off/,
   },
   {
     rule: 'prerequisite',
     bad: [{ file: PROD, from: 'rollout: 100', to: 'rollout: 50', after: 'patient_portal_messaging_enabled:' }],
-    good: [{ file: PROD, from: 'rollout: 25', to: 'rollout: 25', after: 'secure_document_upload_enabled:' }],
+    good: [
+      { file: PROD, from: 'rollout: 100', to: 'rollout: 50', after: 'patient_portal_messaging_enabled:' },
+      { file: PROD, from: 'enabled: true', to: 'enabled: false', after: 'secure_document_upload_enabled:' },
+    ],
     at: { file: PROD, needle: 'true', after: 'secure_document_upload_enabled:' },
     message: /requires 'patient_portal_messaging_enabled', which is on 50% in production/,
   },
@@ -304,6 +324,9 @@ describe('flag rules', () => {
           const [{ findings }, baseline] = await Promise.all([run(c.good, c.base), run([])]);
           const ofRule = (fs: readonly Finding[]) => fs.filter((f) => f.rule === c.rule).map((f) => f.message);
           expect(ofRule(findings)).toEqual(ofRule(baseline.findings));
+          // and the variant is valid as a whole: it adds no error of any other rule either
+          const errors = (fs: readonly Finding[]) => fs.filter((f) => f.severity === 'error').map((f) => `${f.rule}: ${f.message}`);
+          expect(errors(findings)).toEqual(errors(baseline.findings));
         });
       }
     });
