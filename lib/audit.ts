@@ -120,7 +120,11 @@ export function auditTrail(root: string, environments: readonly string[], filter
   }
   const since = filter.since?.getTime();
   return {
-    entries: entries.filter((e) => (!filter.flag || e.feature_flag === filter.flag) && (since === undefined || Date.parse(e.timestamp) >= since)),
+    // --since keeps a change when it was made (changed_at) or merged (commit date) on or after the
+    // date, so a change prepared before a periodic audit's cut-off but merged after it is not lost.
+    entries: entries.filter(
+      (e) => (!filter.flag || e.feature_flag === filter.flag) && (since === undefined || Date.parse(e.timestamp) >= since || Date.parse(e.commit_date) >= since),
+    ),
     warnings,
   };
 }

@@ -304,3 +304,16 @@ describe('reading one version of a flag file', () => {
     });
   }
 });
+
+describe('flagops audit --since and late merges', () => {
+  it('keeps a change prepared before the cut-off but merged after it', async () => {
+    // GIVEN a rollout whose changed_at is 2026-11-01 but whose commit lands on 2026-11-25
+    const dir = tempProject({ git: true });
+    setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 25, changed_at: '2026-11-01T09:00:00Z', reason: 'Phase 2', ticket: 'TICKET-13001' });
+    commitAll(dir, 'e-prescribing to 25%', { date: '2026-11-25T10:00:00Z' });
+    // WHEN auditing since 2026-11-20
+    const entries = jsonLines((await flagops(dir, 'audit', '--env', 'production', '--since', '2026-11-20', '--json')).stdout);
+    // THEN the change is listed, with its own changed_at as timestamp
+    expect(entries.map((e) => [e.feature_flag, e.timestamp, e.commit_date])).toContainEqual(['e_prescribing_enabled', '2026-11-01T09:00:00Z', '2026-11-25T10:00:00Z']);
+  });
+});
