@@ -195,6 +195,9 @@ describe('flagops list, status, stale', () => {
       { flag: 'online_bill_pay_enabled', why: 'fully-rolled-out', since: '2026-04-06', owner: 'team-billing' },
     ]);
     expect((await flagops(REPO_ROOT, 'stale', '--strict')).code).toBe(1);
+    const bad = await flagops(REPO_ROOT, 'stale', '--days', 'x');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--days expects a whole number of days, got 'x'");
   });
 });
 

@@ -1,5 +1,5 @@
 import { diskReader, parseProject, type Parsed } from '../../lib/project.ts';
-import { now, openWorkspace, type Workspace } from '../../lib/workspace.ts';
+import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
 import { describeExposure, exposure } from '../../policies/state-rules.ts';
 import { printFindings, table } from '../report.ts';
 import { EXIT, type CommandContext, type Register } from '../main.ts';
@@ -67,6 +67,7 @@ export const registerInfo: Register = (program, ctx) => {
       const parsed = await load(ctx);
       const today = now();
       const days = Number(opts.days);
+      if (!Number.isInteger(days) || days < 0) throw new UsageError(`--days expects a whole number of days, got '${opts.days}'`);
       const { catalog, environments } = parsed.model;
       const rows: { flag: string; why: 'expired' | 'fully-rolled-out'; since: string; owner: string }[] = [];
       for (const name of catalog.names) {
