@@ -50,6 +50,12 @@ describe('DatabaseBackup', () => {
   it('verifies weekly, after the Sunday backup', () => {
     const verify = find(synth(), 'CronJob', 'pms-db-restore-verify');
     expect(verify.spec.schedule).toBe(VERIFY_SCHEDULE);
+    // ... once the backup (02:00, with its starting and active deadlines) has certainly ended,
+    // so the two never mount the ReadWriteOnce backup volume at the same time
+    const backup = find(synth(), 'CronJob', 'pms-db-backup');
+    const backupLatestEnd = 2 * 3600 + backup.spec.startingDeadlineSeconds + backup.spec.jobTemplate.spec.activeDeadlineSeconds;
+    const [minute, hour] = String(verify.spec.schedule).split(' ').map(Number);
+    expect(hour! * 3600 + minute! * 60).toBeGreaterThan(backupLatestEnd);
     expect(verify.spec.concurrencyPolicy).toBe('Forbid');
     expect(env(verify).VERIFY_TABLES!.value).toBe('patients appointments');
     expect(env(verify).PGPASSWORD).toBeUndefined();
