@@ -28,13 +28,13 @@ export const BACKUP_NAMES = {
 /** `app.kubernetes.io/component` of every backup object; the backup policies select on it. */
 export const BACKUP_COMPONENT = 'database-backup';
 /** Daily at 02:00 UTC. */
-export const BACKUP_SCHEDULE = '0 2 * * *';
+export const BACKUP_SCHEDULE = Cron.schedule({ minute: '0', hour: '2' });
 /**
  * Weekly, Sunday 06:30 UTC: after that night's backup has certainly ended (02:00, plus its 1 h
  * starting deadline and 3 h active deadline), so the two never need the ReadWriteOnce backup
  * volume at the same time.
  */
-export const VERIFY_SCHEDULE = '30 6 * * 0';
+export const VERIFY_SCHEDULE = Cron.schedule({ minute: '30', hour: '6', weekDay: '0' });
 /** Where the pods mount what (the scripts read these paths from their environment). */
 export const MOUNTS = { scripts: '/scripts', backups: '/backups', tmp: '/tmp', scratch: '/scratch' } as const;
 
@@ -162,7 +162,7 @@ export class DatabaseBackup extends Construct {
       ...podDefaults,
       metadata: { name: BACKUP_NAMES.cronJob, labels },
       podMetadata: { labels },
-      schedule: Cron.schedule({ minute: '0', hour: '2' }),
+      schedule: BACKUP_SCHEDULE,
       startingDeadline: Duration.hours(1),
       activeDeadline: Duration.hours(3),
       backoffLimit: 2,
@@ -201,7 +201,7 @@ export class DatabaseBackup extends Construct {
       ...podDefaults,
       metadata: { name: BACKUP_NAMES.verifyCronJob, labels: { ...labels, 'app.kubernetes.io/name': BACKUP_NAMES.verifyCronJob } },
       podMetadata: { labels: { ...labels, 'app.kubernetes.io/name': BACKUP_NAMES.verifyCronJob } },
-      schedule: Cron.schedule({ minute: '30', hour: '6', weekDay: '0' }),
+      schedule: VERIFY_SCHEDULE,
       startingDeadline: Duration.hours(6),
       activeDeadline: Duration.hours(6),
       backoffLimit: 1,

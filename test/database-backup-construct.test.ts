@@ -36,8 +36,8 @@ describe('DatabaseBackup', () => {
     // GIVEN the construct with defaults WHEN synthesized
     const job = find(synth(), 'CronJob', 'pms-db-backup');
     // THEN the CronJob fields are set
-    expect(job.spec.schedule).toBe(BACKUP_SCHEDULE);
-    expect(BACKUP_SCHEDULE).toBe('0 2 * * *');
+    expect(job.spec.schedule).toBe(BACKUP_SCHEDULE.expressionString);
+    expect(job.spec.schedule).toBe('0 2 * * *');
     expect(job.spec.timeZone).toBe('Etc/UTC');
     expect(job.spec.concurrencyPolicy).toBe('Forbid');
     expect(job.spec.startingDeadlineSeconds).toBe(3600);
@@ -49,7 +49,8 @@ describe('DatabaseBackup', () => {
 
   it('verifies weekly, after the Sunday backup', () => {
     const verify = find(synth(), 'CronJob', 'pms-db-restore-verify');
-    expect(verify.spec.schedule).toBe(VERIFY_SCHEDULE);
+    expect(verify.spec.schedule).toBe(VERIFY_SCHEDULE.expressionString);
+    expect(verify.spec.schedule).toBe('30 6 * * 0');
     // ... once the backup (02:00, with its starting and active deadlines) has certainly ended,
     // so the two never mount the ReadWriteOnce backup volume at the same time
     const backup = find(synth(), 'CronJob', 'pms-db-backup');
