@@ -5,7 +5,7 @@
  */
 import type { EnvironmentModel, ProjectModel } from '../lib/project.ts';
 import type { FlagState } from './flag-schemas.ts';
-import { error, warning, type Finding, type Locator } from './findings.ts';
+import { error, fileLocator, warning, type Finding, type Locator } from './findings.ts';
 
 /** Tolerated clock skew for `changed_at` in the future. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -24,7 +24,7 @@ export function checkStateRules(model: ProjectModel, options: StateRuleOptions):
 
 function checkCatalog(model: ProjectModel, { now }: StateRuleOptions): Finding[] {
   const { catalog } = model;
-  const at = locatorOf(catalog.source, catalog.file);
+  const at = catalog.source ?? fileLocator(catalog.file);
   const findings: Finding[] = [];
   const today = now.toISOString().slice(0, 10);
   for (const [name, def] of Object.entries(catalog.flags)) {
@@ -113,7 +113,7 @@ export function checkInvariants(
 ): Finding[] {
   const findings: Finding[] = [];
   const make = severity === 'error' ? error : warning;
-  const here = env.source ?? locatorOf(undefined, env.file);
+  const here = env.source ?? fileLocator(env.file);
   const level = exposure(state);
   if (level === 0) return findings;
   const from = env.settings.promotesFrom;
@@ -149,8 +149,4 @@ export function checkInvariants(
 export function describeExposure(state: FlagState | undefined): string {
   if (!state) return 'absent';
   return state.enabled ? `on ${state.rollout}%` : 'off';
-}
-
-function locatorOf(source: Locator | undefined, file: string): Locator {
-  return source ?? { file, locate: () => ({ file, line: 0, col: 0 }) };
 }
