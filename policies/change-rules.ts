@@ -31,8 +31,6 @@ export function flagChanges(base: ProjectModel, current: ProjectModel): FlagChan
   return changes;
 }
 
-/** Whether the change turns the flag on for more users than before. */
-export const raisesExposure = (c: FlagChange): boolean => exposure(c.after) > exposure(c.before);
 
 export function checkChangeRules(base: ProjectModel, current: ProjectModel): Finding[] {
   const findings: Finding[] = [];

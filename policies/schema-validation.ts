@@ -160,7 +160,7 @@ function article(word: string): string {
 }
 
 /** The allowed name within edit distance 2 of a typo, if any. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
+function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const c of candidates) {
