@@ -14,6 +14,8 @@ export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 70 } as const;
 export interface CommandContext {
   readonly output: Output;
   readonly cwd: string;
+  /** The environment variables the command sees (CI detection, FLAGOPS_*). */
+  readonly env: NodeJS.ProcessEnv;
   /** Set by a command's action. */
   exitCode: number;
 }
@@ -57,8 +59,8 @@ export async function buildProgram(ctx: CommandContext, argv: readonly string[])
   return program;
 }
 
-export async function main(argv: readonly string[], output: Output = consoleOutput(), cwd = process.cwd()): Promise<number> {
-  const ctx: CommandContext = { output, cwd, exitCode: EXIT.ok };
+export async function main(argv: readonly string[], output: Output = consoleOutput(), cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const ctx: CommandContext = { output, cwd, env, exitCode: EXIT.ok };
   try {
     const program = await buildProgram(ctx, argv);
     await program.parseAsync([...argv]);

@@ -60,7 +60,8 @@ function truncateVisible(line: string, width: number): string {
 }
 
 export function formatFinding(f: Finding, color: boolean): string {
-  const where = f.line > 0 ? `${f.file}:${f.line}:${f.col}` : f.file;
+  // A finding about the project as a whole (no file, e.g. the git base) reads `flagops: error: ...`.
+  const where = f.file === '' ? 'flagops' : f.line > 0 ? `${f.file}:${f.line}:${f.col}` : f.file;
   const sev = color ? (f.severity === 'error' ? pc.red(pc.bold('error')) : pc.yellow(pc.bold('warning'))) : f.severity;
   const rule = color ? pc.dim(`[${f.rule}]`) : `[${f.rule}]`;
   return `${color ? pc.bold(where) : where}: ${sev}: ${f.message} ${rule}`;
@@ -71,15 +72,17 @@ export function summarize(findings: readonly Finding[]): string {
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.length - errors;
   if (findings.length === 0) return 'no problems';
-  const files = new Set(findings.map((f) => f.file)).size;
+  const files = new Set(findings.map((f) => f.file).filter((f) => f !== '')).size;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  return `${plural(errors, 'error')}, ${plural(warnings, 'warning')} in ${plural(files, 'file')}`;
+  return `${plural(errors, 'error')}, ${plural(warnings, 'warning')}${files > 0 ? ` in ${plural(files, 'file')}` : ''}`;
 }
 
-export function printFindings(o: Output, findings: readonly Finding[], format: 'text' | 'json', context: string): void {
+/** Prints findings and a summary line; `extra` goes into the JSON form next to `findings` (e.g. the base). */
+export function printFindings(o: Output, findings: readonly Finding[], format: 'text' | 'json', context: string, extra: Readonly<Record<string, unknown>> = {}): void {
   const sorted = sortFindings(findings);
   if (format === 'json') {
-    o.out(JSON.stringify({ findings: sorted, summary: { errors: sorted.filter((f) => f.severity === 'error').length, warnings: sorted.filter((f) => f.severity === 'warning').length } }, null, 2));
+    const summary = { errors: sorted.filter((f) => f.severity === 'error').length, warnings: sorted.filter((f) => f.severity === 'warning').length };
+    o.out(JSON.stringify({ ...extra, findings: sorted, summary }, null, 2));
     return;
   }
   for (const f of sorted) o.out(formatFinding(f, o.color));

@@ -53,7 +53,12 @@ export interface FeatureFlagConfigMapProps {
 export const LEGACY_KEY = 'feature_flags.json';
 /** The data key holding the OpenFeature flagd flag set. */
 export const FLAGD_KEY = 'flags.flagd.json';
-/** Annotation carrying the sha256 of the ConfigMap data, so a change is visible and can trigger a reload. */
+/**
+ * Annotation carrying the sha256 of the ConfigMap data ({@link flagDataChecksum}). It is not in the
+ * committed manifest (a line every flag change rewrites would make any two flag pull requests
+ * conflict): the deploy step computes it and stamps it on the deployed ConfigMap and, optionally,
+ * the backend's pod template.
+ */
 export const CHECKSUM_ANNOTATION = 'flagops.io/checksum';
 export const FLAGD_SCHEMA = 'https://flagd.dev/schema/v0/flags.json';
 
@@ -61,11 +66,12 @@ const FLAG_KEY = /^[a-z][a-z0-9_]*$/;
 
 /**
  * The feature-flag ConfigMap of one environment: `feature_flags.json` for the backend's boolean
- * reader, `flags.flagd.json` for OpenFeature/flagd (with fractional rollouts), and a checksum
- * annotation. Output is a pure function of the props.
+ * reader and `flags.flagd.json` for OpenFeature/flagd (with fractional rollouts). Output is a pure
+ * function of the props, and laid out so that changes to different flags touch lines at least one
+ * unchanged line apart: two pull requests changing different flags merge without a conflict.
  */
 export class FeatureFlagConfigMap extends Construct {
-  /** The sha256 of the ConfigMap data (`sha256:<hex>`). */
+  /** The sha256 of the ConfigMap data (`sha256:<hex>`); not written into the manifest. */
   public readonly checksum: string;
   public readonly configMap: ConfigMap;
 
@@ -85,10 +91,10 @@ export class FeatureFlagConfigMap extends Construct {
     const name = props.name ?? 'feature-flags-config';
 
     const data = {
-      [LEGACY_KEY]: stableJson(legacyFlags(props.environment, props.flags)),
+      [LEGACY_KEY]: spacedJson(legacyFlags(props.environment, props.flags)),
       [FLAGD_KEY]: stableJson(flagdFlagSet(props.environment, props.flags)),
     };
-    this.checksum = `sha256:${sha256(data[LEGACY_KEY] + '\n' + data[FLAGD_KEY])}`;
+    this.checksum = flagDataChecksum(data);
 
     this.configMap = new ConfigMap(this, 'Resource', {
       metadata: {
@@ -99,11 +105,18 @@ export class FeatureFlagConfigMap extends Construct {
           'app.kubernetes.io/component': 'feature-flags',
           ...props.labels,
         },
-        annotations: { [CHECKSUM_ANNOTATION]: this.checksum },
       },
       data,
     });
   }
+}
+
+/**
+ * The checksum of a flag ConfigMap's data (`sha256:<hex>` over both keys): what the deploy step
+ * stamps as {@link CHECKSUM_ANNOTATION}. Undefined keys count as empty.
+ */
+export function flagDataChecksum(data: Readonly<Record<string, string | undefined>>): string {
+  return `sha256:${sha256(`${data[LEGACY_KEY] ?? ''}\n${data[FLAGD_KEY] ?? ''}`)}`;
 }
 
 /** `{"<env>": {"flag": true}}`: true only for a flag enabled at rollout 100. */
@@ -123,7 +136,8 @@ export interface FlagdFlag {
 
 export interface FlagdFlagSet {
   readonly $schema: string;
-  readonly metadata: { readonly flagSetId: string; readonly version: string };
+  /** No version: a hash of the whole set would sit on one line that every flag change rewrites. */
+  readonly metadata: { readonly flagSetId: string };
   readonly flags: Readonly<Record<string, FlagdFlag>>;
 }
 
@@ -157,7 +171,7 @@ export function flagdFlagSet(environment: string, flags: readonly FeatureFlag[])
   const flagsObject = Object.fromEntries(entries);
   return {
     $schema: FLAGD_SCHEMA,
-    metadata: { flagSetId: `pms-${environment}`, version: sha256(stableJson(flagsObject)).slice(0, 16) },
+    metadata: { flagSetId: `pms-${environment}` },
     flags: flagsObject,
   };
 }
@@ -165,6 +179,19 @@ export function flagdFlagSet(environment: string, flags: readonly FeatureFlag[])
 /** Pretty JSON with a trailing newline: readable in a pull-request diff. */
 function stableJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/**
+ * `feature_flags.json` as pretty JSON with a blank line between flags. Each flag is one line, so
+ * without the blank line two pull requests flipping neighbouring flags would touch adjacent lines,
+ * which git reports as a conflict; JSON readers ignore the whitespace.
+ */
+function spacedJson(legacy: Record<string, Record<string, boolean>>): string {
+  const envs = Object.entries(legacy).map(([env, flags]) => {
+    const lines = Object.entries(flags).map(([name, on]) => `    ${JSON.stringify(name)}: ${on}`);
+    return lines.length === 0 ? `  ${JSON.stringify(env)}: {}` : `  ${JSON.stringify(env)}: {\n${lines.join(',\n\n')}\n  }`;
+  });
+  return `{\n${envs.join(',\n')}\n}\n`;
 }
 
 function sortByName(flags: readonly FeatureFlag[]): FeatureFlag[] {

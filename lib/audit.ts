@@ -1,18 +1,34 @@
 /**
- * The audit trail rebuilt from git: one entry per flag state change in each environment's flag
- * file, in the compliance team's format (BRIEF section 6) plus the commit that made it.
+ * The audit trail rebuilt from git: one entry per flag state change that reached main, in each
+ * environment's flag file, in the compliance team's format (BRIEF section 6) plus the commit that
+ * landed it and the pull request's commits behind it.
  *
- * Only commits touching the flag files are read: one `git log --follow` per environment (so a
- * renamed flag file keeps its history), one `git rev-list` to order commits across environments,
- * and one `git cat-file --batch` for every file version. Each commit is compared with its own
- * parent's version of the file (from `--raw`), so branches and merges attribute every change to
- * the commit that made it.
+ * It follows the first-parent history of main (`origin/main` by default): each commit on it is a
+ * landed change (a merge, or a direct commit) and is compared with its first parent, so a state that
+ * existed only on a branch (0 -> 25% -> 5% in two branch commits) is never reported as an
+ * environment's state; the merge says 0 -> 5%, with the branch commits as detail.
+ *
+ * Git work: one `git log --first-parent --follow` per environment (renames kept), one `git log
+ * --full-history` for the branch commits, one `git rev-list` for the order (and, when merges are
+ * involved, the parents), and one `git cat-file --batch` for every file version. A shallow clone's
+ * history is cut: the commit at the cut is the starting state, never a list of flags "added".
  */
 import { parse } from 'yaml';
+import { shallowBoundary } from './base.ts';
 import { git, readBlobs } from './git.ts';
 import { statesFile } from './project.ts';
 
 export type AuditEventType = 'feature_flag_toggled' | 'feature_flag_rollout_changed' | 'feature_flag_added' | 'feature_flag_removed';
+
+/** A commit behind a landed change: the pull request's commits that touched the flag file. */
+export interface AuditCommit {
+  readonly commit: string;
+  /** `Name <email>`. */
+  readonly author: string;
+  /** Committer date, UTC. */
+  readonly date: string;
+  readonly subject: string;
+}
 
 /** One audit entry: the compliance format, then the commit fields. Keys in this order. */
 export interface AuditEntry {
@@ -35,11 +51,14 @@ export interface AuditEntry {
   /** `ticket`; for a removal, the first ticket id in the commit subject. */
   readonly approval_ticket: string | null;
   readonly approved_by: string | null;
+  /** The commit on main that landed the change (a merge, or a direct commit). */
   readonly commit: string;
   /** `Name <email>`. */
   readonly commit_author: string;
   /** Committer date, UTC. */
   readonly commit_date: string;
+  /** The commits that made the change: the pull request's commits touching the file, or the direct commit. */
+  readonly commits: readonly AuditCommit[];
 }
 
 export interface AuditFilter {
@@ -49,14 +68,24 @@ export interface AuditFilter {
   readonly since?: Date;
 }
 
+/** Where a shallow history is cut. */
+export interface HistoryCut {
+  readonly commit: string;
+  readonly date: string;
+  readonly environments: readonly string[];
+}
+
 export interface AuditTrail {
   readonly entries: readonly AuditEntry[];
   /** Versions of a flag file that could not be read (not YAML), skipped. */
   readonly warnings: readonly string[];
+  /** Set when the history is shallow and cut before the flag files began. */
+  readonly cut?: HistoryCut;
 }
 
 interface Commit {
   readonly sha: string;
+  readonly parents: readonly string[];
   readonly author: string;
   readonly authorEmail: string;
   readonly date: string;
@@ -69,7 +98,10 @@ interface FileChange {
   /** Blob SHAs; undefined when the file did not exist on that side. */
   readonly oldBlob: string | undefined;
   readonly newBlob: string | undefined;
+  /** The file's path after the commit, relative to the top of the repository. */
   readonly path: string;
+  /** Every name in the commit's raw line (both, for a rename). */
+  readonly names: readonly string[];
 }
 
 /** Raw state of one flag as found in a historical file (not validated: history may predate rules). */
@@ -86,15 +118,21 @@ export type Flags = ReadonlyMap<string, RawState>;
 
 const NULL_SHA = /^0+$/;
 const SEP = '\x1f';
+const FORMAT = `--format=%x01%H${SEP}%P${SEP}%an${SEP}%ae${SEP}%cI${SEP}%s`;
 
-/** Builds the audit trail of `environments` (promotion order) from the history of HEAD. */
-export function auditTrail(root: string, environments: readonly string[], filter: AuditFilter = {}): AuditTrail {
+/**
+ * Builds the audit trail of `environments` (promotion order) from the first-parent history of
+ * `ref` (the main branch: `origin/main`, or HEAD when there is none).
+ */
+export function auditTrail(root: string, environments: readonly string[], filter: AuditFilter = {}, ref = 'HEAD'): AuditTrail {
   const envs = filter.environment ? environments.filter((e) => e === filter.environment) : environments;
-  const changes = envs.flatMap((env) => fileHistory(root, env));
+  const changes = envs.flatMap((env) => fileHistory(root, env, ref));
   if (changes.length === 0) return { entries: [], warnings: [] };
-  const rank = commitOrder(root, [...new Set(changes.map((c) => c.path))]);
+  const chain = git(root, ['rev-list', '--first-parent', ref]).split('\n').filter(Boolean);
+  const rank = new Map(chain.map((sha, i) => [sha, chain.length - i]));
   const envIndex = new Map(envs.map((e, i) => [e, i]));
   changes.sort((a, b) => (rank.get(a.commit.sha) ?? 0) - (rank.get(b.commit.sha) ?? 0) || envIndex.get(a.environment)! - envIndex.get(b.environment)!);
+  const details = branchCommits(root, ref, changes);
 
   const blobs = readBlobs(root, changes.flatMap((c) => [c.oldBlob, c.newBlob].filter((b): b is string => b !== undefined)));
   const parsed = new Map<string, Flags | undefined>();
@@ -105,6 +143,8 @@ export function auditTrail(root: string, environments: readonly string[], filter
     return parsed.get(sha);
   };
 
+  const boundary = shallowBoundary(root);
+  let cut: { commit: string; date: string; environments: string[] } | undefined;
   const entries: AuditEntry[] = [];
   const warnings: string[] = [];
   const lastGood = new Map<string, Flags>();
@@ -114,9 +154,16 @@ export function auditTrail(root: string, environments: readonly string[], filter
       warnings.push(`${change.commit.sha.slice(0, 12)}: ${change.path} is not a readable flag file; skipped`);
       continue;
     }
+    if (boundary.has(change.commit.sha) && change.commit.parents.length === 0) {
+      // The shallow history starts here: this is the state at the cut, not a list of additions.
+      cut ??= { commit: change.commit.sha, date: change.commit.date, environments: [] };
+      cut.environments.push(change.environment);
+      lastGood.set(change.environment, after);
+      continue;
+    }
     const before = flagsOf(change.oldBlob) ?? lastGood.get(change.environment) ?? new Map<string, RawState>();
     lastGood.set(change.environment, after);
-    entries.push(...entriesOf(change, before, after));
+    entries.push(...entriesOf(change, before, after, details.get(`${change.commit.sha}|${change.environment}`) ?? [detailOf(change.commit)]));
   }
   const since = filter.since?.getTime();
   return {
@@ -126,36 +173,97 @@ export function auditTrail(root: string, environments: readonly string[], filter
       (e) => (!filter.flag || e.feature_flag === filter.flag) && (since === undefined || Date.parse(e.timestamp) >= since || Date.parse(e.commit_date) >= since),
     ),
     warnings,
+    ...(cut ? { cut } : {}),
   };
 }
 
-/** Every commit that changed one environment's flag file, following renames. */
-function fileHistory(root: string, environment: string): FileChange[] {
+/** Every commit on the first-parent history of `ref` that changed one environment's flag file, following renames. */
+function fileHistory(root: string, environment: string, ref: string): FileChange[] {
   const path = statesFile(environment);
-  const out = git(root, ['log', '--follow', '-M', '--raw', '--no-abbrev', '--no-color', `--format=%x01%H${SEP}%an${SEP}%ae${SEP}%cI${SEP}%s`, 'HEAD', '--', path]);
+  const out = git(root, ['log', '--first-parent', '--diff-merges=first-parent', '--follow', '-M', '--raw', '--no-abbrev', '--no-color', FORMAT, ref, '--', path]);
   const changes: FileChange[] = [];
   for (const record of out.split('\x01').slice(1)) {
     const [header, ...rest] = record.split('\n');
-    const [sha, author, authorEmail, date, subject] = header!.split(SEP) as [string, string, string, string, string];
+    const commit = parseCommit(header!);
     const raw = rest.find((l) => l.startsWith(':'));
-    if (!raw) continue; // a merge: its changes are attributed to the commits that made them
+    if (!raw) continue;
     const [meta, ...paths] = raw.split('\t');
     const [, , oldSha, newSha] = meta!.split(' ') as [string, string, string, string];
     changes.push({
-      commit: { sha, author, authorEmail, date: utc(date), subject },
+      commit,
       environment,
       oldBlob: NULL_SHA.test(oldSha) ? undefined : oldSha,
       newBlob: NULL_SHA.test(newSha) ? undefined : newSha,
       path: paths[paths.length - 1]!,
+      names: paths,
     });
   }
   return changes;
 }
 
-/** Position of each commit touching `paths`: parents before children, otherwise by commit date. */
-function commitOrder(root: string, paths: readonly string[]): Map<string, number> {
-  const out = git(root, ['rev-list', '--date-order', '--reverse', 'HEAD', '--', ...paths.map((p) => `:(top)${p}`)]);
-  return new Map(out.split('\n').filter(Boolean).map((sha, i) => [sha, i]));
+function parseCommit(header: string): Commit {
+  const [sha, parents, author, authorEmail, date, subject] = header.split(SEP) as [string, string, string, string, string, string];
+  return { sha, parents: parents.split(' ').filter(Boolean), author, authorEmail, date: utc(date), subject };
+}
+
+const detailOf = (c: Commit): AuditCommit => ({ commit: c.sha, author: `${c.author} <${c.authorEmail}>`, date: c.date, subject: c.subject });
+
+/**
+ * For each landed merge (`<merge sha>|<environment>`), the commits it brought to main that touched
+ * that environment's flag file, oldest first. A commit belongs to the first first-parent commit
+ * that reaches it; walking the first-parent chain from the oldest, each merge claims what its other
+ * parents reach and nothing claimed before, so every commit is visited once.
+ */
+function branchCommits(root: string, ref: string, changes: readonly FileChange[]): Map<string, AuditCommit[]> {
+  const result = new Map<string, AuditCommit[]>();
+  const merges = new Set(changes.filter((c) => c.commit.parents.length > 1).map((c) => c.commit.sha));
+  if (merges.size === 0) return result;
+  // Every name each environment's file had (a rename's raw line carries both), top-relative.
+  const pathsOf = new Map<string, Set<string>>();
+  for (const c of changes) pathsOf.set(c.environment, new Set([...(pathsOf.get(c.environment) ?? []), ...c.names]));
+  const allPaths = [...new Set(changes.flatMap((c) => c.names))];
+  const touched = new Map<string, { commit: Commit; paths: string[] }>();
+  const log = git(root, ['log', '--full-history', '--no-merges', '--name-only', '--no-color', FORMAT, ref, '--', ...allPaths.map((p) => `:(top)${p}`)]);
+  for (const record of log.split('\x01').slice(1)) {
+    const [header, ...names] = record.split('\n');
+    const commit = parseCommit(header!);
+    touched.set(commit.sha, { commit, paths: names.filter(Boolean) });
+  }
+  const parents = new Map<string, string[]>();
+  for (const line of git(root, ['rev-list', '--parents', ref]).split('\n')) {
+    const [sha, ...ps] = line.split(' ');
+    if (sha) parents.set(sha, ps);
+  }
+  const chain: string[] = [];
+  for (let c: string | undefined = git(root, ['rev-parse', '--verify', `${ref}^{commit}`]).trim(); c; c = parents.get(c)?.[0]) chain.push(c);
+  const claimed = new Set<string>();
+  const byMerge = new Map<string, string[]>();
+  for (const c of chain.reverse()) {
+    claimed.add(c);
+    const collected: string[] = [];
+    const stack = [...(parents.get(c) ?? []).slice(1)];
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      if (claimed.has(x)) continue;
+      claimed.add(x);
+      if (merges.has(c) && touched.has(x)) collected.push(x);
+      stack.push(...(parents.get(x) ?? []));
+    }
+    if (merges.has(c)) byMerge.set(c, collected);
+  }
+  for (const change of changes) {
+    const brought = byMerge.get(change.commit.sha);
+    if (!brought) continue;
+    const paths = pathsOf.get(change.environment)!;
+    const commits = brought
+      .map((sha) => touched.get(sha)!)
+      .filter((t) => t.paths.some((p) => paths.has(p)))
+      .map((t) => t.commit)
+      .sort((a, b) => a.date.localeCompare(b.date) || a.sha.localeCompare(b.sha))
+      .map(detailOf);
+    result.set(`${change.commit.sha}|${change.environment}`, commits);
+  }
+  return result;
 }
 
 /**
@@ -238,10 +346,10 @@ function parseByBlocks(text: string, blocks: Map<string, RawState | undefined>):
   return flush() ? flags : undefined;
 }
 
-function entriesOf(change: FileChange, before: Flags, after: Flags): AuditEntry[] {
+function entriesOf(change: FileChange, before: Flags, after: Flags, commits: readonly AuditCommit[]): AuditEntry[] {
   const { commit, environment } = change;
   const entries: AuditEntry[] = [];
-  const base = { environment, commit: commit.sha, commit_author: `${commit.author} <${commit.authorEmail}>`, commit_date: commit.date };
+  const base = { environment, commit: commit.sha, commit_author: `${commit.author} <${commit.authorEmail}>`, commit_date: commit.date, commits };
   const described = (s: RawState) => ({
     timestamp: typeof s.changed_at === 'string' ? s.changed_at : commit.date,
     user_id: typeof s.changed_by === 'string' ? s.changed_by : commit.authorEmail,
@@ -282,7 +390,7 @@ function entry(
   new_state: boolean | null,
   rollout_percentage: number | null,
   previous_rollout_percentage: number | null,
-  c: { environment: string; commit: string; commit_author: string; commit_date: string },
+  c: { environment: string; commit: string; commit_author: string; commit_date: string; commits: readonly AuditCommit[] },
 ): AuditEntry {
   return {
     timestamp: d.timestamp,
@@ -300,6 +408,7 @@ function entry(
     commit: c.commit,
     commit_author: c.commit_author,
     commit_date: c.commit_date,
+    commits: c.commits,
   };
 }
 

@@ -3,8 +3,8 @@
  * switch on a scratch copy of the project and prove that
  *
  * 1. the kill switch passes every rule (it is the real `flagops disable`, lib/edits.ts),
- * 2. it synthesizes, and changes nothing in dist/ but that flag's entries in the flag ConfigMap and
- *    the checksums derived from the ConfigMap data (compared as parsed objects, not text),
+ * 2. it synthesizes, and changes nothing in dist/ but that flag's entries in the flag ConfigMap
+ *    (compared as parsed objects, not text),
  * 3. the resulting flagd flag set evaluates the flag to off for every targeting key tried.
  *
  * "Nothing else" is strict on purpose: a kill switch must be a change a reviewer can approve at
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FlagdCore } from '@openfeature/flagd-core';
 import { parse } from 'yaml';
-import { CHECKSUM_ANNOTATION, FLAGD_KEY, LEGACY_KEY } from '../constructs/feature-flag-config-map.ts';
+import { FLAGD_KEY, LEGACY_KEY } from '../constructs/feature-flag-config-map.ts';
 import { describeExposure } from '../policies/state-rules.ts';
 import type { Finding } from '../policies/findings.ts';
 import { DIST, readDist } from './dist.ts';
@@ -63,7 +63,7 @@ export interface DrillFlagResult {
   readonly allowed: boolean;
   /** dist/ files whose parsed object changed. */
   readonly objectsChanged: readonly string[];
-  /** Changes outside the flag's entries and the checksums: `dist/x.yaml: data.flags.flagd.json: flags.other_enabled`. */
+  /** Changes outside the flag's entries: `dist/x.yaml: data.flags.flagd.json: flags.other_enabled`. */
   readonly unexpected: readonly string[];
   readonly evaluationBefore?: FlagdEvaluation;
   readonly evaluationAfter?: FlagdEvaluation;
@@ -164,7 +164,6 @@ async function drillFlag(
     if (!cmBefore || !cmAfter) {
       problems.push(`${configMapPath} is missing`);
     } else {
-      problems.push(...checksumProblems(cmBefore, cmAfter));
       const keys = options.targetingKeys ?? 1000;
       evaluationBefore = evaluate(String(cmBefore.data?.[FLAGD_KEY]), flag, keys);
       evaluationAfter = evaluate(String(cmAfter.data?.[FLAGD_KEY]), flag, keys);
@@ -208,8 +207,8 @@ const startsWith = (path: readonly string[], prefix: readonly string[]) => prefi
 
 /**
  * Every dist/ object that changed, and every change outside what a kill switch of `flag` may
- * touch: in the flag ConfigMap of `env`, the flag's key in `feature_flags.json`, its entry in
- * `flags.flagd.json`, the flag set's `metadata.version` and the checksum annotation.
+ * touch: in the flag ConfigMap of `env`, the flag's key in `feature_flags.json` and its entry in
+ * `flags.flagd.json`.
  */
 export function compareDist(
   before: ReadonlyMap<string, object>,
@@ -236,7 +235,6 @@ export function compareDist(
         unexpected.push(`${path}: ${d.join('.')}`);
         continue;
       }
-      if (d.length === 3 && startsWith(d, ['metadata', 'annotations', CHECKSUM_ANNOTATION])) continue;
       const inner = foreignDataChanges(d, a, b, env, flag);
       if (inner === undefined) unexpected.push(`${path}: ${d.join('.')}`);
       else if (inner.length > 0) unexpected.push(`${path}: ${d.join('.')} (${inner.join(', ')})`);
@@ -247,28 +245,14 @@ export function compareDist(
 
 /**
  * For a change of one of the ConfigMap's JSON data keys: the keys inside it that changed and do
- * not belong to `flag` (its entry, and the flag set's content version). `undefined` for any
- * other path of the ConfigMap.
+ * not belong to `flag` (its entry). `undefined` for any other path of the ConfigMap.
  */
 function foreignDataChanges(d: readonly string[], a: KubeLike, b: KubeLike, env: string, flag: string): string[] | undefined {
   const key = d[1];
   if (d.length !== 2 || d[0] !== 'data' || (key !== LEGACY_KEY && key !== FLAGD_KEY)) return undefined;
-  const own = key === LEGACY_KEY ? [[env, flag]] : [['flags', flag], ['metadata', 'version']];
+  const own = key === LEGACY_KEY ? [[env, flag]] : [['flags', flag]];
   const inner = differences(parseJson(a.data?.[key]), parseJson(b.data?.[key]));
   return [...new Set(inner.filter((p) => !own.some((prefix) => startsWith(p, prefix))).map((p) => p.slice(0, 2).join('.')))];
-}
-
-/** A data change must come with a new checksum annotation, a flags change with a new flag-set version. */
-function checksumProblems(a: KubeLike, b: KubeLike): string[] {
-  const problems: string[] = [];
-  const dataChanged = differences(a.data, b.data).length > 0;
-  const checksumChanged = a.metadata?.annotations?.[CHECKSUM_ANNOTATION] !== b.metadata?.annotations?.[CHECKSUM_ANNOTATION];
-  if (dataChanged !== checksumChanged) problems.push(`the ${CHECKSUM_ANNOTATION} annotation ${checksumChanged ? 'changed without a data change' : 'did not change with the data'}`);
-  const fa = parseJson(a.data?.[FLAGD_KEY]) as { flags?: unknown; metadata?: { version?: string } } | undefined;
-  const fb = parseJson(b.data?.[FLAGD_KEY]) as { flags?: unknown; metadata?: { version?: string } } | undefined;
-  const flagsChanged = differences(fa?.flags, fb?.flags).length > 0;
-  if (flagsChanged !== (fa?.metadata?.version !== fb?.metadata?.version)) problems.push(`the flag set's metadata.version ${flagsChanged ? 'did not change with the flags' : 'changed without a flag change'}`);
-  return problems;
 }
 
 function parseJson(text: unknown): unknown {

@@ -11,7 +11,9 @@ import writeFileAtomic from 'write-file-atomic';
 import { describeExposure, exposure } from '../policies/state-rules.ts';
 import type { Finding } from '../policies/findings.ts';
 import type { FlagState, FlagType } from '../policies/flag-schemas.ts';
+import { describeBase, findBase } from './base.ts';
 import { applyDist, planDist, type DistPlan } from './dist.ts';
+import { gitReader } from './git.ts';
 import { CATALOG_FILE, diskReader, parseProject, type Parsed } from './project.ts';
 import { addEntry, setFields } from './yaml-edit.ts';
 import { overlay, UsageError, validate, type Workspace } from './workspace.ts';
@@ -58,6 +60,10 @@ export interface EditOutcome {
   /** Flag files changed (written when applied). */
   readonly files: readonly string[];
   readonly dist?: DistPlan;
+  /** What the change rules judged the edit against (`origin/main (merge base 1a2b3c4d5e6f)`). */
+  readonly base: string;
+  /** Why the base is not the merge base with origin/main, when it is not. */
+  readonly baseNote?: string;
 }
 
 export interface EditOptions {
@@ -97,7 +103,7 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
     const target = nextState(edit, current, env.settings.rolloutSteps);
     const summary = `${edit.environment}: ${edit.flag} ${describeExposure(current)} -> ${describeExposure({ ...current, ...target })}`;
     if (target.enabled === current.enabled && target.rollout === current.rollout) {
-      return { applied: false, noop: true, summary: `${edit.environment}: ${edit.flag} is already ${describeExposure(current)}; nothing changed`, findings: [], files: [] };
+      return { applied: false, noop: true, summary: `${edit.environment}: ${edit.flag} is already ${describeExposure(current)}; nothing changed`, findings: [], files: [], base: 'none' };
     }
     const file = env.file;
     const text = disk.read(file)!;
@@ -185,23 +191,50 @@ async function finish(
   at: Date,
   options: FinishOptions,
 ): Promise<EditOutcome> {
-  const blocking = options.lowering ? await blockingForKillSwitch(ws, changes, at, options.environments) : () => true;
+  const base = editBase(ws, before);
+  const blocking = options.lowering ? await blockingForKillSwitch(ws, changes, at, options.environments, base) : () => true;
   const result = await validate(ws, {
     reader: overlay(diskReader(ws.root), changes),
-    base: before,
+    base: base.parsed,
+    baseLabel: base.label,
     now: at,
     environments: options.environments,
     blocking,
   });
   const files = [...changes.keys()];
+  const outcome = { summary, findings: result.findings, files, base: base.label, baseNote: base.note };
   const refused = result.findings.some((f) => f.severity === 'error' && blocking(f));
-  if (refused || !result.manifests) return { applied: false, summary, findings: result.findings, files };
+  if (refused || !result.manifests) return { applied: false, ...outcome };
   const dist = planDist(ws.root, result.manifests);
   if (!options.dryRun) {
     writeAll(ws.root, changes);
     applyDist(ws.root, dist);
   }
-  return { applied: !options.dryRun, summary, findings: result.findings, files, dist };
+  return { applied: !options.dryRun, ...outcome, dist };
+}
+
+interface EditBase {
+  readonly parsed: Parsed;
+  readonly label: string;
+  readonly note?: string;
+}
+
+/**
+ * The base an edit is judged against: the same as `flagops check` (the merge base of HEAD and
+ * origin/main), so a local edit is refused exactly when CI would refuse the pull request. Without
+ * origin/main: HEAD; outside git: the files as they were before this edit. Both say so.
+ */
+function editBase(ws: Workspace, before: Parsed): EditBase {
+  const found = findBase(ws.root);
+  if (found.ok) return { parsed: parseProject(ws.settings, gitReader(ws.root, found.base.commit)), label: describeBase(found.base) };
+  if (found.fallback) {
+    return {
+      parsed: parseProject(ws.settings, gitReader(ws.root, found.fallback.commit)),
+      label: describeBase(found.fallback),
+      note: `${found.problem}; this edit is judged against ${describeBase(found.fallback)}, and CI will judge the pull request against origin/main`,
+    };
+  }
+  return { parsed: before, label: 'the files before this edit', note: `${found.problem}; this edit is judged against the files before it` };
 }
 
 /**
@@ -213,9 +246,10 @@ async function blockingForKillSwitch(
   changes: ReadonlyMap<string, string>,
   at: Date,
   environments: readonly string[] | undefined,
+  base: EditBase,
 ): Promise<(f: Finding) => boolean> {
   const key = (f: Finding) => `${f.rule}|${f.file}|${f.message}`;
-  const existing = await validate(ws, { now: at, environments });
+  const existing = await validate(ws, { now: at, environments, base: base.parsed, baseLabel: base.label });
   const already = new Set(existing.findings.filter((f) => f.severity === 'error').map(key));
   const read = new Set([...changes.keys(), CATALOG_FILE]);
   return (f) => !already.has(key(f)) || read.has(f.file);

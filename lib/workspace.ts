@@ -44,6 +44,8 @@ export interface ValidateOptions {
   readonly reader?: FileReader;
   /** The project as it was at the base of the change: enables the change rules. */
   readonly base?: Parsed;
+  /** How messages name the base (`origin/main (merge base 1a2b3c4d5e6f)`). */
+  readonly baseLabel?: string;
   /** "Now" for time-based rules. */
   readonly now: Date;
   /** Compare committed dist/ with the fresh synth. */
@@ -68,7 +70,7 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
   const reader = options.reader ?? diskReader(ws.root);
   const parsed = parseProject(ws.settings, reader);
   let findings: Finding[] = [...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
-  if (options.base) findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, parsed.model));
+  if (options.base) findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, parsed.model, options.baseLabel));
   const blocks = (fs: readonly Finding[]) => fs.some((f) => f.severity === 'error' && (options.blocking?.(f) ?? true));
   if (blocks(findings)) return { parsed, findings };
   const manifests = synthesizeAll(parsed.model, options.environments);

@@ -1,12 +1,12 @@
 /**
  * Change rules: what a change to the flag files must respect, comparing the files at a base (the
- * pull request's base, or the file as it was before an edit command) with the files now.
- * `flagops check --base REF` and the edit commands both call {@link checkChangeRules}.
+ * merge base of the pull request, lib/base.ts) with the files now. `flagops check` and the edit
+ * commands both call {@link checkChangeRules} against the same base.
  */
 import type { EnvironmentModel, ProjectModel } from '../lib/project.ts';
 import type { FlagState } from './flag-schemas.ts';
 import { error, type Finding } from './findings.ts';
-import { checkInvariants, exposure } from './state-rules.ts';
+import { describeExposure, exposure } from './state-rules.ts';
 
 /** One flag's change in one environment. */
 export interface FlagChange {
@@ -32,17 +32,21 @@ export function flagChanges(base: ProjectModel, current: ProjectModel): FlagChan
 }
 
 
-export function checkChangeRules(base: ProjectModel, current: ProjectModel): Finding[] {
+/**
+ * The change rules, for every flag entry that differs between `base` and `current`. `baseLabel`
+ * names the base in messages (`origin/main (merge base 1a2b3c4d5e6f)`).
+ */
+export function checkChangeRules(base: ProjectModel, current: ProjectModel, baseLabel = 'the files before the change'): Finding[] {
   const findings: Finding[] = [];
   for (const change of flagChanges(base, current)) {
     const env = current.environments.find((e) => e.settings.name === change.environment)!;
     if (!change.after || !env.source) continue;
-    findings.push(...checkChange(current, env, change));
+    findings.push(...checkChange(base, current, env, change, baseLabel));
   }
   return findings;
 }
 
-function checkChange(current: ProjectModel, env: EnvironmentModel, { flag, before, after }: FlagChange): Finding[] {
+function checkChange(base: ProjectModel, current: ProjectModel, env: EnvironmentModel, { flag, before, after }: FlagChange, baseLabel: string): Finding[] {
   const findings: Finding[] = [];
   const at = env.source!;
   const a = after!;
@@ -52,7 +56,7 @@ function checkChange(current: ProjectModel, env: EnvironmentModel, { flag, befor
       error(
         at.locate(['flags', flag, 'changed_at']),
         'audit-not-updated',
-        `flag '${flag}' changed state in ${env.settings.name} but changed_at (${a.changed_at}) is not newer than before; set changed_at and changed_by for this change`,
+        `flag '${flag}' changed state in ${env.settings.name} but changed_at (${a.changed_at}) is not newer than on the base (${baseLabel}); set changed_at and changed_by for this change`,
       ),
     );
   }
@@ -61,14 +65,14 @@ function checkChange(current: ProjectModel, env: EnvironmentModel, { flag, befor
       error(
         at.locate(['flags', flag, 'reason']),
         'audit-not-updated',
-        `flag '${flag}' changed state in ${env.settings.name} but keeps the previous change's changed_by, reason and ticket; say who made this change and why`,
+        `flag '${flag}' changed state in ${env.settings.name} but keeps the changed_by, reason and ticket it had on the base (${baseLabel}); say who made this change and why`,
       ),
     );
   }
   const from = exposure(before);
   const to = exposure(a);
   if (to <= from) return findings; // lowering exposure only needs the audit fields
-  findings.push(...checkInvariants(current, env, flag, a, 'error'));
+  findings.push(...raiseInvariants(base, current, env, flag, to, baseLabel));
   const { rolloutSteps, rolloutOneStepAtATime, name } = env.settings;
   if (rolloutOneStepAtATime) {
     const next = rolloutSteps.find((s) => s > from);
@@ -77,7 +81,57 @@ function checkChange(current: ProjectModel, env: EnvironmentModel, { flag, befor
         error(
           at.locate(['flags', flag, 'rollout']),
           'rollout-one-step',
-          `flag '${flag}' jumps from ${from}% to ${to}% in ${name}; raise it one step at a time (next step: ${next}%)`,
+          `flag '${flag}' goes from ${from}% on the base (${baseLabel}) to ${to}% in ${name}; ${name} moves one step per pull request (next step: ${next}%)`,
+        ),
+      );
+    }
+  }
+  return findings;
+}
+
+/**
+ * A raise is judged on the base: the environment it promotes from must already have the flag on
+ * 100% there (merged, so deployed before this change), and so must each prerequisite in this
+ * environment. Neither may be lowered by the change itself. So one pull request raises a flag in
+ * one environment at most.
+ */
+function raiseInvariants(base: ProjectModel, current: ProjectModel, env: EnvironmentModel, flag: string, to: number, baseLabel: string): Finding[] {
+  const findings: Finding[] = [];
+  const at = env.source!;
+  const name = env.settings.name;
+  const stateIn = (model: ProjectModel, envName: string, f: string) => model.environments.find((e) => e.settings.name === envName)?.states[f];
+  const from = env.settings.promotesFrom;
+  if (from) {
+    const onBase = stateIn(base, from, flag);
+    const now = stateIn(current, from, flag);
+    if (exposure(onBase) < 100) {
+      findings.push(
+        error(
+          at.locate(['flags', flag, 'rollout']),
+          'promotion-order',
+          `flag '${flag}' is raised to ${to}% in ${name} while ${from} has it ${describeExposure(onBase)} on the base (${baseLabel}); it must be on 100% in ${from} on main first (one environment per pull request)`,
+        ),
+      );
+    } else if (exposure(now) < 100) {
+      findings.push(
+        error(
+          at.locate(['flags', flag, 'rollout']),
+          'promotion-order',
+          `flag '${flag}' is raised to ${to}% in ${name} while this change lowers it in ${from} to ${describeExposure(now)}; it must stay on 100% in ${from}`,
+        ),
+      );
+    }
+  }
+  for (const req of current.catalog.flags[flag]?.requires ?? []) {
+    const onBase = stateIn(base, name, req);
+    const now = env.states[req];
+    if (exposure(onBase) < 100 || exposure(now) < 100) {
+      const where = exposure(onBase) < 100 ? `${describeExposure(onBase)} in ${name} on the base (${baseLabel})` : `lowered to ${describeExposure(now)} in ${name} by this change`;
+      findings.push(
+        error(
+          at.locate(['flags', flag, 'enabled']),
+          'prerequisite',
+          `flag '${flag}' requires '${req}', which is ${where}; it must be on 100% there on main first`,
         ),
       );
     }

@@ -80,6 +80,7 @@ describe('flagops audit', () => {
         commit: sha.rollout,
         commit_author: 'Sam Lee <sam.lee@pms.example.com>',
         commit_date: '2026-11-23T10:05:00Z',
+        commits: [{ commit: sha.rollout, author: 'Sam Lee <sam.lee@pms.example.com>', date: '2026-11-23T10:05:00Z', subject: 'e-prescribing to 25% in production' }],
       },
       {
         timestamp: '2026-11-23T11:00:00Z',
@@ -97,6 +98,7 @@ describe('flagops audit', () => {
         commit: sha.kill,
         commit_author: 'On Call <oncall@pms.example.com>',
         commit_date: '2026-11-23T11:02:00Z',
+        commits: [{ commit: sha.kill, author: 'On Call <oncall@pms.example.com>', date: '2026-11-23T11:02:00Z', subject: 'Kill switch for telehealth in production' }],
       },
       {
         timestamp: '2026-11-23T12:00:00Z',
@@ -114,6 +116,7 @@ describe('flagops audit', () => {
         commit: sha.added,
         commit_author: 'Lena Fischer <lena.fischer@pms.example.com>',
         commit_date: '2026-11-23T12:10:00Z',
+        commits: [{ commit: sha.added, author: 'Lena Fischer <lena.fischer@pms.example.com>', date: '2026-11-23T12:10:00Z', subject: 'Declare visit_notes_export_enabled' }],
       },
       {
         timestamp: '2026-11-23T13:00:00Z',
@@ -131,6 +134,7 @@ describe('flagops audit', () => {
         commit: sha.removed,
         commit_author: 'Ops Bot <ops@pms.example.com>',
         commit_date: '2026-11-23T13:00:00Z',
+        commits: [{ commit: sha.removed, author: 'Ops Bot <ops@pms.example.com>', date: '2026-11-23T13:00:00Z', subject: 'Remove maintenance_mode_enabled, replaced by the runbook (TICKET-13040)' }],
       },
     ]);
   });
@@ -185,10 +189,10 @@ describe('flagops audit', () => {
   it('prints a readable table by default', async () => {
     const r = await flagops(dir, 'audit', '--env', 'production', '--flag', 'telehealth_appointments_enabled', '--since', '2026-11-22');
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^TIMESTAMP\s+ENV\s+FLAG\s+EVENT\s+CHANGE\s+BY\s+TICKET\s+APPROVED BY\s+COMMIT\s+REASON$/);
+    expect(lines[0]).toMatch(/^TIMESTAMP\s+ENV\s+FLAG\s+EVENT\s+CHANGE\s+BY\s+TICKET\s+APPROVED BY\s+COMMIT\s+VIA\s+REASON$/);
     expect(lines).toHaveLength(3);
     expect(lines[2]).toMatch(
-      new RegExp(`^2026-11-23T11:00:00Z\\s+production\\s+telehealth_appointments_enabled\\s+toggled\\s+on 25% -> off\\s+oncall@pms.example.com\\s+TICKET-13020\\s+-\\s+${sha.kill!.slice(0, 8)}\\s+Kill switch: video provider outage \\(INC-2301\\)$`),
+      new RegExp(`^2026-11-23T11:00:00Z\\s+production\\s+telehealth_appointments_enabled\\s+toggled\\s+on 25% -> off\\s+oncall@pms.example.com\\s+TICKET-13020\\s+-\\s+${sha.kill!.slice(0, 8)}\\s+-\\s+Kill switch: video provider outage \\(INC-2301\\)$`),
     );
   });
 
@@ -243,7 +247,7 @@ describe('flagops audit across renames and merges', () => {
     ]);
   });
 
-  it('attributes a change merged from a branch to the branch commit, once', async () => {
+  it('attributes a change merged from a branch to the merge that landed it, with the branch commit as detail, once', async () => {
     // GIVEN a change made on a branch and merged with a merge commit, while main moved on
     const dir = tempProject();
     initRepo(dir);
@@ -254,12 +258,13 @@ describe('flagops audit across renames and merges', () => {
     setFlag(dir, 'staging', 'appointment_waitlist_enabled', { rollout: 50, changed_at: '2026-11-22T10:00:00Z', changed_by: 'marco.diaz@pms.example.com' });
     const mainCommit = commitAll(dir, 'waitlist to 50% in staging', { date: '2026-11-22T10:05:00Z' });
     git(dir, '-c', 'user.name=Merger', '-c', 'user.email=merger@pms.example.com', 'merge', '-q', '--no-ff', '-m', 'Merge rollout', 'rollout');
+    const merge = git(dir, 'rev-parse', 'HEAD').trim();
     // WHEN auditing since the branch point
     const entries = jsonLines((await flagops(dir, 'audit', '--since', '2026-11-22', '--json')).stdout);
-    // THEN each change appears once, attributed to the commit that made it
-    expect(entries.map((e) => [e.environment, e.feature_flag, e.rollout_percentage, e.commit])).toEqual([
-      ['production', 'e_prescribing_enabled', 25, branchCommit],
-      ['staging', 'appointment_waitlist_enabled', 50, mainCommit],
+    // THEN each change appears once, in the order main got them: the direct commit, then the merge
+    expect(entries.map((e) => [e.environment, e.feature_flag, e.rollout_percentage, e.commit, e.commits.map((c) => c.commit)])).toEqual([
+      ['staging', 'appointment_waitlist_enabled', 50, mainCommit, [mainCommit]],
+      ['production', 'e_prescribing_enabled', 25, merge, [branchCommit]],
     ]);
   });
 

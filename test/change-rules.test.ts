@@ -32,7 +32,7 @@ describe('change rules through flagops check --base', () => {
       expect(r.code).toBe(1);
       const errors = errorsOf(r, 'promotion-order');
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatch(/^environments\/production\/flags\.yaml:\d+:\d+: error: flag 'appointment_waitlist_enabled' is on 5% in production while staging has it on 25%; it must be on 100% in staging first \[promotion-order\]$/);
+      expect(errors[0]).toMatch(/^environments\/production\/flags\.yaml:\d+:\d+: error: flag 'appointment_waitlist_enabled' is raised to 5% in production while staging has it on 25% on the base \(main, merge base [0-9a-f]{12}\); it must be on 100% in staging on main first \(one environment per pull request\) \[promotion-order\]$/);
     });
 
     it('rejects raising a flag in staging while dev is below 100%', async () => {
@@ -43,7 +43,7 @@ describe('change rules through flagops check --base', () => {
       );
       // THEN the staging change is an error
       expect(r.code).toBe(1);
-      expect(errorsOf(r, 'promotion-order')[0]).toContain("flag 'ai_visit_summaries_enabled' is on 5% in staging while dev has it on 50%");
+      expect(errorsOf(r, 'promotion-order')[0]).toContain("flag 'ai_visit_summaries_enabled' is raised to 5% in staging while dev has it on 50% on the base (main, merge base ");
     });
 
     it('accepts raising a flag in production that staging has at 100%', async () => {
@@ -51,7 +51,7 @@ describe('change rules through flagops check --base', () => {
       const r = await checkAgainstMain((dir) => setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 25, ...fresh }));
       // THEN check passes
       expect(r.code, r.stdout).toBe(0);
-      expect(r.stdout).toContain('flagops check (base main): 0 errors');
+      expect(r.stdout).toMatch(/flagops check \(base: main, merge base [0-9a-f]{12}\): 0 errors/);
     });
 
     it('never blocks a kill switch, even when the flag is ahead of its upstream environment', async () => {
@@ -104,7 +104,7 @@ describe('change rules through flagops check --base', () => {
       // THEN check fails naming the next step
       expect(r.code).toBe(1);
       expect(errorsOf(r, 'rollout-one-step')).toEqual([
-        expect.stringContaining("flag 'e_prescribing_enabled' jumps from 5% to 50% in production; raise it one step at a time (next step: 25%)"),
+        expect.stringContaining("flag 'e_prescribing_enabled' goes from 5% on the base (main, merge base "),
       ]);
     });
 
@@ -129,15 +129,15 @@ describe('change rules through flagops check --base', () => {
       expect(r.code).toBe(1);
       const errors = errorsOf(r, 'audit-not-updated');
       expect(errors).toHaveLength(2);
-      expect(errors.join('\n')).toContain("flag 'e_prescribing_enabled' changed state in production but changed_at (2026-11-18T15:00:00Z) is not newer than before");
-      expect(errors.join('\n')).toContain("keeps the previous change's changed_by, reason and ticket");
+      expect(errors.join('\n')).toContain("flag 'e_prescribing_enabled' changed state in production but changed_at (2026-11-18T15:00:00Z) is not newer than on the base (main, merge base ");
+      expect(errors.join('\n')).toContain('keeps the changed_by, reason and ticket it had on the base (main, merge base ');
     });
 
     it('rejects a state change that only bumps changed_at, keeping who, why and the ticket', async () => {
       const r = await checkAgainstMain((dir) => setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 25, changed_at: '2026-11-23T11:00:00Z' }));
       const errors = errorsOf(r, 'audit-not-updated');
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toContain("flag 'e_prescribing_enabled' changed state in production but keeps the previous change's changed_by, reason and ticket");
+      expect(errors[0]).toContain("flag 'e_prescribing_enabled' changed state in production but keeps the changed_by, reason and ticket it had on the base (main, merge base ");
     });
 
     it('rejects a kill switch without fresh audit fields too', async () => {

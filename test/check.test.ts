@@ -17,7 +17,7 @@ describe('flagops check', () => {
   it('passes on the committed tree (exit 0, the expired-flag warning only)', async () => {
     const r = await flagops(REPO_ROOT, 'check', '--base', 'HEAD');
     expect(r.code, r.stdout).toBe(0);
-    expect(r.stdout).toMatch(/flagops check \(base HEAD\): 0 errors, 1 warning in 1 file$/);
+    expect(r.stdout).toMatch(/flagops check \(base: HEAD, merge base [0-9a-f]{12}\): 0 errors, 1 warning in 1 file$/);
   });
 
   it('--strict turns warnings into errors', async () => {
@@ -26,9 +26,11 @@ describe('flagops check', () => {
     expect(r.stdout).toContain('error: flag \'online_bill_pay_enabled\' expired on 2026-06-30');
   });
 
-  it('--format json gives the same findings for machines', async () => {
-    const r = await flagops(tempProject(), 'check', '--format', 'json');
+  it('--format json gives the same findings for machines, and the base it used', async () => {
+    const dir = tempProject({ git: true });
+    const r = await flagops(dir, 'check', '--base', 'main', '--format', 'json');
     const json = JSON.parse(r.stdout);
+    expect(json.base).toEqual({ ref: 'main', commit: git(dir, 'rev-parse', 'HEAD').trim(), mergeBase: true });
     expect(json.summary).toEqual({ errors: 0, warnings: 1 });
     expect(json.findings[0]).toEqual({
       file: 'environments/catalog.yaml',

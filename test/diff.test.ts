@@ -92,7 +92,7 @@ describe('flagops diff', () => {
     const dir = await rolloutAndKillSwitch();
     const r = await flagops(dir, 'diff', '--base', 'main');
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^flagops diff against main \([0-9a-f]{12}\): production: 1 flag raised, 1 kill switch; 1 object changed$/);
+    expect(lines[0]).toMatch(/^flagops diff against main \(merge base [0-9a-f]{12}\): production: 1 flag raised, 1 kill switch; 1 object changed$/);
     expect(lines).toContain('  e_prescribing_enabled: on 5% -> on 25% (raised; 20% of users switch on)');
     expect(lines).toContain('  telehealth_appointments_enabled: on 25% -> off (kill-switch; 25% of users switch off)');
     expect(lines).toContain('    ticket: TICKET-13010  changed by: sam.lee@pms.example.com  approved by: lead@pms.example.com');

@@ -84,25 +84,31 @@ describe('flagops drill refuses to start from a broken project', () => {
 describe('compareDist', () => {
   const CM = 'dist/production/configmap-feature-flags-config.yaml';
   const FLAG = 'a_enabled';
-  const configMap = (a: boolean, b: boolean, checksum: string, version: string) => ({
+  const configMap = (a: boolean, b: boolean, setMetadata: Record<string, string> = { flagSetId: 'pms-production' }) => ({
     kind: 'ConfigMap',
-    metadata: { name: 'feature-flags-config', annotations: { 'flagops.io/checksum': checksum } },
+    metadata: { name: 'feature-flags-config' },
     data: {
       'feature_flags.json': JSON.stringify({ production: { a_enabled: a, b_enabled: b } }),
-      'flags.flagd.json': JSON.stringify({ metadata: { version }, flags: { a_enabled: { defaultVariant: a ? 'on' : 'off' }, b_enabled: { defaultVariant: b ? 'on' : 'off' } } }),
+      'flags.flagd.json': JSON.stringify({ metadata: setMetadata, flags: { a_enabled: { defaultVariant: a ? 'on' : 'off' }, b_enabled: { defaultVariant: b ? 'on' : 'off' } } }),
     },
   });
   const other = (replicas: number) => ({ kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas } });
 
-  it("allows the flag's own entries, the checksum and the flag-set version", () => {
-    const before = new Map<string, object>([[CM, configMap(true, true, 'sha256:1', 'v1')], ['dist/production/deployment-x.yaml', other(1)]]);
-    const after = new Map<string, object>([[CM, configMap(false, true, 'sha256:2', 'v2')], ['dist/production/deployment-x.yaml', other(1)]]);
+  it("allows the flag's own entries and nothing else", () => {
+    const before = new Map<string, object>([[CM, configMap(true, true)], ['dist/production/deployment-x.yaml', other(1)]]);
+    const after = new Map<string, object>([[CM, configMap(false, true)], ['dist/production/deployment-x.yaml', other(1)]]);
     expect(compareDist(before, after, CM, 'production', FLAG)).toEqual({ changed: [CM], unexpected: [] });
   });
 
+  it('names a change of the whole flag set, such as a version every change would rewrite', () => {
+    const before = new Map<string, object>([[CM, configMap(true, true)]]);
+    const after = new Map<string, object>([[CM, configMap(false, true, { flagSetId: 'pms-production', version: 'v2' })]]);
+    expect(compareDist(before, after, CM, 'production', FLAG).unexpected).toEqual([`${CM}: data.flags.flagd.json (metadata.version)`]);
+  });
+
   it("names another flag's entry", () => {
-    const before = new Map<string, object>([[CM, configMap(true, true, 'sha256:1', 'v1')]]);
-    const after = new Map<string, object>([[CM, configMap(false, false, 'sha256:2', 'v2')]]);
+    const before = new Map<string, object>([[CM, configMap(true, true)]]);
+    const after = new Map<string, object>([[CM, configMap(false, false)]]);
     expect(compareDist(before, after, CM, 'production', FLAG).unexpected).toEqual([
       `${CM}: data.feature_flags.json (production.b_enabled)`,
       `${CM}: data.flags.flagd.json (flags.b_enabled)`,
@@ -110,7 +116,7 @@ describe('compareDist', () => {
   });
 
   it('names another object, another field of the ConfigMap, and files that appear or disappear', () => {
-    const cm = configMap(true, true, 'sha256:1', 'v1');
+    const cm = configMap(true, true);
     const before = new Map<string, object>([[CM, cm], ['dist/production/deployment-x.yaml', other(1)], ['dist/staging/gone.yaml', other(1)]]);
     const after = new Map<string, object>([
       [CM, { ...cm, metadata: { ...cm.metadata, labels: { extra: 'yes' } } }],

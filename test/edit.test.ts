@@ -61,7 +61,7 @@ describe('flagops rollout', () => {
     const before = snapshot(dir);
     const r = await flagops(dir, 'rollout', 'e_prescribing_enabled', '--env', 'production', '--to', '100', '--reason', 'all at once', ...AUDIT);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/environments\/production\/flags.yaml:\d+:\d+: error: flag 'e_prescribing_enabled' jumps from 5% to 100% in production; raise it one step at a time \(next step: 25%\) \[rollout-one-step\]/);
+    expect(r.stdout).toMatch(/environments\/production\/flags.yaml:\d+:\d+: error: flag 'e_prescribing_enabled' goes from 5% on the base \(the files before this edit\) to 100% in production; production moves one step per pull request \(next step: 25%\) \[rollout-one-step\]/);
     expect(r.stdout).toContain('no file was changed');
     expect(snapshot(dir)).toEqual(before);
   });
@@ -71,7 +71,7 @@ describe('flagops rollout', () => {
     const before = snapshot(dir);
     const r = await flagops(dir, 'enable', 'insurance_eligibility_checks_enabled', '--env', 'production', '--reason', 'go', ...AUDIT);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/error: flag 'insurance_eligibility_checks_enabled' is on 5% in production while staging has it on 50%.*\[promotion-order\]/);
+    expect(r.stdout).toMatch(/error: flag 'insurance_eligibility_checks_enabled' is raised to 5% in production while staging has it on 50% on the base.*\[promotion-order\]/);
     expect(r.stdout).not.toMatch(/warning: .*\[promotion-order\]/);
     expect(snapshot(dir)).toEqual(before);
   });
@@ -86,7 +86,7 @@ describe('flagops rollout', () => {
     expect(raised.code, raised.stdout).toBe(0);
     const r2 = await flagops(dir, 'enable', 'secure_document_upload_enabled', '--env', 'staging', '--rollout', '25', '--reason', 'again', '--ticket', 'TICKET-2', '--by', 'a@pms.example.com');
     expect(r2.code).toBe(1);
-    expect(r2.stdout).toMatch(/error: flag 'secure_document_upload_enabled' requires 'patient_portal_messaging_enabled', which is on 50% in staging.*\[prerequisite\]/);
+    expect(r2.stdout).toMatch(/error: flag 'secure_document_upload_enabled' requires 'patient_portal_messaging_enabled', which is on 50% in staging on the base.*\[prerequisite\]/);
   });
 
   it('refuses a change whose changed_at is not newer than the entry it replaces', async () => {
@@ -135,6 +135,30 @@ describe('flagops disable (the kill switch)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('already off; nothing changed');
     expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('in an incident needs only --reason and an incident id in production (who comes from git config)', () => {
+    // GIVEN a clone as the on-call engineer has it
+    const dir = tempProject({ git: true });
+    git(dir, 'config', 'user.email', 'oncall@pms.example.com');
+    // WHEN the kill switch is pulled with the incident id as the ticket
+    const r = flagopsProcess(dir, ['disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'Video vendor outage', '--ticket', 'INC-2291']);
+    // THEN it is applied
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const entry = parse(read(dir, PROD)).flags.telehealth_appointments_enabled;
+    expect(entry).toMatchObject({ enabled: false, ticket: 'INC-2291', changed_by: 'oncall@pms.example.com', reason: 'Video vendor outage' });
+  });
+
+  it('names the option to pass when it is refused, not only the YAML field', async () => {
+    const dir = tempProject();
+    const before = snapshot(dir);
+    const r = await flagops(dir, 'disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'Video vendor outage', '--by', 'oncall@pms.example.com');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/error: flag 'telehealth_appointments_enabled' needs a 'ticket' in production; pass --ticket ID \(a change ticket, or an incident id such as INC-2291\) \[ticket-required\]/);
+    expect(snapshot(dir)).toEqual(before);
+    const raise = await flagops(dir, 'rollout', 'e_prescribing_enabled', '--env', 'production', '--to', '25', '--reason', 'Phase 2', '--ticket', 'TICKET-1', '--by', 'sam.lee@pms.example.com');
+    expect(raise.code).toBe(1);
+    expect(raise.stdout).toMatch(/needs 'approved_by' \(a second person\); pass --approved-by EMAIL \[approval-required\]/);
   });
 });
 

@@ -59,14 +59,31 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/**
+ * The environment a test's flagops sees: the test process's, without the CI markers (the suite runs
+ * under CI=true, and flagops judges a missing base more strictly there), plus `extra`.
+ */
+export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, FLAGOPS_NOW: process.env.FLAGOPS_NOW ?? NOW, NO_COLOR: '1' };
+  delete env.CI;
+  delete env.GITHUB_ACTIONS;
+  return { ...env, ...extra };
+}
+
 /** Runs `flagops ...args` in-process with `cwd`, capturing output. FLAGOPS_NOW is fixed to {@link NOW}. */
 export async function flagops(cwd: string, ...args: string[]): Promise<CliResult> {
+  return flagopsWith(cwd, args, {});
+}
+
+/** Like {@link flagops}, with extra environment variables (e.g. `{ CI: 'true' }`). */
+export async function flagopsWith(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   const out: string[] = [];
   const err: string[] = [];
   const previous = process.env.FLAGOPS_NOW;
-  process.env.FLAGOPS_NOW ??= NOW;
+  const cliEnvironment = cliEnv(env);
+  process.env.FLAGOPS_NOW = cliEnvironment.FLAGOPS_NOW;
   try {
-    const code = await main(['node', 'flagops', ...args], { out: (l) => out.push(l), err: (l) => err.push(l), color: false }, cwd);
+    const code = await main(['node', 'flagops', ...args], { out: (l) => out.push(l), err: (l) => err.push(l), color: false }, cwd, cliEnvironment);
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   } finally {
     if (previous === undefined) delete process.env.FLAGOPS_NOW;
@@ -79,7 +96,7 @@ export function flagopsProcess(cwd: string, args: readonly string[], env: NodeJS
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1', ...env },
+    env: cliEnv({ FLAGOPS_NOW: NOW, ...env }),
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Deployment, StackOutputs } from '../infra/pulumi/program.ts';
 import type { KubeObject } from '../infra/synth.ts';
 import { readDist } from '../lib/dist.ts';
+import { flagDataChecksum } from '../constructs/feature-flag-config-map.ts';
 import { NOW, read, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
 
 const STACKS = ['dev', 'staging', 'production'] as const;
@@ -133,11 +134,12 @@ describe.each(STACKS)('the %s stack', (stack) => {
     expect(String(providers[0]!.inputs.enableConfigMapMutable)).toBe('true');
   });
 
-  it('exports the namespace, the flag checksum and the object counts by kind', async () => {
+  it('exports the namespace, the flag checksum (computed from the committed data) and the object counts by kind', async () => {
     const { outputs } = await runEntry(stack);
-    const flags = parse(read(REPO_ROOT, FLAGS_FILE(stack))) as KubeObject;
+    const flags = parse(read(REPO_ROOT, FLAGS_FILE(stack))) as KubeObject & { data: Record<string, string> };
     expect(outputs.namespace).toBe(NAMESPACES[stack]);
-    expect(outputs.flagChecksum).toBe((flags.metadata.annotations as Record<string, string>)['flagops.io/checksum']);
+    expect(flags.metadata.annotations).toBeUndefined(); // not committed: every flag change would rewrite that line
+    expect(outputs.flagChecksum).toBe(flagDataChecksum(flags.data));
     expect(outputs.flagChecksum).toMatch(/^sha256:[0-9a-f]{64}$/);
     const kinds = committedKeys(REPO_ROOT, stack).map((k) => k.split(' ')[0]!);
     expect(Object.values(outputs.objectCounts).reduce((a, b) => a + b, 0)).toBe(kinds.length);
@@ -213,6 +215,17 @@ describe('stack names and config', () => {
 });
 
 describe('the flag checksum patch on the backend', () => {
+  it('is computed at deploy time and stamped on the deployed flag ConfigMap, which is otherwise the committed object', async () => {
+    const { registered, deployment } = await runProgram(tempProject(), 'production');
+    const committed = parse(read(REPO_ROOT, FLAGS_FILE('production'))) as KubeObject & { data: Record<string, string> };
+    const flagMaps = registered.filter((r) => r.type === 'kubernetes:core/v1:ConfigMap' && r.inputs.metadata?.name === 'feature-flags-config');
+    expect(flagMaps).toHaveLength(1);
+    const { annotations, ...metadata } = flagMaps[0]!.inputs.metadata;
+    expect(annotations).toEqual({ 'flagops.io/checksum': flagDataChecksum(committed.data) });
+    expect(deployment.outputs.flagChecksum).toBe(flagDataChecksum(committed.data));
+    expect({ ...flagMaps[0]!.inputs, metadata }).toEqual(committed);
+  });
+
   it('is not registered by default', async () => {
     const { deployment, registered } = await runProgram(tempProject(), 'staging');
     expect(deployment.checksumPatch).toBeUndefined();

@@ -20,7 +20,7 @@ interface Job {
   readonly steps?: Step[];
 }
 interface Workflow {
-  readonly on: Record<string, { branches?: string[] } | null>;
+  readonly on: Record<string, { branches?: string[]; types?: string[] } | null>;
   readonly permissions: Record<string, string>;
   readonly jobs: Record<string, Job>;
 }
@@ -32,10 +32,24 @@ const uses = (job: Job): string[] => (job.steps ?? []).flatMap((s) => (s.uses ? 
 const allJobs = [...Object.entries(workflow.jobs), ...Object.entries(deployStack.jobs).map(([k, j]) => [`deploy-stack.${k}`, j] as const)];
 
 describe('the CI workflow', () => {
-  it('runs on pull requests and on pushes to main', () => {
-    expect(Object.keys(workflow.on).sort()).toEqual(['pull_request', 'push']);
+  it('runs on pull requests, on their reviews (so approvals re-run the gate) and on pushes to main', () => {
+    expect(Object.keys(workflow.on).sort()).toEqual(['pull_request', 'pull_request_review', 'push']);
     expect(workflow.on.pull_request?.branches).toEqual(['main']);
+    expect(workflow.on.pull_request_review).toEqual({ types: ['submitted', 'dismissed'] });
     expect(workflow.on.push?.branches).toEqual(['main']);
+    expect(workflow.jobs.check!.if).toContain("github.event_name == 'pull_request_review'");
+    // previews and the comment belong to the pull request's own events only
+    expect(workflow.jobs.preview!.if).toBe("github.event_name == 'pull_request'");
+  });
+
+  it("passes the pull request's commit authors and approving reviewers from the GitHub API to flagops check", () => {
+    const check = workflow.jobs.check!;
+    expect(check.permissions).toEqual({ contents: 'read', 'pull-requests': 'read' });
+    const script = String(check.steps!.find((s) => s.uses?.startsWith('actions/github-script@'))!.with!.script);
+    expect(script).toContain('github.rest.pulls.listCommits');
+    expect(script).toContain('github.rest.pulls.listReviews');
+    expect(script).toContain('github.paginate');
+    expect(runs(check)).toContain('npx flagops check --base origin/main --pull-request "$RUNNER_TEMP/pull-request.json"');
   });
 
   it('is read-only by default, and only the comment job may write to pull requests', () => {

@@ -1,5 +1,6 @@
 import { auditTrail, type AuditEntry } from '../../lib/audit.ts';
-import { resolveRef } from '../../lib/git.ts';
+import { DEFAULT_UPSTREAM } from '../../lib/base.ts';
+import { resolveRef, tryGit } from '../../lib/git.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { table } from '../report.ts';
 import { EXIT, type Register } from '../main.ts';
@@ -11,22 +12,42 @@ export const registerAudit: Register = (program, ctx) => {
     .option('--env <env>', 'only this environment')
     .option('--flag <flag>', 'only this flag')
     .option('--since <date>', 'only changes at or after this date (YYYY-MM-DD, UTC) or RFC 3339 time')
+    .option('--ref <ref>', `the main branch whose first-parent history is read (default: ${DEFAULT_UPSTREAM}, else HEAD)`)
     .option('--json', 'JSON lines, one entry per line (the compliance format)')
-    .action(async (opts: { env?: string; flag?: string; since?: string; json?: boolean }) => {
+    .action(async (opts: { env?: string; flag?: string; since?: string; ref?: string; json?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd);
       const environments = ws.settings.map((s) => s.name);
       if (opts.env !== undefined && !environments.includes(opts.env)) {
         throw new UsageError(`unknown environment '${opts.env}'; known: ${environments.join(', ')}`);
       }
       if (!resolveRef(ws.root, 'HEAD')) throw new UsageError('flagops audit reads the git history: run it in a git repository with at least one commit');
-      const trail = auditTrail(ws.root, environments, { environment: opts.env, flag: opts.flag, since: parseSince(opts.since) });
+      const since = parseSince(opts.since);
+      let ref = opts.ref ?? DEFAULT_UPSTREAM;
+      if (!resolveRef(ws.root, ref)) {
+        if (opts.ref !== undefined) throw new UsageError(`--ref ${opts.ref} is not a commit in this repository`);
+        ref = 'HEAD';
+        const branch = tryGit(ws.root, ['symbolic-ref', '--quiet', '--short', 'HEAD'])?.trim();
+        if (branch !== 'main') {
+          ctx.output.err(
+            `flagops: note: no ${DEFAULT_UPSTREAM} in this clone, so the audit follows HEAD${branch ? ` (${branch})` : ''}, which may hold changes that never reached main; ` +
+              'run `git fetch origin main:refs/remotes/origin/main`, or pass --ref main',
+          );
+        }
+      }
+      const trail = auditTrail(ws.root, environments, { environment: opts.env, flag: opts.flag, since }, ref);
       for (const w of trail.warnings) ctx.output.err(`flagops: warning: ${w}`);
+      if (trail.cut) {
+        ctx.output.err(
+          `flagops: warning: the history is shallow and cut at ${trail.cut.commit.slice(0, 12)} (${trail.cut.date}): changes before it are not shown, ` +
+            'and the state there is where this audit starts; run `git fetch --unshallow` for the complete trail',
+        );
+      }
       if (opts.json) {
         for (const e of trail.entries) ctx.output.out(JSON.stringify(e));
       } else if (trail.entries.length === 0) {
         ctx.output.out('no flag changes found');
       } else {
-        for (const line of table(trail.entries.map(row), ['TIMESTAMP', 'ENV', 'FLAG', 'EVENT', 'CHANGE', 'BY', 'TICKET', 'APPROVED BY', 'COMMIT', 'REASON'])) ctx.output.out(line);
+        for (const line of table(trail.entries.map(row), ['TIMESTAMP', 'ENV', 'FLAG', 'EVENT', 'CHANGE', 'BY', 'TICKET', 'APPROVED BY', 'COMMIT', 'VIA', 'REASON'])) ctx.output.out(line);
       }
       ctx.exitCode = EXIT.ok;
     });
@@ -59,6 +80,15 @@ function row(e: AuditEntry): string[] {
     e.approval_ticket ?? '-',
     e.approved_by ?? '-',
     e.commit.slice(0, 8),
+    via(e),
     e.reason,
   ];
+}
+
+/** The pull request's commits behind a merge (`2: 1a2b3c4d 5e6f7a8b`), `-` for a direct commit. */
+function via(e: AuditEntry): string {
+  if (e.commits.length === 1 && e.commits[0]!.commit === e.commit) return '-';
+  if (e.commits.length === 0) return '0';
+  const shown = e.commits.slice(0, 3).map((c) => c.commit.slice(0, 8));
+  return `${e.commits.length}: ${shown.join(' ')}${e.commits.length > 3 ? ' ...' : ''}`;
 }

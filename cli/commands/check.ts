@@ -1,31 +1,56 @@
 import { Option } from 'commander';
-import { defaultBase, gitReader, resolveRef } from '../../lib/git.ts';
+import { describeBase, findBase, underCi, type ChangeBase } from '../../lib/base.ts';
+import { gitReader } from '../../lib/git.ts';
 import { parseProject } from '../../lib/project.ts';
-import { now, openWorkspace, UsageError, validate } from '../../lib/workspace.ts';
-import { hasErrors, strict } from '../../policies/findings.ts';
+import { loadPullRequest } from '../../lib/pull-request.ts';
+import { now, openWorkspace, validate } from '../../lib/workspace.ts';
+import { checkPullRequestIdentities } from '../../policies/identity-rules.ts';
+import { error, hasErrors, strict, warning, type Finding } from '../../policies/findings.ts';
 import { printFindings } from '../report.ts';
 import { EXIT, type Register } from '../main.ts';
+
+/** The rule id of "the change rules could not run: no base". */
+export const BASE_UNKNOWN = 'base-unknown';
 
 export const registerCheck: Register = (program, ctx) => {
   program
     .command('check')
-    .description('every state rule, the change rules against --base, manifest policies, Kubernetes schemas, and drift of dist/; writes nothing')
-    .option('--base <ref>', 'git ref the change is compared with (default: merge base with origin/main, when it exists)')
+    .description('every state rule, the change rules against the base, manifest policies, Kubernetes schemas, and drift of dist/; writes nothing')
+    .option('--base <ref>', 'the change is judged against the merge base of HEAD and this ref (default: origin/main)')
+    .option('--pull-request <file>', "the pull request's commits and reviews from the GitHub API (JSON), to check changed_by and approved_by against them")
     .option('--strict', 'treat warnings as errors')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (opts: { base?: string; strict?: boolean; format: 'text' | 'json' }) => {
+    .action(async (opts: { base?: string; pullRequest?: string; strict?: boolean; format: 'text' | 'json' }) => {
       const ws = await openWorkspace(ctx.cwd);
-      const ref = opts.base ?? defaultBase(ws.root);
-      let base;
-      if (ref !== undefined) {
-        const commit = resolveRef(ws.root, ref);
-        if (!commit) throw new UsageError(`--base ${ref} is not a commit in this repository`);
-        base = parseProject(ws.settings, gitReader(ws.root, commit));
+      const found = findBase(ws.root, opts.base);
+      const baseFindings: Finding[] = [];
+      let base: ChangeBase | undefined;
+      if (found.ok) {
+        base = found.base;
+      } else {
+        // An unusable --base, or any missing base under CI, fails the check: the change rules must run.
+        const fatal = opts.base !== undefined || underCi(ctx.env);
+        const consequence = fatal
+          ? 'the change rules cannot run'
+          : found.fallback
+            ? `the change rules are judged against ${describeBase(found.fallback)} only (uncommitted changes)`
+            : 'the change rules are not applied';
+        const at = { file: '', line: 0, col: 0 };
+        baseFindings.push((fatal ? error : warning)(at, BASE_UNKNOWN, `${found.problem}; ${consequence}`));
+        if (!fatal) base = found.fallback;
       }
-      const result = await validate(ws, { now: now(), base, drift: true });
-      const findings = opts.strict ? strict(result.findings) : result.findings;
-      const what = `flagops check${ref ? ` (base ${ref})` : ''}`;
-      printFindings(ctx.output, findings, opts.format, what);
-      ctx.exitCode = hasErrors(findings) ? EXIT.violations : EXIT.ok;
+      const label = base ? describeBase(base) : undefined;
+      const parsedBase = base ? parseProject(ws.settings, gitReader(ws.root, base.commit)) : undefined;
+      const result = await validate(ws, { now: now(), base: parsedBase, baseLabel: label, drift: true });
+      const findings = [...baseFindings, ...result.findings];
+      if (opts.pullRequest !== undefined) {
+        const pr = loadPullRequest(ws.root, opts.pullRequest, ctx.cwd);
+        if (!parsedBase) findings.push(error({ file: '', line: 0, col: 0 }, BASE_UNKNOWN, '--pull-request needs a base to know which entries the pull request changed'));
+        else findings.push(...checkPullRequestIdentities(parsedBase.model, result.parsed.model, pr));
+      }
+      const shown = opts.strict ? strict(findings) : findings;
+      const what = `flagops check (base: ${label ?? 'none, change rules not applied'})`;
+      printFindings(ctx.output, shown, opts.format, what, { base: base ? { ref: base.ref, commit: base.commit, mergeBase: base.mergeBase } : null });
+      ctx.exitCode = hasErrors(shown) ? EXIT.violations : EXIT.ok;
     });
 };

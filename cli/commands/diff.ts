@@ -1,5 +1,6 @@
 import { Option } from 'commander';
-import { defaultBase, gitReader, resolveRef } from '../../lib/git.ts';
+import { describeBase, findBase, underCi } from '../../lib/base.ts';
+import { gitReader } from '../../lib/git.ts';
 import { parseProject } from '../../lib/project.ts';
 import { distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type ObjectReview, type Review } from '../../lib/review.ts';
 import { now, openWorkspace, UsageError, validate } from '../../lib/workspace.ts';
@@ -15,19 +16,30 @@ export const registerDiff: Register = (program, ctx) => {
   program
     .command('diff')
     .description('what a change does: flag by flag per environment (before, after, users switching, reason, ticket, who), then object by object')
-    .option('--base <ref>', 'git ref to compare with (default: merge base with origin/main, else HEAD)')
+    .option('--base <ref>', 'compare with the merge base of HEAD and this ref (default: origin/main; without it, HEAD)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
     .option('--exit-code', 'exit 1 when something changes (like git diff --exit-code)')
     .option('--max-chars <n>', `markdown: leave out object diffs beyond this size (GitHub comments stop at 65536)`, positiveInt, MARKDOWN_BUDGET)
     .action(async (opts: { base?: string; format: Format; exitCode?: boolean; maxChars: number }) => {
       const ws = await openWorkspace(ctx.cwd);
-      const ref = opts.base ?? defaultBase(ws.root) ?? 'HEAD';
-      const commit = resolveRef(ws.root, ref);
-      if (!commit) throw new UsageError(`--base ${ref} is not a commit in this repository${opts.base ? '' : ' (flagops diff needs a git repository with at least one commit)'}`);
+      const found = findBase(ws.root, opts.base);
+      const notes: string[] = [];
+      if (!found.ok) {
+        // Never a silent "nothing changes": an unusable --base, or no base under CI, is an error;
+        // locally the diff falls back to HEAD (uncommitted changes) and says so.
+        if (opts.base !== undefined || !found.fallback) throw new UsageError(found.problem);
+        if (underCi(ctx.env)) {
+          ctx.output.err(`flagops: error: ${found.problem}`);
+          ctx.exitCode = EXIT.violations;
+          return;
+        }
+        notes.push(`${found.problem}; showing only the uncommitted changes against ${describeBase(found.fallback)}`);
+      }
+      const chosen = found.ok ? found.base : found.fallback!;
+      const commit = chosen.commit;
       const base = parseProject(ws.settings, gitReader(ws.root, commit));
       const current = await validate(ws, { now: now() });
       const environments = ws.settings.map((s) => s.name);
-      const notes: string[] = [];
       let after: Map<string, string>;
       if (current.manifests) {
         after = new Map(current.manifests.flatMap((m) => m.files.map((f) => [f.path, f.text] as const)));
@@ -39,7 +51,7 @@ export const registerDiff: Register = (program, ctx) => {
         flags: reviewFlags(base.model, current.parsed.model),
         objects: reviewObjects(distAtCommit(ws.root, commit), after),
       };
-      const header = { base: ref, commit: commit.slice(0, 12), maxChars: opts.maxChars };
+      const header = { base: chosen.ref, commit: commit.slice(0, 12), mergeBase: chosen.mergeBase, maxChars: opts.maxChars };
       const render = { text: renderText, markdown: renderMarkdown, json: renderJson }[opts.format];
       render(ctx.output, review, environments, header, notes);
       const changed = review.flags.length > 0 || review.objects.length > 0;
@@ -50,6 +62,8 @@ export const registerDiff: Register = (program, ctx) => {
 interface Header {
   readonly base: string;
   readonly commit: string;
+  /** Whether `commit` is the merge base of HEAD and `base`. */
+  readonly mergeBase: boolean;
   /** Markdown size budget. */
   readonly maxChars: number;
 }
@@ -64,7 +78,7 @@ const switching = (f: FlagReview): string => (f.switching ? `${f.switching.perce
 const orDash = (s: string | undefined): string => s ?? '-';
 
 function renderText(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  const title = `flagops diff against ${h.base} (${h.commit})`;
+  const title = `flagops diff against ${h.base} (${h.mergeBase ? 'merge base ' : ''}${h.commit})`;
   for (const n of notes) o.err(`flagops: note: ${n}`);
   if (review.flags.length === 0 && review.objects.length === 0) {
     o.out(`${title}: nothing changes`);
@@ -104,7 +118,7 @@ const cell = (s: string | undefined): string =>
 export const MARKDOWN_BUDGET = 60_000;
 
 function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against \`${h.base}\` (\`${h.commit}\`)`, ''];
+  const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against \`${h.base}\` (${h.mergeBase ? 'merge base ' : ''}\`${h.commit}\`)`, ''];
   for (const n of notes) lines.push(`> **Note:** ${n}`, '');
   if (review.flags.length === 0 && review.objects.length === 0) {
     lines.push('Nothing changes: the flag files and the synthesized manifests are the same as the base.');
@@ -150,5 +164,5 @@ function objectDetails(obj: ObjectReview, tooLarge = false): string[] {
 }
 
 function renderJson(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  o.out(JSON.stringify({ base: h.base, commit: h.commit, summary: summaryLine(review, environments), notes, flags: review.flags, objects: review.objects }, null, 2));
+  o.out(JSON.stringify({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, flags: review.flags, objects: review.objects }, null, 2));
 }

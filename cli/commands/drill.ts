@@ -52,7 +52,7 @@ export const registerDrill: Register = (program, ctx) => {
     .command('drill')
     .description(
       'the rollback drill: for every flag on in an environment, pull its kill switch on a scratch copy and prove it passes every rule, ' +
-        "changes only that flag's ConfigMap entries and checksums, and evaluates to off for everyone (every environment unless --env); " +
+        "changes only that flag's ConfigMap entries, and evaluates to off for everyone (every environment unless --env); " +
         'exit 1 if any flag fails',
     )
     .addOption(envOption())

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { addFlag, editFlagState, type EditOutcome, type StateEditKind } from '../../lib/edits.ts';
 import { gitUserEmail } from '../../lib/git.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
+import type { Finding } from '../../policies/findings.ts';
 import { printFindings } from '../report.ts';
 import { EXIT, type CommandContext, type Register } from '../main.ts';
 
@@ -17,7 +18,7 @@ interface AuditOptions {
 function auditOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--reason <text>', 'why (goes into the audit trail)')
-    .option('--ticket <id>', 'change ticket, e.g. TICKET-12345 (required in staging and production)')
+    .option('--ticket <id>', 'change ticket or incident id, e.g. TICKET-12345 or INC-2291 (required in staging and production)')
     .option('--by <email>', 'who makes the change (default: git config user.email)')
     .option('--dry-run', 'validate and show what would change, write nothing');
 }
@@ -32,13 +33,34 @@ function oneLine(name: string, value: string | undefined): void {
   if (value !== undefined && /[\r\n]/.test(value)) throw new UsageError(`--${name} must be a single line`);
 }
 
+/** For a refused edit, the CLI option that supplies each field a rule asks for. */
+const OPTION_HINTS: Readonly<Record<string, string>> = {
+  'ticket-required': 'pass --ticket ID (a change ticket, or an incident id such as INC-2291)',
+  'ticket-format': 'pass --ticket in the form ABC-123 (for example INC-2291)',
+  'approval-required': 'pass --approved-by EMAIL',
+  'four-eyes': 'pass --approved-by with someone other than --by',
+  'audit-not-updated': 'pass a new --reason (and --by)',
+  'email-format': 'pass --by / --approved-by as e-mail addresses',
+  'empty-reason': 'pass a non-empty --reason',
+};
+
+/** Adds the CLI option to pass to findings about the fields an edit writes. */
+function withOptionHints(findings: readonly Finding[], files: readonly string[]): Finding[] {
+  return findings.map((f) => {
+    const hint = OPTION_HINTS[f.rule];
+    return hint && f.severity === 'error' && files.includes(f.file) ? { ...f, message: `${f.message}; ${hint}` } : f;
+  });
+}
+
 function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolean | undefined): void {
   if (outcome.noop) {
     ctx.output.out(outcome.summary);
     return;
   }
+  if (outcome.baseNote) ctx.output.err(`flagops: note: ${outcome.baseNote}`);
   if (!outcome.dist) {
-    printFindings(ctx.output, outcome.findings, 'text', `flagops: refused (${outcome.summary}); no file was changed`);
+    const findings = withOptionHints(outcome.findings, outcome.files);
+    printFindings(ctx.output, findings, 'text', `flagops: refused (${outcome.summary}; base: ${outcome.base}); no file was changed`);
     ctx.exitCode = EXIT.violations;
     return;
   }
@@ -47,7 +69,7 @@ function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolean | und
     printFindings(ctx.output, outcome.findings, 'text', preexisting ? 'flagops: the errors above were there before this kill switch and do not block it' : 'flagops');
   }
   const verb = dryRun ? 'would write' : 'wrote';
-  ctx.output.out(outcome.summary);
+  ctx.output.out(`${outcome.summary} (base: ${outcome.base})`);
   for (const f of outcome.files) ctx.output.out(`${verb} ${f}`);
   for (const f of outcome.dist.write) ctx.output.out(`${verb} ${f.path}`);
   for (const f of outcome.dist.remove) ctx.output.out(`${dryRun ? 'would remove' : 'removed'} ${f}`);

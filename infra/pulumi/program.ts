@@ -10,7 +10,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { EnvironmentSettings } from '../../environments/settings.ts';
-import { CHECKSUM_ANNOTATION } from '../../constructs/feature-flag-config-map.ts';
+import { CHECKSUM_ANNOTATION, flagDataChecksum } from '../../constructs/feature-flag-config-map.ts';
 import { now as clockNow, openWorkspace, validate } from '../../lib/workspace.ts';
 import { formatFinding, summarize } from '../../cli/report.ts';
 import { sortFindings } from '../../policies/findings.ts';
@@ -163,6 +163,12 @@ async function requireReviewedManifests(root: string, stack: string, now: Date):
   throw new pulumi.RunError([headline, ...errors.map((f) => formatFinding(f, false)), summarize(errors)].join('\n'));
 }
 
+/** The committed object with the checksum annotation of its data added (nothing else changes). */
+function withChecksum(object: PlannedObject['object'], checksum: string): Record<string, unknown> {
+  const annotations = { ...(object.metadata.annotations as Record<string, string> | undefined), [CHECKSUM_ANNOTATION]: checksum };
+  return { ...object, metadata: { ...object.metadata, annotations } };
+}
+
 /** Registers the provider and one resource per committed object of `options.stack`. */
 export async function deployEnvironment(options: DeployOptions): Promise<Deployment> {
   const { root, stack } = options;
@@ -191,16 +197,20 @@ export async function deployEnvironment(options: DeployOptions): Promise<Deploym
     resources.set(`crd:${name}`, crd);
     return crd;
   });
+  // The flag ConfigMap's checksum is computed here, where it is used, not committed: a line that
+  // every flag change rewrites would make any two flag pull requests conflict.
+  const isFlagMap = (o: PlannedObject) => o.object.kind === 'ConfigMap' && o.object.metadata.name === FLAG_CONFIG_MAP;
+  const flagPlan = plan.find(isFlagMap);
+  const flagChecksum = flagPlan ? flagDataChecksum((flagPlan.object as { data?: Record<string, string> }).data ?? {}) : undefined;
   const objects: DeployedObject[] = plan.map((o) => {
     const Resource = resourceClassOf(o);
     const dependsOn = o.dependsOn.map((d) => resources.get(d)!);
-    const resource = new Resource(logicalName(o), { ...o.object }, { provider, dependsOn, protect: o.protect });
+    const resource = new Resource(logicalName(o), isFlagMap(o) ? withChecksum(o.object, flagChecksum!) : { ...o.object }, { provider, dependsOn, protect: o.protect });
     resources.set(o.path, resource);
     return { ...o, resource };
   });
 
-  const flagMap = objects.find((o) => o.object.kind === 'ConfigMap' && o.object.metadata.name === FLAG_CONFIG_MAP);
-  const flagChecksum = (flagMap?.object.metadata.annotations as Record<string, string> | undefined)?.[CHECKSUM_ANNOTATION];
+  const flagMap = objects.find(isFlagMap);
 
   let checksumPatch: k8s.apps.v1.DeploymentPatch | undefined;
   if (config.stampBackendChecksum && flagMap && flagChecksum) {

@@ -1,0 +1,90 @@
+/**
+ * The base of a change: the commit a pull request (or a local edit) is judged against. `check`,
+ * `diff` and the edit commands all find it here, so a local edit is refused exactly when CI would
+ * refuse it.
+ *
+ * The base is the merge base of HEAD and `--base REF` (default `origin/main`): for a branch, the
+ * commit it forked from; for GitHub's merge ref (refs/pull/N/merge), the tip of main. When it cannot
+ * be found (no `origin/main`, a shallow clone that does not reach the merge base, an unknown ref),
+ * the caller says so: {@link BaseResult} carries the one-line problem and its fix.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { resolveRef, tryGit } from './git.ts';
+
+/** The default upstream a change is compared with. */
+export const DEFAULT_UPSTREAM = 'origin/main';
+
+export interface ChangeBase {
+  /** What the base was named by: `--base REF`, `origin/main`, or `HEAD` (a local fallback). */
+  readonly ref: string;
+  /** Full SHA of the commit the change is judged against. */
+  readonly commit: string;
+  /** True when the base is the merge base of HEAD and `ref` (always, except for the HEAD fallback). */
+  readonly mergeBase: boolean;
+}
+
+export type BaseResult =
+  | { readonly ok: true; readonly base: ChangeBase; readonly warning?: undefined }
+  /** No base as asked: `problem` is one line with the fix; `fallback` is HEAD when there is one. */
+  | { readonly ok: false; readonly problem: string; readonly fallback?: ChangeBase };
+
+/** `origin/main, merge base 1a2b3c4d5e6f`; `HEAD 1a2b3c4d5e6f`. */
+export function describeBase(base: ChangeBase): string {
+  return `${base.ref}${base.mergeBase ? ', merge base' : ''} ${base.commit.slice(0, 12)}`;
+}
+
+/** Whether flagops runs under CI (`CI=true` or `GITHUB_ACTIONS=true`): a missing base is then an error. */
+export function underCi(env: NodeJS.ProcessEnv): boolean {
+  return isTrue(env.CI) || isTrue(env.GITHUB_ACTIONS);
+}
+const isTrue = (v: string | undefined): boolean => v !== undefined && /^(true|1|yes)$/i.test(v.trim());
+
+/** Whether the repository at `root` is a shallow clone. */
+export function isShallow(root: string): boolean {
+  return tryGit(root, ['rev-parse', '--is-shallow-repository'])?.trim() === 'true';
+}
+
+/** The commits where a shallow clone's history is cut (their parents are missing). */
+export function shallowBoundary(root: string): Set<string> {
+  const out = tryGit(root, ['rev-parse', '--git-path', 'shallow'])?.trim();
+  if (!out) return new Set();
+  const path = isAbsolute(out) ? out : join(root, out);
+  if (!existsSync(path)) return new Set();
+  return new Set(readFileSync(path, 'utf8').split('\n').filter((l) => /^[0-9a-f]{40,64}$/.test(l)));
+}
+
+const UNSHALLOW = 'fetch the full history: `git fetch --unshallow origin` (GitHub Actions: actions/checkout with `fetch-depth: 0`)';
+
+/**
+ * Finds the base of the change in the repository at `root`: the merge base of HEAD and `explicit`
+ * (or `origin/main`). Never throws.
+ */
+export function findBase(root: string, explicit?: string): BaseResult {
+  const head = resolveRef(root, 'HEAD');
+  if (!head) {
+    return { ok: false, problem: 'this project is not in a git repository with a commit, so there is no base to compare with: commit it first, or pass --base REF' };
+  }
+  const fallback: ChangeBase = { ref: 'HEAD', commit: head, mergeBase: false };
+  const ref = explicit ?? DEFAULT_UPSTREAM;
+  const shallow = isShallow(root);
+  const target = resolveRef(root, ref);
+  if (!target) {
+    const remote = /^origin\/([^\s:]+)$/.exec(ref)?.[1];
+    const fetch = remote ? `\`git fetch${shallow ? ' --unshallow' : ''} origin ${remote}:refs/remotes/origin/${remote}\`` : undefined;
+    const ci = '(GitHub Actions: actions/checkout with `fetch-depth: 0`)';
+    if (explicit !== undefined) {
+      const fix = fetch ? `run ${fetch} ${ci}` : shallow ? `this clone is shallow: ${UNSHALLOW}` : 'fetch it, or name another ref';
+      return { ok: false, problem: `--base ${ref} is not a commit in this repository: ${fix}`, fallback };
+    }
+    return { ok: false, problem: `no ${ref} in this clone, so the change has no base: run ${fetch!} ${ci}, or pass --base REF`, fallback };
+  }
+  const mergeBase = tryGit(root, ['merge-base', 'HEAD', target])?.trim();
+  if (!mergeBase) {
+    const problem = shallow
+      ? `HEAD and ${ref} have no common commit in this shallow clone, so the change has no base: ${UNSHALLOW}`
+      : `HEAD and ${ref} share no history (unrelated histories), so the change has no base: pass --base REF`;
+    return { ok: false, problem, fallback };
+  }
+  return { ok: true, base: { ref, commit: mergeBase, mergeBase: true } };
+}
