@@ -5,6 +5,20 @@ import type { MonitoringSettings } from '../environments/settings.ts';
 import { dashboardUid, type DashboardSlug } from './grafana-dashboards.ts';
 import * as signal from './signals.ts';
 
+/**
+ * The operations template's alert severity levels (seeds/004, section 3.5 "Alerting"), each with
+ * its response time. An alert's tier decides its `priority` and `severity` labels.
+ */
+export type Tier =
+  /** Respond immediately; PagerDuty (on-call). Service down, database unavailable. */
+  | 'Critical'
+  /** Respond within 15 minutes; PagerDuty + Slack. Error rate > 5%, slow p95. */
+  | 'High'
+  /** Respond within 1 hour; Slack. Error rate > 1%, cache hit rate low. */
+  | 'Medium'
+  /** Next business day; e-mail. Disk usage > 70%. */
+  | 'Low';
+
 /** How fast someone must respond (the operations team's response-time table). */
 export type Priority =
   /** Page now (critical outage). */
@@ -19,10 +33,21 @@ export type Priority =
 /** Alertmanager routing: critical pages, warning goes to chat, info to the ticket queue. */
 export type Severity = 'critical' | 'warning' | 'info';
 
+export const TIERS: readonly Tier[] = ['Critical', 'High', 'Medium', 'Low'];
 export const PRIORITIES: readonly Priority[] = ['P1', 'P2', 'P3', 'P4'];
 export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
 /** Priorities that page someone. */
 export const PAGING_PRIORITIES: readonly Priority[] = ['P1', 'P2'];
+
+/** The priority of a tier, by its response time: Critical P1, High P2, Medium P3, Low P4. */
+export function priorityOf(tier: Tier): Priority {
+  return PRIORITIES[TIERS.indexOf(tier)]!;
+}
+
+/** The tier a priority answers to (P3 is Medium). */
+export function tierOf(priority: Priority): Tier {
+  return TIERS[PRIORITIES.indexOf(priority)]!;
+}
 
 /** The severity that routes an alert of a priority: P1/P2 page (critical), P3 warning, P4 info. */
 export function severityOf(priority: Priority): Severity {
@@ -37,6 +62,8 @@ export interface AlertRule {
   readonly expr: string;
   /** How long the condition must hold (`5m`). */
   readonly for: string;
+  /** The operations template's tier; `priority` and `severity` follow from it. */
+  readonly tier: Tier;
   readonly severity: Severity;
   readonly priority: Priority;
   /** The threshold in words, for the README table (`> 5% of requests 5xx for 5m`). */
@@ -87,11 +114,14 @@ export function runbookSlug(alert: string): string {
 }
 
 const pct = (ratio: number): string => `${+(ratio * 100).toFixed(3)}%`;
+/** Seconds as the operations template writes them: `500ms` below a second, `2.5s` above. */
+const secs = (seconds: number): string => (seconds < 1 ? `${+(seconds * 1000).toFixed(3)}ms` : `${seconds}s`);
 
 /**
  * The alert catalog of one environment: every alert with its PromQL (from signals.ts), threshold
- * (from `monitoring`), priority and severity (capped at P3 / warning where `pages` is false),
- * and annotations. A pure function: the README table and the construct both read it.
+ * (from `monitoring`), tier with its priority and severity (capped at Medium: P3 / warning where
+ * `pages` is false), and annotations. Tiers and `for` durations are the operations template's
+ * (docs/monitoring.md traces each to its line). A pure function: the README table and the construct both read it.
  */
 export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; records: RecordingRule[] } {
   const m = props.monitoring;
@@ -107,7 +137,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
     group: string;
     expr: string;
     for: string;
-    priority: Priority;
+    tier: Tier;
     threshold: string;
     summary: string;
     description: string;
@@ -120,7 +150,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'service',
       expr: signal.targetDown(backend),
       for: '1m',
-      priority: 'P1',
+      tier: 'Critical',
       threshold: `no ${m.job} target up (or none scraped)`,
       summary: `PMS backend is down in ${env}`,
       description: `No {{ $labels.job }} target in namespace {{ $labels.namespace }} has answered a scrape for 1 minute (up == 0 or no target at all). Patients and staff cannot use the PMS.`,
@@ -131,10 +161,21 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'service',
       expr: `${signal.errorRatio(backend)} > ${m.errorRatio}`,
       for: '5m',
-      priority: 'P2',
+      tier: 'High',
       threshold: `> ${pct(m.errorRatio)} of requests 5xx`,
       summary: `More than ${pct(m.errorRatio)} of PMS requests fail in ${env}`,
       description: `{{ $value | humanizePercentage }} of requests to ${m.job} in ${props.namespace} were answered 5xx over the last 5 minutes (threshold ${pct(m.errorRatio)}). If a flag rollout is in progress, roll it back with the kill switch.`,
+      dashboard: 'service-overview',
+    },
+    {
+      alert: 'ElevatedErrorRate',
+      group: 'service',
+      expr: `${signal.errorRatio(backend)} > ${m.elevatedErrorRatio}`,
+      for: '5m',
+      tier: 'Medium',
+      threshold: `> ${pct(m.elevatedErrorRatio)} of requests 5xx`,
+      summary: `More than ${pct(m.elevatedErrorRatio)} of PMS requests fail in ${env}`,
+      description: `{{ $value | humanizePercentage }} of requests to ${m.job} in ${props.namespace} were answered 5xx over the last 5 minutes (threshold ${pct(m.elevatedErrorRatio)}; HighErrorRate pages at ${pct(m.errorRatio)}). Find the cause within the hour, before it becomes an outage.`,
       dashboard: 'service-overview',
     },
     {
@@ -142,10 +183,10 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'service',
       expr: `${signal.latencyQuantile(backend, 0.95)} > ${m.p95LatencySeconds}`,
       for: '5m',
-      priority: 'P2',
-      threshold: `p95 > ${m.p95LatencySeconds}s`,
-      summary: `PMS p95 response time above ${m.p95LatencySeconds}s in ${env}`,
-      description: `The 95th percentile of ${m.job} request latency in ${props.namespace} is {{ $value | humanizeDuration }} (threshold ${m.p95LatencySeconds}s) over the last 5 minutes.`,
+      tier: 'High',
+      threshold: `p95 > ${secs(m.p95LatencySeconds)}`,
+      summary: `PMS p95 response time above ${secs(m.p95LatencySeconds)} in ${env}`,
+      description: `The 95th percentile of ${m.job} request latency in ${props.namespace} is {{ $value | humanizeDuration }} (threshold ${secs(m.p95LatencySeconds)}) over the last 5 minutes.`,
       dashboard: 'service-overview',
     },
     {
@@ -153,10 +194,10 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'service',
       expr: `${signal.latencyQuantile(backend, 0.99)} > ${m.p99LatencySeconds}`,
       for: '5m',
-      priority: 'P3',
-      threshold: `p99 > ${m.p99LatencySeconds}s`,
-      summary: `PMS p99 response time above ${m.p99LatencySeconds}s in ${env}`,
-      description: `The 99th percentile of ${m.job} request latency in ${props.namespace} is {{ $value | humanizeDuration }} (threshold ${m.p99LatencySeconds}s): the slowest requests, often one endpoint or one tenant.`,
+      tier: 'Medium',
+      threshold: `p99 > ${secs(m.p99LatencySeconds)}`,
+      summary: `PMS p99 response time above ${secs(m.p99LatencySeconds)} in ${env}`,
+      description: `The 99th percentile of ${m.job} request latency in ${props.namespace} is {{ $value | humanizeDuration }} (threshold ${secs(m.p99LatencySeconds)}): the slowest requests, often one endpoint or one tenant.`,
       dashboard: 'service-overview',
     },
     // --- dependencies --------------------------------------------------------------------------
@@ -165,7 +206,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'dependencies',
       expr: signal.databaseDown(database),
       for: '1m',
-      priority: 'P1',
+      tier: 'Critical',
       threshold: 'pg_up == 0',
       summary: `PMS database unavailable in ${env}`,
       description: `The PostgreSQL exporter ({{ $labels.job }}) in {{ $labels.namespace }} has not reached the database for 1 minute (pg_up == 0). Every request that touches patient data fails.`,
@@ -176,7 +217,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'dependencies',
       expr: signal.databaseExporterMissing(database),
       for: '15m',
-      priority: 'P3',
+      tier: 'Medium',
       threshold: `no pg_up with job="${m.databaseJob}"`,
       summary: `No PostgreSQL exporter metrics in ${env}`,
       description: `No pg_up series with job="{{ $labels.job }}" in namespace {{ $labels.namespace }} for 15 minutes: the exporter is not deployed, not scraped, or scraped under another job label than monitoring.databaseJob. DatabaseUnavailable cannot fire until it reports.`,
@@ -187,7 +228,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'dependencies',
       expr: `${signal.databaseConnectionSaturation(database)} > ${m.databaseConnectionSaturation}`,
       for: '5m',
-      priority: 'P2',
+      tier: 'High',
       threshold: `> ${pct(m.databaseConnectionSaturation)} of max_connections`,
       summary: `PMS database connections nearly exhausted in ${env}`,
       description: `{{ $value | humanizePercentage }} of the database's max_connections are in use in ${props.namespace} (threshold ${pct(m.databaseConnectionSaturation)}). New connections will soon be refused.`,
@@ -198,7 +239,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'dependencies',
       expr: `${signal.cacheHitRatio(cache)} < ${m.cacheHitRatio}`,
       for: '10m',
-      priority: 'P3',
+      tier: 'Medium',
       threshold: `hit ratio < ${pct(m.cacheHitRatio)}`,
       summary: `PMS cache hit rate low in ${env}`,
       description: `Only {{ $value | humanizePercentage }} of cache lookups hit in ${props.namespace} over 5 minutes (threshold ${pct(m.cacheHitRatio)}). The database takes the extra load.`,
@@ -210,7 +251,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'infrastructure',
       expr: `${signal.cpuUtilization(ns)} > ${m.cpuUtilization}`,
       for: '10m',
-      priority: 'P3',
+      tier: 'Medium',
       threshold: `pod CPU > ${pct(m.cpuUtilization)} of limit`,
       summary: `Pod {{ $labels.pod }} uses most of its CPU limit in ${env}`,
       description: `Pod {{ $labels.pod }} in ${props.namespace} uses {{ $value | humanizePercentage }} of its CPU limit (threshold ${pct(m.cpuUtilization)}); it is being throttled.`,
@@ -221,7 +262,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'infrastructure',
       expr: `${signal.memoryUtilization(ns)} > ${m.memoryUtilization}`,
       for: '5m',
-      priority: 'P3',
+      tier: 'Medium',
       threshold: `pod memory > ${pct(m.memoryUtilization)} of limit`,
       summary: `Pod {{ $labels.pod }} close to its memory limit in ${env}`,
       description: `Pod {{ $labels.pod }} in ${props.namespace} uses {{ $value | humanizePercentage }} of its memory limit (threshold ${pct(m.memoryUtilization)}); it will be OOM-killed at 100%.`,
@@ -232,10 +273,21 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'infrastructure',
       expr: `${signal.diskUtilization(ns)} > ${m.diskUtilization}`,
       for: '15m',
-      priority: 'P3',
+      tier: 'Medium',
       threshold: `volume > ${pct(m.diskUtilization)} full`,
       summary: `Volume {{ $labels.persistentvolumeclaim }} almost full in ${env}`,
       description: `PersistentVolumeClaim {{ $labels.persistentvolumeclaim }} in ${props.namespace} is {{ $value | humanizePercentage }} full (threshold ${pct(m.diskUtilization)}).`,
+      dashboard: 'infrastructure',
+    },
+    {
+      alert: 'ElevatedDiskUsage',
+      group: 'infrastructure',
+      expr: `${signal.diskUtilization(ns)} > ${m.elevatedDiskUtilization}`,
+      for: '15m',
+      tier: 'Low',
+      threshold: `volume > ${pct(m.elevatedDiskUtilization)} full`,
+      summary: `Volume {{ $labels.persistentvolumeclaim }} more than ${pct(m.elevatedDiskUtilization)} full in ${env}`,
+      description: `PersistentVolumeClaim {{ $labels.persistentvolumeclaim }} in ${props.namespace} is {{ $value | humanizePercentage }} full (threshold ${pct(m.elevatedDiskUtilization)}; DiskSpaceLow fires at ${pct(m.diskUtilization)}). Plan the expansion or the clean-up on the next business day.`,
       dashboard: 'infrastructure',
     },
     {
@@ -243,7 +295,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'infrastructure',
       expr: `${signal.certificateExpirySeconds(ns)} < ${m.certificateExpiryDays} * 86400`,
       for: '1h',
-      priority: 'P4',
+      tier: 'Low',
       threshold: `expires within ${m.certificateExpiryDays} days`,
       summary: `Certificate {{ $labels.name }} expires within ${m.certificateExpiryDays} days in ${env}`,
       description: `cert-manager Certificate {{ $labels.name }} in ${props.namespace} expires in {{ $value | humanizeDuration }} and has not been renewed.`,
@@ -255,7 +307,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'backups',
       expr: `${signal.cronJobSuccessAge(ns, m.backupCronJob)} > ${m.backupMaxAgeHours} * 3600`,
       for: '10m',
-      priority: 'P2',
+      tier: 'High',
       threshold: `last successful ${m.backupCronJob} > ${m.backupMaxAgeHours}h ago`,
       summary: `No successful database backup for ${m.backupMaxAgeHours}h in ${env}`,
       description: `CronJob ${m.backupCronJob} in ${props.namespace} last succeeded {{ $value | humanizeDuration }} ago (threshold ${m.backupMaxAgeHours}h). The recovery point objective is at risk.`,
@@ -266,7 +318,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'backups',
       expr: signal.cronJobLatestRunFailed(ns, m.backupCronJob),
       for: '5m',
-      priority: 'P3',
+      tier: 'Medium',
       threshold: `the latest ${m.backupCronJob} Job failed (no success since)`,
       summary: `Database backup job {{ $labels.job_name }} failed in ${env}`,
       description: `Job {{ $labels.job_name }}, the latest run of CronJob ${m.backupCronJob} in ${props.namespace}, failed and no backup has succeeded since. The alert clears when the next run succeeds.`,
@@ -277,7 +329,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'backups',
       expr: signal.cronJobNeverSucceeded(ns, m.backupCronJob, m.backupMaxAgeHours * 3600),
       for: '10m',
-      priority: 'P2',
+      tier: 'High',
       threshold: `${m.backupCronJob} exists > ${m.backupMaxAgeHours}h without a success`,
       summary: `Database backups have never succeeded in ${env}`,
       description: `CronJob ${m.backupCronJob} in ${props.namespace} was created {{ $value | humanizeDuration }} ago and has never completed successfully: there is no backup to restore.`,
@@ -288,7 +340,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'backups',
       expr: `${signal.cronJobSuccessAge(ns, m.restoreVerifyCronJob)} > ${m.restoreVerifyMaxAgeDays} * 86400`,
       for: '30m',
-      priority: 'P3',
+      tier: 'Medium',
       threshold: `last successful ${m.restoreVerifyCronJob} > ${m.restoreVerifyMaxAgeDays}d ago`,
       summary: `Backups not verified by a restore for ${m.restoreVerifyMaxAgeDays} days in ${env}`,
       description: `CronJob ${m.restoreVerifyCronJob} in ${props.namespace} last succeeded {{ $value | humanizeDuration }} ago (threshold ${m.restoreVerifyMaxAgeDays}d): nobody knows whether the newest dump restores.`,
@@ -299,7 +351,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'backups',
       expr: signal.cronJobLatestRunFailed(ns, m.restoreVerifyCronJob),
       for: '5m',
-      priority: 'P3',
+      tier: 'Medium',
       threshold: `the latest ${m.restoreVerifyCronJob} Job failed (no success since)`,
       summary: `Restore verification {{ $labels.job_name }} failed in ${env}`,
       description: `Job {{ $labels.job_name }}, the latest run of CronJob ${m.restoreVerifyCronJob} in ${props.namespace}, failed: the newest dump may not restore. The alert clears when the next verification succeeds.`,
@@ -310,7 +362,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'backups',
       expr: signal.cronJobNeverSucceeded(ns, m.restoreVerifyCronJob, m.restoreVerifyMaxAgeDays * 86400),
       for: '30m',
-      priority: 'P3',
+      tier: 'Medium',
       threshold: `${m.restoreVerifyCronJob} exists > ${m.restoreVerifyMaxAgeDays}d without a success`,
       summary: `Backups have never been verified by a restore in ${env}`,
       description: `CronJob ${m.restoreVerifyCronJob} in ${props.namespace} was created {{ $value | humanizeDuration }} ago and has never completed successfully: no dump has ever been shown to restore.`,
@@ -322,7 +374,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       group: 'rollouts',
       expr: `${signal.flagEvaluationErrorRatio(backend)} > ${m.flagEvaluationErrorRatio}`,
       for: '5m',
-      priority: 'P2',
+      tier: 'High',
       threshold: `> ${pct(m.flagEvaluationErrorRatio)} of a flag's evaluations fail`,
       summary: `Flag {{ $labels.feature_flag_key }} evaluations fail in ${env}`,
       description: `{{ $value | humanizePercentage }} of evaluations of flag {{ $labels.feature_flag_key }} in ${props.namespace} return an error (threshold ${pct(m.flagEvaluationErrorRatio)}). Roll back with npx flagops disable {{ $labels.feature_flag_key }} --env ${env} --reason "..."`,
@@ -337,7 +389,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
         ['6h', '30m', 6],
       ]),
       for: '2m',
-      priority: 'P1',
+      tier: 'Critical',
       threshold: `burn rate > 14.4x (1h and 5m) or > 6x (6h and 30m) of a ${pct(m.availabilityObjective)} SLO`,
       summary: `PMS error budget burning fast in ${env}`,
       description: `Requests in ${props.namespace} fail at {{ $value | humanizePercentage }}, more than 14.4x (1h) or 6x (6h) the ${pct(budget)} error budget of the ${pct(m.availabilityObjective)} availability SLO: at this rate 2% to 5% of the 30-day budget is gone within the hour.`,
@@ -351,7 +403,7 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
         ['3d', '6h', 1],
       ]),
       for: '15m',
-      priority: 'P3',
+      tier: 'Medium',
       threshold: `burn rate > 3x (1d and 2h) or > 1x (3d and 6h) of a ${pct(m.availabilityObjective)} SLO`,
       summary: `PMS error budget burning steadily in ${env}`,
       description: `Requests in ${props.namespace} fail at {{ $value | humanizePercentage }}, above 3x (1d) or 1x (3d) the ${pct(budget)} error budget of the ${pct(m.availabilityObjective)} availability SLO: the 30-day budget will be exhausted before the period ends.`,
@@ -360,12 +412,14 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
   ];
 
   const alerts = entries.map((e): AlertRule => {
-    const priority: Priority = !m.pages && PAGING_PRIORITIES.includes(e.priority) ? 'P3' : e.priority;
+    const paged = priorityOf(e.tier);
+    const priority: Priority = !m.pages && PAGING_PRIORITIES.includes(paged) ? 'P3' : paged;
     return {
       alert: e.alert,
       group: `pms.${e.group}`,
       expr: e.expr,
       for: e.for,
+      tier: tierOf(priority),
       severity: severityOf(priority),
       priority,
       threshold: e.threshold,

@@ -78,10 +78,14 @@ function timeseries(title: string, unit: string, ...targets: DataqueryBuilder[])
   return p;
 }
 
-/** A time series with the alert threshold drawn as a dashed red line. */
-function withThreshold(panel: TimeseriesPanel, value: number): TimeseriesPanel {
+/**
+ * A time series with the alert threshold drawn as a dashed red line, and the threshold of the
+ * lower-tier alert on the same signal (ElevatedErrorRate, ElevatedDiskUsage), if any, in orange.
+ */
+function withThreshold(panel: TimeseriesPanel, value: number, lower?: number): TimeseriesPanel {
+  const steps = [{ value: null, color: 'green' }, ...(lower === undefined ? [] : [{ value: lower, color: 'orange' }]), { value, color: 'red' }];
   return panel
-    .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: null, color: 'green' }, { value, color: 'red' }]))
+    .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(steps))
     .thresholdsStyle(new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed));
 }
 
@@ -125,7 +129,13 @@ export function buildDashboards(props: GrafanaDashboardsProps): Record<Dashboard
       .withPanel(stat('Targets up', 'none', query(signal.targetUp(backend))))
       .withRow(new RowBuilder('Rate, errors, duration'))
       .withPanel(timeseries('Request rate by status', 'reqps', query(`sum by (status) (rate(http_requests_total{job="${m.job}", namespace="${props.namespace}"}[${RATE}]))`, '{{status}}')))
-      .withPanel(withThreshold(timeseries(`Error ratio (alert above ${m.errorRatio * 100}%)`, 'percentunit', query(signal.errorRatio(backend, RATE), '5xx ratio')), m.errorRatio))
+      .withPanel(
+        withThreshold(
+          timeseries(`Error ratio (alerts above ${m.elevatedErrorRatio * 100}% and ${m.errorRatio * 100}%)`, 'percentunit', query(signal.errorRatio(backend, RATE), '5xx ratio')),
+          m.errorRatio,
+          m.elevatedErrorRatio,
+        ),
+      )
       .withPanel(
         timeseries(
           `Latency (p95 alert above ${m.p95LatencySeconds}s, p99 above ${m.p99LatencySeconds}s)`,
@@ -141,7 +151,13 @@ export function buildDashboards(props: GrafanaDashboardsProps): Record<Dashboard
       .withRow(new RowBuilder('Utilization, saturation'))
       .withPanel(withThreshold(timeseries(`CPU / limit by pod (alert above ${m.cpuUtilization * 100}%)`, 'percentunit', query(signal.cpuUtilization(ns, RATE), '{{pod}}')), m.cpuUtilization))
       .withPanel(withThreshold(timeseries(`Memory / limit by pod (alert above ${m.memoryUtilization * 100}%)`, 'percentunit', query(signal.memoryUtilization(ns), '{{pod}}')), m.memoryUtilization))
-      .withPanel(withThreshold(timeseries(`Volume usage (alert above ${m.diskUtilization * 100}%)`, 'percentunit', query(signal.diskUtilization(ns), '{{persistentvolumeclaim}}')), m.diskUtilization))
+      .withPanel(
+        withThreshold(
+          timeseries(`Volume usage (alerts above ${m.elevatedDiskUtilization * 100}% and ${m.diskUtilization * 100}%)`, 'percentunit', query(signal.diskUtilization(ns), '{{persistentvolumeclaim}}')),
+          m.diskUtilization,
+          m.elevatedDiskUtilization,
+        ),
+      )
       .withPanel(
         timeseries(
           'Network by pod',

@@ -85,8 +85,10 @@ export interface MonitoringSettings {
    * Dev never pages: the first environment of the promotion order must say false (policy `alert-pages`).
    */
   readonly pages: boolean;
-  /** HighErrorRate: share of requests answered 5xx (0..1) over 5 minutes. */
+  /** HighErrorRate (High, pages): share of requests answered 5xx (0..1) over 5 minutes. */
   readonly errorRatio: number;
+  /** ElevatedErrorRate (Medium): the lower share of 5xx (0..1) worth a look within the hour; below `errorRatio`. */
+  readonly elevatedErrorRatio: number;
   /** SlowResponseTime: p95 request latency, seconds. */
   readonly p95LatencySeconds: number;
   /** HighP99Latency: p99 request latency, seconds. */
@@ -103,8 +105,10 @@ export interface MonitoringSettings {
   readonly cpuUtilization: number;
   /** HighMemoryUsage: pod working set / memory limit (0..1). */
   readonly memoryUtilization: number;
-  /** DiskSpaceLow: used / capacity of a PersistentVolumeClaim (0..1). */
+  /** DiskSpaceLow (Medium): used / capacity of a PersistentVolumeClaim (0..1). */
   readonly diskUtilization: number;
+  /** ElevatedDiskUsage (Low, next business day): used / capacity (0..1); below `diskUtilization`. */
+  readonly elevatedDiskUtilization: number;
   /** CertificateExpiringSoon: days before a certificate's expiry the alert fires. */
   readonly certificateExpiryDays: number;
   /** BackupTooOld / BackupNeverSucceeded: hours since the last successful backup (daily schedule + slack). */
@@ -140,7 +144,12 @@ export type EnvironmentConfig = Pick<EnvironmentSettings, 'namespace'> &
     readonly access?: SectionOverrides<AccessSettings>;
   };
 
-/** The defaults applied under every environment.ts. */
+/**
+ * The defaults applied under every environment.ts. The alert thresholds are production's: the
+ * operations template's Key Metrics and Alerting tables (seeds/004, sections 3.2 and 3.5; every
+ * value is traced to its line in docs/monitoring.md). Staging and dev relax some of them in their
+ * environment.ts.
+ */
 export const ENVIRONMENT_DEFAULTS = {
   rolloutSteps: [0, 5, 25, 50, 100],
   rolloutOneStepAtATime: false,
@@ -151,8 +160,9 @@ export const ENVIRONMENT_DEFAULTS = {
     job: 'pms-backend',
     pages: true,
     errorRatio: 0.05,
-    p95LatencySeconds: 2,
-    p99LatencySeconds: 5,
+    elevatedErrorRatio: 0.01,
+    p95LatencySeconds: 0.5,
+    p99LatencySeconds: 1,
     flagEvaluationErrorRatio: 0.01,
     availabilityObjective: 0.999,
     databaseConnectionSaturation: 0.9,
@@ -160,6 +170,7 @@ export const ENVIRONMENT_DEFAULTS = {
     cpuUtilization: 0.85,
     memoryUtilization: 0.9,
     diskUtilization: 0.85,
+    elevatedDiskUtilization: 0.7,
     certificateExpiryDays: 30,
     backupMaxAgeHours: 26,
     restoreVerifyMaxAgeDays: 8,
@@ -233,12 +244,14 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
 
 const RATIOS = [
   'errorRatio',
+  'elevatedErrorRatio',
   'flagEvaluationErrorRatio',
   'databaseConnectionSaturation',
   'cacheHitRatio',
   'cpuUtilization',
   'memoryUtilization',
   'diskUtilization',
+  'elevatedDiskUtilization',
 ] as const satisfies readonly (keyof MonitoringSettings)[];
 const POSITIVE = ['p95LatencySeconds', 'p99LatencySeconds', 'certificateExpiryDays', 'backupMaxAgeHours', 'restoreVerifyMaxAgeDays'] as const satisfies readonly (keyof MonitoringSettings)[];
 const URLS = ['runbookBaseUrl', 'grafanaUrl'] as const satisfies readonly (keyof MonitoringSettings)[];
@@ -252,6 +265,13 @@ function checkMonitoring(m: MonitoringSettings, fail: (what: string, value: unkn
   for (const key of POSITIVE) {
     const v = m[key];
     if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) fail(`'monitoring.${key}' must be a positive number`, v);
+  }
+  // The lower tier must fire first: at or above the higher threshold it would never fire alone.
+  if (!(m.elevatedErrorRatio < m.errorRatio)) {
+    fail(`'monitoring.elevatedErrorRatio' (ElevatedErrorRate) must be below 'monitoring.errorRatio' (HighErrorRate, ${m.errorRatio})`, m.elevatedErrorRatio);
+  }
+  if (!(m.elevatedDiskUtilization < m.diskUtilization)) {
+    fail(`'monitoring.elevatedDiskUtilization' (ElevatedDiskUsage) must be below 'monitoring.diskUtilization' (DiskSpaceLow, ${m.diskUtilization})`, m.elevatedDiskUtilization);
   }
   const o = m.availabilityObjective;
   if (typeof o !== 'number' || !(o > 0 && o < 1)) fail("'monitoring.availabilityObjective' must be a ratio between 0 and 1, for example 0.999", o);

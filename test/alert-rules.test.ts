@@ -1,14 +1,14 @@
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { AlertRules, alertCatalog, runbookSlug } from '../constructs/alert-rules.ts';
+import { AlertRules, alertCatalog, priorityOf, runbookSlug, severityOf, TIERS, tierOf, type Tier } from '../constructs/alert-rules.ts';
 import { buildDashboards, dashboardUid, DASHBOARD_SLUGS, GrafanaDashboards } from '../constructs/grafana-dashboards.ts';
 import { errorRatio, latencyQuantile } from '../constructs/signals.ts';
 import { ENVIRONMENT_DEFAULTS, resolveEnvironmentSettings, type EnvironmentSettings } from '../environments/settings.ts';
 import dev from '../environments/dev/environment.ts';
 import production from '../environments/production/environment.ts';
 import staging from '../environments/staging/environment.ts';
-import { flagops, tempProject } from './helpers.ts';
+import { flagops, read, REPO_ROOT, tempProject } from './helpers.ts';
 
 const SETTINGS: Record<string, EnvironmentSettings> = {
   dev: resolveEnvironmentSettings('dev', dev),
@@ -50,7 +50,7 @@ describe('AlertRules', () => {
 
   it('never pages in dev: no critical severity, no P1 or P2', () => {
     const alerts = alertsOf(ruleOf(synth('dev')));
-    expect(alerts.length).toBe(21);
+    expect(alerts.length).toBe(23);
     for (const a of alerts) {
       expect(a.labels.severity, a.alert).not.toBe('critical');
       expect(['P3', 'P4'], a.alert).toContain(a.labels.priority);
@@ -70,6 +70,56 @@ describe('AlertRules', () => {
     expect(expr('dev', 'HighErrorRate')).toBe(`${errorRatio(scope('dev'))} > 0.1`);
     expect(expr('production', 'HighErrorRate')).toBe(`${errorRatio(scope('production'))} > 0.05`);
     expect(expr('staging', 'SlowResponseTime')).toBe(`${latencyQuantile(scope('staging'), 0.95)} > 2.5`);
+    expect(expr('production', 'SlowResponseTime')).toBe(`${latencyQuantile(scope('production'), 0.95)} > 0.5`);
+    expect(expr('production', 'ElevatedErrorRate')).toBe(`${errorRatio(scope('production'))} > 0.01`);
+  });
+
+  it('maps the operations template’s four tiers onto priority and severity by their response times', () => {
+    // Critical: immediately, page; High: 15 minutes, page; Medium: 1 hour, chat; Low: next business day
+    expect(TIERS.map((t) => [t, priorityOf(t), severityOf(priorityOf(t))])).toEqual([
+      ['Critical', 'P1', 'critical'],
+      ['High', 'P2', 'critical'],
+      ['Medium', 'P3', 'warning'],
+      ['Low', 'P4', 'info'],
+    ]);
+    for (const t of TIERS) expect(tierOf(priorityOf(t))).toBe(t);
+  });
+
+  it('gives production the thresholds, durations and tiers of the operations template, alert by alert', () => {
+    // GIVEN the template's Key Metrics (3.2) and Alerting (3.5) tables, as docs/monitoring.md traces them
+    const guide: Record<string, [threshold: string, duration: string, tier: Tier]> = {
+      ServiceDown: ['no pms-backend target up (or none scraped)', '1m', 'Critical'],
+      DatabaseUnavailable: ['pg_up == 0', '1m', 'Critical'],
+      HighErrorRate: ['> 5% of requests 5xx', '5m', 'High'],
+      ElevatedErrorRate: ['> 1% of requests 5xx', '5m', 'Medium'],
+      SlowResponseTime: ['p95 > 500ms', '5m', 'High'],
+      HighP99Latency: ['p99 > 1s', '5m', 'Medium'],
+      DatabaseConnectionPoolSaturation: ['> 90% of max_connections', '5m', 'High'],
+      CacheHitRateLow: ['hit ratio < 60%', '10m', 'Medium'],
+      HighCpuUsage: ['pod CPU > 85% of limit', '10m', 'Medium'],
+      HighMemoryUsage: ['pod memory > 90% of limit', '5m', 'Medium'],
+      DiskSpaceLow: ['volume > 85% full', '15m', 'Medium'],
+      ElevatedDiskUsage: ['volume > 70% full', '15m', 'Low'],
+      CertificateExpiringSoon: ['expires within 30 days', '1h', 'Low'],
+    };
+    // WHEN the production catalog is built
+    const { alerts } = alertCatalog({ environment: 'production', namespace: 'pms', monitoring: SETTINGS.production!.monitoring });
+    // THEN each of those alerts says what the template says, with the tier's priority and severity
+    for (const [alert, [threshold, duration, tier]] of Object.entries(guide)) {
+      const a = alerts.find((x) => x.alert === alert)!;
+      expect([a.threshold, a.for, a.tier, a.priority, a.severity], alert).toEqual([threshold, duration, tier, priorityOf(tier), severityOf(priorityOf(tier))]);
+    }
+  });
+
+  it('keeps staging and dev at or above production’s thresholds: relaxed, never stricter', () => {
+    const prod = SETTINGS.production!.monitoring;
+    const above = ['errorRatio', 'elevatedErrorRatio', 'p95LatencySeconds', 'p99LatencySeconds', 'flagEvaluationErrorRatio', 'databaseConnectionSaturation', 'cpuUtilization', 'memoryUtilization', 'diskUtilization', 'elevatedDiskUtilization'] as const;
+    for (const env of ['staging', 'dev']) {
+      const m = SETTINGS[env]!.monitoring;
+      for (const key of above) expect(m[key], `${env} ${key}`).toBeGreaterThanOrEqual(prod[key]);
+      expect(m.cacheHitRatio, `${env} cacheHitRatio`).toBeLessThanOrEqual(prod.cacheHitRatio);
+      expect(m.availabilityObjective, `${env} availabilityObjective`).toBeLessThanOrEqual(prod.availabilityObjective);
+    }
   });
 
   it('links every alert to its runbook page and to a dashboard of the same environment', () => {
@@ -130,9 +180,13 @@ describe('GrafanaDashboards', () => {
       (buildDashboards({ environment: env, namespace: SETTINGS[env]!.namespace, monitoring: SETTINGS[env]!.monitoring })['service-overview'] as any).panels.find((p: any) =>
         p.title.startsWith('Error ratio ('),
       );
-    expect(panelOf('production').fieldConfig.defaults.thresholds.steps[1]).toEqual({ value: 0.05, color: 'red' });
-    expect(panelOf('dev').fieldConfig.defaults.thresholds.steps[1]).toEqual({ value: 0.1, color: 'red' });
-    expect(panelOf('dev').title).toBe('Error ratio (alert above 10%)');
+    expect(panelOf('production').fieldConfig.defaults.thresholds.steps).toEqual([
+      { value: null, color: 'green' },
+      { value: 0.01, color: 'orange' },
+      { value: 0.05, color: 'red' },
+    ]);
+    expect(panelOf('dev').fieldConfig.defaults.thresholds.steps[2]).toEqual({ value: 0.1, color: 'red' });
+    expect(panelOf('dev').title).toBe('Error ratio (alerts above 5% and 10%)');
   });
 });
 
@@ -143,6 +197,15 @@ describe('monitoring settings', () => {
     );
   });
 
+  it('rejects a lower-tier threshold at or above the higher one, naming both settings', () => {
+    expect(() => resolveEnvironmentSettings('staging', { namespace: 'pms-staging', monitoring: { elevatedErrorRatio: 0.05 } })).toThrow(
+      "environments/staging/environment.ts: 'monitoring.elevatedErrorRatio' (ElevatedErrorRate) must be below 'monitoring.errorRatio' (HighErrorRate, 0.05). The value passed is: 0.05",
+    );
+    expect(() => resolveEnvironmentSettings('dev', { namespace: 'pms-dev', monitoring: { diskUtilization: 0.6 } })).toThrow(
+      /'monitoring.elevatedDiskUtilization' \(ElevatedDiskUsage\) must be below 'monitoring.diskUtilization' \(DiskSpaceLow, 0.6\)/,
+    );
+  });
+
   it('rejects a runbook base URL that is not https', () => {
     expect(() => resolveEnvironmentSettings('dev', { namespace: 'pms-dev', monitoring: { runbookBaseUrl: 'http://wiki' } })).toThrow(/runbookBaseUrl' must be an https URL/);
   });
@@ -150,6 +213,27 @@ describe('monitoring settings', () => {
   it('keeps the defaults where an environment says nothing', () => {
     expect(SETTINGS.production!.monitoring.release).toBe(ENVIRONMENT_DEFAULTS.monitoring.release);
     expect(SETTINGS.dev!.monitoring.pages).toBe(false);
+  });
+});
+
+describe('docs/monitoring.md', () => {
+  it('traces every alert of the production catalog to its source, quoting each seed line it cites', () => {
+    // GIVEN the trace table and the quoted lines of docs/monitoring.md
+    const doc = read(REPO_ROOT, 'docs/monitoring.md');
+    const section = doc.slice(doc.indexOf('## Production thresholds and where each comes from'));
+    const end = section.indexOf('\n## ', 1);
+    const trace = section.slice(0, end);
+    const rows = trace.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Alert'));
+    const quoted = new Set([...trace.matchAll(/^(00\d)_[0-9a-f]+\.txt:(\d+): /gm)].map((m) => `${m[1]}:${m[2]}`));
+    // THEN every alert has a row with a source, and every cited line is quoted
+    for (const a of alertCatalog({ environment: 'production', namespace: 'pms', monitoring: SETTINGS.production!.monitoring }).alerts) {
+      const row = rows.find((r) => r.split('|')[1]!.split(/[,/]/).map((x) => x.trim()).includes(a.alert));
+      expect(row, a.alert).toBeDefined();
+      expect(row!.split('|')[4]!.trim(), a.alert).not.toBe('');
+    }
+    const cited = rows.flatMap((r) => [...r.matchAll(/\b(00\d):(\d+)/g)].map((m) => `${m[1]}:${m[2]}`));
+    expect(cited.length).toBeGreaterThan(20);
+    for (const c of cited) expect(quoted, c).toContain(c);
   });
 });
 

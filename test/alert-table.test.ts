@@ -1,5 +1,7 @@
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alertTablesMarkdown, replaceAlertTables } from '../lib/alert-table.ts';
+import { alertTablesMarkdown, replaceAlertTables, runbookTables } from '../lib/alert-table.ts';
 import { openWorkspace } from '../lib/workspace.ts';
 import { flagops, read, REPO_ROOT, tempProject, write } from './helpers.ts';
 
@@ -16,14 +18,36 @@ describe('the README alert tables', () => {
   });
 });
 
+describe('the runbook tables', () => {
+  it('head every runbook page with what the alert catalog says today (run `npm run docs:alerts` when this fails)', async () => {
+    // GIVEN each alert's runbook page and the environments' settings
+    const ws = await openWorkspace(REPO_ROOT);
+    const pages = runbookTables(ws.settings);
+    expect(pages.map((p) => p.alert)).toContain('ElevatedErrorRate');
+    for (const { page, table } of pages) {
+      const text = read(REPO_ROOT, `docs/runbooks/${page}`);
+      // THEN the generated table between the markers is up to date
+      expect(replaceAlertTables(text, table), page).toBe(text);
+    }
+  });
+
+  it('state the production tier and threshold from the catalog', async () => {
+    const ws = await openWorkspace(REPO_ROOT);
+    const slow = runbookTables(ws.settings).find((p) => p.alert === 'SlowResponseTime')!;
+    expect(slow.table).toContain('| production | p95 > 500ms | 5m | High | critical | P2 |');
+    expect(slow.table).toContain('| dev | p95 > 3s | 5m | Medium | warning | P3 |');
+  });
+});
+
 describe('flagops alerts', () => {
-  it('lists the alerts of one environment with threshold, severity and priority', async () => {
+  it('lists the alerts of one environment with threshold, tier, severity and priority', async () => {
     const result = await flagops(tempProject(), 'alerts', '--env', 'production');
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
-    expect(lines[0]).toMatch(/^ENV\s+ALERT\s+SEVERITY\s+PRIORITY\s+FOR\s+THRESHOLD$/);
-    expect(lines.find((l) => l.includes('HighErrorRate'))).toMatch(/^production\s+HighErrorRate\s+critical\s+P2\s+5m\s+> 5% of requests 5xx$/);
-    expect(lines.filter((l) => l.startsWith('production'))).toHaveLength(21);
+    expect(lines[0]).toMatch(/^ENV\s+ALERT\s+TIER\s+SEVERITY\s+PRIORITY\s+FOR\s+THRESHOLD$/);
+    expect(lines.find((l) => l.includes('HighErrorRate'))).toMatch(/^production\s+HighErrorRate\s+High\s+critical\s+P2\s+5m\s+> 5% of requests 5xx$/);
+    expect(lines.find((l) => l.includes('SlowResponseTime'))).toMatch(/^production\s+SlowResponseTime\s+High\s+critical\s+P2\s+5m\s+p95 > 500ms$/);
+    expect(lines.filter((l) => l.startsWith('production'))).toHaveLength(23);
   });
 
   it('rewrites only the marked part of a file with --update', async () => {
@@ -38,8 +62,29 @@ describe('flagops alerts', () => {
     const text = read(dir, 'DOC.md');
     expect(text).toMatch(/^# Title\n\n<!-- flagops alerts: begin/);
     expect(text).not.toContain('old table');
-    expect(text).toContain('| [ServiceDown](docs/runbooks/service-down.md) | no pms-backend target up (or none scraped) | 1m | critical | P1 |');
+    expect(text).toContain('| [ServiceDown](docs/runbooks/service-down.md) | no pms-backend target up (or none scraped) | 1m | Critical | critical | P1 |');
     expect(text.endsWith('<!-- flagops alerts: end -->\n\nAfter.\n')).toBe(true);
+  });
+
+  it('rewrites the table of every runbook page with --runbooks, and no page when one has no markers', async () => {
+    // GIVEN the project's runbooks with a stale table in one page
+    const dir = tempProject();
+    cpSync(join(REPO_ROOT, 'docs/runbooks'), join(dir, 'docs/runbooks'), { recursive: true });
+    const page = 'docs/runbooks/slow-response-time.md';
+    write(dir, page, read(dir, page).replace('p95 > 500ms', 'p95 > 2s'));
+    // WHEN updating them
+    const result = await flagops(dir, 'alerts', '--runbooks', 'docs/runbooks');
+    // THEN that page is rewritten and says so
+    expect(result.stdout).toMatch(/^flagops alerts: docs\/runbooks: 1 of \d+ runbook pages updated$/);
+    expect(read(dir, page)).toContain('| production | p95 > 500ms |');
+    // GIVEN a stale page and another page without markers
+    write(dir, page, read(dir, page).replace('p95 > 500ms', 'p95 > 2s'));
+    write(dir, 'docs/runbooks/service-down.md', '# ServiceDown\n');
+    // WHEN updating them / THEN it is a usage error and the stale page is left as it was
+    const refused = await flagops(dir, 'alerts', '--runbooks', 'docs/runbooks');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('service-down.md has no <!-- flagops alerts: begin');
+    expect(read(dir, page)).toContain('p95 > 2s');
   });
 
   it('is a usage error when the file has no markers', async () => {

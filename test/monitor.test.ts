@@ -43,16 +43,16 @@ describe('flagops monitor: verdicts', () => {
   });
 
   it('exits 3 at the first poll above a threshold and prints the kill switch with the flag ticket', async () => {
-    // GIVEN p99 latency above production's 5s from the second poll on
+    // GIVEN p99 latency above production's 1s from the second poll on
     const url = await serve((s, n) => (s === 'p99' && n >= 2 ? '7.5' : healthy(s)));
     // WHEN monitoring for much longer than that
     const r = await flagops(tempProject({ dist: false }), 'monitor', FLAG, '--env', 'production', '--prometheus', url, '--duration', '1m', '--interval', '100ms');
     // THEN it stops at the second poll with the rollback command
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('breached: roll back (2 polls)');
-    expect(r.stdout).toContain('p99 latency 7.500s > 5s (monitoring.p99LatencySeconds of production)');
+    expect(r.stdout).toContain('p99 latency 7.500s > 1s (monitoring.p99LatencySeconds of production)');
     expect(r.stdout).toContain(
-      `npx flagops disable ${FLAG} --env production --reason 'Rollback: p99 latency 7.500s > 5s during the 25% rollout (flagops monitor)' --ticket TICKET-12345`,
+      `npx flagops disable ${FLAG} --env production --reason 'Rollback: p99 latency 7.500s > 1s during the 25% rollout (flagops monitor)' --ticket TICKET-12345`,
     );
   });
 
@@ -126,7 +126,7 @@ describe('flagops monitor: one source with the alert rules', () => {
   it("takes its thresholds from the environment's monitoring settings", async () => {
     // GIVEN production allowing a 25% error ratio in its environment.ts
     const dir = tempProject({ dist: false });
-    replaceIn(dir, 'environments/production/environment.ts', 'errorRatio: 0.05,', 'errorRatio: 0.25,');
+    replaceIn(dir, 'environments/production/environment.ts', 'monitoring: {', 'monitoring: {\n    errorRatio: 0.25,');
     const url = await serve((s) => (s === 'errorRatio' ? '0.1' : healthy(s)));
     // WHEN the error ratio is 10%
     const r = await monitorIn(dir, url);
@@ -138,7 +138,7 @@ describe('flagops monitor: one source with the alert rules', () => {
   it('builds the queries of the window it is given', () => {
     const settings = resolveEnvironmentSettings('staging', { namespace: 'pms-staging' });
     const signals = monitorSignals(settings, FLAG, promqlRange(parseDuration('90s')!));
-    expect(signals.map((s) => s.threshold)).toEqual([0.05, 2, 5, 0.01]);
+    expect(signals.map((s) => s.threshold)).toEqual([0.05, 0.5, 1, 0.01]);
     expect(signals[0]!.query).toBe(errorRatio({ namespace: 'pms-staging', job: 'pms-backend' }, '1m30s'));
   });
 });
@@ -259,7 +259,7 @@ describe('flagops monitor: reports', () => {
     const report = JSON.parse(readFileSync(join(dir, 'rollout.json'), 'utf8'));
     expect(report).toMatchObject({ flag: FLAG, environment: 'production', namespace: 'pms', verdict: 'breached', exitCode: 3, window: '5m' });
     expect(report.polls[0].values).toEqual({ errorRatio: 0.002, p95: '+Inf', p99: 0.4, flagEvaluationErrorRatio: 0 });
-    expect(report.breaches).toEqual([expect.objectContaining({ signal: 'p95', value: '+Inf', threshold: 2 })]);
+    expect(report.breaches).toEqual([expect.objectContaining({ signal: 'p95', value: '+Inf', threshold: 0.5 })]);
     expect(report.signals.map((s: { setting: string }) => s.setting)).toEqual([
       'monitoring.errorRatio',
       'monitoring.p95LatencySeconds',

@@ -2,6 +2,8 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { resolveEnvironmentSettings, type MonitoringSettings } from '../environments/settings.ts';
+import production from '../environments/production/environment.ts';
 import { extractRules, type RuleFile } from '../lib/prometheus-rules.ts';
 import { flagops, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
 import { havePromtool, promtool, rulesDir, runPromtoolTests } from './promtool/promtool-suite.ts';
@@ -27,7 +29,7 @@ describe('alert scenarios', () => {
     it(`cover every alert of ${env} with a firing and a quiet case`, () => {
       // GIVEN the alerts synthesized for the environment
       const alerts = alertsIn(extractRules(REPO_ROOT, env));
-      expect(alerts.length).toBeGreaterThanOrEqual(21);
+      expect(alerts.length).toBeGreaterThanOrEqual(23);
       // THEN each has a scenario where it fires and one where it stays quiet, and no scenario names an unknown alert
       for (const alert of alerts) {
         const mine = SCENARIOS.filter((s) => s.alert === alert);
@@ -39,6 +41,34 @@ describe('alert scenarios', () => {
   }
 });
 
+/** The thresholds of the operations template (seeds/004 sections 3.2, 3.5) and the alerts they set. */
+const GUIDE_THRESHOLDS = {
+  errorRatio: 'HighErrorRate',
+  elevatedErrorRatio: 'ElevatedErrorRate',
+  p95LatencySeconds: 'SlowResponseTime',
+  p99LatencySeconds: 'HighP99Latency',
+  databaseConnectionSaturation: 'DatabaseConnectionPoolSaturation',
+  cacheHitRatio: 'CacheHitRateLow',
+  cpuUtilization: 'HighCpuUsage',
+  memoryUtilization: 'HighMemoryUsage',
+  diskUtilization: 'DiskSpaceLow',
+  elevatedDiskUtilization: 'ElevatedDiskUsage',
+} as const satisfies Partial<Record<keyof MonitoringSettings, string>>;
+/** The one guide threshold an alert fires *below*. */
+const FIRES_BELOW: readonly string[] = ['cacheHitRatio'];
+
+describe('boundary scenarios', () => {
+  it('bracket every production threshold of the operations template: one just above, one just below', () => {
+    for (const alert of Object.values(GUIDE_THRESHOLDS)) {
+      const mine = SCENARIOS.filter((s) => s.alert === alert && s.boundary);
+      // THEN one fires and one stays quiet in production, as their names say
+      expect(mine.filter((s) => s.boundary === 'fires' && firesIn(s, 'production')), alert).toHaveLength(1);
+      expect(mine.filter((s) => s.boundary === 'quiet' && !firesIn(s, 'production')), alert).toHaveLength(1);
+      expect(mine, alert).toHaveLength(2);
+    }
+  });
+});
+
 describe.skipIf(!available)('promtool on the committed rules', () => {
   for (const env of ENVIRONMENTS) {
     it(`accepts the rules of dist/${env}/ (promtool check rules)`, () => {
@@ -47,7 +77,7 @@ describe.skipIf(!available)('promtool on the committed rules', () => {
       // WHEN promtool checks them
       const result = promtool(dir, ['check', 'rules', 'rules.yaml']);
       // THEN they are valid, recording rules and alerts alike
-      expect(result.output).toContain('SUCCESS: 28 rules found');
+      expect(result.output).toContain('SUCCESS: 30 rules found');
       expect(result.code).toBe(0);
     });
 
@@ -75,7 +105,7 @@ describe.skipIf(!available)('promtool on the committed rules', () => {
   it('fails when a threshold is changed so that an alert can no longer fire', async () => {
     // GIVEN production's HighErrorRate threshold raised to 100%: no error ratio can exceed it
     const dir = tempProject();
-    replaceIn(dir, 'environments/production/environment.ts', 'errorRatio: 0.05,', 'errorRatio: 1,');
+    replaceIn(dir, 'environments/production/environment.ts', 'monitoring: {', 'monitoring: {\n    errorRatio: 1,');
     expect((await flagops(dir, 'synth', '--env', 'production')).code).toBe(0);
     // WHEN the promtool tests run against the re-synthesized rules
     const result = runPromtoolTests('production', extractRules(dir, 'production', { annotations: false }));
@@ -85,10 +115,34 @@ describe.skipIf(!available)('promtool on the committed rules', () => {
     expect(result.output).not.toContain('SlowResponseTime');
   });
 
+  for (const side of ['fires', 'quiet'] as const) {
+    it(`flips every boundary scenario on the ${side === 'fires' ? 'firing' : 'quiet'} side when production's thresholds move 2% across it`, async () => {
+      // GIVEN production's guide thresholds moved 2% towards the ${side === 'fires' ? 'quiet' : 'firing'} side
+      const m = resolveEnvironmentSettings('production', production).monitoring;
+      const shift = side === 'fires' ? 1.02 : 0.98;
+      const moved = Object.keys(GUIDE_THRESHOLDS).map((key) => {
+        const factor = FIRES_BELOW.includes(key) ? 2 - shift : shift;
+        return `    ${key}: ${+(m[key as keyof typeof GUIDE_THRESHOLDS] * factor).toFixed(6)},`;
+      });
+      const dir = tempProject();
+      replaceIn(dir, 'environments/production/environment.ts', 'monitoring: {', `monitoring: {\n${moved.join('\n')}`);
+      expect((await flagops(dir, 'synth', '--env', 'production')).code).toBe(0);
+      // WHEN the promtool tests run against the re-synthesized rules
+      const result = runPromtoolTests('production', extractRules(dir, 'production', { annotations: false }));
+      // THEN exactly the boundary scenarios of that side fail: the data sits within 2% of each threshold
+      expect(result.code).not.toBe(0);
+      for (const s of SCENARIOS.filter((x) => x.boundary)) {
+        const name = `${s.alert} ${s.boundary === 'fires' ? 'fires' : 'stays quiet'} in production: ${s.name}`;
+        if (s.boundary === side) expect(result.output, name).toContain(name);
+        else expect(result.output, name).not.toContain(name);
+      }
+    });
+  }
+
   it('fails when an alert loses its paging priority in production', async () => {
     // GIVEN production configured like dev (no paging)
     const dir = tempProject();
-    replaceIn(dir, 'environments/production/environment.ts', 'errorRatio: 0.05,', 'errorRatio: 0.05,\n    pages: false,');
+    replaceIn(dir, 'environments/production/environment.ts', 'monitoring: {', 'monitoring: {\n    pages: false,');
     expect((await flagops(dir, 'synth', '--env', 'production')).code).toBe(0);
     // WHEN the promtool tests run
     const result = runPromtoolTests('production', extractRules(dir, 'production', { annotations: false }));

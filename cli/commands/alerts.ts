@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { Option } from 'commander';
 import { extractRules } from '../../lib/prometheus-rules.ts';
-import { alertRows, alertTablesMarkdown, replaceAlertTables, TABLE_BEGIN, TABLE_END } from '../../lib/alert-table.ts';
+import { alertRows, alertTablesMarkdown, replaceAlertTables, runbookTables, TABLE_BEGIN, TABLE_END } from '../../lib/alert-table.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { table } from '../report.ts';
 import type { Register } from '../main.ts';
@@ -11,12 +11,13 @@ import { checkEnv, envOption } from './synth.ts';
 export const registerAlerts: Register = (program, ctx) => {
   program
     .command('alerts')
-    .description('the alert catalog per environment: threshold, severity, priority and runbook of every alert')
+    .description('the alert catalog per environment: threshold, tier, severity, priority and runbook of every alert')
     .addOption(envOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
     .option('--rules', "print the committed dist/<env>/ rules as a plain Prometheus rule file (for promtool); needs --env")
     .option('--update <file>', `rewrite the markdown tables between the ${TABLE_BEGIN.slice(0, 22)}... markers of FILE (the README)`)
-    .action(async (opts: { env?: string; format: 'text' | 'markdown' | 'json'; update?: string; rules?: boolean }) => {
+    .option('--runbooks <dir>', "rewrite the table between the same markers in each alert's runbook page DIR/<alert-in-kebab-case>.md")
+    .action(async (opts: { env?: string; format: 'text' | 'markdown' | 'json'; update?: string; runbooks?: string; rules?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd);
       const only = checkEnv(ws, opts.env);
       if (opts.rules) {
@@ -24,26 +25,38 @@ export const registerAlerts: Register = (program, ctx) => {
         return ctx.output.out(extractRules(ws.root, opts.env).trimEnd());
       }
       const settings = ws.settings.filter((s) => !only || only.includes(s.name));
-      if (opts.update) {
-        const path = isAbsolute(opts.update) ? opts.update : join(ctx.cwd, opts.update);
-        let text: string;
-        try {
-          text = readFileSync(path, 'utf8');
-        } catch {
-          throw new UsageError(`cannot read ${opts.update}`);
+      if (opts.update || opts.runbooks) {
+        // Every file is read and checked before any is written: a page without markers changes nothing.
+        const targets = [
+          ...(opts.update ? [{ file: opts.update, tables: alertTablesMarkdown(settings) }] : []),
+          ...(opts.runbooks ? runbookTables(settings).map((r) => ({ file: join(opts.runbooks!, r.page), tables: r.table })) : []),
+        ];
+        const edits = targets.map(({ file, tables }) => {
+          const path = isAbsolute(file) ? file : join(ctx.cwd, file);
+          let text: string;
+          try {
+            text = readFileSync(path, 'utf8');
+          } catch {
+            throw new UsageError(`cannot read ${file}`);
+          }
+          const updated = replaceAlertTables(text, tables);
+          if (updated === undefined) throw new UsageError(`${file} has no ${TABLE_BEGIN} ... ${TABLE_END} markers`);
+          return { file, path, changed: updated !== text, updated };
+        });
+        for (const e of edits) if (e.changed) writeFileSync(e.path, e.updated);
+        if (opts.update) ctx.output.out(`flagops alerts: ${opts.update} ${edits[0]!.changed ? 'updated' : 'is up to date'}`);
+        if (opts.runbooks) {
+          const pages = edits.slice(opts.update ? 1 : 0);
+          ctx.output.out(`flagops alerts: ${opts.runbooks}: ${pages.filter((e) => e.changed).length} of ${pages.length} runbook pages updated`);
         }
-        const updated = replaceAlertTables(text, alertTablesMarkdown(settings));
-        if (updated === undefined) throw new UsageError(`${opts.update} has no ${TABLE_BEGIN} ... ${TABLE_END} markers`);
-        if (updated !== text) writeFileSync(path, updated);
-        ctx.output.out(`flagops alerts: ${opts.update} ${updated === text ? 'is up to date' : 'updated'}`);
         return;
       }
       if (opts.format === 'markdown') return ctx.output.out(alertTablesMarkdown(settings));
       const rows = alertRows(settings);
       if (opts.format === 'json') return ctx.output.out(JSON.stringify(rows, null, 2));
       for (const l of table(
-        rows.map((r) => [r.environment, r.alert, r.severity, r.priority, r.for, r.threshold]),
-        ['ENV', 'ALERT', 'SEVERITY', 'PRIORITY', 'FOR', 'THRESHOLD'],
+        rows.map((r) => [r.environment, r.alert, r.tier, r.severity, r.priority, r.for, r.threshold]),
+        ['ENV', 'ALERT', 'TIER', 'SEVERITY', 'PRIORITY', 'FOR', 'THRESHOLD'],
       ))
         ctx.output.out(l);
     });

@@ -3,6 +3,9 @@
  * where it must stay quiet. The data is fixed (an incident as it would look in Prometheus), never
  * derived from the thresholds: a threshold changed so that a real incident no longer alerts makes
  * the suite fail. `promtool-suite.ts` turns these into one promtool test file per environment.
+ *
+ * Each threshold of the operations template (seeds/004, sections 3.2 and 3.5) has a pair of
+ * boundary scenarios in production: just above it (fires) and just below it (stays quiet).
  */
 
 export type Environment = 'dev' | 'staging' | 'production';
@@ -23,6 +26,11 @@ export interface Scenario {
   readonly name: string;
   /** Whether the alert fires at `evalTime`. Per environment when the thresholds differ on purpose. */
   readonly fires: boolean | Readonly<Record<Environment, boolean>>;
+  /**
+   * The data sits just on the firing (or the quiet) side of production's threshold, within 2% of
+   * it: moving the threshold 2% across the data flips the scenario (test/promtool.test.ts proves it).
+   */
+  readonly boundary?: 'fires' | 'quiet';
   /** Sample spacing. @default '1m' */
   readonly interval?: string;
   readonly evalTime: string;
@@ -35,6 +43,7 @@ export interface Scenario {
 export const EXPECTED_PRIORITY: Readonly<Record<string, readonly [string, string]>> = {
   ServiceDown: ['P1', 'P3'],
   HighErrorRate: ['P2', 'P3'],
+  ElevatedErrorRate: ['P3', 'P3'],
   SlowResponseTime: ['P2', 'P3'],
   HighP99Latency: ['P3', 'P3'],
   DatabaseUnavailable: ['P1', 'P3'],
@@ -44,6 +53,7 @@ export const EXPECTED_PRIORITY: Readonly<Record<string, readonly [string, string
   HighCpuUsage: ['P3', 'P3'],
   HighMemoryUsage: ['P3', 'P3'],
   DiskSpaceLow: ['P3', 'P3'],
+  ElevatedDiskUsage: ['P4', 'P4'],
   CertificateExpiringSoon: ['P4', 'P4'],
   BackupTooOld: ['P2', 'P3'],
   BackupJobFailed: ['P3', 'P3'],
@@ -69,13 +79,62 @@ function requests(ns: string, okPerMin: number, errorsPerMin: number, samples: n
   ];
 }
 
-/** Latency histogram: `fast` requests per minute under 250 ms, `slow` ones between 2.5 s and 10 s. */
-function latency(ns: string, fast: number, slow: number): Series[] {
-  const bucket = (le: string, perMin: number): Series => ({
-    series: `http_request_duration_seconds_bucket{${backend(ns, `le="${le}"`)}}`,
-    values: `0+${perMin}x20`,
+/** The `le` bounds of the latency histogram (a subset of prometheus_client's default buckets). */
+const LE = ['0.1', '0.25', '0.5', '0.75', '1', '2.5', '5', '10', '+Inf'] as const;
+
+/**
+ * Latency histogram for 20 minutes: `perMin` requests per minute answered within each bucket's
+ * bound (and above the previous one), for example `{ '0.25': 900, '1': 50, '2.5': 50 }`.
+ */
+function latency(ns: string, perMin: Partial<Record<(typeof LE)[number], number>>): Series[] {
+  let cumulative = 0;
+  return LE.map((le) => {
+    cumulative += perMin[le] ?? 0;
+    return { series: `http_request_duration_seconds_bucket{${backend(ns, `le="${le}"`)}}`, values: `0+${cumulative}x20` };
   });
-  return [bucket('0.25', fast), bucket('1', fast), bucket('2.5', fast), bucket('10', fast + slow), bucket('+Inf', fast + slow)];
+}
+
+/** postgres_exporter: `inUse` of 100 connections, for 15 minutes. */
+function connections(ns: string, inUse: number): Series[] {
+  return [
+    { series: `pg_stat_activity_count{job="postgres-exporter", namespace="${ns}", datname="pms", state="active"}`, values: `${inUse}x15` },
+    { series: `pg_settings_max_connections{job="postgres-exporter", namespace="${ns}"}`, values: '100x15' },
+  ];
+}
+
+/** redis_exporter: `hits` and `misses` per minute, for 30 minutes. */
+function cacheLookups(ns: string, hits: number, misses: number): Series[] {
+  return [
+    { series: `redis_keyspace_hits_total{job="redis-exporter", namespace="${ns}"}`, values: `0+${hits}x30` },
+    { series: `redis_keyspace_misses_total{job="redis-exporter", namespace="${ns}"}`, values: `0+${misses}x30` },
+  ];
+}
+
+const POD = 'pms-backend-7d9f-abcde';
+const container = (ns: string, extra = ''): string => `namespace="${ns}", pod="${POD}", container="backend"${extra ? `, ${extra}` : ''}`;
+
+/** A backend pod using `cores` of its 1-core CPU limit, for 30 minutes. */
+function cpu(ns: string, cores: number): Series[] {
+  return [
+    { series: `container_cpu_usage_seconds_total{${container(ns)}}`, values: `0+${+(cores * 60).toFixed(3)}x30` },
+    { series: `kube_pod_container_resource_limits{${container(ns, 'resource="cpu", unit="core"')}}`, values: '1x30' },
+  ];
+}
+
+/** A backend pod whose working set is `bytes` of its 1 GB memory limit, for 15 minutes. */
+function memory(ns: string, bytes: number): Series[] {
+  return [
+    { series: `container_memory_working_set_bytes{${container(ns)}}`, values: `${bytes}x15` },
+    { series: `kube_pod_container_resource_limits{${container(ns, 'resource="memory", unit="byte"')}}`, values: '1000000000x15' },
+  ];
+}
+
+/** The backup volume with `used` of 100 bytes used, for 40 minutes. */
+function volume(ns: string, used: number): Series[] {
+  return [
+    { series: `kubelet_volume_stats_used_bytes{namespace="${ns}", persistentvolumeclaim="pms-db-backups"}`, values: `${used}x40` },
+    { series: `kubelet_volume_stats_capacity_bytes{namespace="${ns}", persistentvolumeclaim="pms-db-backups"}`, values: '100x40' },
+  ];
 }
 
 const HOUR = 3600;
@@ -131,7 +190,7 @@ export const SCENARIOS: readonly Scenario[] = [
       { series: `up{${backend(ns, 'instance="10.0.0.2:8000"')}}`, values: '1x10' },
     ],
   },
-  // --- HighErrorRate -------------------------------------------------------------------------
+  // --- HighErrorRate / ElevatedErrorRate ------------------------------------------------------
   {
     alert: 'HighErrorRate',
     name: 'a third of requests fail with 503',
@@ -148,10 +207,49 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     alert: 'HighErrorRate',
+    name: '5.05% of requests fail: just above production’s 5%',
+    fires: { dev: false, staging: true, production: true },
+    boundary: 'fires',
+    evalTime: '15m',
+    series: (ns) => requests(ns, 9495, 505, 20),
+  },
+  {
+    alert: 'HighErrorRate',
+    name: '4.95% of requests fail: just below production’s 5%',
+    fires: false,
+    boundary: 'quiet',
+    evalTime: '15m',
+    series: (ns) => requests(ns, 9505, 495, 20),
+  },
+  {
+    alert: 'HighErrorRate',
     name: '1% of requests fail',
     fires: false,
     evalTime: '15m',
     series: (ns) => requests(ns, 99, 1, 20),
+  },
+  {
+    alert: 'ElevatedErrorRate',
+    name: 'a third of requests fail with 503',
+    fires: true,
+    evalTime: '15m',
+    series: (ns) => requests(ns, 60, 30, 20),
+  },
+  {
+    alert: 'ElevatedErrorRate',
+    name: '1.01% of requests fail: just above production’s 1%, below staging’s 2% and dev’s 5%',
+    fires: { dev: false, staging: false, production: true },
+    boundary: 'fires',
+    evalTime: '15m',
+    series: (ns) => requests(ns, 9899, 101, 20),
+  },
+  {
+    alert: 'ElevatedErrorRate',
+    name: '0.99% of requests fail: just below production’s 1%',
+    fires: false,
+    boundary: 'quiet',
+    evalTime: '15m',
+    series: (ns) => requests(ns, 9901, 99, 20),
   },
   // --- SlowResponseTime / HighP99Latency -----------------------------------------------------
   {
@@ -159,28 +257,87 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'every request takes several seconds',
     fires: true,
     evalTime: '15m',
-    series: (ns) => latency(ns, 0, 10),
+    series: (ns) => latency(ns, { '10': 10 }),
   },
   {
     alert: 'SlowResponseTime',
     name: 'requests answer within 250 ms',
     fires: false,
     evalTime: '15m',
-    series: (ns) => latency(ns, 100, 0),
+    series: (ns) => latency(ns, { '0.25': 100 }),
+  },
+  {
+    alert: 'SlowResponseTime',
+    name: 'p95 of 1 s (p99 2.2 s): above production’s 500 ms, below staging’s 2.5 s and dev’s 3 s',
+    fires: { dev: false, staging: false, production: true },
+    evalTime: '15m',
+    // 900 requests a minute within 250 ms, 50 between 750 ms and 1 s, 50 between 1 s and 2.5 s
+    series: (ns) => latency(ns, { '0.25': 900, '1': 50, '2.5': 50 }),
+  },
+  {
+    alert: 'SlowResponseTime',
+    name: 'p95 of 1 s for 4 minutes only: pending, not firing (for: 5m)',
+    fires: false,
+    // the first rate (two samples) exists at 1m: at 5m the condition has held for 4 minutes
+    evalTime: '5m',
+    series: (ns) => latency(ns, { '0.25': 900, '1': 50, '2.5': 50 }),
+  },
+  {
+    alert: 'SlowResponseTime',
+    name: 'p95 of 505 ms: just above production’s 500 ms',
+    fires: { dev: false, staging: false, production: true },
+    boundary: 'fires',
+    evalTime: '15m',
+    // rank 950 of 1000 falls 1/51 into the 500-750 ms bucket: 0.5 + 0.25 / 51 = 0.5049 s
+    series: (ns) => latency(ns, { '0.25': 949, '0.75': 51 }),
+  },
+  {
+    alert: 'SlowResponseTime',
+    name: 'p95 of 495 ms: just below production’s 500 ms',
+    fires: false,
+    boundary: 'quiet',
+    evalTime: '15m',
+    // rank 950 of 1000 falls 49/50 into the 250-500 ms bucket: 0.25 + 0.25 * 49 / 50 = 0.495 s
+    series: (ns) => latency(ns, { '0.25': 901, '0.5': 50, '0.75': 49 }),
   },
   {
     alert: 'HighP99Latency',
     name: 'every request takes several seconds',
     fires: true,
     evalTime: '15m',
-    series: (ns) => latency(ns, 0, 10),
+    series: (ns) => latency(ns, { '10': 10 }),
   },
   {
     alert: 'HighP99Latency',
     name: 'requests answer within 250 ms',
     fires: false,
     evalTime: '15m',
-    series: (ns) => latency(ns, 100, 0),
+    series: (ns) => latency(ns, { '0.25': 100 }),
+  },
+  {
+    alert: 'HighP99Latency',
+    name: 'p99 of 2.2 s: above production’s 1 s, below staging’s 6 s and dev’s 8 s',
+    fires: { dev: false, staging: false, production: true },
+    evalTime: '15m',
+    series: (ns) => latency(ns, { '0.25': 900, '1': 50, '2.5': 50 }),
+  },
+  {
+    alert: 'HighP99Latency',
+    name: 'p99 of 1.015 s: just above production’s 1 s',
+    fires: { dev: false, staging: false, production: true },
+    boundary: 'fires',
+    evalTime: '15m',
+    // rank 9900 of 10000 falls 1/101 into the 1-2.5 s bucket: 1 + 1.5 / 101 = 1.0149 s
+    series: (ns) => latency(ns, { '0.25': 9899, '2.5': 101 }),
+  },
+  {
+    alert: 'HighP99Latency',
+    name: 'p99 of 990 ms: just below production’s 1 s',
+    fires: false,
+    boundary: 'quiet',
+    evalTime: '15m',
+    // rank 990 of 1000 falls 24/25 into the 750 ms-1 s bucket: 0.75 + 0.25 * 24 / 25 = 0.99 s
+    series: (ns) => latency(ns, { '0.25': 966, '1': 25, '2.5': 9 }),
   },
   // --- DatabaseUnavailable / pool / cache ----------------------------------------------------
   {
@@ -225,42 +382,64 @@ export const SCENARIOS: readonly Scenario[] = [
     name: '97 of 100 connections in use',
     fires: true,
     evalTime: '10m',
-    series: (ns) => [
-      { series: `pg_stat_activity_count{job="postgres-exporter", namespace="${ns}", datname="pms", state="active"}`, values: '97x15' },
-      { series: `pg_settings_max_connections{job="postgres-exporter", namespace="${ns}"}`, values: '100x15' },
-    ],
+    series: (ns) => connections(ns, 97),
     labels: (ns) => ({ job: 'postgres-exporter', namespace: ns }),
+  },
+  {
+    alert: 'DatabaseConnectionPoolSaturation',
+    name: '91 of 100 connections in use: just above 90%',
+    fires: true,
+    boundary: 'fires',
+    evalTime: '10m',
+    series: (ns) => connections(ns, 91),
+    labels: (ns) => ({ job: 'postgres-exporter', namespace: ns }),
+  },
+  {
+    alert: 'DatabaseConnectionPoolSaturation',
+    name: '89 of 100 connections in use: just below 90%',
+    fires: false,
+    boundary: 'quiet',
+    evalTime: '10m',
+    series: (ns) => connections(ns, 89),
   },
   {
     alert: 'DatabaseConnectionPoolSaturation',
     name: '40 of 100 connections in use',
     fires: false,
     evalTime: '10m',
-    series: (ns) => [
-      { series: `pg_stat_activity_count{job="postgres-exporter", namespace="${ns}", datname="pms", state="active"}`, values: '40x15' },
-      { series: `pg_settings_max_connections{job="postgres-exporter", namespace="${ns}"}`, values: '100x15' },
-    ],
+    series: (ns) => connections(ns, 40),
   },
   {
     alert: 'CacheHitRateLow',
     name: 'nine in ten cache lookups miss',
     fires: true,
     evalTime: '20m',
-    series: (ns) => [
-      { series: `redis_keyspace_hits_total{job="redis-exporter", namespace="${ns}"}`, values: '0+10x30' },
-      { series: `redis_keyspace_misses_total{job="redis-exporter", namespace="${ns}"}`, values: '0+90x30' },
-    ],
+    series: (ns) => cacheLookups(ns, 10, 90),
     labels: (ns) => ({ job: 'redis-exporter', namespace: ns }),
+  },
+  {
+    alert: 'CacheHitRateLow',
+    name: '59% of cache lookups hit: just below production’s 60%, above staging’s 50% and dev’s 40%',
+    fires: { dev: false, staging: false, production: true },
+    boundary: 'fires',
+    evalTime: '20m',
+    series: (ns) => cacheLookups(ns, 59, 41),
+    labels: (ns) => ({ job: 'redis-exporter', namespace: ns }),
+  },
+  {
+    alert: 'CacheHitRateLow',
+    name: '61% of cache lookups hit: just above production’s 60%',
+    fires: false,
+    boundary: 'quiet',
+    evalTime: '20m',
+    series: (ns) => cacheLookups(ns, 61, 39),
   },
   {
     alert: 'CacheHitRateLow',
     name: '95% of cache lookups hit',
     fires: false,
     evalTime: '20m',
-    series: (ns) => [
-      { series: `redis_keyspace_hits_total{job="redis-exporter", namespace="${ns}"}`, values: '0+95x30' },
-      { series: `redis_keyspace_misses_total{job="redis-exporter", namespace="${ns}"}`, values: '0+5x30' },
-    ],
+    series: (ns) => cacheLookups(ns, 95, 5),
   },
   // --- CPU / memory / disk / certificates ----------------------------------------------------
   {
@@ -268,63 +447,92 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'a backend pod runs at 98% of its CPU limit',
     fires: true,
     evalTime: '20m',
-    series: (ns) => [
-      { series: `container_cpu_usage_seconds_total{namespace="${ns}", pod="pms-backend-7d9f-abcde", container="backend"}`, values: '0+59x30' },
-      { series: `kube_pod_container_resource_limits{namespace="${ns}", pod="pms-backend-7d9f-abcde", container="backend", resource="cpu", unit="core"}`, values: '1x30' },
-    ],
-    labels: (ns) => ({ namespace: ns, pod: 'pms-backend-7d9f-abcde' }),
+    series: (ns) => cpu(ns, 0.98),
+    labels: (ns) => ({ namespace: ns, pod: POD }),
   },
   {
     alert: 'HighCpuUsage',
-    name: 'a backend pod runs at half its CPU limit',
-    fires: false,
+    name: 'a backend pod runs at 86% of its CPU limit: just above the 85% of staging and production, below dev’s 95%',
+    fires: { dev: false, staging: true, production: true },
+    boundary: 'fires',
     evalTime: '20m',
-    series: (ns) => [
-      { series: `container_cpu_usage_seconds_total{namespace="${ns}", pod="pms-backend-7d9f-abcde", container="backend"}`, values: '0+30x30' },
-      { series: `kube_pod_container_resource_limits{namespace="${ns}", pod="pms-backend-7d9f-abcde", container="backend", resource="cpu", unit="core"}`, values: '1x30' },
-    ],
+    series: (ns) => cpu(ns, 0.86),
+    labels: (ns) => ({ namespace: ns, pod: POD }),
+  },
+  {
+    alert: 'HighCpuUsage',
+    name: 'a backend pod runs at 84% of its CPU limit: just below production’s 85%',
+    fires: false,
+    boundary: 'quiet',
+    evalTime: '20m',
+    series: (ns) => cpu(ns, 0.84),
   },
   {
     alert: 'HighMemoryUsage',
     name: 'a backend pod uses 98% of its memory limit',
     fires: true,
     evalTime: '10m',
-    series: (ns) => [
-      { series: `container_memory_working_set_bytes{namespace="${ns}", pod="pms-backend-7d9f-abcde", container="backend"}`, values: '980000000x15' },
-      { series: `kube_pod_container_resource_limits{namespace="${ns}", pod="pms-backend-7d9f-abcde", container="backend", resource="memory", unit="byte"}`, values: '1000000000x15' },
-    ],
-    labels: (ns) => ({ namespace: ns, pod: 'pms-backend-7d9f-abcde' }),
+    series: (ns) => memory(ns, 980000000),
+    labels: (ns) => ({ namespace: ns, pod: POD }),
   },
   {
     alert: 'HighMemoryUsage',
-    name: 'a backend pod uses half its memory limit',
-    fires: false,
+    name: 'a backend pod uses 91% of its memory limit: just above the 90% of staging and production, below dev’s 95%',
+    fires: { dev: false, staging: true, production: true },
+    boundary: 'fires',
     evalTime: '10m',
-    series: (ns) => [
-      { series: `container_memory_working_set_bytes{namespace="${ns}", pod="pms-backend-7d9f-abcde", container="backend"}`, values: '500000000x15' },
-      { series: `kube_pod_container_resource_limits{namespace="${ns}", pod="pms-backend-7d9f-abcde", container="backend", resource="memory", unit="byte"}`, values: '1000000000x15' },
-    ],
+    series: (ns) => memory(ns, 910000000),
+    labels: (ns) => ({ namespace: ns, pod: POD }),
+  },
+  {
+    alert: 'HighMemoryUsage',
+    name: 'a backend pod uses 89% of its memory limit: just below production’s 90%',
+    fires: false,
+    boundary: 'quiet',
+    evalTime: '10m',
+    series: (ns) => memory(ns, 890000000),
   },
   {
     alert: 'DiskSpaceLow',
     name: 'the backup volume is 93% full',
     fires: true,
     evalTime: '30m',
-    series: (ns) => [
-      { series: `kubelet_volume_stats_used_bytes{namespace="${ns}", persistentvolumeclaim="pms-db-backups"}`, values: '93x40' },
-      { series: `kubelet_volume_stats_capacity_bytes{namespace="${ns}", persistentvolumeclaim="pms-db-backups"}`, values: '100x40' },
-    ],
+    series: (ns) => volume(ns, 93),
     labels: (ns) => ({ namespace: ns, persistentvolumeclaim: 'pms-db-backups' }),
   },
   {
     alert: 'DiskSpaceLow',
-    name: 'the backup volume is half full',
-    fires: false,
+    name: 'the backup volume is 86% full: just above 85%',
+    fires: true,
+    boundary: 'fires',
     evalTime: '30m',
-    series: (ns) => [
-      { series: `kubelet_volume_stats_used_bytes{namespace="${ns}", persistentvolumeclaim="pms-db-backups"}`, values: '50x40' },
-      { series: `kubelet_volume_stats_capacity_bytes{namespace="${ns}", persistentvolumeclaim="pms-db-backups"}`, values: '100x40' },
-    ],
+    series: (ns) => volume(ns, 86),
+    labels: (ns) => ({ namespace: ns, persistentvolumeclaim: 'pms-db-backups' }),
+  },
+  {
+    alert: 'DiskSpaceLow',
+    name: 'the backup volume is 84% full: just below 85%',
+    fires: false,
+    boundary: 'quiet',
+    evalTime: '30m',
+    series: (ns) => volume(ns, 84),
+  },
+  {
+    alert: 'ElevatedDiskUsage',
+    name: 'the backup volume is 71% full: just above 70%',
+    fires: true,
+    boundary: 'fires',
+    evalTime: '30m',
+    series: (ns) => volume(ns, 71),
+    labels: (ns) => ({ namespace: ns, persistentvolumeclaim: 'pms-db-backups' }),
+  },
+  {
+    alert: 'ElevatedDiskUsage',
+    name: 'the backup volume is 69% full: just below 70%',
+    fires: false,
+    boundary: 'quiet',
+    evalTime: '30m',
+    series: (ns) => volume(ns, 69),
   },
   {
     alert: 'CertificateExpiringSoon',
