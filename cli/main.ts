@@ -22,6 +22,12 @@ export interface CommandContext {
 
 export type Register = (program: Command, ctx: CommandContext) => void;
 
+/** Prints a note on stderr (`flagops: note: ...`): things flagops did or assumed that the user should know. */
+export const note =
+  (ctx: CommandContext) =>
+  (text: string): void =>
+    ctx.output.err(`flagops: note: ${text}`);
+
 /** A command module: the command names it registers, loaded only when one of them runs. */
 export interface CommandModule {
   readonly names: readonly string[];

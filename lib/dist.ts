@@ -2,11 +2,11 @@
  * Write step: puts synthesized files under dist/<env>/ atomically, only touching files whose
  * content changed, removing files of objects that no longer exist. Also the drift check.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { EnvironmentManifests } from '../infra/synth.ts';
 import { error, type Finding } from '../policies/findings.ts';
+import { commitTransaction, type Transaction } from './transaction.ts';
 
 export const DIST = 'dist';
 
@@ -45,13 +45,14 @@ export function planDist(root: string, manifests: readonly EnvironmentManifests[
   return { write, remove, unchanged };
 }
 
-/** Applies a plan: each file written atomically (temp file + rename), stale files removed. */
+/** A plan as the files of a transaction (lib/transaction.ts). */
+export function distTransaction(plan: DistPlan): Transaction {
+  return { writes: new Map(plan.write.map((f) => [f.path, f.text])), removes: [...plan.remove] };
+}
+
+/** Applies a plan all-or-nothing: every file written and every stale file removed, or none. */
 export function applyDist(root: string, plan: DistPlan): void {
-  for (const f of plan.write) {
-    mkdirSync(join(root, f.path, '..'), { recursive: true });
-    writeFileAtomic.sync(join(root, f.path), f.text, { encoding: 'utf8' });
-  }
-  for (const path of plan.remove) rmSync(join(root, path), { force: true });
+  commitTransaction(root, distTransaction(plan));
 }
 
 /** `drift` findings: every committed file that differs from a fresh synth, is missing, or is stale. */

@@ -4,18 +4,17 @@
  * every rule (including the change rules against the files as they were), and only then write the
  * flag files and dist/ atomically. A refused edit writes nothing.
  */
-import { renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
-import writeFileAtomic from 'write-file-atomic';
 import { describeExposure, exposure } from '../policies/state-rules.ts';
 import type { Finding } from '../policies/findings.ts';
-import type { FlagState, FlagType } from '../policies/flag-schemas.ts';
+import { FLAG_NAME_PATTERN, type FlagState, type FlagType } from '../policies/flag-schemas.ts';
 import { describeBase, findBase } from './base.ts';
-import { applyDist, planDist, type DistPlan } from './dist.ts';
+import { distTransaction, planDist, type DistPlan } from './dist.ts';
 import { gitReader } from './git.ts';
+import { withLock } from './lock.ts';
+import { commitTransaction } from './transaction.ts';
 import { CATALOG_FILE, diskReader, parseProject, type Parsed } from './project.ts';
 import { addEntry, setFields } from './yaml-edit.ts';
+import { quote } from './errors.ts';
 import { overlay, UsageError, validate, type Workspace } from './workspace.ts';
 
 /** The audit fields every edit carries. */
@@ -69,21 +68,16 @@ export interface EditOutcome {
 export interface EditOptions {
   /** Validate and report, but write nothing. */
   readonly dryRun?: boolean;
+  /** Told what flagops did on its own (a stale lock taken over). */
+  readonly onNote?: (note: string) => void;
 }
 
-/** Runs `fn` holding the project's edit lock, so concurrent edits serialize instead of losing one. */
-export async function withEditLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
-  const release = await lockfile.lock(join(root, 'environments'), {
-    lockfilePath: join(root, '.flagops.lock'),
-    retries: { retries: 100, minTimeout: 50, maxTimeout: 250, factor: 1.3 },
-    stale: 60_000,
-    realpath: false,
-  });
-  try {
-    return await fn();
-  } finally {
-    await release();
-  }
+/**
+ * Runs `fn` holding the project's edit lock (lib/lock.ts), so concurrent edits serialize instead of
+ * losing one; a lock left by a killed edit is taken over at once, with a note.
+ */
+export async function withEditLock<T>(root: string, fn: () => Promise<T>, onNote?: (note: string) => void): Promise<T> {
+  return withLock(root, fn, { onNote });
 }
 
 const timestamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -94,7 +88,7 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
     const before = parseProject(ws.settings, disk);
     const env = before.model.environments.find((e) => e.settings.name === edit.environment);
     if (!env) throw new UsageError(`unknown environment '${edit.environment}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
-    if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(`unknown flag '${edit.flag}': it is not in ${CATALOG_FILE} (declare it with flagops add)`);
+    if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(`unknown flag ${quote(edit.flag)}: it is not in ${CATALOG_FILE} (declare it with flagops add)`);
     const current = env.states[edit.flag];
     if (!current) {
       const why = env.names.includes(edit.flag) ? 'is invalid; run flagops check' : 'has no entry';
@@ -118,7 +112,7 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
       approved_by: edit.approvedBy,
     }, file);
     return finish(ws, before, new Map([[file, edited]]), summary, edit.at, { ...options, lowering, environments: [edit.environment] });
-  });
+  }, options.onNote);
 }
 
 function nextState(edit: StateEdit, current: FlagState, steps: readonly number[]): { enabled: boolean; rollout: number } {
@@ -138,7 +132,16 @@ function nextState(edit: StateEdit, current: FlagState, steps: readonly number[]
   }
 }
 
+/** A flag name as the naming rule wants it; anything else never reaches a file. */
+function checkFlagName(name: string, what: string): void {
+  if (name.length > 63 || !new RegExp(FLAG_NAME_PATTERN).test(name)) {
+    throw new UsageError(`${what} ${JSON.stringify(name)} is not a flag name: snake_case, ending in _enabled, at most 63 characters (for example referral_tracking_enabled)`);
+  }
+}
+
 export async function addFlag(ws: Workspace, add: AddFlag, options: EditOptions = {}): Promise<EditOutcome> {
+  checkFlagName(add.flag, 'flag');
+  for (const req of add.requires ?? []) checkFlagName(req, '--requires');
   return withEditLock(ws.root, async () => {
     const disk = diskReader(ws.root);
     const before = parseProject(ws.settings, disk);
@@ -173,7 +176,7 @@ export async function addFlag(ws: Workspace, add: AddFlag, options: EditOptions 
       );
     }
     return finish(ws, before, changes, `added ${add.flag}: off in ${before.model.environments.map((e) => e.settings.name).join(', ')}`, add.at, options);
-  });
+  }, options.onNote);
 }
 
 interface FinishOptions extends EditOptions {
@@ -207,8 +210,10 @@ async function finish(
   if (refused || !result.manifests) return { applied: false, ...outcome };
   const dist = planDist(ws.root, result.manifests);
   if (!options.dryRun) {
-    writeAll(ws.root, changes);
-    applyDist(ws.root, dist);
+    // One transaction for the flag files and dist/: a kill at any point leaves the old or the new
+    // state of every file, or a journal the next flagops command completes (lib/transaction.ts).
+    const txn = distTransaction(dist);
+    commitTransaction(ws.root, { writes: new Map([...changes, ...txn.writes]), removes: txn.removes });
   }
   return { applied: !options.dryRun, ...outcome, dist };
 }
@@ -253,24 +258,4 @@ async function blockingForKillSwitch(
   const already = new Set(existing.findings.filter((f) => f.severity === 'error').map(key));
   const read = new Set([...changes.keys(), CATALOG_FILE]);
   return (f) => !already.has(key(f)) || read.has(f.file);
-}
-
-/**
- * Writes several files as one change: every new text goes to a temporary file next to its target
- * first, and only when all are written are they renamed over the targets.
- */
-function writeAll(root: string, changes: ReadonlyMap<string, string>): void {
-  const temps: [string, string][] = [];
-  try {
-    for (const [path, text] of changes) {
-      const target = join(root, path);
-      const temp = `${target}.flagops-${process.pid}.tmp`;
-      writeFileAtomic.sync(temp, text, { encoding: 'utf8' });
-      temps.push([temp, target]);
-    }
-  } catch (e) {
-    for (const [temp] of temps) rmSync(temp, { force: true });
-    throw e;
-  }
-  for (const [temp, target] of temps) renameSync(temp, target);
 }

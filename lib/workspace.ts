@@ -12,6 +12,8 @@ import { hasErrors, type Finding } from '../policies/findings.ts';
 import { checkManifests } from '../policies/manifest-policies.ts';
 import { checkStateRules } from '../policies/state-rules.ts';
 import { driftFindings } from './dist.ts';
+import { withLock } from './lock.ts';
+import { hasJournal, recoverTransactions } from './transaction.ts';
 import { UsageError } from './errors.ts';
 import { CATALOG_FILE, diskReader, loadEnvironmentSettings, parseProject, type FileReader, type Parsed } from './project.ts';
 
@@ -34,8 +36,24 @@ export function findRoot(cwd: string): string {
   }
 }
 
-export async function openWorkspace(cwd: string): Promise<Workspace> {
+/**
+ * Opens the project around `cwd`. First, if a command was interrupted while writing, its journal is
+ * completed (or discarded when it had not reached its commit point), under the edit lock, and
+ * `onNote` is told: no command reads a half-written project.
+ */
+export async function openWorkspace(cwd: string, onNote: (note: string) => void = () => {}): Promise<Workspace> {
   const root = findRoot(cwd);
+  if (hasJournal(root)) {
+    await withLock(
+      root,
+      async () => {
+        const r = recoverTransactions(root);
+        if (r.completed.length > 0) onNote(`completed an interrupted write before going on (${r.completed.length} files: ${r.completed.slice(0, 4).join(', ')}${r.completed.length > 4 ? ', ...' : ''})`);
+        if (r.discarded > 0) onNote('discarded an interrupted write that had not reached its commit point; the files are as they were before it');
+      },
+      { onNote },
+    );
+  }
   return { root, settings: await loadEnvironmentSettings(root) };
 }
 

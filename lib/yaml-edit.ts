@@ -82,8 +82,9 @@ export function addEntry(
   }
   const body = Object.entries(fields)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${fieldIndent}${k}: ${Array.isArray(v) ? `[${v.join(', ')}]` : renderScalar(v as ScalarValue)}`);
-  const block = [`${keyIndent}${key}:`, ...body].join(eol);
+    .map(([k, v]) => `${fieldIndent}${renderScalar(k)}: ${Array.isArray(v) ? `[${v.map((x: string) => renderScalar(x)).join(', ')}]` : renderScalar(v as ScalarValue)}`);
+  // Keys and list items are rendered like values: whatever they hold, they stay one scalar.
+  const block = [`${keyIndent}${renderScalar(key)}:`, ...body].join(eol);
   if (pairs.length === 0) {
     // `flags: {}` or `flags:` with nothing: replace the empty value with a block.
     const parentPair = pairOf(source, path);

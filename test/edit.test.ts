@@ -38,6 +38,17 @@ function changedLines(before: string, after: string): number[] {
 }
 
 describe('flagops rollout', () => {
+  it("rejects --to values that are not plain whole numbers 0..100 ('' is not 0), and writes nothing", async () => {
+    const dir = tempProject();
+    const before = snapshot(dir);
+    for (const to of ['', ' ', '0x19', '2.5e1', '1e2', '25.0', '+25', '-0', '101', '٢٥', 'Infinity']) {
+      const r = await flagops(dir, 'rollout', 'telehealth_appointments_enabled', '--env', 'production', '--to', to, '--reason', 'x', ...AUDIT);
+      expect(r.code, `--to ${JSON.stringify(to)}: ${r.stdout}`).toBe(2);
+      expect(r.stderr).toContain(`a rollout is a whole number of percent from 0 to 100, written in digits; got ${JSON.stringify(to)}`);
+    }
+    expect(snapshot(dir)).toEqual(before);
+  });
+
   it('changes only the flag entry it edits, keeping comments and alignment', async () => {
     // GIVEN the sample project
     const dir = tempProject();
@@ -193,11 +204,28 @@ describe('flagops add', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
-  it('rejects a bad flag name with a finding, not a stack trace', async () => {
+  it('rejects a bad flag name before it reaches any file: one clear error, no stack trace', async () => {
     const dir = tempProject();
+    const before = snapshot(dir);
     const r = await flagops(dir, 'add', 'ReferralTracking', '--description', 'x', '--owner', 'team-clinical', '--type', 'ops', '--reason', 'x', '--ticket', 'T-1', '--by', 'a@pms.example.com');
-    expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/environments\/catalog.yaml:\d+:\d+: error: invalid flag name 'ReferralTracking'.*\[flag-name\]/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('flagops: error: flag "ReferralTracking" is not a flag name: snake_case, ending in _enabled, at most 63 characters (for example referral_tracking_enabled)');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('never splices YAML syntax from a name or --requires into the files', async () => {
+    const dir = tempProject();
+    const before = snapshot(dir);
+    for (const args of [
+      ['x_enabled:\n    enabled: true\n  evil_enabled'],
+      ['referral_enabled', '--requires', 'telehealth_appointments_enabled]\nevil: [x'],
+      ['referral_enabled', '--requires', '*alias'],
+    ]) {
+      const r = await flagops(dir, 'add', ...args, '--description', 'x', '--owner', 'team-clinical', '--type', 'ops', '--reason', 'x', '--ticket', 'TICKET-1', '--by', 'a@pms.example.com');
+      expect(r.code, r.stdout).toBe(2);
+      expect(r.stderr).toMatch(/^flagops: error: (flag|--requires) ".*" is not a flag name/);
+    }
+    expect(snapshot(dir)).toEqual(before);
   });
 });
 

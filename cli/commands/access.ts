@@ -4,7 +4,7 @@ import { now, openWorkspace, validate } from '../../lib/workspace.ts';
 import { hasErrors } from '../../policies/findings.ts';
 import { flagConfigMapTarget } from '../../policies/access-policies.ts';
 import { printFindings, table } from '../report.ts';
-import { EXIT, type Register } from '../main.ts';
+import { EXIT, type Register, note } from '../main.ts';
 import { checkEnv, envOption } from './synth.ts';
 
 /** What `flagops access` reports on: the flag ConfigMap and the backup resources. */
@@ -22,7 +22,7 @@ export const registerAccess: Register = (program, ctx) => {
     .addOption(envOption())
     .option('--json', 'JSON output')
     .action(async (opts: { env?: string; json?: boolean }) => {
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const environments = checkEnv(ws, opts.env);
       const result = await validate(ws, { now: now(), environments });
       if (!result.manifests || hasErrors(result.findings.filter((f) => !f.file.startsWith('dist/')))) {

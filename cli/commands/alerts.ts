@@ -5,7 +5,7 @@ import { extractRules } from '../../lib/prometheus-rules.ts';
 import { alertRows, alertTablesMarkdown, replaceAlertTables, runbookTables, TABLE_BEGIN, TABLE_END } from '../../lib/alert-table.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { table } from '../report.ts';
-import type { Register } from '../main.ts';
+import { note, type Register } from '../main.ts';
 import { checkEnv, envOption } from './synth.ts';
 
 export const registerAlerts: Register = (program, ctx) => {
@@ -18,7 +18,7 @@ export const registerAlerts: Register = (program, ctx) => {
     .option('--update <file>', `rewrite the markdown tables between the ${TABLE_BEGIN.slice(0, 22)}... markers of FILE (the README)`)
     .option('--runbooks <dir>', "rewrite the table between the same markers in each alert's runbook page DIR/<alert-in-kebab-case>.md")
     .action(async (opts: { env?: string; format: 'text' | 'markdown' | 'json'; update?: string; runbooks?: string; rules?: boolean }) => {
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const only = checkEnv(ws, opts.env);
       if (opts.rules) {
         if (!opts.env) throw new UsageError('--rules needs --env: one rule file per environment');

@@ -3,7 +3,7 @@ import { DEFAULT_UPSTREAM } from '../../lib/base.ts';
 import { resolveRef, tryGit } from '../../lib/git.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { table } from '../report.ts';
-import { EXIT, type Register } from '../main.ts';
+import { EXIT, type Register, note } from '../main.ts';
 
 export const registerAudit: Register = (program, ctx) => {
   program
@@ -15,7 +15,7 @@ export const registerAudit: Register = (program, ctx) => {
     .option('--ref <ref>', `the main branch whose first-parent history is read (default: ${DEFAULT_UPSTREAM}, else HEAD)`)
     .option('--json', 'JSON lines, one entry per line (the compliance format)')
     .action(async (opts: { env?: string; flag?: string; since?: string; ref?: string; json?: boolean }) => {
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const environments = ws.settings.map((s) => s.name);
       if (opts.env !== undefined && !environments.includes(opts.env)) {
         throw new UsageError(`unknown environment '${opts.env}'; known: ${environments.join(', ')}`);

@@ -7,7 +7,7 @@ import { now, openWorkspace, validate } from '../../lib/workspace.ts';
 import { checkPullRequestIdentities } from '../../policies/identity-rules.ts';
 import { error, hasErrors, strict, warning, type Finding } from '../../policies/findings.ts';
 import { printFindings } from '../report.ts';
-import { EXIT, type Register } from '../main.ts';
+import { EXIT, type Register, note } from '../main.ts';
 
 /** The rule id of "the change rules could not run: no base". */
 export const BASE_UNKNOWN = 'base-unknown';
@@ -21,7 +21,7 @@ export const registerCheck: Register = (program, ctx) => {
     .option('--strict', 'treat warnings as errors')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: { base?: string; pullRequest?: string; strict?: boolean; format: 'text' | 'json' }) => {
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const found = findBase(ws.root, opts.base);
       const baseFindings: Finding[] = [];
       let base: ChangeBase | undefined;

@@ -5,7 +5,7 @@ import { parseProject } from '../../lib/project.ts';
 import { distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type ObjectReview, type Review } from '../../lib/review.ts';
 import { now, openWorkspace, UsageError, validate } from '../../lib/workspace.ts';
 import type { Output } from '../report.ts';
-import { EXIT, type Register } from '../main.ts';
+import { EXIT, type Register, note } from '../main.ts';
 
 /** The first line of the markdown form: CI finds its own PR comment by it. */
 export const MARKDOWN_MARKER = '<!-- flagops-diff -->';
@@ -21,7 +21,7 @@ export const registerDiff: Register = (program, ctx) => {
     .option('--exit-code', 'exit 1 when something changes (like git diff --exit-code)')
     .option('--max-chars <n>', `markdown: leave out object diffs beyond this size (GitHub comments stop at 65536)`, positiveInt, MARKDOWN_BUDGET)
     .action(async (opts: { base?: string; format: Format; exitCode?: boolean; maxChars: number }) => {
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const found = findBase(ws.root, opts.base);
       const notes: string[] = [];
       if (!found.ok) {

@@ -2,7 +2,7 @@ import { drill, type DrillFlagResult, type DrillResult } from '../../lib/drill.t
 import { formatDuration } from '../../lib/duration.ts';
 import { now, openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { printFindings, table } from '../report.ts';
-import { EXIT, type CommandContext, type Register } from '../main.ts';
+import { EXIT, type CommandContext, type Register, note } from '../main.ts';
 import { checkEnv, envOption } from './synth.ts';
 
 /** `changed_by` of the scratch kill switches (they are never committed). */
@@ -62,7 +62,7 @@ export const registerDrill: Register = (program, ctx) => {
     .action(async (opts: DrillCliOptions) => {
       const keys = Number(opts.keys);
       if (!Number.isInteger(keys) || keys < 1) throw new UsageError(`--keys must be a whole number of targeting keys, at least 1, got '${opts.keys}'`);
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const environments = checkEnv(ws, opts.env) ?? ws.settings.map((s) => s.name);
       const at = now();
       const results: DrillResult[] = [];

@@ -4,7 +4,7 @@ import { gitUserEmail } from '../../lib/git.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
 import type { Finding } from '../../policies/findings.ts';
 import { printFindings } from '../report.ts';
-import { EXIT, type CommandContext, type Register } from '../main.ts';
+import { EXIT, type CommandContext, type Register, note } from '../main.ts';
 
 interface AuditOptions {
   env: string;
@@ -81,7 +81,7 @@ function stateCommand(program: Command, ctx: CommandContext, kind: StateEditKind
     .option('--approved-by <email>', 'approver, a second person (required in production for enabled flags)')
     .action(async (flag: string, opts: AuditOptions & { rollout?: number; to?: number }) => {
       oneLine('reason', opts.reason);
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const outcome = await editFlagState(
         ws,
         {
@@ -95,15 +95,16 @@ function stateCommand(program: Command, ctx: CommandContext, kind: StateEditKind
           approvedBy: opts.approvedBy,
           at: now(),
         },
-        { dryRun: opts.dryRun },
+        { dryRun: opts.dryRun, onNote: note(ctx) },
       );
       report(ctx, outcome, opts.dryRun);
     });
 }
 
+/** A rollout option: a whole number 0..100 in plain decimal digits (not '', 0x19, 2.5e1, 1e2 or 25.0). */
 const percent = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 100) throw new UsageError(`a rollout is an integer percentage from 0 to 100, got '${value}'`);
+  const n = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 0 && n <= 100)) throw new UsageError(`a rollout is a whole number of percent from 0 to 100, written in digits; got ${JSON.stringify(value)}`);
   return n;
 };
 
@@ -129,7 +130,7 @@ export const registerEdits: Register = (program, ctx) => {
     .action(async (flag: string, opts: Omit<AuditOptions, 'env'> & { description: string; owner: string; type: 'release'; expires?: string; requires?: string[] }) => {
       oneLine('reason', opts.reason);
       oneLine('description', opts.description);
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const outcome = await addFlag(
         ws,
         {
@@ -144,7 +145,7 @@ export const registerEdits: Register = (program, ctx) => {
           by: changedBy(ws, opts.by),
           at: now(),
         },
-        { dryRun: opts.dryRun },
+        { dryRun: opts.dryRun, onNote: note(ctx) },
       );
       report(ctx, outcome, opts.dryRun);
     });

@@ -2,11 +2,11 @@ import { diskReader, parseProject, type Parsed } from '../../lib/project.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
 import { describeExposure, exposure } from '../../policies/state-rules.ts';
 import { printFindings, table } from '../report.ts';
-import { EXIT, type CommandContext, type Register } from '../main.ts';
+import { EXIT, type CommandContext, type Register, note } from '../main.ts';
 import { checkEnv, envOption } from './synth.ts';
 
 async function load(ctx: CommandContext, workspace?: Workspace): Promise<Parsed> {
-  const ws = workspace ?? (await openWorkspace(ctx.cwd));
+  const ws = workspace ?? (await openWorkspace(ctx.cwd, note(ctx)));
   const parsed = parseProject(ws.settings, diskReader(ws.root));
   const errors = parsed.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) {
@@ -39,7 +39,7 @@ export const registerInfo: Register = (program, ctx) => {
     .addOption(envOption())
     .option('--json', 'JSON output')
     .action(async (opts: { env?: string; json?: boolean }) => {
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const only = checkEnv(ws, opts.env);
       const parsed = await load(ctx, ws);
       const envs = parsed.model.environments.filter((e) => !only || only.includes(e.settings.name));

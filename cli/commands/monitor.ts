@@ -21,7 +21,7 @@ import { PrometheusClient, PrometheusError, type PrometheusAuth } from '../../li
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import type { Output } from '../report.ts';
-import type { CommandContext, Register } from '../main.ts';
+import { note, type CommandContext, type Register } from '../main.ts';
 
 interface MonitorOptions {
   env: string;
@@ -130,7 +130,7 @@ export const registerMonitor: Register = (program, ctx) => {
       const format = opts.report === undefined ? undefined : reportFormat(opts.report);
       if (opts.report !== undefined && !format) throw new UsageError(`--report must end in .md or .json (the format follows the extension), got '${opts.report}'`);
 
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const settings = ws.settings.find((s) => s.name === opts.env);
       if (!settings) throw new UsageError(`unknown environment '${opts.env}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
       const parsed = parseProject(ws.settings, diskReader(ws.root));

@@ -4,7 +4,7 @@ import { hasErrors } from '../../policies/findings.ts';
 import { now, openWorkspace, UsageError, validate, type Workspace } from '../../lib/workspace.ts';
 import { withEditLock } from '../../lib/edits.ts';
 import { printFindings } from '../report.ts';
-import { EXIT, type Register } from '../main.ts';
+import { EXIT, type Register, note } from '../main.ts';
 
 /** `--env E`, checked against the workspace's environments. */
 export const envOption = () => new Option('--env <env>', 'environment (dev, staging, production)');
@@ -21,24 +21,28 @@ export const registerSynth: Register = (program, ctx) => {
     .description('validate, then write dist/<env>/ (all environments by default); nothing is written when validation fails')
     .addOption(envOption())
     .action(async (opts: { env?: string }) => {
-      const ws = await openWorkspace(ctx.cwd);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
       const environments = checkEnv(ws, opts.env);
-      await withEditLock(ws.root, async () => {
-        const result = await validate(ws, { now: now(), environments });
-        if (hasErrors(result.findings) || !result.manifests) {
-          printFindings(ctx.output, result.findings, 'text', 'flagops synth: nothing written');
-          ctx.exitCode = EXIT.violations;
-          return;
-        }
-        const plan = planDist(ws.root, result.manifests);
-        applyDist(ws.root, plan);
-        if (result.findings.length > 0) printFindings(ctx.output, result.findings, 'text', 'flagops synth');
-        for (const f of plan.write) ctx.output.out(`${f.added ? 'created' : 'updated'} ${f.path}`);
-        for (const p of plan.remove) ctx.output.out(`removed ${p}`);
-        const files = result.manifests.reduce((n, m) => n + m.files.length, 0);
-        ctx.output.out(
-          `flagops synth: ${result.manifests.map((m) => m.environment).join(', ')}: ${files} files, ${plan.write.length} written, ${plan.remove.length} removed, ${plan.unchanged} unchanged`,
-        );
-      });
+      await withEditLock(
+        ws.root,
+        async () => {
+          const result = await validate(ws, { now: now(), environments });
+          if (hasErrors(result.findings) || !result.manifests) {
+            printFindings(ctx.output, result.findings, 'text', 'flagops synth: nothing written');
+            ctx.exitCode = EXIT.violations;
+            return;
+          }
+          const plan = planDist(ws.root, result.manifests);
+          applyDist(ws.root, plan);
+          if (result.findings.length > 0) printFindings(ctx.output, result.findings, 'text', 'flagops synth');
+          for (const f of plan.write) ctx.output.out(`${f.added ? 'created' : 'updated'} ${f.path}`);
+          for (const p of plan.remove) ctx.output.out(`removed ${p}`);
+          const files = result.manifests.reduce((n, m) => n + m.files.length, 0);
+          ctx.output.out(
+            `flagops synth: ${result.manifests.map((m) => m.environment).join(', ')}: ${files} files, ${plan.write.length} written, ${plan.remove.length} removed, ${plan.unchanged} unchanged`,
+          );
+        },
+        note(ctx),
+      );
     });
 };
