@@ -90,10 +90,7 @@ export class FeatureFlagConfigMap extends Construct {
     }
     const name = props.name ?? 'feature-flags-config';
 
-    const data = {
-      [LEGACY_KEY]: spacedJson(legacyFlags(props.environment, props.flags)),
-      [FLAGD_KEY]: stableJson(flagdFlagSet(props.environment, props.flags)),
-    };
+    const data = flagConfigMapData(props.environment, props.flags);
     this.checksum = flagDataChecksum(data);
 
     this.configMap = new ConfigMap(this, 'Resource', {
@@ -109,6 +106,52 @@ export class FeatureFlagConfigMap extends Construct {
       data,
     });
   }
+}
+
+/** The ConfigMap's data: both keys, as text. A pure function of the environment and the flags. */
+export function flagConfigMapData(environment: string, flags: readonly FeatureFlag[]): Record<string, string> {
+  return {
+    [LEGACY_KEY]: spacedJson(legacyFlags(environment, flags)),
+    [FLAGD_KEY]: stableJson(flagdFlagSet(environment, flags)),
+  };
+}
+
+/**
+ * The flags a `flags.flagd.json` written by {@link flagdFlagSet} holds, read back from its metadata
+ * (which carries every field of {@link FeatureFlag}). Undefined when it is not such a file.
+ */
+export function flagsFromFlagSet(text: string): FeatureFlag[] | undefined {
+  let set: unknown;
+  try {
+    set = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const flags = (set as { flags?: unknown } | null)?.flags;
+  if (typeof flags !== 'object' || flags === null || Array.isArray(flags)) return undefined;
+  const out: FeatureFlag[] = [];
+  for (const [name, flag] of Object.entries(flags as Record<string, unknown>)) {
+    const m = (flag as { metadata?: Record<string, unknown> } | null)?.metadata;
+    const str = (k: string) => (typeof m?.[k] === 'string' ? (m[k] as string) : undefined);
+    const type = str('type');
+    if (!m || !str('description') || !str('owner') || !type || !str('reason') || !str('changedBy') || !str('changedAt')) return undefined;
+    if (typeof m.enabled !== 'boolean' || typeof m.rollout !== 'number' || !['release', 'experiment', 'ops', 'permission'].includes(type)) return undefined;
+    out.push({
+      name,
+      description: str('description')!,
+      owner: str('owner')!,
+      type: type as FeatureFlagType,
+      enabled: m.enabled,
+      rollout: m.rollout,
+      reason: str('reason')!,
+      ticket: str('ticket'),
+      changedBy: str('changedBy')!,
+      changedAt: str('changedAt')!,
+      approvedBy: str('approvedBy'),
+      expires: str('expires'),
+    });
+  }
+  return out;
 }
 
 /**

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvironmentManifests } from '../infra/synth.ts';
 import { error, type Finding } from '../policies/findings.ts';
+import { isLink } from './links.ts';
 import { commitTransaction, type Transaction } from './transaction.ts';
 
 export const DIST = 'dist';
@@ -14,9 +15,11 @@ export const DIST = 'dist';
 export function readDist(root: string, environment: string): Map<string, string> {
   const dir = join(root, DIST, environment);
   const files = new Map<string, string>();
-  if (!existsSync(dir)) return files;
+  // Links are never followed (lib/links.ts reports them): a linked folder or file reads as absent.
+  if (!existsSync(dir) || isLink(root, DIST) || isLink(root, `${DIST}/${environment}`)) return files;
   for (const name of readdirSync(dir).sort()) {
-    if (name.endsWith('.yaml')) files.set(`${DIST}/${environment}/${name}`, readFileSync(join(dir, name), 'utf8'));
+    const path = `${DIST}/${environment}/${name}`;
+    if (name.endsWith('.yaml') && !isLink(root, path)) files.set(path, readFileSync(join(dir, name), 'utf8'));
   }
   return files;
 }

@@ -13,7 +13,7 @@
  * file appearing or disappearing all fail the drill. Dependants left on without their prerequisite
  * are reported as notes (the state rules' warning): a kill switch is never blocked.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -118,8 +118,11 @@ async function drillFlag(
   const env = options.environment;
   const scratch = mkdtempSync(join(tmpdir(), 'flagops-drill-'));
   try {
-    cpSync(join(root, 'environments'), join(scratch, 'environments'), { recursive: true });
-    cpSync(join(root, DIST), join(scratch, DIST), { recursive: true });
+    // A copy of the files' content (never a link: validate() refused the project if it had any, and
+    // the filter drops any deeper one), so the scratch copy shares no file with the project.
+    const plain = (src: string) => !lstatSync(src).isSymbolicLink();
+    cpSync(join(root, 'environments'), join(scratch, 'environments'), { recursive: true, filter: plain });
+    cpSync(join(root, DIST), join(scratch, DIST), { recursive: true, filter: plain });
     const scratchWs = await openWorkspace(scratch);
     const environments = scratchWs.settings.map((s) => s.name);
     const distBefore = readAllDist(scratch, environments);

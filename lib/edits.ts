@@ -10,10 +10,13 @@ import { FLAG_NAME_PATTERN, type FlagState, type FlagType } from '../policies/fl
 import { describeBase, findBase } from './base.ts';
 import { distTransaction, planDist, type DistPlan } from './dist.ts';
 import { gitReader } from './git.ts';
+import { patchFlagConfigMap } from './kill-switch.ts';
 import { withLock } from './lock.ts';
 import { commitTransaction } from './transaction.ts';
 import { CATALOG_FILE, diskReader, parseProject, type Parsed } from './project.ts';
 import { addEntry, setFields } from './yaml-edit.ts';
+import { YamlSource } from './yaml-source.ts';
+import { isMap, isScalar, type Pair } from 'yaml';
 import { quote } from './errors.ts';
 import { overlay, UsageError, validate, type Workspace } from './workspace.ts';
 
@@ -89,20 +92,26 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
     const env = before.model.environments.find((e) => e.settings.name === edit.environment);
     if (!env) throw new UsageError(`unknown environment '${edit.environment}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
     if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(`unknown flag ${quote(edit.flag)}: it is not in ${CATALOG_FILE} (declare it with flagops add)`);
-    const current = env.states[edit.flag];
+    let current = env.states[edit.flag];
+    let invalidEntry = false;
     if (!current) {
-      const why = env.names.includes(edit.flag) ? 'is invalid; run flagops check' : 'has no entry';
-      throw new UsageError(`flag '${edit.flag}' ${why} in ${env.file}`);
+      if (!env.names.includes(edit.flag)) throw new UsageError(`flag '${edit.flag}' has no entry in ${env.file}`);
+      // An entry that fails the schema: a raise waits for it to be fixed; the kill switch writes it
+      // anyway, and the validation of the result says whether the entry is now sound.
+      if (edit.kind !== 'disable') throw new UsageError(`flag '${edit.flag}' is invalid in ${env.file}; run flagops check, fix it, then raise it`);
+      const raw = rawEntry(env.source, edit.flag);
+      current = { ...raw, enabled: raw.enabled === true, rollout: typeof raw.rollout === 'number' ? raw.rollout : 0 } as FlagState;
+      invalidEntry = true;
     }
     const target = nextState(edit, current, env.settings.rolloutSteps);
     const summary = `${edit.environment}: ${edit.flag} ${describeExposure(current)} -> ${describeExposure({ ...current, ...target })}`;
-    if (target.enabled === current.enabled && target.rollout === current.rollout) {
+    if (target.enabled === current.enabled && target.rollout === current.rollout && !(invalidEntry && current.enabled)) {
       return { applied: false, noop: true, summary: `${edit.environment}: ${edit.flag} is already ${describeExposure(current)}; nothing changed`, findings: [], files: [], base: 'none' };
     }
     const file = env.file;
     const text = disk.read(file)!;
-    const lowering = exposure({ ...current, ...target }) < exposure(current);
-    const edited = setFields(text, ['flags', edit.flag], {
+    const lowering = edit.kind === 'disable' || exposure({ ...current, ...target }) < exposure(current);
+    const fields: Record<string, string | number | boolean | undefined> = {
       enabled: target.enabled,
       rollout: target.rollout,
       reason: edit.reason,
@@ -110,9 +119,24 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
       changed_by: edit.by,
       changed_at: timestamp(edit.at),
       approved_by: edit.approvedBy,
-    }, file);
-    return finish(ws, before, new Map([[file, edited]]), summary, edit.at, { ...options, lowering, environments: [edit.environment] });
+    };
+    // The kill switch of an invalid entry keeps a rollout it cannot read, for the findings to show.
+    if (invalidEntry && typeof rawEntry(env.source, edit.flag).rollout !== 'number') delete fields.rollout;
+    const edited = setFields(text, ['flags', edit.flag], fields, file);
+    const killSwitch = lowering ? { file, flag: edit.flag, environment: edit.environment } : undefined;
+    return finish(ws, before, new Map([[file, edited]]), summary, edit.at, { ...options, killSwitch, environments: [edit.environment] });
   }, options.onNote);
+}
+
+/** A flag entry as written, before the schema (only its plain fields). */
+function rawEntry(source: YamlSource | undefined, flag: string): Partial<Record<keyof FlagState, unknown>> {
+  try {
+    const value = source?.doc.getIn(['flags', flag]);
+    const entry = isMap(value) ? value.toJSON() : value;
+    return typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Partial<Record<keyof FlagState, unknown>>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function nextState(edit: StateEdit, current: FlagState, steps: readonly number[]): { enabled: boolean; rollout: number } {
@@ -180,8 +204,11 @@ export async function addFlag(ws: Workspace, add: AddFlag, options: EditOptions 
 }
 
 interface FinishOptions extends EditOptions {
-  /** The edit lowers exposure (a kill switch): errors that were already there elsewhere do not block it. */
-  readonly lowering?: boolean;
+  /**
+   * The edit lowers exposure (a kill switch): only an error inside the entry it writes blocks it;
+   * every other error is reported and does not.
+   */
+  readonly killSwitch?: { readonly file: string; readonly flag: string; readonly environment: string };
   /** The environments whose dist/ the edit changes (default: all). */
   readonly environments?: readonly string[];
 }
@@ -195,7 +222,9 @@ async function finish(
   options: FinishOptions,
 ): Promise<EditOutcome> {
   const base = editBase(ws, before);
-  const blocking = options.lowering ? await blockingForKillSwitch(ws, changes, at, options.environments, base) : () => true;
+  const ks = options.killSwitch;
+  const entry = ks ? entryLines(ks.file, changes.get(ks.file)!, ks.flag) : undefined;
+  const blocking = (f: Finding): boolean => f.severity === 'error' && (!ks || (f.file === ks.file && entry !== undefined && f.line >= entry[0] && f.line <= entry[1]));
   const result = await validate(ws, {
     reader: overlay(diskReader(ws.root), changes),
     base: base.parsed,
@@ -206,9 +235,32 @@ async function finish(
   });
   const files = [...changes.keys()];
   const outcome = { summary, findings: result.findings, files, base: base.label, baseNote: base.note };
-  const refused = result.findings.some((f) => f.severity === 'error' && blocking(f));
-  if (refused || !result.manifests) return { applied: false, ...outcome };
-  const dist = planDist(ws.root, result.manifests);
+  if (result.findings.some(blocking)) return { applied: false, ...outcome };
+  let dist: DistPlan;
+  // A model with an error in the flag file or the catalog may lack flags (a broken entry is left out):
+  // synthesizing it would change more than the kill switch names, so it rewrites just its flag.
+  const incomplete = result.findings.some((f) => f.severity === 'error' && (files.includes(f.file) || f.file === CATALOG_FILE));
+  if (ks && (incomplete || !result.manifests)) {
+    const env = result.parsed.model.environments.find((e) => e.settings.name === ks.environment)!;
+    const state = env.states[ks.flag]!;
+    const def = result.parsed.model.catalog.flags[ks.flag];
+    const patched = patchFlagConfigMap(ws.root, ks.environment, ks.flag, (old) => ({
+      ...old,
+      ...(def ? { description: def.description, owner: def.owner, type: def.type, expires: def.expires } : {}),
+      enabled: state.enabled,
+      rollout: state.rollout,
+      reason: state.reason,
+      ticket: state.ticket,
+      changedBy: state.changed_by,
+      changedAt: state.changed_at,
+      approvedBy: state.approved_by,
+    }));
+    dist = { write: [{ path: patched.path, text: patched.text, added: false }], remove: [], unchanged: 0 };
+  } else if (result.manifests) {
+    dist = planDist(ws.root, result.manifests);
+  } else {
+    return { applied: false, ...outcome };
+  }
   if (!options.dryRun) {
     // One transaction for the flag files and dist/: a kill at any point leaves the old or the new
     // state of every file, or a journal the next flagops command completes (lib/transaction.ts).
@@ -216,6 +268,19 @@ async function finish(
     commitTransaction(ws.root, { writes: new Map([...changes, ...txn.writes]), removes: txn.removes });
   }
   return { applied: !options.dryRun, ...outcome, dist };
+}
+
+/** The first and last line of a flag's entry (`flags.<flag>`) in a flag file's text. */
+function entryLines(file: string, text: string, flag: string): [number, number] | undefined {
+  const source = new YamlSource(file, text);
+  const flags = source.doc.getIn(['flags'], true);
+  if (!isMap(flags)) return undefined;
+  const pair = (flags.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === flag);
+  const start = (pair?.key as { range?: [number, number, number] } | undefined)?.range?.[0];
+  const value = pair?.value as { range?: [number, number, number] } | null | undefined;
+  if (start === undefined) return undefined;
+  const end = value?.range ? Math.max(value.range[0], value.range[1] - 1) : start;
+  return [source.lineCounter.linePos(start).line, source.lineCounter.linePos(end).line];
 }
 
 interface EditBase {
@@ -242,20 +307,3 @@ function editBase(ws: Workspace, before: Parsed): EditBase {
   return { parsed: before, label: 'the files before this edit', note: `${found.problem}; this edit is judged against the files before it` };
 }
 
-/**
- * The kill switch is always allowed: an error blocks it only when the edit introduces it, or when
- * it is in a file the edit reads to synthesize (the edited flag file and the catalog).
- */
-async function blockingForKillSwitch(
-  ws: Workspace,
-  changes: ReadonlyMap<string, string>,
-  at: Date,
-  environments: readonly string[] | undefined,
-  base: EditBase,
-): Promise<(f: Finding) => boolean> {
-  const key = (f: Finding) => `${f.rule}|${f.file}|${f.message}`;
-  const existing = await validate(ws, { now: at, environments, base: base.parsed, baseLabel: base.label });
-  const already = new Set(existing.findings.filter((f) => f.severity === 'error').map(key));
-  const read = new Set([...changes.keys(), CATALOG_FILE]);
-  return (f) => !already.has(key(f)) || read.has(f.file);
-}

@@ -22,7 +22,7 @@ export interface LockOwner {
 }
 
 export interface LockOptions {
-  /** How long to wait for a live owner, in ms. @default 10_000 */
+  /** How long to wait for a live owner, in ms. @default FLAGOPS_LOCK_WAIT (seconds) or 10 s */
   readonly waitMs?: number;
   /** Told when a dead owner's lock is taken over. */
   readonly onNote?: (note: string) => void;
@@ -55,6 +55,12 @@ function readOwner(path: string): LockOwner | undefined {
 const describeOwner = (o: LockOwner): string =>
   `pid ${o.pid} on ${JSON.stringify(o.host).slice(1, -1)} since ${JSON.stringify(o.since).slice(1, -1)} (${JSON.stringify(o.command).slice(1, -1).slice(0, 120)})`;
 
+function lockWaitFromEnv(): number {
+  const raw = process.env.FLAGOPS_LOCK_WAIT;
+  const seconds = raw !== undefined && /^\d{1,4}(\.\d+)?$/.test(raw) ? Number(raw) : 10;
+  return seconds * 1000;
+}
+
 /** Runs `fn` holding the project's lock. */
 export async function withLock<T>(root: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const path = join(root, LOCK_FILE);
@@ -65,8 +71,12 @@ export async function withLock<T>(root: string, fn: () => Promise<T>, options: L
     command: options.command ?? ['flagops', ...process.argv.slice(2)].join(' '),
   };
   const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(me)}\n`, { mode: 0o644 });
-  const deadline = Date.now() + (options.waitMs ?? 10_000);
+  try {
+    writeFileSync(temp, `${JSON.stringify(me)}\n`, { mode: 0o644 });
+  } catch (e) {
+    throw new UsageError(`cannot take the edit lock: ${(e as NodeJS.ErrnoException).code ?? 'error'} writing in ${root}`);
+  }
+  const deadline = Date.now() + (options.waitMs ?? lockWaitFromEnv());
   let delay = 25;
   try {
     for (;;) {

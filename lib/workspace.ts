@@ -12,6 +12,7 @@ import { hasErrors, type Finding } from '../policies/findings.ts';
 import { checkManifests } from '../policies/manifest-policies.ts';
 import { checkStateRules } from '../policies/state-rules.ts';
 import { driftFindings } from './dist.ts';
+import { linkFindings } from './links.ts';
 import { withLock } from './lock.ts';
 import { hasJournal, recoverTransactions } from './transaction.ts';
 import { UsageError } from './errors.ts';
@@ -87,7 +88,8 @@ export interface Validation {
 export async function validate(ws: Workspace, options: ValidateOptions): Promise<Validation> {
   const reader = options.reader ?? diskReader(ws.root);
   const parsed = parseProject(ws.settings, reader);
-  let findings: Finding[] = [...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
+  const links = linkFindings(ws.root, ws.settings.map((s) => s.name));
+  let findings: Finding[] = [...links, ...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
   if (options.base) findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, parsed.model, options.baseLabel));
   const blocks = (fs: readonly Finding[]) => fs.some((f) => f.severity === 'error' && (options.blocking?.(f) ?? true));
   if (blocks(findings)) return { parsed, findings };

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { compareDist } from '../lib/drill.ts';
 import { BIN, flagops, flagopsProcess, git, NOW, read, replaceIn, tempProject, write } from './helpers.ts';
 
 const PROD = 'environments/production/flags.yaml';
@@ -282,7 +283,7 @@ describe('the kill switch with problems elsewhere', () => {
     // THEN the kill switch is applied, the dev problem is shown, and dev's dist/ is untouched
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toContain('[unknown-field]');
-    expect(r.stdout).toContain('were there before this kill switch and do not block it');
+    expect(r.stdout).toContain('are outside the entry this kill switch writes and do not block it');
     expect(read(dir, PROD)).toContain('    enabled: false\n    rollout: 25 ');
     expect(read(dir, 'dist/dev/configmap-feature-flags-config.yaml')).toBe(devBefore);
     expect(JSON.parse(flagdOf(dir)).flags.telehealth_appointments_enabled.defaultVariant).toBe('off');
@@ -297,12 +298,45 @@ describe('the kill switch with problems elsewhere', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
-  it('is refused when the edited file itself is broken elsewhere, since it could not be synthesized', async () => {
+  it('is applied when another entry of the same file is broken, changing only its own flag in dist/', async () => {
+    // GIVEN a typo in e_prescribing_enabled's entry in production (the model would leave that flag out)
     const dir = tempProject();
     replaceIn(dir, PROD, 'rollout: 5\n', 'rolout: 5\n');
+    const cmBefore = parse(read(dir, 'dist/production/configmap-feature-flags-config.yaml'));
+    // WHEN telehealth is kill-switched in production
+    const r = await flagops(dir, 'disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'Kill switch: outage', '--ticket', 'INC-1', '--by', 'oncall@pms.example.com');
+    // THEN it is applied, the typo is reported, and the ConfigMap changes in that flag only
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toContain('[unknown-field]');
+    expect(r.stdout).toContain('wrote dist/production/configmap-feature-flags-config.yaml');
+    const cmAfter = parse(read(dir, 'dist/production/configmap-feature-flags-config.yaml'));
+    expect(compareDist(new Map([['cm', cmBefore]]), new Map([['cm', cmAfter]]), 'cm', 'production', 'telehealth_appointments_enabled').unexpected).toEqual([]);
+    const flagd = JSON.parse(cmAfter.data['flags.flagd.json']);
+    expect(flagd.flags.telehealth_appointments_enabled).toMatchObject({ defaultVariant: 'off', metadata: { enabled: false, reason: 'Kill switch: outage', ticket: 'INC-1' } });
+    expect(flagd.flags.telehealth_appointments_enabled.targeting).toBeUndefined();
+    expect(flagd.flags.e_prescribing_enabled).toEqual(JSON.parse(cmBefore.data['flags.flagd.json']).flags.e_prescribing_enabled);
+    // AND once the typo is fixed, a full synth agrees with what the kill switch wrote
+    replaceIn(dir, PROD, 'rolout: 5\n', 'rollout: 5\n');
+    const check = await flagops(dir, 'check');
+    expect(check.stdout).not.toContain('[drift]');
+  });
+
+  it('is applied when the catalog has an error, and reports it', async () => {
+    const dir = tempProject();
+    replaceIn(dir, 'environments/catalog.yaml', '    owner: team-platform\n    type: ops\n    created: 2026-03-09\n  audit_log', '    ownr: team-platform\n    type: ops\n    created: 2026-03-09\n  audit_log');
+    const r = await flagops(dir, 'disable', 'read_replica_reporting_enabled', '--env', 'production', '--reason', 'Kill switch: replica lag', '--ticket', 'INC-2', '--by', 'oncall@pms.example.com');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toContain('environments/catalog.yaml');
+    expect(JSON.parse(flagdOf(dir)).flags.read_replica_reporting_enabled.defaultVariant).toBe('off');
+  });
+
+  it('is refused only for a problem in the entry it writes that it cannot fix, naming it', async () => {
+    const dir = tempProject();
+    replaceIn(dir, PROD, '    rollout: 25                   # percent of users, integer 0..100\n', '    rollout: 25\n    rollot: 3\n');
     const before = snapshot(dir);
     const r = await flagops(dir, 'disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'x', '--ticket', 'INC-1', '--by', 'oncall@pms.example.com');
     expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/environments\/production\/flags\.yaml:\d+:\d+: error: .*rollot.*\[unknown-field\]/);
     expect(snapshot(dir)).toEqual(before);
   });
 });

@@ -64,9 +64,9 @@ function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolean | und
     ctx.exitCode = EXIT.violations;
     return;
   }
-  const preexisting = outcome.findings.some((f) => f.severity === 'error');
+  const elsewhere = outcome.findings.some((f) => f.severity === 'error');
   if (outcome.findings.length > 0) {
-    printFindings(ctx.output, outcome.findings, 'text', preexisting ? 'flagops: the errors above were there before this kill switch and do not block it' : 'flagops');
+    printFindings(ctx.output, outcome.findings, 'text', elsewhere ? 'flagops: the errors above are outside the entry this kill switch writes and do not block it; fix them next' : 'flagops');
   }
   const verb = dryRun ? 'would write' : 'wrote';
   ctx.output.out(`${outcome.summary} (base: ${outcome.base})`);

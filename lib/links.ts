@@ -1,0 +1,63 @@
+/**
+ * Symbolic links inside the project are refused: a pull request can carry one (git stores links),
+ * and a link under dist/ or environments/ would make flagops read, write or delete files outside
+ * the project. Every path flagops reads or writes there is checked with lstat; each link is a
+ * `symlink` finding naming it. Writes are also guarded on their own (lib/transaction.ts).
+ */
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { error, type Finding } from '../policies/findings.ts';
+
+/** Whether `path` (relative to `root`) is a symbolic link; false when it does not exist. */
+export function isLink(root: string, path: string): boolean {
+  try {
+    return lstatSync(join(root, path)).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function linkFinding(root: string, path: string): Finding {
+  let target = '';
+  try {
+    target = readlinkSync(join(root, path));
+  } catch {
+    // unreadable link: named without its target
+  }
+  const shown = target && /^[\w./ @+-]{1,200}$/.test(target) ? ` (to ${target})` : '';
+  return error(
+    { file: path, line: 0, col: 0 },
+    'symlink',
+    `${path} is a symbolic link${shown}; flagops never reads, writes or deletes through links in the project: replace it with the plain file or folder`,
+  );
+}
+
+/** `symlink` findings for the project's flag files, environment folders and dist/ of `environments`. */
+export function linkFindings(root: string, environments: readonly string[]): Finding[] {
+  const findings: Finding[] = [];
+  const check = (path: string): boolean => {
+    if (!isLink(root, path)) return false;
+    findings.push(linkFinding(root, path));
+    return true;
+  };
+  if (!check('environments')) {
+    check('environments/catalog.yaml');
+    for (const env of environments) {
+      if (!check(`environments/${env}`)) check(`environments/${env}/flags.yaml`);
+    }
+  }
+  if (!check('dist')) {
+    for (const env of environments) {
+      const dir = `dist/${env}`;
+      if (check(dir)) continue;
+      let names: string[] = [];
+      try {
+        names = readdirSync(join(root, dir)).sort();
+      } catch {
+        continue;
+      }
+      for (const name of names) check(`${dir}/${name}`);
+    }
+  }
+  return findings;
+}
