@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { EnvironmentChart } from '../constructs/environment-chart.ts';
 import type { FeatureFlag } from '../constructs/feature-flag-config-map.ts';
 import type { EnvironmentModel, ProjectModel } from '../lib/project.ts';
+import type { FlagDefinition, FlagState } from '../policies/flag-schemas.ts';
 
 /** A synthesized Kubernetes object (plain JSON, as cdk8s emits it). */
 export interface KubeObject {
@@ -29,27 +30,32 @@ export interface EnvironmentManifests {
   readonly files: readonly ManifestFile[];
 }
 
+/** The construct's fields of a catalog definition. */
+export const definitionFields = (def: FlagDefinition): Pick<FeatureFlag, 'description' | 'owner' | 'type' | 'expires'> => ({
+  description: def.description,
+  owner: def.owner,
+  type: def.type,
+  expires: def.expires,
+});
+
+/** The construct's fields of a flag's state in an environment. */
+export const stateFields = (state: FlagState): Pick<FeatureFlag, 'enabled' | 'rollout' | 'reason' | 'ticket' | 'changedBy' | 'changedAt' | 'approvedBy'> => ({
+  enabled: state.enabled,
+  rollout: state.rollout,
+  reason: state.reason,
+  ticket: state.ticket,
+  changedBy: state.changed_by,
+  changedAt: state.changed_at,
+  approvedBy: state.approved_by,
+});
+
 /** The flags of one environment as the constructs take them: catalog definition plus state. */
 export function flagsOf(model: ProjectModel, env: EnvironmentModel): FeatureFlag[] {
   const flags: FeatureFlag[] = [];
   for (const name of model.catalog.names) {
     const def = model.catalog.flags[name];
     const state = env.states[name];
-    if (!def || !state) continue;
-    flags.push({
-      name,
-      description: def.description,
-      owner: def.owner,
-      type: def.type,
-      expires: def.expires,
-      enabled: state.enabled,
-      rollout: state.rollout,
-      reason: state.reason,
-      ticket: state.ticket,
-      changedBy: state.changed_by,
-      changedAt: state.changed_at,
-      approvedBy: state.approved_by,
-    });
+    if (def && state) flags.push({ name, ...definitionFields(def), ...stateFields(state) });
   }
   return flags;
 }

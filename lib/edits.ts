@@ -10,6 +10,7 @@ import { FLAG_NAME_PATTERN, type FlagState, type FlagType } from '../policies/fl
 import { describeBase, findBase } from './base.ts';
 import { distTransaction, planDist, type DistPlan } from './dist.ts';
 import { gitReader } from './git.ts';
+import { definitionFields, stateFields } from '../infra/synth.ts';
 import { patchFlagConfigMap } from './kill-switch.ts';
 import { withLock } from './lock.ts';
 import { commitTransaction } from './transaction.ts';
@@ -244,17 +245,7 @@ async function finish(
     const env = result.parsed.model.environments.find((e) => e.settings.name === ks.environment)!;
     const state = env.states[ks.flag]!;
     const def = result.parsed.model.catalog.flags[ks.flag];
-    const patched = patchFlagConfigMap(ws.root, ks.environment, ks.flag, (old) => ({
-      ...old,
-      ...(def ? { description: def.description, owner: def.owner, type: def.type, expires: def.expires } : {}),
-      enabled: state.enabled,
-      rollout: state.rollout,
-      reason: state.reason,
-      ticket: state.ticket,
-      changedBy: state.changed_by,
-      changedAt: state.changed_at,
-      approvedBy: state.approved_by,
-    }));
+    const patched = patchFlagConfigMap(ws.root, ks.environment, ks.flag, (old) => ({ ...old, ...(def ? definitionFields(def) : {}), ...stateFields(state) }));
     dist = { write: [{ path: patched.path, text: patched.text, added: false }], remove: [], unchanged: 0 };
   } else if (result.manifests) {
     dist = planDist(ws.root, result.manifests);
