@@ -113,7 +113,7 @@ describe('the CI workflow', () => {
     const pulumi = up.steps!.find((s) => s.uses?.startsWith('pulumi/actions@'))!;
     expect(pulumi.with).toMatchObject({ command: 'up', 'stack-name': '${{ inputs.stack }}', 'cloud-url': '${{ secrets.PULUMI_BACKEND_URL }}', policyPacks: 'policies/pulumi' });
     expect(up.env?.PULUMI_CONFIG_PASSPHRASE).toBe('${{ secrets.PULUMI_CONFIG_PASSPHRASE }}');
-    expect(runs(up)).toContain('npx flagops check');
+    expect(runs(up)).toContain('npx flagops check --base HEAD');
   });
 
   it('pins every action to a version', () => {
