@@ -1,7 +1,7 @@
 import { auditTrail, type AuditEntry } from '../../lib/audit.ts';
 import { resolveRef } from '../../lib/git.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
-import { table } from '../report.ts';
+import { printable, safeJson, table } from '../report.ts';
 import { EXIT, type Register } from '../main.ts';
 
 export const registerAudit: Register = (program, ctx) => {
@@ -20,9 +20,9 @@ export const registerAudit: Register = (program, ctx) => {
       }
       if (!resolveRef(ws.root, 'HEAD')) throw new UsageError('flagops audit reads the git history: run it in a git repository with at least one commit');
       const trail = auditTrail(ws.root, environments, { environment: opts.env, flag: opts.flag, since: parseSince(opts.since) });
-      for (const w of trail.warnings) ctx.output.err(`flagops: warning: ${w}`);
+      for (const w of trail.warnings) ctx.output.err(`flagops: warning: ${printable(w)}`);
       if (opts.json) {
-        for (const e of trail.entries) ctx.output.out(JSON.stringify(e));
+        for (const e of trail.entries) ctx.output.out(safeJson(e));
       } else if (trail.entries.length === 0) {
         ctx.output.out('no flag changes found');
       } else {
