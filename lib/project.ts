@@ -144,7 +144,13 @@ export interface Parsed {
 export async function loadEnvironmentSettings(root: string): Promise<EnvironmentSettings[]> {
   const dir = join(root, 'environments');
   if (!existsSync(dir)) throw new UsageError(`no environments/ folder under ${root}`);
-  const names = readdirSync(dir, { withFileTypes: true })
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new UsageError(`environments/ cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const names = entries
     .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'environment.ts')))
     .map((d) => d.name)
     .sort();

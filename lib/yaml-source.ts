@@ -46,17 +46,17 @@ export class YamlSource implements Locator {
     readonly text: string,
     options: YamlSourceOptions = {},
   ) {
-    const tokens = [...new Parser(this.lineCounter.addNewLine).parse(text)];
-    const scan = scanTokens(tokens);
+    const parsed = concreteSyntax(text, this.lineCounter);
+    const scan = 'overflow' in parsed ? { tooDeep: parsed.overflow, props: [] } : scanTokens(parsed.tokens);
     let trusted = true;
-    if (scan.tooDeep !== undefined) {
+    if (scan.tooDeep !== undefined || !('tokens' in parsed)) {
       trusted = false;
       this.findings.push(
-        error(this.position(scan.tooDeep), 'yaml-depth', `the YAML is nested more than ${MAX_DEPTH} levels deep here; it is not read further`),
+        error(this.position(scan.tooDeep ?? 0), 'yaml-depth', `the YAML is nested more than ${MAX_DEPTH} levels deep here; it is not read further`),
       );
       this.doc = parseDocument('');
     } else {
-      this.doc = compose(tokens, text.length);
+      this.doc = compose(parsed.tokens, text.length);
       // One syntax error is reported per file: the parser's later errors are usually its consequences.
       const first = this.doc.errors[0];
       if (first) {
@@ -223,8 +223,24 @@ function pathOf(at: PathLink | undefined): string[] {
   return path.reverse();
 }
 
+type Token = Parameters<Composer['next']>[0];
+
+/**
+ * The concrete syntax tree of `text`. The parser recurses on some nestings of block collections
+ * (thousands of `? ` in a row): it then runs out of stack, and the offset it had reached is returned.
+ */
+function concreteSyntax(text: string, lineCounter: LineCounter): { tokens: Token[] } | { overflow: number } {
+  const parser = new Parser(lineCounter.addNewLine);
+  try {
+    return { tokens: [...parser.parse(text)] };
+  } catch (e) {
+    if (e instanceof RangeError) return { overflow: Math.min(parser.offset, text.length) };
+    throw e;
+  }
+}
+
 /** Composes the document from CST tokens the way `parseDocument` does (one document per file). */
-function compose(tokens: readonly Parameters<Composer['next']>[0][], length: number): Document.Parsed {
+function compose(tokens: readonly Token[], length: number): Document.Parsed {
   const composer = new Composer({ prettyErrors: false, uniqueKeys: false, keepSourceTokens: false });
   let doc: Document.Parsed | undefined;
   for (const d of composer.compose(tokens, true, length)) {
