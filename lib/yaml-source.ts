@@ -133,25 +133,22 @@ export class YamlSource implements Locator {
     while (stack.length > 0) {
       const { node, at } = stack.pop()!;
       if (isMap(node)) {
-        const index = new Map<string, Pair>();
+        if (hasDuplicateKeys(node)) trusted = this.duplicates(node) && trusted;
         for (let i = node.items.length - 1; i >= 0; i--) {
           const item = node.items[i]!;
           if (!isPair(item)) continue;
           const key = isScalar(item.key) ? String(item.key.value) : undefined;
-          if (key !== undefined) index.set(key, item as Pair);
           const inner = key === undefined ? at : { parent: at, key };
           stack.push({ node: item.value, at: inner });
-          if (flagFile) stack.push({ node: item.key, at: inner });
-        }
-        // Set from the last pair to the first: the index keeps the first of duplicates.
-        this.keyIndex.set(node, index);
-        if (index.size < node.items.length) trusted = this.duplicates(node) && trusted;
-        if (flagFile && index.has('<<')) {
-          const merge = index.get('<<')!;
-          if (isScalar(merge.key) && merge.key.type === Scalar.PLAIN) {
+          if (!flagFile) continue;
+          if (isScalar(item.key)) {
+            const problem = this.scalarProblem(item.key, inner);
+            if (problem) this.findings.push(problem);
+          } else stack.push({ node: item.key, at: inner });
+          if (key === '<<' && isScalar(item.key) && item.key.type === Scalar.PLAIN) {
             trusted = false;
             this.findings.push(
-              error(this.nodePosition(merge.key), 'yaml-merge-key', `merge key '<<'${where(pathOf(at))}: write out every field of an entry (a merge key lets an edit of one entry change another)`),
+              error(this.nodePosition(item.key), 'yaml-merge-key', `merge key '<<'${where(pathOf(at))}: write out every field of an entry (a merge key lets an edit of one entry change another)`),
             );
           }
         }
@@ -209,6 +206,31 @@ export class YamlSource implements Locator {
   private nodePosition(node: unknown): Location {
     return this.position(isNodeWithRange(node) ? node.range[0] : 0);
   }
+}
+
+/** Whether two keys of `map` are the same scalar (small maps are compared pairwise, larger ones through a Set). */
+function hasDuplicateKeys(map: YAMLMap): boolean {
+  const items = map.items;
+  if (items.length < 2) return false;
+  const keyOf = (i: number): string | undefined => {
+    const k = items[i]?.key;
+    return isScalar(k) ? String(k.value) : undefined;
+  };
+  if (items.length <= 8) {
+    for (let i = 1; i < items.length; i++) {
+      const a = keyOf(i);
+      for (let j = 0; j < i; j++) if (a !== undefined && a === keyOf(j)) return true;
+    }
+    return false;
+  }
+  const seen = new Set<string>();
+  for (let i = 0; i < items.length; i++) {
+    const k = keyOf(i);
+    if (k === undefined) continue;
+    if (seen.has(k)) return true;
+    seen.add(k);
+  }
+  return false;
 }
 
 /** The path to a node as a linked list from the node up, built into an array only for a finding. */
