@@ -241,7 +241,12 @@ async function readBody(response: Response): Promise<string | undefined> {
 
 /** A server-provided field for a message: strings as they are, anything else as JSON, cut short. */
 function text(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  } catch {
+    s = Array.isArray(v) ? '(a list nested too deeply to show)' : '(an object nested too deeply to show)';
+  }
   return s.length > 2000 ? `${s.slice(0, 2000)}...` : s;
 }
 

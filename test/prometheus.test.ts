@@ -105,6 +105,12 @@ describe('odd Prometheus answers are errors with exit 1, never a crash', () => {
     ['a scalar that is not a pair', { status: 200, body: '{"status":"success","data":{"resultType":"scalar","result":"x"}}' }, /a sample has no \[time, value\]/],
     ['a matrix', { status: 200, body: '{"status":"success","data":{"resultType":"matrix","result":[]}}' }, /expected an instant vector or scalar from Prometheus, got a matrix/],
     ['an error whose fields are objects', { status: 400, body: '{"status":"error","errorType":{"a":1},"error":["x"]}' }, /Prometheus rejected the query/],
+    ['an error nested 1,000,000 lists deep', { status: 400, body: `{"status":"error","errorType":"bad_data","error":${'['.repeat(1e6)}${']'.repeat(1e6)}}` }, /Prometheus rejected the query \(HTTP 400, bad_data: \(a list nested too deeply to show\)\)/],
+    [
+      'a sample value nested 1,000,000 lists deep',
+      { status: 200, body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,${'['.repeat(1e6)}${']'.repeat(1e6)}]}]}}` },
+      /a sample value is not a number: \(a list nested too deeply to show\)/,
+    ],
   ];
   for (const [what, answer, message] of cases) {
     it(`reports ${what}`, async () => {
