@@ -22,6 +22,13 @@ import { escapeCharacter, UNSAFE_CHARACTER, unsafeCharacters } from './printable
 /** Deepest nesting of collections read; the flag files need 4 levels, Kubernetes manifests about 12. */
 export const MAX_DEPTH = 64;
 
+/**
+ * Most values read, as estimated by {@link valueCount} before parsing: the `yaml` package's tree
+ * takes about 1 KB per value, so 2 million values is about 2 GB of memory, half of Node's heap.
+ * 100,000 complete flag entries are about 1.4 million.
+ */
+export const MAX_VALUES = 4_000_000;
+
 export interface YamlSourceOptions {
   /** Apply the flag files' subset of YAML (see the module comment). @default false */
   readonly flagFile?: boolean;
@@ -46,6 +53,15 @@ export class YamlSource implements Locator {
     readonly text: string,
     options: YamlSourceOptions = {},
   ) {
+    const tooMany = valueCount(text);
+    if (tooMany !== undefined) {
+      // Not parsed at all: only the line counter is needed, for the position.
+      for (let i = text.indexOf('\n'); i >= 0 && i < tooMany; i = text.indexOf('\n', i + 1)) this.lineCounter.addNewLine(i + 1);
+      this.findings.push(error(this.position(tooMany), 'yaml-size', `the YAML holds more than about ${MAX_VALUES / 2_000_000} million values by here; it is not read (flag files hold far fewer)`));
+      this.doc = parseDocument('');
+      this.ok = false;
+      return;
+    }
     const parsed = concreteSyntax(text, this.lineCounter);
     const scan = 'overflow' in parsed ? { tooDeep: parsed.overflow, props: [] } : scanTokens(parsed.tokens);
     let trusted = true;
@@ -243,6 +259,24 @@ function pathOf(at: PathLink | undefined): string[] {
   const path: string[] = [];
   for (let p = at; p; p = p.parent) path.push(p.key);
   return path.reverse();
+}
+
+/**
+ * A cheap estimate of the values in `text`, without parsing: line breaks and `- `, `? `, `: `
+ * indicators count 1 (a block entry), commas and opening brackets 2 (a flow item and its node).
+ * Returns the offset where it passes {@link MAX_VALUES}, or undefined.
+ */
+function valueCount(text: string): number | undefined {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) count += 1; // \n
+    else if (c === 44 || c === 91 || c === 123) count += 2; // , [ {
+    else if ((c === 45 || c === 63 || c === 58) && (text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 10)) count += 1; // - ? :
+    else continue;
+    if (count > MAX_VALUES) return i;
+  }
+  return undefined;
 }
 
 type Token = Parameters<Composer['next']>[0];

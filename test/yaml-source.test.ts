@@ -141,6 +141,15 @@ describe('hostile bytes are findings, never exceptions', () => {
     expect(findings.filter((f) => f.file === CATALOG).map((f) => f.rule)).toContain('yaml-depth');
   });
 
+  it('reports millions of values (under the size limit) without building their tree', async () => {
+    // 15 MB of flow items, and 15 MB of block items: parsed, each would take several GB of memory
+    for (const text of [`flags: [${'a,'.repeat(7_500_000)}a]\n`, `flags:\n${'- a\n'.repeat(4_000_000)}`]) {
+      const findings = (await check({ [CATALOG]: text })).filter((f) => f.file === CATALOG);
+      expect(findings.map((f) => f.rule)).toEqual(['yaml-size']);
+      expect(findings[0]!.message).toMatch(/more than about 2 million values by here; it is not read/);
+    }
+  });
+
   it('accepts a byte-order mark at the start of a flag file', async () => {
     const findings = await check({ [PROD]: `\uFEFF${sample(PROD)}` });
     expect(findings.filter((f) => f.file === PROD && f.severity === 'error').map(line)).toEqual([]);
