@@ -38,7 +38,7 @@ export class UnreadableFile extends UsageError {
   constructor(
     readonly path: string,
     readonly reason: string,
-    /** Byte offset of the problem in the file, when it is about its content. */
+    /** Line and column of the problem in the file, when it is about its content. */
     readonly at?: { readonly line: number; readonly col: number },
   ) {
     super(at ? `${path}:${at.line}:${at.col}: ${reason}` : `${path} ${reason}`);
@@ -50,7 +50,7 @@ export function diskReader(root: string): FileReader {
 }
 
 /** Reads a file as UTF-8 text (a leading byte-order mark is kept: YAML allows it). */
-export function readTextFile(absolute: string, path: string): string | undefined {
+function readTextFile(absolute: string, path: string): string | undefined {
   let bytes: Buffer;
   try {
     const stat = statSync(absolute);
@@ -80,7 +80,7 @@ function decodeUtf8(bytes: Buffer, path: string): string {
   } catch {
     const offset = firstInvalidUtf8(bytes);
     const before = bytes.subarray(0, offset).toString('utf8').split('\n');
-    const at = { line: before.length, col: [...before.at(-1)!].length + 1 };
+    const at = { line: before.length, col: before.at(-1)!.length + 1 };
     throw new UnreadableFile(path, `byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} is not UTF-8: flag files are UTF-8 text`, at);
   }
 }
