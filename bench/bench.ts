@@ -77,9 +77,10 @@ try {
   }
   console.log('');
   for (const r of rows) if (r.check.code !== 0 || r.synth.code !== 0) console.log(`${r.flags} flags: ${lastLine(r.check)}\n  ${r.check.output.split('\n').find((l) => l.includes('[configmap-size]')) ?? ''}`);
-  const audit = join(ROOT, 'bench', 'audit-bench.ts');
-  if (existsSync(audit)) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', audit], { cwd: ROOT, encoding: 'utf8', stdio: 'inherit' });
+  for (const name of ['audit-bench.ts', 'hostile-bench.ts']) {
+    const script = join(ROOT, 'bench', name);
+    if (!existsSync(script)) continue;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, encoding: 'utf8', stdio: 'inherit' });
     if (r.status !== 0) process.exitCode = 1;
   }
 } finally {

@@ -6,13 +6,17 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../lib/errors.ts';
-import { consoleOutput, type Output } from './report.ts';
+import { Redactor, runSecrets } from '../lib/redact.ts';
+import { consoleOutput, printable, type Output } from './report.ts';
 
 export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 70 } as const;
 
 /** What every command gets: where to print and where it runs. */
 export interface CommandContext {
+  /** Where to print: every line passes through {@link redactor}. */
   readonly output: Output;
+  /** The secrets of this run; a command adds those it reads (from files) before using them. */
+  readonly redactor: Redactor;
   readonly cwd: string;
   /** The environment variables the command sees (CI detection, FLAGOPS_*). */
   readonly env: NodeJS.ProcessEnv;
@@ -57,7 +61,7 @@ export async function buildProgram(ctx: CommandContext, argv: readonly string[])
     .description('Feature flags, alerts, dashboards, backups and RBAC of the PMS as reviewed, deterministic Kubernetes manifests.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => ctx.output.out(s.trimEnd()), writeErr: (s) => ctx.output.err(s.trimEnd()) });
+    .configureOutput({ writeOut: (s) => ctx.output.out(printableLines(s.trimEnd())), writeErr: (s) => ctx.output.err(printableLines(s.trimEnd())) });
   const requested = argv.slice(2).find((a) => !a.startsWith('-'));
   const wanted = COMMANDS.filter((m) => requested !== undefined && m.names.includes(requested));
   for (const module of wanted.length > 0 ? wanted : COMMANDS) (await module.load())(program, ctx);
@@ -65,8 +69,24 @@ export async function buildProgram(ctx: CommandContext, argv: readonly string[])
   return program;
 }
 
+/** Commander's help and errors: several lines, each printable (they repeat what the user typed). */
+const printableLines = (s: string): string => s.split('\n').map(printable).join('\n');
+
+/** `output` with every line redacted: no credential of the run is ever printed, whatever its source. */
+function redacting(output: Output, redactor: Redactor): Output {
+  const status = output.status;
+  return {
+    out: (l) => output.out(redactor.redact(l)),
+    err: (l) => output.err(redactor.redact(l)),
+    color: output.color,
+    status: status ? (l) => status(redactor.redact(l)) : undefined,
+  };
+}
+
 export async function main(argv: readonly string[], output: Output = consoleOutput(), cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const ctx: CommandContext = { output, cwd, env, exitCode: EXIT.ok };
+  const redactor = runSecrets(argv.slice(2), env);
+  const safe = redacting(output, redactor);
+  const ctx: CommandContext = { output: safe, redactor, cwd, env, exitCode: EXIT.ok };
   try {
     const program = await buildProgram(ctx, argv);
     await program.parseAsync([...argv]);
@@ -77,12 +97,12 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
       return EXIT.usage;
     }
     if (e instanceof UsageError) {
-      output.err(`flagops: error: ${e.message}`);
+      safe.err(`flagops: error: ${printable(e.message)}`);
       return EXIT.usage;
     }
-    output.err(`flagops: internal error: ${(e as Error).message}`);
-    if (process.env.FLAGOPS_DEBUG) output.err(String((e as Error).stack));
-    else output.err('(set FLAGOPS_DEBUG=1 for the stack trace, and please report it)');
+    safe.err(`flagops: internal error: ${printable((e as Error).message)}`);
+    if (process.env.FLAGOPS_DEBUG) safe.err(String((e as Error).stack));
+    else safe.err('(set FLAGOPS_DEBUG=1 for the stack trace, and please report it)');
     return EXIT.internal;
   }
 }

@@ -1,6 +1,16 @@
-/** How findings and tables are printed: like a compiler, colour only on a TTY. */
+/**
+ * How findings and tables are printed: like a compiler, colour only on a TTY.
+ *
+ * Everything printed that comes from files, git or servers goes through {@link printable} (text)
+ * or {@link safeJson} (JSON): control characters, escape sequences, line breaks and invisible
+ * bidi/zero-width characters are shown escaped (`\x1b`, `\n`), so they never reach the terminal
+ * and a line break in a reason cannot forge a row.
+ */
 import pc from 'picocolors';
+import { printable, safeJson } from '../lib/printable.ts';
 import { sortFindings, type Finding } from '../policies/findings.ts';
+
+export { printable, safeJson };
 
 export interface Output {
   out(line: string): void;
@@ -61,10 +71,11 @@ function truncateVisible(line: string, width: number): string {
 
 export function formatFinding(f: Finding, color: boolean): string {
   // A finding about the project as a whole (no file, e.g. the git base) reads `flagops: error: ...`.
-  const where = f.file === '' ? 'flagops' : f.line > 0 ? `${f.file}:${f.line}:${f.col}` : f.file;
+  const file = f.file === '' ? 'flagops' : printable(f.file);
+  const where = f.line > 0 ? `${file}:${f.line}:${f.col}` : file;
   const sev = color ? (f.severity === 'error' ? pc.red(pc.bold('error')) : pc.yellow(pc.bold('warning'))) : f.severity;
   const rule = color ? pc.dim(`[${f.rule}]`) : `[${f.rule}]`;
-  return `${color ? pc.bold(where) : where}: ${sev}: ${f.message} ${rule}`;
+  return `${color ? pc.bold(where) : where}: ${sev}: ${printable(f.message)} ${rule}`;
 }
 
 /** `2 errors, 1 warning in 2 files`, or `no problems`. */
@@ -77,22 +88,36 @@ export function summarize(findings: readonly Finding[]): string {
   return `${plural(errors, 'error')}, ${plural(warnings, 'warning')}${files > 0 ? ` in ${plural(files, 'file')}` : ''}`;
 }
 
+/** Text output shows at most this many findings of one rule in one file; the summary counts them all. */
+export const MAX_SHOWN_PER_RULE = 100;
+
 /** Prints findings and a summary line; `extra` goes into the JSON form next to `findings` (e.g. the base). */
 export function printFindings(o: Output, findings: readonly Finding[], format: 'text' | 'json', context: string, extra: Readonly<Record<string, unknown>> = {}): void {
   const sorted = sortFindings(findings);
   if (format === 'json') {
     const summary = { errors: sorted.filter((f) => f.severity === 'error').length, warnings: sorted.filter((f) => f.severity === 'warning').length };
-    o.out(JSON.stringify({ ...extra, findings: sorted, summary }, null, 2));
+    o.out(safeJson({ ...extra, findings: sorted, summary }, 2));
     return;
   }
-  for (const f of sorted) o.out(formatFinding(f, o.color));
+  const shown = new Map<string, number>();
+  for (const f of sorted) {
+    const key = `${f.file}\0${f.rule}`;
+    const n = (shown.get(key) ?? 0) + 1;
+    shown.set(key, n);
+    if (n <= MAX_SHOWN_PER_RULE) o.out(formatFinding(f, o.color));
+  }
+  for (const [key, n] of shown) {
+    if (n <= MAX_SHOWN_PER_RULE) continue;
+    const [file, rule] = key.split('\0') as [string, string];
+    o.out(`${printable(file)}: note: ${n - MAX_SHOWN_PER_RULE} more [${rule}] findings not shown (--format json lists them all)`);
+  }
   o.out(`${context}: ${summarize(sorted)}`);
 }
 
-/** A plain left-aligned table. */
+/** A plain left-aligned table; every cell printable (one line, escapes shown). */
 export function table(rows: readonly (readonly string[])[], header: readonly string[]): string[] {
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const all = [header, ...rows].map((r) => r.map(printable));
+  const widths = header.map((_, i) => all.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0));
   const line = (r: readonly string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  return [line(all[0]!), line(widths.map((w) => '-'.repeat(w))), ...all.slice(1).map(line)];
 }

@@ -95,6 +95,12 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
     if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(`unknown flag ${quote(edit.flag)}: it is not in ${CATALOG_FILE} (declare it with flagops add)`);
     let current = env.states[edit.flag];
     let invalidEntry = false;
+    if (!current && !env.readable) {
+      // The file itself cannot be trusted (syntax, a refused YAML construct): say why, change nothing.
+      const findings = before.findings.filter((f) => f.file === env.file);
+      const summary = `${edit.environment}: ${edit.flag} cannot be edited: ${env.file} has errors`;
+      return { applied: false, summary, findings, files: [env.file], base: 'none' };
+    }
     if (!current) {
       if (!env.names.includes(edit.flag)) throw new UsageError(`flag '${edit.flag}' has no entry in ${env.file}`);
       // An entry that fails the schema: a raise waits for it to be fixed; the kill switch writes it

@@ -17,6 +17,16 @@ export function isLink(root: string, path: string): boolean {
   }
 }
 
+/** The first component of `path` (relative to `root`, `a/b/c`) that is a symbolic link, if any. */
+export function linkIn(root: string, path: string): string | undefined {
+  const parts = path.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    if (isLink(root, prefix)) return prefix;
+  }
+  return undefined;
+}
+
 function linkFinding(root: string, path: string): Finding {
   let target = '';
   try {
@@ -32,7 +42,10 @@ function linkFinding(root: string, path: string): Finding {
   );
 }
 
-/** `symlink` findings for the project's flag files, environment folders and dist/ of `environments`. */
+/**
+ * `symlink` findings for the project's folders and dist/ of `environments`. (A flag file that is a
+ * link is reported by the reader as `unreadable-file`, since it is not read.)
+ */
 export function linkFindings(root: string, environments: readonly string[]): Finding[] {
   const findings: Finding[] = [];
   const check = (path: string): boolean => {
@@ -41,10 +54,7 @@ export function linkFindings(root: string, environments: readonly string[]): Fin
     return true;
   };
   if (!check('environments')) {
-    check('environments/catalog.yaml');
-    for (const env of environments) {
-      if (!check(`environments/${env}`)) check(`environments/${env}/flags.yaml`);
-    }
+    for (const env of environments) check(`environments/${env}`);
   }
   if (!check('dist')) {
     for (const env of environments) {

@@ -3,6 +3,7 @@
  * the verdict, as markdown (for a ticket or a pull request) or JSON (for machines).
  */
 import { formatDuration } from './duration.ts';
+import { printable, safeJson } from './printable.ts';
 import { exitCode, formatThreshold, formatValue, type MonitorResult, type Signal, type SignalId } from './monitor.ts';
 
 export interface MonitorReport {
@@ -35,7 +36,7 @@ export function reportFormat(file: string): ReportFormat | undefined {
 }
 
 export function renderReport(report: MonitorReport, format: ReportFormat): string {
-  return format === 'json' ? `${JSON.stringify(toJson(report), null, 2)}\n` : toMarkdown(report);
+  return format === 'json' ? `${safeJson(toJson(report), 2)}\n` : toMarkdown(report);
 }
 
 /** What each verdict means for the person watching. */
@@ -114,8 +115,13 @@ function toMarkdown(r: MonitorReport): string {
     }
     lines.push('');
   }
-  if (r.rollback) lines.push('## Roll back', '', 'Run the kill switch, then open the pull request it prepares:', '', '```sh', r.rollback, '```', '');
-  if (result.error) lines.push('## Error', '', result.error, '');
+  if (r.rollback) lines.push('## Roll back', '', 'Run the kill switch, then open the pull request it prepares:', '', '```sh', printable(r.rollback), '```', '');
+  if (result.error) {
+    // Server text: one printable line, in a code block (longer than any backtick run in it) so markdown and HTML stay inert.
+    const error = printable(result.error);
+    const fence = '`'.repeat((error.match(/`+/g) ?? []).reduce((n, run) => Math.max(n, run.length), 2) + 1);
+    lines.push('## Error', '', `${fence}text`, error, fence, '');
+  }
   if (result.noData.length > 0) {
     lines.push('## No data', '', `No data in any poll for: ${result.noData.map(label).join(', ')}. Check that the backend is scraped with job \`${r.job}\` and namespace \`${r.namespace}\`, and that it had traffic.`, '');
   }

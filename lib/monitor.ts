@@ -158,8 +158,9 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
 
 /** The highest value of a result (the worst series), ignoring NaN; null when there is none. */
 function worst(samples: readonly Sample[]): number | null {
-  const values = samples.map((s) => s.value).filter((v) => !Number.isNaN(v));
-  return values.length > 0 ? Math.max(...values) : null;
+  let max: number | null = null;
+  for (const { value } of samples) if (!Number.isNaN(value) && (max === null || value > max)) max = value;
+  return max;
 }
 
 /** The exit code of a verdict: 0 healthy, 3 breached, 1 could not judge. */

@@ -4,7 +4,7 @@
  * Reading (disk or a git ref) is behind {@link FileReader}; parsing returns the model plus the
  * YAML-level and schema findings. Policies run on the model afterwards (policies/*.ts).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
@@ -13,27 +13,102 @@ import { error, type Finding } from '../policies/findings.ts';
 import { conformsTo, validateAgainstSchema } from '../policies/schema-validation.ts';
 import { resolveEnvironmentSettings, type EnvironmentConfig, type EnvironmentSettings } from '../environments/settings.ts';
 import { UsageError } from './errors.ts';
+import { isLink, linkIn } from './links.ts';
+import { printable } from './printable.ts';
 import { YamlSource } from './yaml-source.ts';
 
 export const CATALOG_FILE = 'environments/catalog.yaml';
 export const statesFile = (env: string): string => `environments/${env}/flags.yaml`;
 
-/** Where flag files come from: the working tree, or a git ref. `undefined` = the file does not exist. */
+/**
+ * Where flag files come from: the working tree, or a git ref. `undefined` = the file does not exist.
+ * A path that exists but cannot be read as text throws {@link UnreadableFile}.
+ */
 export interface FileReader {
   read(path: string): string | undefined;
+}
+
+/** Largest flag file read: far above any real one (the ConfigMap built from them stays under 1 MiB). */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A flag file that exists but is not readable text: a directory, a special file, a file without
+ * permission, one too large, or bytes that are not UTF-8. Reported as an `unreadable-file`
+ * finding (a usage error, exit 2, where no finding can be reported).
+ */
+export class UnreadableFile extends UsageError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    /** Line and column of the problem in the file, when it is about its content. */
+    readonly at?: { readonly line: number; readonly col: number },
+  ) {
+    super(at ? `${path}:${at.line}:${at.col}: ${reason}` : `${path} ${reason}`);
+  }
 }
 
 export function diskReader(root: string): FileReader {
   return {
     read: (path) => {
-      try {
-        return readFileSync(join(root, path), 'utf8');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw e;
+      // Links are never followed in the project (lib/links.ts): a flag file under one is unreadable.
+      const link = linkIn(root, path);
+      if (link !== undefined) {
+        throw new UnreadableFile(path, link === path ? 'is a symbolic link; flagops never reads through links in the project: replace it with the plain file' : `is under ${link}, a symbolic link; flagops never reads through links in the project`);
       }
+      return readTextFile(join(root, path), path);
     },
   };
+}
+
+/** Reads a file as UTF-8 text (a leading byte-order mark is kept: YAML allows it). */
+function readTextFile(absolute: string, path: string): string | undefined {
+  let bytes: Buffer;
+  try {
+    const stat = statSync(absolute);
+    if (stat.isDirectory()) throw new UnreadableFile(path, 'is a directory, not a file');
+    if (!stat.isFile()) throw new UnreadableFile(path, 'is not a regular file');
+    if (stat.size > MAX_FILE_BYTES) throw new UnreadableFile(path, `is ${mib(stat.size)}; flag files may be at most ${mib(MAX_FILE_BYTES, 0)}`);
+    bytes = readFileSync(absolute);
+  } catch (e) {
+    if (e instanceof UnreadableFile) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EACCES' || code === 'EPERM') throw new UnreadableFile(path, 'cannot be read (permission denied)');
+    throw new UnreadableFile(path, `cannot be read (${code ?? (e as Error).message})`);
+  }
+  if (bytes.length > MAX_FILE_BYTES) throw new UnreadableFile(path, `is ${mib(bytes.length)}; flag files may be at most ${mib(MAX_FILE_BYTES, 0)}`);
+  return decodeUtf8(bytes, path);
+}
+
+const mib = (bytes: number, digits = 1): string => `${(bytes / 1024 / 1024).toFixed(digits)} MiB`;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text of `bytes`, or UnreadableFile at the first byte that is not UTF-8. */
+function decodeUtf8(bytes: Buffer, path: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8(bytes);
+    const before = bytes.subarray(0, offset).toString('utf8').split('\n');
+    const at = { line: before.length, col: before.at(-1)!.length + 1 };
+    throw new UnreadableFile(path, `byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} is not UTF-8: flag files are UTF-8 text`, at);
+  }
+}
+
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const n = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= bytes.length || (bytes[i + k]! & 0xc0) !== 0x80) return i;
+    const text = bytes.subarray(i, i + n + 1).toString('utf8');
+    if (text.includes('\ufffd')) return i; // overlong, surrogate or beyond U+10FFFF
+    i += n + 1;
+  }
+  return bytes.length;
 }
 
 export interface CatalogModel {
@@ -80,7 +155,21 @@ export interface Parsed {
 export async function loadEnvironmentSettings(root: string): Promise<EnvironmentSettings[]> {
   const dir = join(root, 'environments');
   if (!existsSync(dir)) throw new UsageError(`no environments/ folder under ${root}`);
-  const names = readdirSync(dir, { withFileTypes: true })
+  if (isLink(root, 'environments')) throw new UsageError('environments is a symbolic link; flagops never reads, writes or deletes through links in the project: replace it with the plain folder');
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new UsageError(`environments/ cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  // An environment folder (or its environment.ts, which is code) that is a link would be read from
+  // outside the project, or silently skipped: both are refused, naming the link.
+  const linked = entries.find((d) => d.isSymbolicLink() || (d.isDirectory() && isLink(root, `environments/${d.name}/environment.ts`)));
+  if (linked) {
+    const path = linked.isSymbolicLink() ? `environments/${linked.name}` : `environments/${linked.name}/environment.ts`;
+    throw new UsageError(`${printable(path)} is a symbolic link; flagops never reads, writes or deletes through links in the project: replace it with the plain folder or file`);
+  }
+  const names = entries
     .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'environment.ts')))
     .map((d) => d.name)
     .sort();
@@ -154,17 +243,29 @@ interface FileRead {
 }
 
 function parseFile(file: string, reader: FileReader, schema: object, findings: Finding[]): FileRead {
-  const text = reader.read(file);
+  const unread = { source: undefined, readable: false, data: undefined, names: [], valid: {} };
+  let text: string | undefined;
+  try {
+    text = reader.read(file);
+  } catch (e) {
+    if (!(e instanceof UnreadableFile)) throw e;
+    findings.push(error({ file, line: e.at?.line ?? 0, col: e.at?.col ?? 0 }, 'unreadable-file', e.at ? e.reason : `${file} ${e.reason}`));
+    return unread;
+  }
   if (text === undefined) {
     findings.push(error({ file, line: 0, col: 0 }, 'missing-file', `${file} does not exist`));
-    return { source: undefined, readable: false, data: undefined, names: [], valid: {} };
+    return unread;
   }
-  const source = new YamlSource(file, text);
-  findings.push(...source.findings);
+  if (text.length > MAX_FILE_BYTES) {
+    findings.push(error({ file, line: 0, col: 0 }, 'unreadable-file', `${file} is ${mib(Buffer.byteLength(text))}; flag files may be at most ${mib(MAX_FILE_BYTES, 0)}`));
+    return unread;
+  }
+  const source = new YamlSource(file, text, { flagFile: true });
+  for (const f of source.findings) findings.push(f);
   if (!source.ok) return { source, readable: false, data: undefined, names: [], valid: {} };
   const data = source.data();
   const schemaFindings = validateAgainstSchema(schema, data, source);
-  findings.push(...schemaFindings);
+  for (const f of schemaFindings) findings.push(f);
   const record = isRecord(data) ? data : undefined;
   const flags = record && isRecord(record.flags) ? record.flags : {};
   const names = Object.keys(flags);

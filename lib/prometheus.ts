@@ -1,8 +1,14 @@
 /**
  * A small client for the Prometheus HTTP API's instant queries (`/api/v1/query`), with basic-auth
  * or bearer-token authentication, a per-request timeout, and retries with exponential backoff on
- * transient failures that give up after a bounded time. Secrets never appear in its messages.
+ * transient failures that give up after a bounded time. Secrets never appear in its messages, in
+ * any form (raw, URL-encoded, base64 of `user:password`), whatever the server echoes; an answer of
+ * any other shape than the API's, or larger than {@link MAX_BODY_BYTES}, is an error.
  */
+import { Redactor, redactUrl } from './redact.ts';
+
+/** Largest answer read: an instant query of flagops' signals returns a few series. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /** How to authenticate to Prometheus (or the proxy in front of it). */
 export interface PrometheusAuth {
@@ -79,7 +85,8 @@ export class PrometheusClient {
   readonly displayUrl: string;
   private readonly endpoint: URL;
   private readonly headers: Record<string, string>;
-  private readonly secrets: string[];
+  /** Every form of the credentials sent, for {@link redact}. */
+  readonly secrets = new Redactor();
   private readonly clock: Clock;
 
   constructor(private readonly options: PrometheusClientOptions) {
@@ -94,8 +101,9 @@ export class PrometheusClient {
     }
     let auth = options.auth ?? {};
     if (base.username || base.password) {
+      this.secrets.addUrlCredentials(options.url);
       if (!auth.basic && !auth.bearerToken) {
-        auth = { basic: { user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) } };
+        auth = { basic: { user: safeDecode(base.username), password: safeDecode(base.password) } };
       }
       base.username = '';
       base.password = '';
@@ -106,13 +114,12 @@ export class PrometheusClient {
     this.displayUrl = base.href.replace(/\/$/, '');
     this.endpoint = new URL('api/v1/query', base);
     this.headers = { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'flagops-monitor' };
-    this.secrets = [];
     if (auth.bearerToken) {
       this.headers.authorization = `Bearer ${auth.bearerToken}`;
-      this.secrets.push(auth.bearerToken);
+      this.secrets.add(auth.bearerToken);
     } else if (auth.basic) {
       this.headers.authorization = `Basic ${Buffer.from(`${auth.basic.user}:${auth.basic.password}`).toString('base64')}`;
-      if (auth.basic.password) this.secrets.push(auth.basic.password);
+      this.secrets.addBasic(auth.basic.user, auth.basic.password);
     }
     this.clock = options.clock ?? systemClock;
   }
@@ -151,7 +158,7 @@ export class PrometheusClient {
 
   /** Replaces every secret in `text` with `***`. */
   redact(text: string): string {
-    return this.secrets.reduce((t, s) => t.split(s).join('***'), text);
+    return this.secrets.redact(text);
   }
 
   private async once(promql: string): Promise<Sample[]> {
@@ -167,44 +174,86 @@ export class PrometheusClient {
     } catch (e) {
       throw new Transient(networkReason(e));
     }
-    const body = await response.text().catch(() => '');
+    const body = await readBody(response);
+    if (body === undefined) {
+      throw new PrometheusError(`the answer from Prometheus is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB (HTTP ${response.status}); is --prometheus the Prometheus base URL?`, 'rejected');
+    }
     if (response.status === 401 || response.status === 403) {
       throw new PrometheusError(
         `Prometheus at ${this.displayUrl} refused the credentials (HTTP ${response.status}); check --user/--password-file or --bearer-token-file`,
         'auth',
       );
     }
-    if (TRANSIENT_STATUS.has(response.status)) throw new Transient(`HTTP ${response.status}${apiError(body)}`);
+    if (TRANSIENT_STATUS.has(response.status)) throw new Transient(this.redact(`HTTP ${response.status}${apiError(body)}`));
     let parsed: ApiResponse | undefined;
     try {
       parsed = JSON.parse(body) as ApiResponse;
     } catch {
       parsed = undefined;
     }
-    if (!parsed || typeof parsed !== 'object' || (parsed.status !== 'success' && parsed.status !== 'error')) {
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || (parsed.status !== 'success' && parsed.status !== 'error')) {
       throw new PrometheusError(
         `${this.endpoint.href} did not answer like the Prometheus HTTP API (HTTP ${response.status}); is --prometheus the Prometheus base URL?`,
         'rejected',
       );
     }
     if (parsed.status === 'error') {
-      throw new PrometheusError(this.redact(`Prometheus rejected the query (HTTP ${response.status}, ${parsed.errorType}: ${parsed.error}): ${promql}`), 'rejected');
+      throw new PrometheusError(this.redact(`Prometheus rejected the query (HTTP ${response.status}, ${text(parsed.errorType)}: ${text(parsed.error)}): ${promql}`), 'rejected');
     }
-    return samples(parsed.data);
+    try {
+      return samples(parsed.data);
+    } catch (e) {
+      if (e instanceof PrometheusError) throw new PrometheusError(this.redact(e.message), e.failure);
+      throw e;
+    }
   }
 }
 
 interface ApiResponse {
   status: 'success' | 'error';
-  data?: { resultType: string; result: unknown };
-  errorType?: string;
-  error?: string;
+  data?: unknown;
+  errorType?: unknown;
+  error?: unknown;
+}
+
+/** The body as text, or undefined when it is larger than {@link MAX_BODY_BYTES} (reading stops there). */
+async function readBody(response: Response): Promise<string | undefined> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        await reader.cancel().catch(() => undefined);
+        return undefined;
+      }
+      chunks.push(value);
+    }
+  } catch {
+    // A connection cut mid-answer: what arrived is judged like any other answer.
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A server-provided field for a message: strings as they are, anything else as JSON, cut short. */
+function text(v: unknown): string {
+  let s: string;
+  try {
+    s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  } catch {
+    s = Array.isArray(v) ? '(a list nested too deeply to show)' : '(an object nested too deeply to show)';
+  }
+  return s.length > 2000 ? `${s.slice(0, 2000)}...` : s;
 }
 
 function apiError(body: string): string {
   try {
-    const parsed = JSON.parse(body) as ApiResponse;
-    return parsed.error ? `: ${parsed.error}` : '';
+    const parsed = JSON.parse(body) as ApiResponse | null;
+    return parsed && typeof parsed === 'object' && parsed.error ? `: ${text(parsed.error)}` : '';
   } catch {
     return '';
   }
@@ -217,26 +266,45 @@ function networkReason(e: unknown): string {
   return cause?.message || cause?.code || err.message || String(e);
 }
 
-/** Prometheus sample values are strings: `"0.5"`, `"NaN"`, `"+Inf"`. */
-export function sampleValue(text: string): number {
+/** Prometheus sample values are strings: `"0.5"`, `"NaN"`, `"+Inf"`; undefined for anything else. */
+export function sampleValue(text: unknown): number | undefined {
+  if (typeof text !== 'string') return undefined;
   if (text === '+Inf' || text === 'Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
-  return Number(text);
+  if (text === 'NaN') return NaN;
+  return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : undefined;
 }
 
-function samples(data: ApiResponse['data']): Sample[] {
-  if (!data) return [];
-  if (data.resultType === 'scalar') {
-    const [, v] = data.result as [number, string];
-    return [{ labels: {}, value: sampleValue(v) }];
-  }
-  if (data.resultType === 'vector') {
-    return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({ labels: r.metric, value: sampleValue(r.value[1]) }));
-  }
-  throw new PrometheusError(`expected an instant vector or scalar from Prometheus, got a ${data.resultType}`, 'rejected');
+const unexpected = (what: string): PrometheusError => new PrometheusError(`unexpected answer from Prometheus: ${what}`, 'rejected');
+
+function sampleOf(pair: unknown, labels: Readonly<Record<string, string>>): Sample {
+  if (!Array.isArray(pair) || pair.length !== 2) throw unexpected('a sample has no [time, value]');
+  const value = sampleValue(pair[1]);
+  if (value === undefined) throw unexpected(`a sample value is not a number: ${typeof pair[1] === 'string' ? `'${text(pair[1])}'` : text(pair[1])}`);
+  return { labels, value };
 }
 
-/** A URL with any user:password removed, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//***@');
+function samples(data: unknown): Sample[] {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw unexpected('data is missing');
+  const { resultType, result } = data as { resultType?: unknown; result?: unknown };
+  if (resultType === 'scalar') return [sampleOf(result, {})];
+  if (resultType === 'vector') {
+    if (!Array.isArray(result)) throw unexpected('data.result is not a list');
+    return result.map((r: unknown) => {
+      if (typeof r !== 'object' || r === null) throw unexpected('a series is not an object');
+      const { metric, value } = r as { metric?: unknown; value?: unknown };
+      const labels = typeof metric === 'object' && metric !== null && !Array.isArray(metric) ? (metric as Record<string, string>) : {};
+      return sampleOf(value, labels);
+    });
+  }
+  throw new PrometheusError(`expected an instant vector or scalar from Prometheus, got a ${text(resultType)}`, 'rejected');
 }
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+

@@ -49,11 +49,12 @@ export const warning = (at: Location, rule: string, message: string): Finding =>
 
 /** Orders findings by file, line, column, rule: the order they are printed in. */
 export function sortFindings(findings: readonly Finding[]): Finding[] {
-  return [...findings].sort(
-    (a, b) =>
-      a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.rule.localeCompare(b.rule) || a.message.localeCompare(b.message),
-  );
+  // One collator for every comparison (String#localeCompare sets one up per call).
+  const { compare } = collator;
+  return [...findings].sort((a, b) => compare(a.file, b.file) || a.line - b.line || a.col - b.col || compare(a.rule, b.rule) || compare(a.message, b.message));
 }
+
+const collator = new Intl.Collator();
 
 export const hasErrors = (findings: readonly Finding[]): boolean => findings.some((f) => f.severity === 'error');
 

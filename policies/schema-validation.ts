@@ -69,7 +69,7 @@ function toFinding(e: ErrorObject, data: unknown, at: Locator): Finding {
   const path = pointerToPath(e.instancePath);
   const declared = (e.parentSchema as { 'x-rule'?: string } | undefined)?.['x-rule'];
   const rule = KEYWORD_RULES[e.keyword] ?? declared ?? (e.keyword === 'required' ? 'missing-field' : 'invalid-value');
-  const where = describe(path);
+  const where = describePath(path);
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties': {
@@ -137,7 +137,7 @@ function valueAt(data: unknown, path: readonly string[]): unknown {
 }
 
 /** `flag 'x_enabled' field 'rollout'`, readable for the two flag files. */
-function describe(path: readonly string[]): string {
+export function describePath(path: readonly string[]): string {
   if (path.length === 0) return '';
   if (path[0] === 'flags' && path.length >= 2) {
     const rest = path.slice(2);

@@ -27,10 +27,11 @@ function checkCatalog(model: ProjectModel, { now }: StateRuleOptions): Finding[]
   const at = catalog.source ?? fileLocator(catalog.file);
   const findings: Finding[] = [];
   const today = now.toISOString().slice(0, 10);
+  const declared = new Set(catalog.names);
   for (const [name, def] of Object.entries(catalog.flags)) {
     (def.requires ?? []).forEach((req, i) => {
       if (req === name) findings.push(error(at.locate(['flags', name, 'requires', i]), 'unknown-prerequisite', `flag '${name}' cannot require itself`));
-      else if (!catalog.names.includes(req)) {
+      else if (!declared.has(req)) {
         findings.push(error(at.locate(['flags', name, 'requires', i]), 'unknown-prerequisite', `flag '${name}' requires '${req}', which is not in the catalog`));
       }
     });
@@ -61,15 +62,17 @@ function checkEnvironment(model: ProjectModel, env: EnvironmentModel, { now }: S
     );
   }
   // Presence rules compare names across files: only when the catalog could be read too.
+  const present = new Set(env.names);
+  const declared = new Set(model.catalog.names);
   for (const name of model.catalog.readable ? model.catalog.names : []) {
-    if (!env.names.includes(name)) {
+    if (!present.has(name)) {
       findings.push(
         error(at.locate(['flags'], 'key'), 'missing-flag-state', `catalog flag '${name}' has no entry in ${settings.name}; add one (flagops add creates it off everywhere)`),
       );
     }
   }
   for (const name of model.catalog.readable ? env.names : []) {
-    if (!model.catalog.names.includes(name)) {
+    if (!declared.has(name)) {
       findings.push(error(at.locate(['flags', name], 'key'), 'unknown-flag', `flag '${name}' is not declared in environments/catalog.yaml`));
     }
   }

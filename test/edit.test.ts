@@ -321,6 +321,27 @@ describe('the kill switch with problems elsewhere', () => {
     expect(check.stdout).not.toContain('[drift]');
   });
 
+  it('is applied when another environment holds hostile YAML (an alias bomb), which it reports', async () => {
+    const dir = tempProject();
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`)].join('\n');
+    write(dir, 'environments/staging/flags.yaml', `${read(dir, 'environments/staging/flags.yaml')}\n${bomb}\n`);
+    const r = await flagops(dir, 'disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'Kill switch: outage', '--ticket', 'INC-3', '--by', 'oncall@pms.example.com');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/environments\/staging\/flags\.yaml:\d+:\d+: error: .*\[yaml-anchor\]/);
+    expect(JSON.parse(flagdOf(dir)).flags.telehealth_appointments_enabled.defaultVariant).toBe('off');
+  });
+
+  it('is refused, with the findings, when its own file cannot be trusted (an anchor in it)', async () => {
+    const dir = tempProject();
+    replaceIn(dir, PROD, '    approved_by: lead@pms.example.com   # required in production, must differ from changed_by\n', '    approved_by: &lead lead@pms.example.com\n');
+    const before = snapshot(dir);
+    const r = await flagops(dir, 'disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'x', '--ticket', 'INC-1', '--by', 'oncall@pms.example.com');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/environments\/production\/flags\.yaml:15:\d+: error: .*\[yaml-anchor\]/);
+    expect(r.stdout).toContain('no file was changed');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
   it('is applied when the catalog has an error, and reports it', async () => {
     const dir = tempProject();
     replaceIn(dir, 'environments/catalog.yaml', '    owner: team-platform\n    type: ops\n    created: 2026-03-09\n  audit_log', '    ownr: team-platform\n    type: ops\n    created: 2026-03-09\n  audit_log');

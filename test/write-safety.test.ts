@@ -82,7 +82,19 @@ describe('symbolic links in the project', () => {
     symlinkSync(outside, join(dir, PROD));
     const r = await flagops(dir, 'check');
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`${PROD}: error: ${PROD} is a symbolic link`);
+    expect(r.stdout).toContain(`${PROD}: error: ${PROD} is a symbolic link; flagops never reads through links in the project`);
+  });
+
+  it('refuses an environment folder that is a link, instead of skipping that environment', async () => {
+    const dir = tempProject();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'flagops-env-'));
+    cpSync(join(dir, 'environments', 'staging'), elsewhere, { recursive: true });
+    const { rmSync } = await import('node:fs');
+    rmSync(join(dir, 'environments', 'staging'), { recursive: true });
+    symlinkSync(elsewhere, join(dir, 'environments', 'staging'));
+    const r = await flagops(dir, 'check');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('flagops: error: environments/staging is a symbolic link; flagops never reads, writes or deletes through links in the project: replace it with the plain folder or file');
   });
 
   it('the drill refuses a project with a link, and its scratch copy never writes through one', async () => {

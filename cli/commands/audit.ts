@@ -2,7 +2,7 @@ import { auditTrail, type AuditEntry } from '../../lib/audit.ts';
 import { DEFAULT_UPSTREAM } from '../../lib/base.ts';
 import { resolveRef, tryGit } from '../../lib/git.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
-import { table } from '../report.ts';
+import { printable, safeJson, table } from '../report.ts';
 import { EXIT, type Register, note } from '../main.ts';
 
 export const registerAudit: Register = (program, ctx) => {
@@ -24,7 +24,7 @@ export const registerAudit: Register = (program, ctx) => {
       const since = parseSince(opts.since);
       let ref = opts.ref ?? DEFAULT_UPSTREAM;
       if (!resolveRef(ws.root, ref)) {
-        if (opts.ref !== undefined) throw new UsageError(`--ref ${opts.ref} is not a commit in this repository`);
+        if (opts.ref !== undefined) throw new UsageError(`--ref ${printable(opts.ref)} is not a commit in this repository`);
         ref = 'HEAD';
         const branch = tryGit(ws.root, ['symbolic-ref', '--quiet', '--short', 'HEAD'])?.trim();
         if (branch !== 'main') {
@@ -35,7 +35,7 @@ export const registerAudit: Register = (program, ctx) => {
         }
       }
       const trail = auditTrail(ws.root, environments, { environment: opts.env, flag: opts.flag, since }, ref);
-      for (const w of trail.warnings) ctx.output.err(`flagops: warning: ${w}`);
+      for (const w of trail.warnings) ctx.output.err(`flagops: warning: ${printable(w)}`);
       if (trail.cut) {
         ctx.output.err(
           `flagops: warning: the history is shallow and cut at ${trail.cut.commit.slice(0, 12)} (${trail.cut.date}): changes before it are not shown, ` +
@@ -43,7 +43,7 @@ export const registerAudit: Register = (program, ctx) => {
         );
       }
       if (opts.json) {
-        for (const e of trail.entries) ctx.output.out(JSON.stringify(e));
+        for (const e of trail.entries) ctx.output.out(safeJson(e));
       } else if (trail.entries.length === 0) {
         ctx.output.out('no flag changes found');
       } else {

@@ -4,7 +4,7 @@ import { gitReader } from '../../lib/git.ts';
 import { parseProject } from '../../lib/project.ts';
 import { distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type ObjectReview, type Review } from '../../lib/review.ts';
 import { now, openWorkspace, UsageError, validate } from '../../lib/workspace.ts';
-import type { Output } from '../report.ts';
+import { printable, safeJson, type Output } from '../report.ts';
 import { EXIT, type Register, note } from '../main.ts';
 
 /** The first line of the markdown form: CI finds its own PR comment by it. */
@@ -75,11 +75,11 @@ function positiveInt(value: string): number {
 }
 
 const switching = (f: FlagReview): string => (f.switching ? `${f.switching.percent}% of users switch ${f.switching.to}` : 'nobody switches');
-const orDash = (s: string | undefined): string => s ?? '-';
+const orDash = (s: string | undefined): string => (s === undefined ? '-' : printable(s));
 
 function renderText(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  const title = `flagops diff against ${h.base} (${h.mergeBase ? 'merge base ' : ''}${h.commit})`;
-  for (const n of notes) o.err(`flagops: note: ${n}`);
+  const title = `flagops diff against ${printable(h.base)} (${h.mergeBase ? 'merge base ' : ''}${h.commit})`;
+  for (const n of notes) o.err(`flagops: note: ${printable(n)}`);
   if (review.flags.length === 0 && review.objects.length === 0) {
     o.out(`${title}: nothing changes`);
     return;
@@ -91,7 +91,7 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
     o.out('');
     o.out(`${env}:`);
     for (const f of flags) {
-      o.out(`  ${f.flag}: ${f.before} -> ${f.after} (${f.kind}; ${switching(f)})`);
+      o.out(`  ${printable(f.flag)}: ${f.before} -> ${f.after} (${f.kind}; ${switching(f)})`);
       o.out(`    reason: ${orDash(f.reason)}`);
       o.out(`    ticket: ${orDash(f.ticket)}  changed by: ${orDash(f.changedBy)}  approved by: ${orDash(f.approvedBy)}`);
     }
@@ -100,16 +100,23 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
     o.out('');
     o.out('objects:');
     for (const obj of review.objects) {
-      o.out(`  ${obj.change} ${obj.path} (${obj.object})`);
+      o.out(`  ${obj.change} ${printable(obj.path)} (${printable(obj.object)})`);
       if (obj.hidden) o.out('    (Secret: content not shown)');
-      else for (const line of obj.patch!.split('\n')) o.out(`    ${line}`);
+      else for (const line of obj.patch!.split('\n')) o.out(`    ${printable(line)}`);
     }
   }
 }
 
-/** A table cell: one line, pipes and HTML escaped (reasons are free text from the flag files). */
-const cell = (s: string | undefined): string =>
-  s === undefined || s === '' ? '–' : s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+/** Markdown text from files or git: printable, HTML and pipes escaped (reasons are free text from the flag files). */
+const inline = (s: string): string => printable(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|');
+/** A table cell: one line, a dash when empty. */
+const cell = (s: string | undefined): string => (s === undefined || s === '' ? '–' : inline(s));
+/** Inline code that no backtick in `s` can end (HTML is not interpreted inside it; pipes still end a table cell). */
+const code = (s: string): string => {
+  const text = printable(s).replace(/\|/g, '\\|');
+  const fence = '`'.repeat(Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length)) + 1);
+  return `${fence}${text.startsWith('`') || text.endsWith('`') ? ` ${text} ` : text}${fence}`;
+};
 
 /**
  * Default markdown budget: GitHub rejects comments over 65,536 characters. Object diffs that would
@@ -118,8 +125,8 @@ const cell = (s: string | undefined): string =>
 export const MARKDOWN_BUDGET = 60_000;
 
 function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against \`${h.base}\` (${h.mergeBase ? 'merge base ' : ''}\`${h.commit}\`)`, ''];
-  for (const n of notes) lines.push(`> **Note:** ${n}`, '');
+  const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against ${code(h.base)} (${h.mergeBase ? 'merge base ' : ''}\`${h.commit}\`)`, ''];
+  for (const n of notes) lines.push(`> **Note:** ${inline(n)}`, '');
   if (review.flags.length === 0 && review.objects.length === 0) {
     lines.push('Nothing changes: the flag files and the synthesized manifests are the same as the base.');
     o.out(lines.join('\n'));
@@ -133,7 +140,7 @@ function renderMarkdown(o: Output, review: Review, environments: readonly string
     for (const f of flags) {
       const share = f.switching ? `${f.switching.percent}% ${f.switching.to}` : 'none';
       lines.push(
-        `| \`${f.flag}\` | ${cell(f.before)} | ${cell(f.after)}${f.kind === 'kill-switch' ? ' (kill switch)' : ''} | ${share} | ${cell(f.reason)} | ${cell(f.ticket)} | ${cell(f.changedBy)} | ${cell(f.approvedBy)} |`,
+        `| ${code(f.flag)} | ${cell(f.before)} | ${cell(f.after)}${f.kind === 'kill-switch' ? ' (kill switch)' : ''} | ${share} | ${cell(f.reason)} | ${cell(f.ticket)} | ${cell(f.changedBy)} | ${cell(f.approvedBy)} |`,
       );
     }
   }
@@ -151,18 +158,19 @@ function renderMarkdown(o: Output, review: Review, environments: readonly string
 }
 
 function objectDetails(obj: ObjectReview, tooLarge = false): string[] {
-  const summary = `<summary>${obj.change} <code>${obj.path}</code> (${obj.object})</summary>`;
+  const summary = `<summary>${obj.change} <code>${inline(obj.path)}</code> (${inline(obj.object)})</summary>`;
   if (obj.hidden) return ['<details>', summary, '', 'Secret: content not shown.', '</details>', ''];
   if (tooLarge) {
     const n = obj.patch!.split('\n').length;
     return ['<details>', summary, '', `Diff of ${n} lines left out to keep this under the size limit: see the job summary or run \`npx flagops diff\`.`, '</details>', ''];
   }
   // A fence longer than any backtick run in the patch, so YAML content cannot end it.
-  const longest = Math.max(2, ...(obj.patch!.match(/`+/g) ?? []).map((s) => s.length));
+  const patch = obj.patch!.split('\n').map(printable).join('\n');
+  const longest = (patch.match(/`+/g) ?? []).reduce((n, s) => Math.max(n, s.length), 2);
   const fence = '`'.repeat(longest + 1);
-  return ['<details>', summary, '', `${fence}diff`, obj.patch!, fence, '</details>', ''];
+  return ['<details>', summary, '', `${fence}diff`, patch, fence, '</details>', ''];
 }
 
 function renderJson(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  o.out(JSON.stringify({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, flags: review.flags, objects: review.objects }, null, 2));
+  o.out(safeJson({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, flags: review.flags, objects: review.objects }, 2));
 }

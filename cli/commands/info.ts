@@ -1,7 +1,7 @@
 import { diskReader, parseProject, type Parsed } from '../../lib/project.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
 import { describeExposure, exposure } from '../../policies/state-rules.ts';
-import { printFindings, table } from '../report.ts';
+import { printFindings, safeJson, table } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../main.ts';
 import { checkEnv, envOption } from './synth.ts';
 
@@ -24,7 +24,7 @@ export const registerInfo: Register = (program, ctx) => {
     .action(async (opts: { json?: boolean }) => {
       const parsed = await load(ctx);
       const flags = parsed.model.catalog.names.map((name) => ({ name, ...parsed.model.catalog.flags[name] }));
-      if (opts.json) return ctx.output.out(JSON.stringify(flags, null, 2));
+      if (opts.json) return ctx.output.out(safeJson(flags, 2));
       for (const l of table(
         flags.map((f) => [f.name, f.type ?? '?', f.owner ?? '?', f.expires ?? '-', (f.requires ?? []).join(', ') || '-', f.description ?? '']),
         ['FLAG', 'TYPE', 'OWNER', 'EXPIRES', 'REQUIRES', 'DESCRIPTION'],
@@ -45,7 +45,7 @@ export const registerInfo: Register = (program, ctx) => {
       const envs = parsed.model.environments.filter((e) => !only || only.includes(e.settings.name));
       if (opts.json) {
         const rows = envs.flatMap((e) => Object.entries(e.states).map(([flag, s]) => ({ environment: e.settings.name, flag, ...s })));
-        return ctx.output.out(JSON.stringify(rows, null, 2));
+        return ctx.output.out(safeJson(rows, 2));
       }
       if (only) {
         const env = envs[0]!;
@@ -82,7 +82,7 @@ export const registerInfo: Register = (program, ctx) => {
           }
         }
       }
-      if (opts.json) ctx.output.out(JSON.stringify(rows, null, 2));
+      if (opts.json) ctx.output.out(safeJson(rows, 2));
       else if (rows.length === 0) ctx.output.out('flagops stale: no clean-up candidates');
       else {
         const why = { expired: 'expired on', 'fully-rolled-out': 'on at 100% everywhere since' };

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import pc from 'picocolors';
@@ -20,7 +20,7 @@ import { diskReader, parseProject } from '../../lib/project.ts';
 import { PrometheusClient, PrometheusError, type PrometheusAuth } from '../../lib/prometheus.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
-import type { Output } from '../report.ts';
+import { printable, type Output } from '../report.ts';
 import { note, type CommandContext, type Register } from '../main.ts';
 
 interface MonitorOptions {
@@ -65,6 +65,14 @@ function auth(opts: MonitorOptions, cwd: string): PrometheusAuth | undefined {
   if (token !== undefined) return { bearerToken: token };
   if (opts.user !== undefined) return { basic: { user: opts.user, password: password ?? '' } };
   return undefined;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 const BAR = 24;
@@ -129,6 +137,10 @@ export const registerMonitor: Register = (program, ctx) => {
       if (!Number.isInteger(consecutive) || consecutive < 1) throw new UsageError(`--consecutive must be a whole number of polls, at least 1, got '${opts.consecutive}'`);
       const format = opts.report === undefined ? undefined : reportFormat(opts.report);
       if (opts.report !== undefined && !format) throw new UsageError(`--report must end in .md or .json (the format follows the extension), got '${opts.report}'`);
+      if (opts.report !== undefined && isDirectory(resolve(ctx.cwd, opts.report))) throw new UsageError(`--report ${opts.report} is a directory; name a file`);
+      const credentials = auth(opts, ctx.cwd);
+      if (credentials?.bearerToken) ctx.redactor.add(credentials.bearerToken);
+      if (credentials?.basic) ctx.redactor.addBasic(credentials.basic.user, credentials.basic.password);
 
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const settings = ws.settings.find((s) => s.name === opts.env);
@@ -139,7 +151,7 @@ export const registerMonitor: Register = (program, ctx) => {
 
       let client: PrometheusClient;
       try {
-        client = new PrometheusClient({ url: opts.prometheus, auth: auth(opts, ctx.cwd), retryForMs, timeoutMs, onRetry: (r) => retrying(r) });
+        client = new PrometheusClient({ url: opts.prometheus, auth: credentials, retryForMs, timeoutMs, onRetry: (r) => retrying(r) });
       } catch (e) {
         if (e instanceof PrometheusError) throw new UsageError(e.message);
         throw e;
@@ -156,7 +168,7 @@ export const registerMonitor: Register = (program, ctx) => {
 
       const live = liveDisplay(out, signals, durationMs);
       function retrying(r: { attempt: number; delayMs: number; reason: string }): void {
-        const note = `Prometheus: ${r.reason}; retry ${r.attempt} in ${formatDuration(r.delayMs)}`;
+        const note = `Prometheus: ${printable(client.redact(r.reason))}; retry ${r.attempt} in ${formatDuration(r.delayMs)}`;
         if (live) live.note(note);
         else out.err(`flagops monitor: ${note}`);
       }
@@ -191,22 +203,26 @@ export const registerMonitor: Register = (program, ctx) => {
         const s = signals.find((x) => x.id === b.signal)!;
         out.out(`  ${b.at}: ${s.label} ${formatValue(b.value, s.unit)} > ${formatThreshold(b.threshold, s.unit)} (${s.setting} of ${settings.name})`);
       }
-      if (result.error) out.err(`flagops monitor: error: ${client.redact(result.error)}`);
+      if (result.error) out.err(`flagops monitor: error: ${printable(client.redact(result.error))}`);
       if (result.verdict === 'no-data') {
         const names = result.noData.map((id) => signals.find((s) => s.id === id)!.label).join(', ');
         out.err(`flagops monitor: error: no data for ${names} in ${result.polls.length} polls; check that the backend is scraped with job="${settings.monitoring.job}", namespace="${settings.namespace}" and has traffic`);
       }
       if (rollback) {
         out.out('roll back with:');
-        out.out(`  ${rollback}`);
+        out.out(`  ${printable(rollback)}`);
       }
       if (opts.report && format) {
         const text = renderReport(
           { flag, environment: settings.name, namespace: settings.namespace, job: settings.monitoring.job, flagState, prometheus: client.displayUrl, window, intervalMs, durationMs, consecutive, signals, result, rollback },
           format,
         );
-        writeFileAtomic.sync(resolve(ctx.cwd, opts.report), client.redact(text), { encoding: 'utf8' });
-        out.out(`report written to ${opts.report}`);
+        try {
+          writeFileAtomic.sync(resolve(ctx.cwd, opts.report), ctx.redactor.redact(client.redact(text)), { encoding: 'utf8' });
+        } catch (e) {
+          throw new UsageError(`--report: cannot write ${opts.report} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+        out.out(`report written to ${printable(opts.report)}`);
       }
       ctx.exitCode = exitCode(result);
     });

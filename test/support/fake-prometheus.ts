@@ -18,6 +18,8 @@ export function signalOf(query: string): SignalName {
 export interface Received {
   readonly query: string;
   readonly authorization?: string;
+  /** Every request header as received (a misbehaving proxy may echo them). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** Answers: a value string per signal (`"0.01"`, `"NaN"`, `"+Inf"`), `null` for an empty vector, or a raw HTTP reply. */
@@ -41,7 +43,7 @@ export async function startFakePrometheus(answer: (signal: SignalName, n: number
         return;
       }
       const query = new URLSearchParams(body).get('query') ?? url.searchParams.get('query') ?? '';
-      const r: Received = { query, authorization: req.headers.authorization };
+      const r: Received = { query, authorization: req.headers.authorization, headers: req.headers };
       received.push(r);
       const signal = signalOf(query);
       const a = answer(signal, received.filter((x) => signalOf(x.query) === signal).length, r);

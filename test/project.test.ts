@@ -1,0 +1,113 @@
+/**
+ * Reading the flag files: a path that is not a readable file of text is a finding on that file,
+ * and parsing plus every rule run in time linear in the size of the files.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, NOW, flagops, flagopsProcess, read, tempProject } from './helpers.ts';
+
+const PROD = 'environments/production/flags.yaml';
+const CATALOG = 'environments/catalog.yaml';
+
+/** A temp project whose production flags.yaml is replaced by what `make` puts at its path. */
+function projectWith(make: (path: string, dir: string) => void): string {
+  const dir = tempProject();
+  rmSync(join(dir, PROD));
+  make(join(dir, PROD), dir);
+  return dir;
+}
+
+describe('a flags.yaml that cannot be read is a finding on that file', () => {
+  it('reports a directory in place of flags.yaml, exit 1, no stack trace (real process)', () => {
+    const dir = projectWith((path) => mkdirSync(path));
+    const r = flagopsProcess(dir, ['check']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain(`${PROD}: error: ${PROD} is a directory, not a file [unreadable-file]`);
+    expect(r.stdout + r.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
+
+  it('reports a symlink to a directory', async () => {
+    const dir = projectWith((path, root) => symlinkSync(join(root, 'environments', 'dev'), path));
+    const r = await flagops(dir, 'check');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${PROD}: error: ${PROD} is a directory, not a file [unreadable-file]`);
+  });
+
+  it('reports a symlink loop', async () => {
+    const dir = projectWith((path) => symlinkSync(path, path));
+    const r = await flagops(dir, 'status');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`${PROD}: error: ${PROD} cannot be read \\(ELOOP\\b.*\\) \\[unreadable-file\\]`));
+  });
+
+  it('reports a file it has no permission to read (EACCES) as exit 1, not 70', () => {
+    const dir = projectWith((path) => {
+      writeFileSync(path, 'environment: production\nflags: {}\n');
+      chmodSync(path, 0o000);
+    });
+    // Root reads any file: run the real executable as an unprivileged user then.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) chmodSync(dir, 0o755);
+    const r = spawnSync(process.execPath, [BIN, 'check'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1', HOME: dir },
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toContain(`${PROD}: error: ${PROD} cannot be read (permission denied) [unreadable-file]`);
+  });
+
+  it('reports a flag file larger than the limit without reading it whole', async () => {
+    const dir = projectWith((path) => writeFileSync(path, `environment: production\nflags: {}\n${'#'.repeat(20 * 1024 * 1024)}\n`));
+    const r = await flagops(dir, 'check');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`${PROD}: error: ${PROD} is 20\\.0 MiB; flag files may be at most 16 MiB \\[unreadable-file\\]`));
+  });
+
+  it('reports bytes that are not UTF-8 at their line and column', async () => {
+    const dir = projectWith((path) => writeFileSync(path, Buffer.concat([Buffer.from('environment: production\nflags:\n  x: \n'), Buffer.from([0x61, 0xff, 0xfe]), Buffer.from('\n')])));
+    const r = await flagops(dir, 'check');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${PROD}:4:2: error: byte 0xff is not UTF-8: flag files are UTF-8 text [unreadable-file]`);
+  });
+});
+
+/** `n` flag names, in the shape of real ones. */
+const names = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}_${i}_enabled`);
+
+describe('parsing and rules run in time linear in the size of the files', () => {
+  // Bounded by the test's timeout (a quadratic run takes hours), not by a timing assertion; `npm run bench` times them.
+  it('reports 100,000 unknown flags in an environment file, one finding each', { timeout: 120_000 }, async () => {
+    const dir = tempProject();
+    writeFileSync(join(dir, PROD), `environment: production\nflags:\n${names(100_000, 'ghost').map((n) => `  ${n}: ~\n`).join('')}`);
+    const r = await flagops(dir, 'check');
+    expect(r.code).toBe(1);
+    // one unknown-flag and one wrong-type (an entry is a mapping) per flag, and the 15 catalog flags missing
+    expect(r.stdout).toContain('flagops check: 200015 errors');
+    expect(r.stdout).toContain(`${PROD}: note: 99900 more [unknown-flag] findings not shown (--format json lists them all)`);
+    expect(r.stdout.split('\n').filter((l) => l.endsWith('[unknown-flag]'))).toHaveLength(100);
+  });
+
+  it('reports 100,000 catalog flags missing from every environment, and caps the text output per rule', { timeout: 120_000 }, async () => {
+    const dir = tempProject();
+    const extra = names(100_000, 'extra').map((n) => `  ${n}: ~\n`);
+    writeFileSync(join(dir, CATALOG), `${read(dir, CATALOG)}${extra.join('')}`);
+    const r = await flagops(dir, 'check');
+    expect(r.code).toBe(1);
+    // three missing-flag-state per flag, and one wrong-type (an entry is a mapping)
+    expect(r.stdout).toContain('flagops check: 400000 errors');
+    expect(r.stdout.split('\n').filter((l) => l.endsWith('[missing-flag-state]'))).toHaveLength(3 * 100);
+    expect(r.stdout).toContain('environments/dev/flags.yaml: note: 99900 more [missing-flag-state] findings not shown (--format json lists them all)');
+  });
+
+  it('reports 20,000 duplicate keys quickly', { timeout: 60_000 }, async () => {
+    const dir = tempProject();
+    writeFileSync(join(dir, PROD), `environment: production\nflags:\n${'  telehealth_appointments_enabled: {}\n'.repeat(20_000)}`);
+    const r = await flagops(dir, 'check', '--format', 'json');
+    const findings = JSON.parse(r.stdout).findings as { rule: string }[];
+    expect(findings.filter((f) => f.rule === 'duplicate-key')).toHaveLength(19_999);
+  });
+});
