@@ -153,6 +153,12 @@ async function drillFlag(
     }
 
     const problems: string[] = [];
+    // The kill switch is blocked only by its own entry; an error it brings elsewhere goes through,
+    // but its pull request would fail `flagops check`: for a drill, that is a failed rollback.
+    const newErrors = findings.filter((f) => f.severity === 'error' && !known.has(findingKey(f)));
+    if (newErrors.length > 0) {
+      problems.push(`the kill switch goes through but leaves errors its pull request would fail on: ${newErrors.map((f) => `${f.message} [${f.rule}]`).join('; ')}`);
+    }
     const otherFiles = outcome.files.filter((f) => f !== statesFile(env));
     if (otherFiles.length > 0) problems.push(`the kill switch also edited ${otherFiles.join(', ')}`);
     const distAfter = readAllDist(scratch, environments);

@@ -6,13 +6,14 @@
  * exists), so a lock file is never empty. A lock whose owner is dead (same host, pid gone) is taken
  * over at once, with a note; any other wait is bounded, and the error says who holds the lock.
  */
-import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from './errors.ts';
 
 export const LOCK_FILE = '.flagops.lock';
 
+/** Who holds (or held) the lock. */
 export interface LockOwner {
   readonly pid: number;
   readonly host: string;
@@ -52,8 +53,34 @@ function readOwner(path: string): LockOwner | undefined {
   return undefined;
 }
 
-const describeOwner = (o: LockOwner): string =>
+export const describeOwner = (o: LockOwner): string =>
   `pid ${o.pid} on ${JSON.stringify(o.host).slice(1, -1)} since ${JSON.stringify(o.since).slice(1, -1)} (${JSON.stringify(o.command).slice(1, -1).slice(0, 120)})`;
+
+/**
+ * Removes what a killed flagops process left of the lock on this host: the lock file of a dead
+ * owner, and half-made lock files (`.flagops.lock.<pid>.<time>.tmp`) of dead processes. Cheap; run
+ * by every command before it reads the project. Returns the dead owner, when there was one.
+ */
+export function clearDeadLock(root: string): LockOwner | undefined {
+  let names: string[] = [];
+  try {
+    names = readdirSync(root).filter((n) => n.startsWith(`${LOCK_FILE}.`) && n.endsWith('.tmp'));
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    const pid = Number(/^\.flagops\.lock\.(\d+)\./.exec(name)?.[1]);
+    if (pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(root, name), { force: true });
+  }
+  const path = join(root, LOCK_FILE);
+  const owner = existsSync(path) ? readOwner(path) : undefined;
+  if (owner && owner.host === hostname() && owner.pid !== process.pid && !alive(owner.pid)) {
+    const again = readOwner(path);
+    if (again && again.pid === owner.pid && again.since === owner.since) rmSync(path, { force: true });
+    return owner;
+  }
+  return undefined;
+}
 
 function lockWaitFromEnv(): number {
   const raw = process.env.FLAGOPS_LOCK_WAIT;

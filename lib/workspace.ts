@@ -13,7 +13,7 @@ import { checkManifests } from '../policies/manifest-policies.ts';
 import { checkStateRules } from '../policies/state-rules.ts';
 import { driftFindings } from './dist.ts';
 import { linkFindings } from './links.ts';
-import { withLock } from './lock.ts';
+import { clearDeadLock, describeOwner, withLock } from './lock.ts';
 import { hasJournal, recoverTransactions } from './transaction.ts';
 import { UsageError } from './errors.ts';
 import { CATALOG_FILE, diskReader, loadEnvironmentSettings, parseProject, type FileReader, type Parsed } from './project.ts';
@@ -44,6 +44,8 @@ export function findRoot(cwd: string): string {
  */
 export async function openWorkspace(cwd: string, onNote: (note: string) => void = () => {}): Promise<Workspace> {
   const root = findRoot(cwd);
+  const dead = clearDeadLock(root);
+  if (dead) onNote(`took over the edit lock of a flagops process that is gone (${describeOwner(dead)})`);
   if (hasJournal(root)) {
     await withLock(
       root,

@@ -118,15 +118,15 @@ describe('flagops drill: a kill switch that changes something else', () => {
     expect(telehealth.unexpected).toEqual(['dist/production/configmap-flag-rollouts.yaml: data.rollouts']);
   });
 
-  it('reports a kill switch that a policy refuses as a rollback that is not allowed', async () => {
+  it('fails the drill for a kill switch whose result a policy refuses: it goes through, but its pull request would fail', async () => {
     // GIVEN a policy that refuses turning audit_log_streaming_enabled off in production
     const dir = await projectWith('keep-audit-streaming');
     // WHEN drilling production
     const r = await flagops(dir, 'drill', '--env', 'production');
-    // THEN that flag's rollback is not allowed, with the policy's reason
+    // THEN the kill switch is not blocked (only its own entry could block it), and the drill fails for that flag with the policy's reason
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^audit_log_streaming_enabled\s+on 100%\s+no\s+-\s+-\s+\S+\s+FAILED$/m);
-    expect(r.stderr).toContain('the kill switch was refused: audit_log_streaming_enabled must stay on in production (HIPAA 164.312(b)) [audit-streaming-required]');
+    expect(r.stdout).toMatch(/^audit_log_streaming_enabled\s+on 100%\s+yes\s+.*FAILED$/m);
+    expect(r.stderr).toContain('the kill switch goes through but leaves errors its pull request would fail on: audit_log_streaming_enabled must stay on in production (HIPAA 164.312(b)) [audit-streaming-required]');
     expect(r.stdout).toContain('flagops drill: production: 8 of 9 flags roll back cleanly');
   });
 

@@ -186,6 +186,7 @@ describe('all-or-nothing writes', () => {
       await new Promise((r) => child.on('exit', r));
       expect(flagopsProcess(dir, ['status']).code).toBe(0);
       const now = JSON.stringify(tree(dir));
+      expect(leftovers(dir)).toEqual([]);
       expect([JSON.stringify(old), JSON.stringify(next)]).toContain(now);
     }
   }, 120_000);
