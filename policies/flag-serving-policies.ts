@@ -16,16 +16,24 @@ import type { ManifestPolicy } from './manifest-policies.ts';
 /** flagd-schemas `json/json-schema-v0.2.13` (commit 58d7327243), the version flagd v0.16.1 builds in. */
 const FLAGD_SCHEMA_FILES = ['targeting.json', 'flags.json', 'flagd.json'] as const;
 
-let flagdSchema: ValidateFunction | undefined;
+let flagdAjv: Ajv | undefined;
 
-/** flagd's own validator of a flag set (`https://flagd.dev/schema/v0/flagd.json`, draft-07). */
-function flagdValidator(): ValidateFunction {
-  if (!flagdSchema) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    for (const file of FLAGD_SCHEMA_FILES) ajv.addSchema(JSON.parse(readFileSync(new URL(`./flagd-schemas/${file}`, import.meta.url), 'utf8')) as object);
-    flagdSchema = ajv.getSchema('https://flagd.dev/schema/v0/flagd.json')!;
+/**
+ * flagd's own validators (draft-07): of a whole flag set (`https://flagd.dev/schema/v0/flagd.json`),
+ * or of one flag of a variant type (`flags.json#/definitions/booleanFlag`, ...).
+ */
+function flagdValidator(definition?: string): ValidateFunction {
+  if (!flagdAjv) {
+    flagdAjv = new Ajv({ allErrors: true, strict: false });
+    for (const file of FLAGD_SCHEMA_FILES) flagdAjv.addSchema(JSON.parse(readFileSync(new URL(`./flagd-schemas/${file}`, import.meta.url), 'utf8')) as object);
   }
-  return flagdSchema;
+  return flagdAjv.getSchema(definition ? `https://flagd.dev/schema/v0/flags.json#/definitions/${definition}` : 'https://flagd.dev/schema/v0/flagd.json')!;
+}
+
+/** The typed flag definition of flags.json that a flag's variants call for (its first variant's type). */
+function flagDefinition(flag: FlagLike): string {
+  const first = flag.variants && typeof flag.variants === 'object' ? Object.values(flag.variants)[0] : undefined;
+  return typeof first === 'boolean' ? 'booleanFlag' : typeof first === 'string' ? 'stringFlag' : typeof first === 'number' ? 'numberFlag' : 'objectFlag';
 }
 
 interface FlagLike {
@@ -52,9 +60,17 @@ export function flagdFlagSetProblems(flagSet: string | object): string[] {
     }
   }
   const problems: string[] = [];
-  const validate = flagdValidator();
-  if (!validate(data)) problems.push(...schemaMessages(validate.errors ?? []).map((m) => `${m} (flagd loads it with only a warning)`));
+  const warned = (messages: string[]) => problems.push(...messages.map((m) => `${m} (flagd loads it with only a warning)`));
   const flags = (data as { flags?: unknown } | null)?.flags;
+  if (flags && typeof flags === 'object' && !Array.isArray(flags)) {
+    // One flag at a time against its typed definition: precise messages instead of every anyOf branch.
+    for (const [name, raw] of Object.entries(flags as Record<string, FlagLike>)) {
+      const validateFlag = flagdValidator(flagDefinition(raw ?? {}));
+      if (!validateFlag(raw)) warned(schemaMessages(validateFlag.errors ?? [], `flags.${name}`));
+    }
+  }
+  const validate = flagdValidator();
+  if (problems.length === 0 && !validate(data)) warned(schemaMessages(validate.errors ?? [], ''));
   if (flags && typeof flags === 'object' && !Array.isArray(flags)) {
     for (const [name, raw] of Object.entries(flags as Record<string, FlagLike>)) {
       const variants = raw?.variants && typeof raw.variants === 'object' ? Object.keys(raw.variants) : [];
@@ -91,11 +107,13 @@ function targetedVariants(targeting: unknown): string[] {
   return out;
 }
 
-function schemaMessages(errors: readonly ErrorObject[]): string[] {
+function schemaMessages(errors: readonly ErrorObject[], prefix: string): string[] {
   // anyOf/oneOf report every branch; the innermost errors say what is wrong.
   const leaves = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && e.keyword !== 'allOf' && e.keyword !== 'if');
   const chosen = leaves.length > 0 ? leaves : errors;
-  return [...new Set(chosen.map((e) => `${e.instancePath.split('/').slice(1).join('.') || 'flag set'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` ('${String((e.params as { additionalProperty?: string }).additionalProperty)}')` : ''}`))].slice(0, 10);
+  const where = (e: ErrorObject) => [prefix, ...e.instancePath.split('/').slice(1)].filter(Boolean).join('.') || 'flag set';
+  const extra = (e: ErrorObject) => (e.keyword === 'additionalProperties' ? ` ('${String((e.params as { additionalProperty?: string }).additionalProperty)}')` : '');
+  return [...new Set(chosen.map((e) => `${where(e)} ${e.message ?? 'is invalid'}${extra(e)}`))].slice(0, 10);
 }
 
 /**
