@@ -276,7 +276,9 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
   const access: AccessSettings = { ...ENVIRONMENT_DEFAULTS.access, ...config.access };
   const monitoring: MonitoringSettings = { ...ENVIRONMENT_DEFAULTS.monitoring, ...config.monitoring };
   checkMonitoring(monitoring, fail);
-  const flagServing: FlagServingSettings = { ...ENVIRONMENT_DEFAULTS.flagServing, ...config.flagServing };
+  // Production's default is its minimum: a PodDisruptionBudget needs a second replica to keep one up.
+  const servingDefaults = { ...ENVIRONMENT_DEFAULTS.flagServing, ...(name === PRODUCTION ? { replicas: PRODUCTION_MIN_FLAGD_REPLICAS } : {}) };
+  const flagServing: FlagServingSettings = { ...servingDefaults, ...config.flagServing };
   checkFlagServing(name, flagServing, fail);
   return {
     ...ENVIRONMENT_DEFAULTS,

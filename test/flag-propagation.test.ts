@@ -63,6 +63,18 @@ function keepEvaluating(evaluator: FileFlagEvaluator, before: boolean[], after: 
 
 const share = (on: ReadonlySet<string>) => (100 * on.size) / KEYS;
 
+/**
+ * The kubelet swaps `after` into the volume while the backend keeps evaluating; resolves once the
+ * provider reported the change (or fails after the timeout) with what the busy evaluations saw.
+ */
+async function swapWhileEvaluating(evaluator: FileFlagEvaluator, volume: string, before: Record<string, string>, after: Record<string, string>) {
+  const busy = keepEvaluating(evaluator, reference(before[FLAGD_KEY]!, 500), reference(after[FLAGD_KEY]!, 500));
+  const seen = evaluator.nextChange(PROVIDER_TIMEOUT_MS);
+  writeConfigMapVolume(volume, after);
+  await seen;
+  return busy.stop();
+}
+
 describe('a flag change reaches the backend through the mounted ConfigMap and the OpenFeature flagd provider', () => {
   const evaluators: FileFlagEvaluator[] = [];
   afterAll(async () => {
@@ -105,11 +117,7 @@ describe('a flag change reaches the backend through the mounted ConfigMap and th
       expect(rollout.code, rollout.stderr).toBe(0);
       expect((await flagops(project, 'synth')).code).toBe(0);
       const data25 = configMapData(project);
-      const busy = keepEvaluating(evaluator, reference(data5[FLAGD_KEY]!, 500), reference(data25[FLAGD_KEY]!, 500));
-      const seen25 = evaluator.nextChange(PROVIDER_TIMEOUT_MS);
-      writeConfigMapVolume(volume, data25);
-      await seen25;
-      const during25 = await busy.stop();
+      const during25 = await swapWhileEvaluating(evaluator, volume, data5, data25);
 
       // THEN 25% of the keys are on, everyone who was on is still on, and nothing failed on the way
       const at25 = await evaluateKeys(evaluator.client, FLAG, KEYS);
@@ -124,12 +132,7 @@ describe('a flag change reaches the backend through the mounted ConfigMap and th
       const disable = await flagops(project, 'disable', FLAG, '--env', 'production', '--reason', 'Kill switch: pharmacy network rejects EPCS (INC-2400)', '--ticket', 'INC-2400', '--by', 'oncall@pms.example.com');
       expect(disable.code, disable.stderr).toBe(0);
       expect((await flagops(project, 'synth')).code).toBe(0);
-      const dataOff = configMapData(project);
-      const busyOff = keepEvaluating(evaluator, reference(data25[FLAGD_KEY]!, 500), reference(dataOff[FLAGD_KEY]!, 500));
-      const seenOff = evaluator.nextChange(PROVIDER_TIMEOUT_MS);
-      writeConfigMapVolume(volume, dataOff);
-      await seenOff;
-      const duringOff = await busyOff.stop();
+      const duringOff = await swapWhileEvaluating(evaluator, volume, data25, configMapData(project));
 
       // THEN every key is off, still without an error
       const off = await evaluateKeys(evaluator.client, FLAG, KEYS);

@@ -32,7 +32,7 @@ function flagdObjects(props: Partial<ConstructorParameters<typeof FlagdServer>[2
 }
 
 const context = (env = 'production'): ManifestContext => ({
-  settings: resolveEnvironmentSettings(env, { namespace: 'pms', flagServing: { replicas: 2 } }),
+  settings: resolveEnvironmentSettings(env, { namespace: 'pms' }),
   locator: (file) => fileLocator(file.path),
 });
 const manifests = (objects: readonly KubeObject[]): EnvironmentManifests => ({ environment: 'production', files: renderFiles('production', objects) });
@@ -103,9 +103,10 @@ describe('flagd in dist/<env>/', () => {
 describe('flagServing settings', () => {
   const resolve = (name: string, flagServing: EnvironmentConfig['flagServing']) => () => resolveEnvironmentSettings(name, { namespace: `pms-${name}`, flagServing });
 
-  it('defaults to flagd v0.16.1, one replica', () => {
+  it('defaults to flagd v0.16.1, one replica, two in production', () => {
     const s = resolveEnvironmentSettings('dev', { namespace: 'pms-dev' }).flagServing;
     expect(s).toMatchObject({ mode: 'flagd', replicas: 1, image: 'ghcr.io/open-feature/flagd:v0.16.1' });
+    expect(resolveEnvironmentSettings('production', { namespace: 'pms' }).flagServing.replicas).toBe(2);
   });
 
   it('names the environment, the setting and the value of each invalid one', () => {
@@ -214,7 +215,7 @@ describe('the OpenFeature Operator alternative', () => {
 
   it('synthesizes and checks clean in an environment that chooses it, and two flag pull requests still merge', async () => {
     // GIVEN staging switched to the OpenFeature Operator, synthesized and committed
-    const dir = tempProject();
+    const dir = tempProject({ git: true });
     replaceIn(dir, 'environments/staging/environment.ts', "  requireTicket: true,\n", "  requireTicket: true,\n  flagServing: { mode: 'openfeature-operator' },\n");
     expect((await flagops(dir, 'synth')).code).toBe(0);
     const check = await flagops(dir, 'check');
@@ -222,10 +223,6 @@ describe('the OpenFeature Operator alternative', () => {
     const files = readdirSync(join(dir, 'dist/staging'));
     expect(files).toEqual(expect.arrayContaining(['featureflag-feature-flags.yaml', 'featureflagsource-feature-flags.yaml']));
     expect(files.filter((f) => f.includes('flagd'))).toEqual([]);
-    git(dir, 'init', '-q', '-b', 'main');
-    git(dir, 'config', 'user.email', 'tester@pms.example.com');
-    git(dir, 'config', 'user.name', 'Tester');
-    git(dir, 'config', 'commit.gpgsign', 'false');
     git(dir, 'add', '-A');
     git(dir, 'commit', '-q', '-m', 'staging on the OpenFeature Operator');
     // WHEN two branches each pull the kill switch of a different, neighbouring flag
