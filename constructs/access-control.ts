@@ -22,6 +22,8 @@ export const RESOURCES: Readonly<Record<string, readonly [group: string, resourc
   ConfigMap: ['', 'configmaps'],
   CronJob: ['batch', 'cronjobs'],
   Deployment: ['apps', 'deployments'],
+  FeatureFlag: ['core.openfeature.dev', 'featureflags'],
+  FeatureFlagSource: ['core.openfeature.dev', 'featureflagsources'],
   Job: ['batch', 'jobs'],
   NetworkPolicy: ['networking.k8s.io', 'networkpolicies'],
   PersistentVolumeClaim: ['', 'persistentvolumeclaims'],
@@ -31,6 +33,7 @@ export const RESOURCES: Readonly<Record<string, readonly [group: string, resourc
   RoleBinding: [RBAC_GROUP, 'rolebindings'],
   Service: ['', 'services'],
   ServiceAccount: ['', 'serviceaccounts'],
+  ServiceMonitor: ['monitoring.coreos.com', 'servicemonitors'],
 };
 /** Cluster-scoped kinds a namespaced Role cannot cover: created once by the cluster admin (see docs/backups-and-access.md). */
 const CLUSTER_SCOPED = new Set(['Namespace']);

@@ -1,7 +1,8 @@
 import { ApiObject } from 'cdk8s';
 import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { Construct } from 'constructs';
-import type { MonitoringSettings } from '../environments/settings.ts';
+import type { FlagServingMode, MonitoringSettings } from '../environments/settings.ts';
+import { FLAGD_NAMES } from './flag-serving.ts';
 import { dashboardUid, type DashboardSlug } from './grafana-dashboards.ts';
 import * as signal from './signals.ts';
 
@@ -90,6 +91,11 @@ export interface AlertCatalogProps {
   readonly namespace: string;
   /** Thresholds, jobs, URLs of this environment (environments/<env>/environment.ts). */
   readonly monitoring: MonitoringSettings;
+  /**
+   * How flags are served (`flagServing.mode`); `flagd` adds the flag-serving alerts.
+   * @default 'none'
+   */
+  readonly flagServing?: FlagServingMode;
 }
 
 export interface AlertRulesProps extends AlertCatalogProps {
@@ -380,6 +386,8 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       description: `{{ $value | humanizePercentage }} of evaluations of flag {{ $labels.feature_flag_key }} in ${props.namespace} return an error (threshold ${pct(m.flagEvaluationErrorRatio)}). Roll back with npx flagops disable {{ $labels.feature_flag_key }} --env ${env} --reason "..."`,
       dashboard: 'feature-flags',
     },
+    // --- flag serving: flagd (only where flagServing.mode is flagd) --------------------------------
+    ...(props.flagServing === 'flagd' ? flagdEntries() : []),
     // --- SLO: multi-window multi-burn-rate (Google SRE workbook, chapter 5) -----------------------
     {
       alert: 'ErrorBudgetBurnFast',
@@ -410,6 +418,34 @@ export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; r
       dashboard: 'slo',
     },
   ];
+
+  function flagdEntries(): Entry[] {
+    const flagd = { namespace: props.namespace, job: FLAGD_NAMES.app };
+    return [
+      {
+        alert: 'FlagServingDown',
+        group: 'flags',
+        expr: signal.deploymentUnavailable(ns, FLAGD_NAMES.app),
+        for: '2m',
+        tier: 'Critical',
+        threshold: `no available ${FLAGD_NAMES.app} replica (or no ${FLAGD_NAMES.app} Deployment)`,
+        summary: `Flag serving (flagd) is down in ${env}`,
+        description: `Deployment ${FLAGD_NAMES.app} in {{ $labels.namespace }} has had no available replica for 2 minutes. The backend cannot evaluate flags and serves every flag's code default (off): every rollout and every flag that is on is off for all users.`,
+        dashboard: 'feature-flags',
+      },
+      {
+        alert: 'FlagdFlagSourceNotLoaded',
+        group: 'flags',
+        expr: signal.flagdSourceNotLoaded(flagd, FLAGD_NAMES.container),
+        for: '5m',
+        tier: 'High',
+        threshold: `a ${FLAGD_NAMES.app} container running but not ready, or flagd answering FLAG_NOT_FOUND`,
+        summary: `flagd has not loaded the flag set in ${env}`,
+        description: `flagd in ${props.namespace} has not loaded flags.flagd.json for 5 minutes ({{ if $labels.pod }}pod {{ $labels.pod }} runs but is not ready: its file source has not synced{{ else }}it answers FLAG_NOT_FOUND at {{ $value | humanize }}/s: the flag set it holds lacks flags that flagops wrote{{ end }}). Affected evaluations fall back to the code default (off).`,
+        dashboard: 'feature-flags',
+      },
+    ];
+  }
 
   const alerts = entries.map((e): AlertRule => {
     const paged = priorityOf(e.tier);
@@ -455,7 +491,8 @@ type RuleGroupSpec = IPrometheusRule['spec']['groups'] extends (infer G)[] | und
 /**
  * The alert rules of one environment as a `PrometheusRule` (monitoring.coreos.com/v1) labelled
  * with `release` so kube-prometheus-stack's Prometheus loads it. Groups: service, dependencies,
- * infrastructure, backups, rollouts, slo (recording rules first, then the burn-rate alerts).
+ * infrastructure, backups, rollouts, flags (flagd serving), slo (recording rules first, then the
+ * burn-rate alerts).
  */
 export class AlertRules extends Construct {
   public readonly alerts: readonly AlertRule[];
@@ -493,7 +530,7 @@ export class AlertRules extends Construct {
         },
       });
     }
-    const order = ['pms.service', 'pms.dependencies', 'pms.infrastructure', 'pms.backups', 'pms.rollouts', 'pms.slo'];
+    const order = ['pms.service', 'pms.dependencies', 'pms.infrastructure', 'pms.backups', 'pms.rollouts', 'pms.flags', 'pms.slo'];
     const spec: IPrometheusRule['spec'] = {
       groups: [...groups.entries()]
         .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))

@@ -6,6 +6,7 @@ import { AccessControl } from './access-control.ts';
 import { DatabaseBackup } from './database-backup.ts';
 import { AlertRules } from './alert-rules.ts';
 import { FeatureFlagConfigMap, type FeatureFlag } from './feature-flag-config-map.ts';
+import { FlagdServer, OpenFeatureOperatorFlags } from './flag-serving.ts';
 import { GrafanaDashboards } from './grafana-dashboards.ts';
 
 export interface EnvironmentChartProps extends ChartProps {
@@ -23,8 +24,9 @@ export const COMMON_LABELS = {
 
 /**
  * Everything one environment runs that flagops owns, in the environment's namespace: the
- * namespace itself (Pod Security "restricted" enforced), the feature-flag ConfigMap, RBAC, the
- * database backup and restore-verification CronJobs, the alert rules (PrometheusRule) and the
+ * namespace itself (Pod Security "restricted" enforced), the feature-flag ConfigMap, what serves it
+ * to the backend (flagd, or the OpenFeature Operator's FeatureFlag and FeatureFlagSource), RBAC,
+ * the database backup and restore-verification CronJobs, the alert rules (PrometheusRule) and the
  * Grafana dashboards (ConfigMaps for the sidecar).
  */
 export class EnvironmentChart extends Chart {
@@ -33,6 +35,8 @@ export class EnvironmentChart extends Chart {
   public readonly backup: DatabaseBackup;
   public readonly alertRules: AlertRules;
   public readonly dashboards: GrafanaDashboards;
+  /** What serves the flag set to the backend (`flagServing.mode`); undefined for `none`. */
+  public readonly flagServing?: FlagdServer | OpenFeatureOperatorFlags;
 
   constructor(scope: Construct, id: string, props: EnvironmentChartProps) {
     const { settings } = props;
@@ -69,6 +73,21 @@ export class EnvironmentChart extends Chart {
       breakGlassGroups: settings.access.breakGlassGroups,
     });
 
+    const serving = settings.flagServing;
+    if (serving.mode === 'flagd') {
+      this.flagServing = new FlagdServer(this, 'FlagServing', {
+        flagConfigMap: this.featureFlags.configMap,
+        clientPodLabels: serving.clientPodLabels,
+        release: settings.monitoring.release,
+        replicas: serving.replicas,
+        image: serving.image,
+        resources: serving.resources,
+        monitoringNamespace: serving.monitoringNamespace,
+      });
+    } else if (serving.mode === 'openfeature-operator') {
+      this.flagServing = new OpenFeatureOperatorFlags(this, 'FlagServing', { environment: settings.name, flags: props.flags, namespace: settings.namespace });
+    }
+
     const { backup } = settings;
     this.backup = new DatabaseBackup(this, 'DatabaseBackup', {
       retentionDays: backup.retentionDays,
@@ -83,7 +102,7 @@ export class EnvironmentChart extends Chart {
       storageGiB: backup.storageGiB,
       scratchGiB: backup.scratchGiB,
     });
-    const monitoring = { environment: settings.name, namespace: settings.namespace, monitoring: settings.monitoring };
+    const monitoring = { environment: settings.name, namespace: settings.namespace, monitoring: settings.monitoring, flagServing: serving.mode };
     this.alertRules = new AlertRules(this, 'AlertRules', monitoring);
     this.dashboards = new GrafanaDashboards(this, 'Dashboards', { ...monitoring, flagConfigMap: this.featureFlags.configMap.name });
   }

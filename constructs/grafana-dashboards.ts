@@ -15,7 +15,8 @@ import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/tabl
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { ConfigMap } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import type { MonitoringSettings } from '../environments/settings.ts';
+import type { FlagServingMode, MonitoringSettings } from '../environments/settings.ts';
+import { FLAGD_NAMES } from './flag-serving.ts';
 import * as signal from './signals.ts';
 
 /** The dashboards every environment gets. */
@@ -62,6 +63,11 @@ export interface GrafanaDashboardsProps {
    * @default 'feature-flags-config'
    */
   readonly flagConfigMap?: string;
+  /**
+   * How flags are served (`flagServing.mode`); `flagd` adds a flagd row to the feature-flag dashboard.
+   * @default 'none'
+   */
+  readonly flagServing?: FlagServingMode;
 }
 
 const DS = { type: 'prometheus', uid: `\${${DATASOURCE_VARIABLE}}` };
@@ -225,6 +231,14 @@ export function buildDashboards(props: GrafanaDashboardsProps): Record<Dashboard
         ),
       ),
   };
+  if (props.flagServing === 'flagd') {
+    const flagd = { namespace: props.namespace, job: FLAGD_NAMES.app };
+    (dashboards['feature-flags'] as DashboardBuilder)
+      .withRow(new RowBuilder('flagd (flag serving)'))
+      .withPanel(timeseries('flagd impressions by flag and variant', 'ops', query(signal.flagdImpressionRate(flagd, RATE), '{{feature_flag_key}} = {{feature_flag_result_variant}}')))
+      .withPanel(timeseries('flagd evaluation errors by error', 'ops', query(signal.flagdErrorRate(flagd, RATE), '{{ExceptionTypeKeyName}}')))
+      .withPanel(stat('Available flagd replicas (FlagServingDown at 0)', 'none', query(signal.deploymentAvailableReplicas(ns, FLAGD_NAMES.app))));
+  }
   return Object.fromEntries(DASHBOARD_SLUGS.map((slug) => [slug, withPanelIds(dashboards[slug].build())])) as Record<DashboardSlug, Dashboard>;
 }
 

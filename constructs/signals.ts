@@ -236,3 +236,45 @@ export function burnRate(s: SignalScope, window: SloWindow, objective: number): 
 export function errorBudgetRemaining(s: SignalScope, objective: number, period: Window = '30d'): string {
   return `1 - (${errorRatio(s, period)}) / (1 - ${objective})`;
 }
+
+// --- flag serving: flagd (constructs/flag-serving.ts) --------------------------------------------
+// flagd exports OpenTelemetry metrics through its Prometheus exporter (flagd v0.16.1,
+// core/pkg/telemetry/metrics.go): `feature_flag.flagd.impression` becomes
+// `feature_flag_flagd_impression_total{feature_flag_key, feature_flag_result_variant, feature_flag_reason}`
+// and `feature_flag.flagd.result.reason` becomes `feature_flag_flagd_result_reason_total`
+// (`feature_flag_reason`, and on an error `ExceptionTypeKeyName` instead of the flag key).
+
+/** flagd evaluations per second by flag and variant (impressions: successful evaluations only). */
+export function flagdImpressionRate(s: SignalScope, window: Window = '5m'): string {
+  return `sum by (feature_flag_key, feature_flag_result_variant) (rate(feature_flag_flagd_impression_total{${selector(s)}}[${window}]))`;
+}
+
+/** flagd evaluations per second that ended in an error, by error (`FLAG_NOT_FOUND`, `PARSE_ERROR`, ...). */
+export function flagdErrorRate(s: SignalScope, window: Window = '5m'): string {
+  return `sum by (ExceptionTypeKeyName) (rate(feature_flag_flagd_result_reason_total{${selector(s, 'feature_flag_reason="ERROR"')}}[${window}]))`;
+}
+
+/** Replicas of a Deployment that are available (ready for `minReadySeconds`), kube-state-metrics. */
+export function deploymentAvailableReplicas(s: NamespaceScope, deployment: string): string {
+  return `max by (namespace, deployment) (kube_deployment_status_replicas_available{${inNamespace(s, `deployment="${deployment}"`)}})`;
+}
+
+/** 1 when a Deployment has no available replica, or kube-state-metrics knows no such Deployment. */
+export function deploymentUnavailable(s: NamespaceScope, deployment: string): string {
+  return `${deploymentAvailableReplicas(s, deployment)} == 0 or absent(kube_deployment_status_replicas_available{${inNamespace(s, `deployment="${deployment}"`)}})`;
+}
+
+/**
+ * flagd cannot serve what flagops wrote: a flagd container that runs but is not ready (its
+ * `/readyz` answers 412 until the file source's first successful sync), per pod; or flagd
+ * answering FLAG_NOT_FOUND (its loaded flag set lacks a flag: an empty, missing or unreadable
+ * file loads as no flags at all), per namespace.
+ */
+export function flagdSourceNotLoaded(s: SignalScope, container: string, window: Window = '5m'): string {
+  const where = inNamespace(s, `container="${container}"`);
+  const runningNotReady =
+    `max by (namespace, pod) (kube_pod_container_status_running{${where}}) == 1` +
+    ` unless on (namespace, pod) max by (namespace, pod) (kube_pod_container_status_ready{${where}}) == 1`;
+  const notFound = `sum by (namespace) (rate(feature_flag_flagd_result_reason_total{${selector(s, 'feature_flag_reason="ERROR", ExceptionTypeKeyName="FLAG_NOT_FOUND"')}}[${window}])) > 0`;
+  return `(${runningNotReady}) or (${notFound})`;
+}

@@ -35,6 +35,42 @@ export interface EnvironmentSettings {
   readonly backup: BackupSettings;
   /** Who may do what in the namespace (groups from the identity provider). */
   readonly access: AccessSettings;
+  /** How flags reach the running backend: flagd, the OpenFeature Operator, or nothing but the ConfigMap. */
+  readonly flagServing: FlagServingSettings;
+}
+
+/** How the flag set (`flags.flagd.json`) is served to the backend (constructs/flag-serving.ts). */
+export type FlagServingMode =
+  /** A flagd Deployment + Service in the namespace reads the flag ConfigMap (mounted as a directory). */
+  | 'flagd'
+  /** The OpenFeature Operator injects flagd next to the backend, fed by a FeatureFlag + FeatureFlagSource. */
+  | 'openfeature-operator'
+  /** Nothing serves `flags.flagd.json`: only `feature_flags.json` reaches the backend (partial rollouts reach nobody). */
+  | 'none';
+
+export const FLAG_SERVING_MODES: readonly FlagServingMode[] = ['flagd', 'openfeature-operator', 'none'];
+
+/** The flag serving of one environment. */
+export interface FlagServingSettings {
+  readonly mode: FlagServingMode;
+  /** flagd replicas (mode `flagd`); production needs at least 2 (a PodDisruptionBudget keeps one up). */
+  readonly replicas: number;
+  /** flagd image, pinned to an exact released version (`ghcr.io/open-feature/flagd:v0.16.1`) or a digest. */
+  readonly image: string;
+  /** flagd container requests and limits. */
+  readonly resources: FlagServingResources;
+  /** Labels of the backend's pods: the only pods the NetworkPolicy lets reach flag evaluation (8013, 8016). */
+  readonly clientPodLabels: Readonly<Record<string, string>>;
+  /** Namespace of Prometheus: the only namespace that reaches flagd's metrics (8014). */
+  readonly monitoringNamespace: string;
+}
+
+/** CPU in millicores, memory in MiB. */
+export interface FlagServingResources {
+  readonly cpuRequestMillis: number;
+  readonly cpuLimitMillis: number;
+  readonly memoryRequestMiB: number;
+  readonly memoryLimitMiB: number;
 }
 
 /** The PostgreSQL backup of one environment (constructs/database-backup.ts). */
@@ -138,10 +174,11 @@ export type SectionOverrides<T> = { readonly [K in keyof T]?: T[K] };
 
 /** What an `environment.ts` declares: the name and namespace, everything else optional. */
 export type EnvironmentConfig = Pick<EnvironmentSettings, 'namespace'> &
-  Partial<Omit<EnvironmentSettings, 'name' | 'namespace' | 'monitoring' | 'backup' | 'access'>> & {
+  Partial<Omit<EnvironmentSettings, 'name' | 'namespace' | 'monitoring' | 'backup' | 'access' | 'flagServing'>> & {
     readonly monitoring?: SectionOverrides<MonitoringSettings>;
     readonly backup?: SectionOverrides<BackupSettings>;
     readonly access?: SectionOverrides<AccessSettings>;
+    readonly flagServing?: SectionOverrides<FlagServingSettings>;
   };
 
 /**
@@ -199,6 +236,15 @@ export const ENVIRONMENT_DEFAULTS = {
     developerGroups: ['pms-developers'],
     breakGlassGroups: [],
   },
+  flagServing: {
+    mode: 'flagd',
+    replicas: 1,
+    // flagd v0.16.1 (open-feature/flagd release flagd/v0.16.1); docs/flag-serving.md says what was checked against it.
+    image: 'ghcr.io/open-feature/flagd:v0.16.1',
+    resources: { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequestMiB: 64, memoryLimitMiB: 256 },
+    clientPodLabels: { 'app.kubernetes.io/name': 'pms-backend' },
+    monitoringNamespace: 'monitoring',
+  },
 } as const satisfies Omit<EnvironmentSettings, 'name' | 'namespace'>;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -230,6 +276,10 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
   const access: AccessSettings = { ...ENVIRONMENT_DEFAULTS.access, ...config.access };
   const monitoring: MonitoringSettings = { ...ENVIRONMENT_DEFAULTS.monitoring, ...config.monitoring };
   checkMonitoring(monitoring, fail);
+  // Production's default is its minimum: a PodDisruptionBudget needs a second replica to keep one up.
+  const servingDefaults = { ...ENVIRONMENT_DEFAULTS.flagServing, ...(name === PRODUCTION ? { replicas: PRODUCTION_MIN_FLAGD_REPLICAS } : {}) };
+  const flagServing: FlagServingSettings = { ...servingDefaults, ...config.flagServing };
+  checkFlagServing(name, flagServing, fail);
   return {
     ...ENVIRONMENT_DEFAULTS,
     ...config,
@@ -239,7 +289,44 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
     monitoring,
     backup,
     access,
+    flagServing,
   };
+}
+
+/** The environment whose flag serving must survive a node drain: at least this many flagd replicas. */
+export const PRODUCTION = 'production';
+export const PRODUCTION_MIN_FLAGD_REPLICAS = 2;
+
+/** An exact released version tag (`:v0.16.1`, `:0.16.1`), optionally with a digest, or a digest alone. */
+const RELEASED_IMAGE = /^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9._-]+)*(:v?[0-9]+\.[0-9]+\.[0-9]+(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/;
+
+/** Checks the flagServing section; `fail` throws. */
+function checkFlagServing(name: string, f: FlagServingSettings, fail: (what: string, value: unknown) => never): void {
+  if (!FLAG_SERVING_MODES.includes(f.mode)) fail(`'flagServing.mode' must be one of ${FLAG_SERVING_MODES.map((m) => `'${m}'`).join(', ')}`, f.mode);
+  if (typeof f.replicas !== 'number' || !Number.isInteger(f.replicas) || f.replicas < 1) {
+    fail("'flagServing.replicas' must be a whole number of flagd replicas, at least 1", f.replicas);
+  }
+  if (name === PRODUCTION && f.mode === 'flagd' && f.replicas < PRODUCTION_MIN_FLAGD_REPLICAS) {
+    fail(`'flagServing.replicas' must be at least ${PRODUCTION_MIN_FLAGD_REPLICAS} in production, so that a node drain or a crashed pod never leaves the backend without flag evaluation`, f.replicas);
+  }
+  if (typeof f.image !== 'string' || !RELEASED_IMAGE.test(f.image)) {
+    fail("'flagServing.image' must be pinned to an exact released version (for example ghcr.io/open-feature/flagd:v0.16.1) or a sha256 digest, never 'latest' or a moving tag", f.image);
+  }
+  const r = f.resources;
+  const positive = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (!r || !positive(r.cpuRequestMillis) || !positive(r.cpuLimitMillis) || !positive(r.memoryRequestMiB) || !positive(r.memoryLimitMiB)) {
+    fail("'flagServing.resources' must give cpuRequestMillis, cpuLimitMillis, memoryRequestMiB and memoryLimitMiB as positive whole numbers", r);
+  }
+  if (r.cpuRequestMillis > r.cpuLimitMillis || r.memoryRequestMiB > r.memoryLimitMiB) {
+    fail("'flagServing.resources' requests must not exceed their limits", r);
+  }
+  const labels = Object.entries(f.clientPodLabels ?? {});
+  if (labels.length === 0 || labels.some(([k, v]) => typeof v !== 'string' || !/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(k) || !/^([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)?$/.test(v))) {
+    fail("'flagServing.clientPodLabels' must be at least one Kubernetes label selecting the backend's pods", f.clientPodLabels);
+  }
+  if (typeof f.monitoringNamespace !== 'string' || !DNS_LABEL.test(f.monitoringNamespace)) {
+    fail("'flagServing.monitoringNamespace' must be the namespace Prometheus runs in", f.monitoringNamespace);
+  }
 }
 
 const RATIOS = [

@@ -20,7 +20,7 @@ export interface AlertRow {
 
 export function alertRows(settings: readonly EnvironmentSettings[]): AlertRow[] {
   return settings.flatMap((s) =>
-    alertCatalog({ environment: s.name, namespace: s.namespace, monitoring: s.monitoring }).alerts.map((a) => ({
+    alertCatalog({ environment: s.name, namespace: s.namespace, monitoring: s.monitoring, flagServing: s.flagServing.mode }).alerts.map((a) => ({
       environment: s.name,
       alert: a.alert,
       threshold: a.threshold,

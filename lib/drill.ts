@@ -5,7 +5,10 @@
  * 1. the kill switch passes every rule (it is the real `flagops disable`, lib/edits.ts),
  * 2. it synthesizes, and changes nothing in dist/ but that flag's entries in the flag ConfigMap
  *    (compared as parsed objects, not text),
- * 3. the resulting flagd flag set evaluates the flag to off for every targeting key tried.
+ * 3. the resulting flagd flag set evaluates the flag to off for every targeting key tried,
+ * 4. and, laid out as the kubelet mounts the ConfigMap (lib/flag-propagation.ts), the real
+ *    OpenFeature flagd provider sees the kill switch and turns the flag off for every key; the
+ *    drill reports how long the provider took.
  *
  * "Nothing else" is strict on purpose: a kill switch must be a change a reviewer can approve at
  * 3 a.m. at a glance. Another flag's entry changing (a construct that cascades `requires`), another
@@ -20,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { FlagdCore } from '@openfeature/flagd-core';
 import { parse } from 'yaml';
 import { FLAGD_KEY, LEGACY_KEY } from '../constructs/feature-flag-config-map.ts';
+import { measurePropagation } from './flag-propagation.ts';
 import { describeExposure } from '../policies/state-rules.ts';
 import type { Finding } from '../policies/findings.ts';
 import { DIST, readDist } from './dist.ts';
@@ -45,6 +49,24 @@ export interface DrillOptions {
   readonly flags?: readonly string[];
   /** Told when a flag's drill starts (for progress). */
   readonly onFlag?: (flag: string, index: number, total: number) => void;
+  /**
+   * Measure, for every flag, how long the OpenFeature flagd provider takes to see the kill switch
+   * in a kubelet-style volume (all flags at once; the provider polls the file every ~5 s).
+   * @default true
+   */
+  readonly propagation?: boolean;
+}
+
+/** The kill switch as the backend's OpenFeature flagd provider sees it (lib/flag-propagation.ts). */
+export interface ProviderPropagation {
+  /** Milliseconds from the kubelet-style swap until the provider reported the new flag set; undefined when it never did. */
+  readonly ms?: number;
+  /** Keys the provider still evaluated to on (or to an error) after the change. */
+  readonly onAfter: number;
+  readonly errorsAfter: number;
+  readonly keys: number;
+  /** Why it could not be measured. */
+  readonly problem?: string;
 }
 
 export interface FlagdEvaluation {
@@ -67,6 +89,8 @@ export interface DrillFlagResult {
   readonly unexpected: readonly string[];
   readonly evaluationBefore?: FlagdEvaluation;
   readonly evaluationAfter?: FlagdEvaluation;
+  /** The provider's view of the change, when measured. */
+  readonly propagation?: ProviderPropagation;
   /** Rule findings of the kill switch: errors (refused) and new warnings (notes). */
   readonly findings: readonly Finding[];
   /** Why the drill failed for this flag; empty when it passed. */
@@ -98,12 +122,45 @@ export async function drill(ws: Workspace, options: DrillOptions): Promise<Drill
   const flags = options.flags ?? on;
   const known = new Set(baseline.findings.map(findingKey));
 
-  const results: DrillFlagResult[] = [];
+  const drilled: { result: DrillFlagResult; data?: ConfigMapData }[] = [];
   for (const [i, flag] of flags.entries()) {
     options.onFlag?.(flag, i, flags.length);
-    results.push(await drillFlag(ws.root, flag, describeExposure(model.states[flag]), model.states[flag]?.ticket, known, options));
+    drilled.push(await drillFlag(ws.root, flag, describeExposure(model.states[flag]), model.states[flag]?.ticket, known, options));
   }
+  const results = options.propagation === false ? drilled.map((d) => d.result) : await withPropagation(drilled, options.targetingKeys ?? 1000);
   return { environment: env, blockers: [], flags: results, ok: results.every((r) => r.problems.length === 0) };
+}
+
+interface ConfigMapData {
+  readonly before: Record<string, string>;
+  readonly after: Record<string, string>;
+}
+
+/** Measures every flag's kill switch through the flagd provider, all at once (each in its own volume). */
+async function withPropagation(drilled: readonly { result: DrillFlagResult; data?: ConfigMapData }[], keys: number): Promise<DrillFlagResult[]> {
+  const root = mkdtempSync(join(tmpdir(), 'flagops-drill-volume-'));
+  try {
+    return await Promise.all(
+      drilled.map(async ({ result, data }, i): Promise<DrillFlagResult> => {
+        if (!data) return result;
+        let propagation: ProviderPropagation;
+        try {
+          const r = await measurePropagation(join(root, String(i)), data.before, data.after, result.flag, keys);
+          propagation = { ms: r.ms, onAfter: r.after.on.size, errorsAfter: r.after.errors, keys };
+        } catch (e) {
+          propagation = { onAfter: 0, errorsAfter: 0, keys, problem: (e as Error).message };
+        }
+        const problems = [...result.problems];
+        if (propagation.problem) problems.push(`the OpenFeature flagd provider, reading the ConfigMap as the kubelet mounts it: ${propagation.problem}`);
+        else if (propagation.onAfter > 0 || propagation.errorsAfter > 0) {
+          problems.push(`after the kubelet-style swap the OpenFeature flagd provider still evaluates ${result.flag} to on for ${propagation.onAfter} and to an error for ${propagation.errorsAfter} of ${keys} targeting keys`);
+        }
+        return { ...result, propagation, problems };
+      }),
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 }
 
 async function drillFlag(
@@ -113,7 +170,7 @@ async function drillFlag(
   flagTicket: string | undefined,
   known: ReadonlySet<string>,
   options: DrillOptions,
-): Promise<DrillFlagResult> {
+): Promise<{ result: DrillFlagResult; data?: ConfigMapData }> {
   const started = performance.now();
   const env = options.environment;
   const scratch = mkdtempSync(join(tmpdir(), 'flagops-drill-'));
@@ -149,7 +206,7 @@ async function drillFlag(
     });
     if (!outcome.applied) {
       const errors = findings.filter((f) => f.severity === 'error');
-      return done({ problems: [`the kill switch was refused: ${errors.map((f) => `${f.message} [${f.rule}]`).join('; ') || outcome.summary}`] });
+      return { result: done({ problems: [`the kill switch was refused: ${errors.map((f) => `${f.message} [${f.rule}]`).join('; ') || outcome.summary}`] }) };
     }
 
     const problems: string[] = [];
@@ -182,11 +239,15 @@ async function drillFlag(
       const legacy = parseJson(cmAfter.data?.[LEGACY_KEY]) as Record<string, Record<string, unknown>> | undefined;
       if (legacy?.[env]?.[flag] !== false) problems.push(`${LEGACY_KEY} does not say ${flag}: false`);
     }
-    return done({ objectsChanged: changed, unexpected, evaluationBefore, evaluationAfter, problems });
+    const data = cmBefore && cmAfter ? { before: stringData(cmBefore.data), after: stringData(cmAfter.data) } : undefined;
+    return { result: done({ objectsChanged: changed, unexpected, evaluationBefore, evaluationAfter, problems }), data };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
+
+const stringData = (data: Record<string, unknown> | undefined): Record<string, string> =>
+  Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, String(v)]));
 
 const findingKey = (f: Finding): string => `${f.severity}|${f.rule}|${f.file}|${f.message}`;
 
@@ -217,7 +278,8 @@ const startsWith = (path: readonly string[], prefix: readonly string[]) => prefi
 /**
  * Every dist/ object that changed, and every change outside what a kill switch of `flag` may
  * touch: in the flag ConfigMap of `env`, the flag's key in `feature_flags.json` and its entry in
- * `flags.flagd.json`.
+ * `flags.flagd.json`; in the environment's FeatureFlag (OpenFeature Operator), its entry in
+ * `spec.flagSpec.flags`.
  */
 export function compareDist(
   before: ReadonlyMap<string, object>,
@@ -240,6 +302,8 @@ export function compareDist(
     if (diffs.length === 0) continue;
     changed.push(path);
     for (const d of diffs) {
+      // The OpenFeature Operator's FeatureFlag of the environment holds the same flag set.
+      if (a.kind === 'FeatureFlag' && b.kind === 'FeatureFlag' && path.startsWith(`${DIST}/${env}/`) && startsWith(d, ['spec', 'flagSpec', 'flags', flag])) continue;
       if (path !== configMapPath) {
         unexpected.push(`${path}: ${d.join('.')}`);
         continue;

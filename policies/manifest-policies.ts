@@ -9,6 +9,7 @@ import { FLAGD_KEY, LEGACY_KEY } from '../constructs/feature-flag-config-map.ts'
 import { error, warning, type Finding, type Location, type Locator } from './findings.ts';
 import { kubernetesSchemaPolicy } from './kubernetes-schema.ts';
 import { flagWritersPolicy } from './access-policies.ts';
+import { flagdFlagSetPolicy, networkPolicyPolicy } from './flag-serving-policies.ts';
 import { backupCronJobPolicy, podSecurityPolicy, rbacPolicy } from './manifest-schemas.ts';
 import { MONITORING_POLICIES } from './monitoring-policies.ts';
 
@@ -52,6 +53,8 @@ export const MANIFEST_POLICIES: readonly ManifestPolicy[] = [
   rbacPolicy,
   backupCronJobPolicy,
   flagWritersPolicy,
+  flagdFlagSetPolicy,
+  networkPolicyPolicy,
   ...MONITORING_POLICIES,
 ];
 

@@ -6,6 +6,7 @@
 import type { EnvironmentModel, ProjectModel } from '../lib/project.ts';
 import type { FlagState } from './flag-schemas.ts';
 import { error, fileLocator, warning, type Finding, type Locator } from './findings.ts';
+import { flagServingRule } from './flag-serving-policies.ts';
 
 /** Tolerated clock skew for `changed_at` in the future. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -19,7 +20,7 @@ export interface StateRuleOptions {
 }
 
 export function checkStateRules(model: ProjectModel, options: StateRuleOptions): Finding[] {
-  return [...checkCatalog(model, options), ...model.environments.flatMap((env) => checkEnvironment(model, env, options))];
+  return [...checkCatalog(model, options), ...model.environments.flatMap((env) => checkEnvironment(model, env, options)), ...flagServingRule(model)];
 }
 
 function checkCatalog(model: ProjectModel, { now }: StateRuleOptions): Finding[] {

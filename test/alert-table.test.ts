@@ -47,7 +47,7 @@ describe('flagops alerts', () => {
     expect(lines[0]).toMatch(/^ENV\s+ALERT\s+TIER\s+SEVERITY\s+PRIORITY\s+FOR\s+THRESHOLD$/);
     expect(lines.find((l) => l.includes('HighErrorRate'))).toMatch(/^production\s+HighErrorRate\s+High\s+critical\s+P2\s+5m\s+> 5% of requests 5xx$/);
     expect(lines.find((l) => l.includes('SlowResponseTime'))).toMatch(/^production\s+SlowResponseTime\s+High\s+critical\s+P2\s+5m\s+p95 > 500ms$/);
-    expect(lines.filter((l) => l.startsWith('production'))).toHaveLength(23);
+    expect(lines.filter((l) => l.startsWith('production'))).toHaveLength(25);
   });
 
   it('rewrites only the marked part of a file with --update', async () => {

@@ -90,10 +90,10 @@ describe('flagops drill: a kill switch that changes something else', () => {
     // secure_document_upload_enabled (25%) requiring patient_portal_messaging_enabled (100%)
     const dir = await projectWith('cascade-requires');
     // WHEN drilling production
-    const r = await flagops(dir, 'drill', '--env', 'production');
+    const r = await flagops(dir, 'drill', '--env', 'production', '--no-propagation');
     // THEN the prerequisite's rollback fails, naming the other flag's entry that would change
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^patient_portal_messaging_enabled\s+on 100%\s+yes\s+1\s+yes \(1000 keys\)\s+\S+\s+FAILED$/m);
+    expect(r.stdout).toMatch(/^patient_portal_messaging_enabled\s+on 100%\s+yes\s+1\s+yes \(1000 keys\)\s+-\s+\S+\s+FAILED$/m);
     expect(r.stderr).toContain('patient_portal_messaging_enabled cannot be rolled back cleanly');
     expect(r.stderr).toContain(
       'changes something else: dist/production/configmap-feature-flags-config.yaml: data.flags.flagd.json (flags.secure_document_upload_enabled)',
@@ -107,7 +107,7 @@ describe('flagops drill: a kill switch that changes something else', () => {
     // GIVEN a second ConfigMap derived from the flags in partial rollout
     const dir = await projectWith('rollout-list');
     // WHEN drilling production
-    const r = await flagops(dir, 'drill', '--env', 'production', '--json');
+    const r = await flagops(dir, 'drill', '--env', 'production', '--json', '--no-propagation');
     // THEN the flags in partial rollout fail, naming that object; flags at 100% pass
     expect(r.code).toBe(1);
     const result = JSON.parse(r.stdout) as { ok: boolean; flags: { flag: string; objectsChanged: string[]; unexpected: string[]; problems: string[] }[] };
@@ -122,7 +122,7 @@ describe('flagops drill: a kill switch that changes something else', () => {
     // GIVEN a policy that refuses turning audit_log_streaming_enabled off in production
     const dir = await projectWith('keep-audit-streaming');
     // WHEN drilling production
-    const r = await flagops(dir, 'drill', '--env', 'production');
+    const r = await flagops(dir, 'drill', '--env', 'production', '--no-propagation');
     // THEN the kill switch is not blocked (only its own entry could block it), and the drill fails for that flag with the policy's reason
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^audit_log_streaming_enabled\s+on 100%\s+yes\s+.*FAILED$/m);

@@ -153,7 +153,7 @@ describe('runbook-url', () => {
     // WHEN the runbook policy checks production against it
     const findings = await run(manifests.filter((m) => m.environment === 'production'), runbookPolicy(dir));
     // THEN every other alert is reported, ServiceDown is not
-    expect(findings).toHaveLength(22);
+    expect(findings).toHaveLength(24);
     expect(findings.map((f) => f.message).join('\n')).not.toContain('ServiceDown');
     expect(findings[0]!.message).toBe('alert HighErrorRate: runbook_url points to docs/runbooks/high-error-rate.md, which does not exist: write the runbook page');
   });

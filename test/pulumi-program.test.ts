@@ -322,7 +322,7 @@ describe('following the constructs', () => {
     // AND the PrometheusRule is a CustomResource waiting for the namespace and the CRD read from the cluster
     const rule = registered.find((r) => r.inputs?.kind === 'PrometheusRule')!;
     expect(rule.type).toBe('kubernetes:monitoring.coreos.com/v1:PrometheusRule');
-    expect(byKind('PrometheusRule').dependsOn).toEqual(['dist/production/namespace-pms.yaml', 'crd:prometheusrules.monitoring.coreos.com']);
+    expect(byKind('PrometheusRule').dependsOn).toEqual(['dist/production/namespace-pms.yaml', 'crd:prometheusrules.monitoring.coreos.com', 'crd:servicemonitors.monitoring.coreos.com']);
     expect(registered.some((r) => r.type === 'kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition' && r.id === 'prometheusrules.monitoring.coreos.com')).toBe(true);
   });
 

@@ -13,12 +13,21 @@ interface DrillCliOptions {
   flag?: string[];
   keys: string;
   json?: boolean;
+  propagation: boolean;
 }
 
 function row(r: DrillFlagResult): string[] {
   const after = r.evaluationAfter;
   const off = !after ? '-' : after.on === 0 && after.errors === 0 ? `yes (${after.keys} keys)` : `no (${after.on} on, ${after.errors} errors)`;
-  return [r.flag, r.before, r.allowed ? 'yes' : 'no', r.allowed ? String(r.objectsChanged.length) : '-', off, formatDuration(Math.round(r.ms)), r.problems.length === 0 ? 'ok' : 'FAILED'];
+  return [r.flag, r.before, r.allowed ? 'yes' : 'no', r.allowed ? String(r.objectsChanged.length) : '-', off, providerCell(r), formatDuration(Math.round(r.ms)), r.problems.length === 0 ? 'ok' : 'FAILED'];
+}
+
+/** How long the OpenFeature flagd provider took to see the kill switch in a kubelet-style volume. */
+function providerCell(r: DrillFlagResult): string {
+  const p = r.propagation;
+  if (!p) return '-';
+  if (p.ms === undefined) return 'never';
+  return `${(p.ms / 1000).toFixed(1)} s${p.onAfter === 0 && p.errorsAfter === 0 ? '' : ' (still on)'}`;
 }
 
 function printResult(ctx: CommandContext, result: DrillResult): void {
@@ -32,7 +41,7 @@ function printResult(ctx: CommandContext, result: DrillResult): void {
     return;
   }
   out.out(`flagops drill: ${result.environment}: ${result.flags.length} flag${result.flags.length === 1 ? '' : 's'} on; each kill switch pulled on a scratch copy of the project`);
-  for (const l of table(result.flags.map(row), ['FLAG', 'BEFORE', 'ROLLBACK ALLOWED', 'OBJECTS CHANGED', 'OFF FOR ALL', 'TIME', 'RESULT'])) out.out(l);
+  for (const l of table(result.flags.map(row), ['FLAG', 'BEFORE', 'ROLLBACK ALLOWED', 'OBJECTS CHANGED', 'OFF FOR ALL', 'PROVIDER SAW IT', 'TIME', 'RESULT'])) out.out(l);
   const notes = result.flags.flatMap((r) => r.findings.filter((f) => f.severity === 'warning').map((f) => `  ${r.flag}: ${f.message} [${f.rule}]`));
   if (notes.length > 0) {
     out.out('notes (the kill switch is still allowed):');
@@ -43,6 +52,13 @@ function printResult(ctx: CommandContext, result: DrillResult): void {
     out.err(`flagops drill: ${result.environment}: ${r.flag} cannot be rolled back cleanly:`);
     for (const p of r.problems) out.err(`  - ${p}`);
   }
+  const measured = result.flags.map((r) => r.propagation?.ms).filter((ms): ms is number => ms !== undefined);
+  if (measured.length > 0) {
+    out.out(
+      `provider: the OpenFeature flagd provider (in-process, on the ConfigMap laid out as the kubelet mounts it) saw each kill switch within ${(Math.max(...measured) / 1000).toFixed(1)} s of the swap; ` +
+        'in a cluster add the kubelet sync period and its ConfigMap cache delay (README: "How long it takes")',
+    );
+  }
   const clean = result.flags.length - failed.length;
   out.out(`flagops drill: ${result.environment}: ${clean} of ${result.flags.length} flag${result.flags.length === 1 ? '' : 's'} roll back cleanly`);
 }
@@ -52,13 +68,15 @@ export const registerDrill: Register = (program, ctx) => {
     .command('drill')
     .description(
       'the rollback drill: for every flag on in an environment, pull its kill switch on a scratch copy and prove it passes every rule, ' +
-        "changes only that flag's ConfigMap entries, and evaluates to off for everyone (every environment unless --env); " +
+        "changes only that flag's ConfigMap entries, and evaluates to off for everyone, also through the OpenFeature flagd provider " +
+        'reading the ConfigMap as the kubelet mounts it, which it times (every environment unless --env); ' +
         'exit 1 if any flag fails',
     )
     .addOption(envOption())
     .option('--flag <flags...>', 'only these flags (default: every flag on in the environment)')
     .option('--keys <n>', 'targeting keys to evaluate with flagd per flag', '1000')
     .option('--json', 'JSON output')
+    .option('--no-propagation', 'skip measuring how long the OpenFeature flagd provider takes to see each kill switch (about 5 s per environment)')
     .action(async (opts: DrillCliOptions) => {
       const keys = Number(opts.keys);
       if (!Number.isInteger(keys) || keys < 1) throw new UsageError(`--keys must be a whole number of targeting keys, at least 1, got '${opts.keys}'`);
@@ -74,6 +92,7 @@ export const registerDrill: Register = (program, ctx) => {
           by: DRILL_BY,
           targetingKeys: keys,
           flags: opts.flag,
+          propagation: opts.propagation,
           onFlag: status ? (flag, i, total) => status(`drilling ${environment}: ${i + 1}/${total} ${flag}`) : undefined,
         });
         status?.('');

@@ -16,6 +16,8 @@ export default {
   monitoring: {
     dashboardFolder: 'PMS production',
   },
+  // Two flagd replicas, spread over nodes, with a PodDisruptionBudget: flag evaluation survives a node drain.
+  flagServing: { replicas: 2 },
   backup: { retentionDays: 30, storageClassName: 'encrypted-ssd', storageGiB: 200, scratchGiB: 100 },
   access: {
     onCallGroups: ['pms-oncall'],

@@ -62,6 +62,8 @@ export const EXPECTED_PRIORITY: Readonly<Record<string, readonly [string, string
   RestoreVerificationFailed: ['P3', 'P3'],
   RestoreVerificationNeverSucceeded: ['P3', 'P3'],
   FeatureFlagEvaluationErrors: ['P2', 'P3'],
+  FlagServingDown: ['P1', 'P3'],
+  FlagdFlagSourceNotLoaded: ['P2', 'P3'],
   ErrorBudgetBurnFast: ['P1', 'P3'],
   ErrorBudgetBurnSlow: ['P3', 'P3'],
 };
@@ -746,6 +748,63 @@ export const SCENARIOS: readonly Scenario[] = [
     series: (ns) => [
       { series: `feature_flag_evaluation_requests_total{${backend(ns, 'feature_flag_key="telehealth_appointments_enabled"')}}`, values: '0+100x20' },
       { series: `feature_flag_evaluation_error_total{${backend(ns, 'feature_flag_key="telehealth_appointments_enabled"')}}`, values: '0x20' },
+    ],
+  },
+  {
+    alert: 'FlagServingDown',
+    name: 'both flagd replicas become unavailable (a bad image) and stay so',
+    fires: true,
+    evalTime: '10m',
+    series: (ns) => [{ series: `kube_deployment_status_replicas_available{namespace="${ns}", deployment="flagd"}`, values: '2x4 0x10' }],
+    labels: (ns) => ({ namespace: ns, deployment: 'flagd' }),
+  },
+  {
+    alert: 'FlagServingDown',
+    name: 'there is no flagd Deployment at all (kube-state-metrics knows none)',
+    fires: true,
+    evalTime: '10m',
+    series: (ns) => [{ series: `kube_deployment_status_replicas_available{namespace="${ns}", deployment="pms-backend"}`, values: '3x10' }],
+    labels: (ns) => ({ namespace: ns, deployment: 'flagd' }),
+  },
+  {
+    alert: 'FlagServingDown',
+    name: 'one of two flagd replicas restarts (a node drain): one stays available',
+    fires: false,
+    evalTime: '10m',
+    series: (ns) => [{ series: `kube_deployment_status_replicas_available{namespace="${ns}", deployment="flagd"}`, values: '2x4 1x3 2x6' }],
+  },
+  {
+    alert: 'FlagdFlagSourceNotLoaded',
+    name: 'a flagd container runs but never becomes ready (its file source never synced)',
+    fires: true,
+    evalTime: '10m',
+    series: (ns) => [
+      { series: `kube_pod_container_status_running{namespace="${ns}", pod="flagd-7d9f-abcde", container="flagd"}`, values: '1x10' },
+      { series: `kube_pod_container_status_ready{namespace="${ns}", pod="flagd-7d9f-abcde", container="flagd"}`, values: '0x10' },
+    ],
+    labels: (ns) => ({ namespace: ns, pod: 'flagd-7d9f-abcde' }),
+  },
+  {
+    alert: 'FlagdFlagSourceNotLoaded',
+    name: 'flagd answers FLAG_NOT_FOUND (it holds no flags: the file was empty when it loaded)',
+    fires: true,
+    evalTime: '15m',
+    series: (ns) => [
+      { series: `feature_flag_flagd_result_reason_total{job="flagd", namespace="${ns}", feature_flag_reason="ERROR", ExceptionTypeKeyName="FLAG_NOT_FOUND", feature_flag_provider_name="flagd"}`, values: '0+30x20' },
+      { series: `kube_pod_container_status_running{namespace="${ns}", pod="flagd-7d9f-abcde", container="flagd"}`, values: '1x20' },
+      { series: `kube_pod_container_status_ready{namespace="${ns}", pod="flagd-7d9f-abcde", container="flagd"}`, values: '1x20' },
+    ],
+    labels: (ns) => ({ namespace: ns }),
+  },
+  {
+    alert: 'FlagdFlagSourceNotLoaded',
+    name: 'flagd is ready and every evaluation finds its flag (a pod that was briefly unready at start)',
+    fires: false,
+    evalTime: '15m',
+    series: (ns) => [
+      { series: `feature_flag_flagd_result_reason_total{job="flagd", namespace="${ns}", feature_flag_key="telehealth_appointments_enabled", feature_flag_reason="TARGETING_MATCH", feature_flag_provider_name="flagd"}`, values: '0+300x20' },
+      { series: `kube_pod_container_status_running{namespace="${ns}", pod="flagd-7d9f-abcde", container="flagd"}`, values: '1x20' },
+      { series: `kube_pod_container_status_ready{namespace="${ns}", pod="flagd-7d9f-abcde", container="flagd"}`, values: '0x2 1x18' },
     ],
   },
   // --- SLO burn rates (the recording rules run too) -------------------------------------------
