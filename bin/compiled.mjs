@@ -7,13 +7,14 @@
 //
 // Modules the CLI loads at run time from the project (environments/<env>/environment.ts) are
 // compiled and cached the same way (compileModule), keyed by the content of every file they use.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CACHE = join(ROOT, 'node_modules', '.cache', 'flagops');
+/** Where builds are kept (FLAGOPS_CACHE_DIR moves it, for tests and read-only installs). */
+const CACHE = process.env.FLAGOPS_CACHE_DIR ? resolve(process.env.FLAGOPS_CACHE_DIR) : join(ROOT, 'node_modules', '.cache', 'flagops');
 const FORMAT = 4; // bump when the shape of the cache records changes
 const debug = (message) => {
   if (process.env.FLAGOPS_DEBUG) process.stderr.write(`flagops: debug: ${message}\n`);
@@ -167,8 +168,19 @@ export async function loadCli() {
   }
 }
 
+/**
+ * The bundle imports its external packages by name, resolved from where it lies: a cache outside
+ * the package's node_modules gets a link to it.
+ */
+function linkPackages() {
+  const link = join(CACHE, 'node_modules');
+  if (CACHE.startsWith(join(ROOT, 'node_modules') + sep) || existsSync(link)) return;
+  symlinkSync(join(ROOT, 'node_modules'), link, 'dir');
+}
+
 async function buildCli() {
   mkdirSync(CACHE, { recursive: true });
+  linkPackages();
   const work = join(CACHE, `build-${process.pid}-${Date.now()}`);
   try {
     const inputs = await bundle(join(ROOT, 'cli', 'main.ts'), work);
@@ -214,6 +226,7 @@ export async function compileModule(absolute) {
   }
   if (!current) {
     mkdirSync(modules, { recursive: true });
+    linkPackages();
     const work = join(modules, `build-${process.pid}-${Date.now()}`);
     try {
       const relativeInputs = await bundle(absolute, work, { splitting: false, entryName: 'module' });
