@@ -83,7 +83,7 @@ export interface AuditTrail {
   readonly cut?: HistoryCut;
 }
 
-interface Commit {
+export interface Commit {
   readonly sha: string;
   readonly parents: readonly string[];
   readonly author: string;
@@ -92,7 +92,7 @@ interface Commit {
   readonly subject: string;
 }
 
-interface FileChange {
+export interface FileChange {
   readonly commit: Commit;
   readonly environment: string;
   /** Blob SHAs; undefined when the file did not exist on that side. */
@@ -177,8 +177,11 @@ export function auditTrail(root: string, environments: readonly string[], filter
   };
 }
 
-/** Every commit on the first-parent history of `ref` that changed one environment's flag file, following renames. */
-function fileHistory(root: string, environment: string, ref: string): FileChange[] {
+/**
+ * Every commit on the first-parent history of `ref` that changed one environment's flag file,
+ * following renames, newest first. Also used for the soak time (lib/pipeline.ts).
+ */
+export function fileHistory(root: string, environment: string, ref: string): FileChange[] {
   const path = statesFile(environment);
   const out = git(root, ['log', '--first-parent', '--diff-merges=first-parent', '--follow', '-M', '--raw', '--no-abbrev', '--no-color', FORMAT, ref, '--', path]);
   const changes: FileChange[] = [];

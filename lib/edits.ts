@@ -236,6 +236,7 @@ async function finish(
     reader: overlay(diskReader(ws.root), changes),
     base: base.parsed,
     baseLabel: base.label,
+    baseCommit: base.commit,
     now: at,
     environments: options.environments,
     blocking,
@@ -283,6 +284,8 @@ function entryLines(file: string, text: string, flag: string): [number, number] 
 interface EditBase {
   readonly parsed: Parsed;
   readonly label: string;
+  /** The base's commit (for the soak time); undefined outside git. */
+  readonly commit?: string;
   readonly note?: string;
 }
 
@@ -293,11 +296,12 @@ interface EditBase {
  */
 function editBase(ws: Workspace, before: Parsed): EditBase {
   const found = findBase(ws.root);
-  if (found.ok) return { parsed: parseProject(ws.settings, gitReader(ws.root, found.base.commit)), label: describeBase(found.base) };
+  if (found.ok) return { parsed: parseProject(ws.settings, gitReader(ws.root, found.base.commit)), label: describeBase(found.base), commit: found.base.commit };
   if (found.fallback) {
     return {
       parsed: parseProject(ws.settings, gitReader(ws.root, found.fallback.commit)),
       label: describeBase(found.fallback),
+      commit: found.fallback.commit,
       note: `${found.problem}; this edit is judged against ${describeBase(found.fallback)}, and CI will judge the pull request against origin/main`,
     };
   }

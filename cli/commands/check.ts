@@ -41,7 +41,7 @@ export const registerCheck: Register = (program, ctx) => {
       }
       const label = base ? describeBase(base) : undefined;
       const parsedBase = base ? parseProject(ws.settings, gitReader(ws.root, base.commit)) : undefined;
-      const result = await validate(ws, { now: now(), base: parsedBase, baseLabel: label, drift: true });
+      const result = await validate(ws, { now: now(), base: parsedBase, baseLabel: label, baseCommit: base?.commit, drift: true });
       const findings = [...baseFindings, ...result.findings];
       if (opts.pullRequest !== undefined) {
         const pr = loadPullRequest(ws.root, opts.pullRequest, ctx.cwd);
