@@ -44,6 +44,7 @@ export const COMMANDS: readonly CommandModule[] = [
   { names: ['check'], load: async () => (await import('./commands/check.ts')).registerCheck },
   { names: ['list', 'status', 'stale'], load: async () => (await import('./commands/info.ts')).registerInfo },
   { names: ['enable', 'rollout', 'disable', 'add'], load: async () => (await import('./commands/edit.ts')).registerEdits },
+  { names: ['advance'], load: async () => (await import('./commands/pipeline.ts')).registerPipeline },
   { names: ['diff'], load: async () => (await import('./commands/diff.ts')).registerDiff },
   { names: ['audit'], load: async () => (await import('./commands/audit.ts')).registerAudit },
   { names: ['access'], load: async () => (await import('./commands/access.ts')).registerAccess },

@@ -6,7 +6,7 @@ import type { Finding } from '../../policies/findings.ts';
 import { printFindings } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../main.ts';
 
-interface AuditOptions {
+export interface AuditOptions {
   env: string;
   reason: string;
   ticket?: string;
@@ -15,7 +15,7 @@ interface AuditOptions {
   dryRun?: boolean;
 }
 
-function auditOptions(cmd: Command): Command {
+export function auditOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--reason <text>', 'why (goes into the audit trail)')
     .option('--ticket <id>', 'change ticket or incident id, e.g. TICKET-12345 or INC-2291 (required in staging and production)')
@@ -23,13 +23,13 @@ function auditOptions(cmd: Command): Command {
     .option('--dry-run', 'validate and show what would change, write nothing');
 }
 
-function changedBy(ws: Workspace, by: string | undefined): string {
+export function changedBy(ws: Workspace, by: string | undefined): string {
   const who = by ?? gitUserEmail(ws.root);
   if (!who) throw new UsageError('cannot tell who makes the change: pass --by EMAIL or set git config user.email');
   return who;
 }
 
-function oneLine(name: string, value: string | undefined): void {
+export function oneLine(name: string, value: string | undefined): void {
   if (value !== undefined && /[\r\n]/.test(value)) throw new UsageError(`--${name} must be a single line`);
 }
 
@@ -52,7 +52,8 @@ function withOptionHints(findings: readonly Finding[], files: readonly string[])
   });
 }
 
-function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolean | undefined): void {
+/** Prints an edit's outcome: refused (findings, exit 1), or what was (or would be) written. */
+export function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolean | undefined): void {
   if (outcome.noop) {
     ctx.output.out(outcome.summary);
     return;

@@ -35,13 +35,16 @@ export const registerInfo: Register = (program, ctx) => {
 
   program
     .command('status')
-    .description('the state of every flag in every environment (or in one, with its audit fields)')
+    .description('the state of every flag in every environment (or in one, with its audit fields); with FLAG, where that flag stands in the pipeline and what blocks its next step')
+    .argument('[flag]', 'one flag: its pipeline position, when each state landed on main, its next step and what blocks it')
     .addOption(envOption())
     .option('--json', 'JSON output')
-    .action(async (opts: { env?: string; json?: boolean }) => {
+    .action(async (flag: string | undefined, opts: { env?: string; json?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
+      if (flag !== undefined && opts.env !== undefined) throw new UsageError('status FLAG shows every environment of the pipeline; leave out --env');
       const only = checkEnv(ws, opts.env);
       const parsed = await load(ctx, ws);
+      if (flag !== undefined) return (await import('./pipeline.ts')).flagStatus(ctx, ws, parsed.model, flag, opts.json === true);
       const envs = parsed.model.environments.filter((e) => !only || only.includes(e.settings.name));
       if (opts.json) {
         const rows = envs.flatMap((e) => Object.entries(e.states).map(([flag, s]) => ({ environment: e.settings.name, flag, ...s })));
