@@ -90,7 +90,7 @@ export const registerInfo: Register = (program, ctx) => {
       else {
         const why = { expired: 'expired on', 'fully-rolled-out': 'on at 100% everywhere since' };
         for (const l of table(rows.map((r) => [r.flag, r.owner, `${why[r.why]} ${r.since}`]), ['FLAG', 'OWNER', 'WHY'])) ctx.output.out(l);
-        ctx.output.out(`flagops stale: ${rows.length} clean-up candidate${rows.length === 1 ? '' : 's'}: remove the flag from the code, then from the catalog and every flags.yaml`);
+        ctx.output.out(`flagops stale: ${rows.length} clean-up candidate${rows.length === 1 ? '' : 's'}: remove the flag from the code, then run \`flagops remove FLAG\` (--keep-code-path for a flag on 100% everywhere)`);
       }
       if (opts.strict && rows.some((r) => r.why === 'expired')) ctx.exitCode = EXIT.violations;
     });
