@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { fastLaneFiles } from '../lib/review.ts';
 import { read, REPO_ROOT } from './helpers.ts';
 
 interface Step {
+  readonly name?: string;
+  readonly id?: string;
+  readonly if?: string;
   readonly uses?: string;
   readonly run?: string;
   readonly with?: Record<string, unknown>;
@@ -17,10 +21,13 @@ interface Job {
   readonly with?: Record<string, unknown>;
   readonly env?: Record<string, string>;
   readonly strategy?: { matrix?: Record<string, unknown> };
+  readonly outputs?: Record<string, string>;
+  readonly 'timeout-minutes'?: number;
   readonly steps?: Step[];
 }
 interface Workflow {
   readonly on: Record<string, { branches?: string[]; types?: string[] } | null>;
+  readonly env?: Record<string, string>;
   readonly permissions: Record<string, string>;
   readonly jobs: Record<string, Job>;
 }
@@ -72,6 +79,9 @@ describe('the CI workflow', () => {
     const at = (cmd: string) => commands.findIndex((c) => c.startsWith(cmd));
     expect(at('npm ci')).toBeGreaterThanOrEqual(0);
     expect(at('npm test')).toBeGreaterThan(at('npm ci'));
+    // node_modules comes from a cache keyed by the lock file; npm ci runs on a miss
+    expect(check.steps!.find((s) => s.uses?.startsWith('actions/cache@'))!.with).toEqual({ path: 'node_modules', key: "node-modules-${{ runner.os }}-node20-${{ hashFiles('package-lock.json') }}" });
+    expect(check.steps!.find((s) => s.run === 'npm ci')!.if).toBe("steps.modules.outputs.cache-hit != 'true'");
     expect(at('npx flagops check --base origin/main')).toBeGreaterThan(at('npm test'));
     const diff = commands[at('npx flagops diff')]!;
     expect(diff).toContain('npx flagops diff --base origin/main --format markdown --max-chars 1000000 >> "$GITHUB_STEP_SUMMARY"');
@@ -98,8 +108,10 @@ describe('the CI workflow', () => {
   });
 
   it('deploys on push to main: dev, then staging, then production, each in its GitHub environment', () => {
-    const { 'deploy-dev': dev, 'deploy-staging': staging, 'deploy-production': production } = workflow.jobs;
-    expect(dev!.if).toBe("github.event_name == 'push' && github.ref == 'refs/heads/main'");
+    const { 'deploy-dev': dev, 'deploy-staging': staging, 'deploy-production': production, lane } = workflow.jobs;
+    expect(lane!.if).toBe("github.event_name == 'push' && github.ref == 'refs/heads/main'");
+    expect(dev!.needs).toBe('lane');
+    expect(dev!.if).toBe("needs.lane.outputs.fast != 'true'");
     expect(staging!.needs).toBe('deploy-dev');
     expect(production!.needs).toBe('deploy-staging');
     for (const [job, stack] of [[dev, 'dev'], [staging, 'staging'], [production, 'production']] as const) {
@@ -109,11 +121,80 @@ describe('the CI workflow', () => {
     // the reusable workflow runs in the environment named after the stack (production has required reviewers)
     expect(Object.keys(deployStack.on)).toEqual(['workflow_call']);
     const up = deployStack.jobs.up!;
-    expect(up.environment).toBe('${{ inputs.stack }}');
+    expect(up.environment).toBe('${{ inputs.environment || inputs.stack }}');
     const pulumi = up.steps!.find((s) => s.uses?.startsWith('pulumi/actions@'))!;
     expect(pulumi.with).toMatchObject({ command: 'up', 'stack-name': '${{ inputs.stack }}', 'cloud-url': '${{ secrets.PULUMI_BACKEND_URL }}', policyPacks: 'policies/pulumi' });
     expect(up.env?.PULUMI_CONFIG_PASSPHRASE).toBe('${{ secrets.PULUMI_CONFIG_PASSPHRASE }}');
     expect(runs(up)).toContain('npx flagops check --base HEAD');
+  });
+
+  it('takes a pull request that only lowers exposure into the fast lane: flagops check and flagops diff, without the test suite', () => {
+    const check = workflow.jobs.check!;
+    const lane = check.steps!.find((s) => s.id === 'lane')!;
+    // the PR's own code never decides alone: anything but flag files and flag ConfigMaps is the full lane
+    expect(lane.run).toContain('git diff --name-only origin/main...HEAD | grep -Ev "$FLAG_STATE_FILES"');
+    expect(workflow.env?.FLAG_STATE_FILES).toBe('^(environments/[^/]+/flags\\.yaml|dist/[^/]+/(configmap-feature-flags-config|featureflag-feature-flags)\\.yaml)$');
+    expect(lane.run).toContain('npx flagops diff --base origin/main --format json');
+    expect(lane.run).toContain(`jq -r '.lane.fast'`);
+    // the long steps are skipped in the fast lane; check and diff never are
+    const skipped = (s: Step) => s.if === "steps.lane.outputs.fast != 'true'";
+    expect(check.steps!.filter(skipped).map((s) => s.name ?? s.run)).toEqual(['Install promtool and PostgreSQL for the alert and backup tests', 'npm test']);
+    const index = (s: Step) => check.steps!.indexOf(s);
+    expect(index(lane)).toBeLessThan(index(check.steps!.find((s) => s.run === 'npm test')!));
+    for (const cmd of ['npx flagops check --base origin/main', 'npx flagops diff --base origin/main']) {
+      const step = check.steps!.find((s) => s.run?.startsWith(cmd))!;
+      expect(step.if === undefined || step.if === '${{ !cancelled() }}', cmd).toBe(true);
+    }
+  });
+
+  it("lets through the workflow's file filter exactly the files flagops allows a lowering-only change", () => {
+    const filter = new RegExp(workflow.env!.FLAG_STATE_FILES!);
+    for (const env of ['dev', 'staging', 'production']) for (const file of fastLaneFiles(env)) expect(file, file).toMatch(filter);
+    for (const file of ['environments/catalog.yaml', 'environments/production/environment.ts', 'dist/production/prometheusrule-pms-alerts.yaml', 'lib/review.ts', '.github/workflows/flagops.yml', 'environments/production/flags.yaml.orig', 'xenvironments/production/flags.yaml']) {
+      expect(file, file).not.toMatch(filter);
+    }
+  });
+
+  it('deploys a push that only lowers exposure directly: every stack it touches at once, production through production-fast-lane', () => {
+    const lane = workflow.jobs.lane!;
+    expect(lane.permissions).toEqual({ contents: 'read', deployments: 'read' });
+    expect(lane.outputs).toEqual({
+      fast: '${{ steps.guard.outputs.fast }}',
+      environments: '${{ steps.lane.outputs.environments }}',
+      'raised-production': '${{ steps.lane.outputs.raised-production }}',
+    });
+    const what = lane.steps!.find((s) => s.id === 'lane')!.run!;
+    expect(what).toContain('npx flagops diff --base HEAD^1 --format json');
+    expect(what).toContain('git diff --name-only HEAD^1 HEAD | grep -Ev "$FLAG_STATE_FILES"');
+    // the guard compares with each stack's last successful deploy: a pending raise keeps the normal path
+    expect(String(lane.steps!.find((s) => s.id === 'deployed')!.with!.script)).toContain('github.rest.repos.listDeployments');
+    const guard = lane.steps!.find((s) => s.id === 'guard')!.run!;
+    expect(guard).toContain('npx flagops diff --base "$sha" --format json');
+    expect(guard).toContain('git merge-base --is-ancestor "$sha" HEAD');
+    const fast = workflow.jobs['fast-lane']!;
+    expect(fast.needs).toBe('lane');
+    expect(fast.if).toBe("needs.lane.outputs.fast == 'true'");
+    expect(fast.strategy?.matrix?.stack).toBe('${{ fromJSON(needs.lane.outputs.environments) }}');
+    expect(fast.uses).toBe('./.github/workflows/deploy-stack.yml');
+    expect(fast.with).toEqual({ stack: '${{ matrix.stack }}', environment: "${{ matrix.stack == 'production' && 'production-fast-lane' || matrix.stack }}" });
+  });
+
+  it('watches each flag a production deploy raised with flagops monitor --rollback --push, and opens the rollback pull request with the report as its body', () => {
+    const watch = workflow.jobs['watch-production']!;
+    expect(watch.needs).toEqual(['lane', 'deploy-production']);
+    expect(watch.if).toBe("needs.lane.outputs.raised-production != '' && needs.lane.outputs.raised-production != '[]'");
+    expect(watch.strategy?.matrix?.flag).toBe('${{ fromJSON(needs.lane.outputs.raised-production) }}');
+    expect(workflow.jobs.lane!.steps!.find((s) => s.id === 'lane')!.run).toContain(`select(.environment == "production" and .kind == "raised")`);
+    expect(watch['timeout-minutes']).toBeGreaterThan(30);
+    // pushed with a bot token: a pull request opened with GITHUB_TOKEN would not run the workflow
+    expect(watch.steps![0]).toMatchObject({ uses: 'actions/checkout@v4', with: { token: '${{ secrets.FLAGOPS_BOT_TOKEN }}' } });
+    const monitor = watch.steps!.find((s) => s.id === 'monitor')!.run!;
+    expect(monitor).toContain('npx flagops monitor "$FLAG" --env production --duration 30m --interval 30s --rollback --push origin --report "$RUNNER_TEMP/monitor.md"');
+    const pr = watch.steps!.find((s) => s.run?.includes('gh pr create'))!;
+    expect(pr.if).toBe("steps.monitor.outputs.code == '3'");
+    expect(pr.run).toContain(`git for-each-ref --format='%(refname:short)' "refs/heads/flagops/rollback/$FLAG-*"`);
+    expect(pr.run).toContain('gh pr create --base main --head "$branch" --title "Rollback: $FLAG off in production (flagops monitor)" --body-file "$RUNNER_TEMP/monitor.md"');
+    expect(pr.env).toEqual({ GH_TOKEN: '${{ secrets.FLAGOPS_BOT_TOKEN }}' });
   });
 
   it('pins every action to a version', () => {
