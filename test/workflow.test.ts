@@ -202,6 +202,32 @@ describe('the CI workflow', () => {
   });
 });
 
+describe("the kill-switch fast lane's time budget", () => {
+  /** The budget table of docs/rollouts.md: stage name and m:ss. */
+  const stages = (): [string, number][] => {
+    const doc = read(REPO_ROOT, 'docs/rollouts.md');
+    const table = doc.slice(doc.indexOf('**Time budget**'), doc.indexOf('**total**'));
+    return [...table.matchAll(/^\| \d+ \| (.+?) \| (\d+):(\d\d) \|/gm)].map((m) => [m[1]!, Number(m[2]) * 60 + Number(m[3])]);
+  };
+
+  it('is documented stage by stage, from flagops disable to the deploy, and adds up to the stated total, under 5 minutes', () => {
+    const budget = stages();
+    expect(budget.map(([name]) => name)).toEqual([
+      '`flagops disable`, commit, push, `gh pr create` (or CI\'s rollback branch)',
+      'PR `check`, fast lane',
+      'review and merge',
+      '`lane` on main',
+      '`fast-lane` deploy of production',
+    ]);
+    const total = budget.reduce((sum, [, s]) => sum + s, 0);
+    expect(total).toBeLessThan(5 * 60);
+    const doc = read(REPO_ROOT, 'docs/rollouts.md');
+    expect(doc).toContain(`| | **total** | **${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}** |`);
+    // the README states the same total
+    expect(read(REPO_ROOT, 'README.md')).toContain(`**${Math.floor(total / 60)} min ${total % 60} s**`);
+  });
+});
+
 describe('CODEOWNERS', () => {
   const rules = read(REPO_ROOT, '.github/CODEOWNERS')
     .split('\n')
