@@ -73,7 +73,7 @@ export function rollbackTarget(root: string, push: string | undefined): Rollback
   const prefix = tryGit(root, ['rev-parse', '--show-prefix'])?.trim() ?? '';
   if (push !== undefined) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(push) || tryGit(root, ['remote', 'get-url', push]) === undefined) {
-      throw new UsageError(`--push ${JSON.stringify(push)} is not a remote of this repository (\`git remote -v\` lists them)`);
+      throw new UsageError(`--push ${JSON.stringify(redactUrl(push))} is not a remote of this repository: name one of \`git remote\` (a URL is not accepted)`);
     }
   }
   const upstream = `${push ?? 'origin'}/main`;

@@ -107,7 +107,11 @@ describe('flagops monitor --rollback', () => {
     // AND usage errors come before any query
     const remote = await flagops(dir, 'monitor', FLAG, '--env', 'production', '--prometheus', url, '--rollback', '--push', 'nowhere');
     expect(remote.code).toBe(2);
-    expect(remote.stderr).toContain('--push "nowhere" is not a remote of this repository');
+    expect(remote.stderr).toContain('--push "nowhere" is not a remote of this repository: name one of `git remote`');
+    const token = await flagops(dir, 'monitor', FLAG, '--env', 'production', '--prometheus', url, '--rollback', '--push', 'https://ghp_tokenvalue123@github.com/pms-example/flagops.git');
+    expect(token.code).toBe(2);
+    expect(token.stderr).toContain('--push "https://***@github.com/pms-example/flagops.git" is not a remote of this repository');
+    expect(token.stderr).not.toContain('ghp_tokenvalue123');
     const alone = await flagops(dir, 'monitor', FLAG, '--env', 'production', '--prometheus', url, '--push', 'origin');
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain('--push and --by go with --rollback');
