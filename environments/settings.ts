@@ -23,6 +23,20 @@ export interface EnvironmentSettings {
   readonly rolloutSteps: readonly number[];
   /** Whether a rollout increase may skip steps (production: no). */
   readonly rolloutOneStepAtATime: boolean;
+  /**
+   * The rollouts `flagops advance` takes in this environment, ascending, each an allowed rollout
+   * step, the last one 100. Default: every step above 0 where a rollout moves one step at a time
+   * (production: 5, 25, 50, 100), otherwise straight to 100.
+   */
+  readonly pipelineSteps: readonly number[];
+  /**
+   * Soak time: how many minutes each step of a flag in this environment stays on main before the
+   * pipeline raises it further (the next step here, or the first step in the environment promoting
+   * from this one). Measured from the commit that landed the step on main (policy `soak-time`).
+   * Lowering is never held back. Default 0; production 30 (the playbook's "wait 30-60 minutes
+   * between each increase").
+   */
+  readonly soakMinutes: number;
   /** Whether every flag entry needs a `ticket`. */
   readonly requireTicket: boolean;
   /** Whether every enabled flag entry needs an `approved_by` different from `changed_by`. */
@@ -174,7 +188,8 @@ export type SectionOverrides<T> = { readonly [K in keyof T]?: T[K] };
 
 /** What an `environment.ts` declares: the name and namespace, everything else optional. */
 export type EnvironmentConfig = Pick<EnvironmentSettings, 'namespace'> &
-  Partial<Omit<EnvironmentSettings, 'name' | 'namespace' | 'monitoring' | 'backup' | 'access' | 'flagServing'>> & {
+  Partial<Omit<EnvironmentSettings, 'name' | 'namespace' | 'monitoring' | 'backup' | 'access' | 'flagServing' | 'pipelineSteps'>> & {
+    readonly pipelineSteps?: readonly number[];
     readonly monitoring?: SectionOverrides<MonitoringSettings>;
     readonly backup?: SectionOverrides<BackupSettings>;
     readonly access?: SectionOverrides<AccessSettings>;
@@ -190,6 +205,7 @@ export type EnvironmentConfig = Pick<EnvironmentSettings, 'namespace'> &
 export const ENVIRONMENT_DEFAULTS = {
   rolloutSteps: [0, 5, 25, 50, 100],
   rolloutOneStepAtATime: false,
+  soakMinutes: 0,
   requireTicket: false,
   requireApproval: false,
   labels: {},
@@ -245,7 +261,7 @@ export const ENVIRONMENT_DEFAULTS = {
     clientPodLabels: { 'app.kubernetes.io/name': 'pms-backend' },
     monitoringNamespace: 'monitoring',
   },
-} as const satisfies Omit<EnvironmentSettings, 'name' | 'namespace'>;
+} as const satisfies Omit<EnvironmentSettings, 'name' | 'namespace' | 'pipelineSteps'>;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -270,6 +286,17 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
   if (config.promotesFrom !== undefined && (typeof config.promotesFrom !== 'string' || config.promotesFrom === name)) {
     fail("'promotesFrom' must name another environment", config.promotesFrom);
   }
+  const oneStep = config.rolloutOneStepAtATime ?? ENVIRONMENT_DEFAULTS.rolloutOneStepAtATime;
+  const pipelineSteps = config.pipelineSteps ?? (oneStep ? steps.filter((s) => s > 0) : [100]);
+  const inSteps = Array.isArray(pipelineSteps) && pipelineSteps.every((s, i) => steps.includes(s) && s > 0 && (i === 0 || s > pipelineSteps[i - 1]!));
+  if (!inSteps || pipelineSteps.length === 0 || pipelineSteps[pipelineSteps.length - 1] !== 100) {
+    fail(`'pipelineSteps' must be ascending rollout steps of this environment (${steps.join(', ')}) above 0, ending at 100`, pipelineSteps);
+  }
+  // Production's default is the playbook's wait between increases.
+  const soakMinutes = config.soakMinutes ?? (name === PRODUCTION ? PRODUCTION_SOAK_MINUTES : ENVIRONMENT_DEFAULTS.soakMinutes);
+  if (typeof soakMinutes !== 'number' || !Number.isInteger(soakMinutes) || soakMinutes < 0 || soakMinutes > 7 * 24 * 60) {
+    fail("'soakMinutes' must be a whole number of minutes from 0 to 10080 (a week)", soakMinutes);
+  }
   const backup: BackupSettings = { ...ENVIRONMENT_DEFAULTS.backup, ...config.backup };
   if (!Number.isInteger(backup.retentionDays) || backup.retentionDays < 1) fail("'backup.retentionDays' must be a positive integer", backup.retentionDays);
   if (backup.verifyTables.length === 0) fail("'backup.verifyTables' must name at least one table", backup.verifyTables);
@@ -285,6 +312,8 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
     ...config,
     name,
     rolloutSteps: [...steps],
+    pipelineSteps: [...pipelineSteps],
+    soakMinutes,
     labels: { ...ENVIRONMENT_DEFAULTS.labels, ...config.labels },
     monitoring,
     backup,
@@ -296,6 +325,8 @@ export function resolveEnvironmentSettings(name: string, config: EnvironmentConf
 /** The environment whose flag serving must survive a node drain: at least this many flagd replicas. */
 export const PRODUCTION = 'production';
 export const PRODUCTION_MIN_FLAGD_REPLICAS = 2;
+/** Production's default soak time: the playbook's "wait 30-60 minutes between each increase". */
+export const PRODUCTION_SOAK_MINUTES = 30;
 
 /** An exact released version tag (`:v0.16.1`, `:0.16.1`), optionally with a digest, or a digest alone. */
 const RELEASED_IMAGE = /^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9._-]+)*(:v?[0-9]+\.[0-9]+\.[0-9]+(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/;

@@ -83,7 +83,7 @@ export interface AuditTrail {
   readonly cut?: HistoryCut;
 }
 
-interface Commit {
+export interface Commit {
   readonly sha: string;
   readonly parents: readonly string[];
   readonly author: string;
@@ -92,7 +92,7 @@ interface Commit {
   readonly subject: string;
 }
 
-interface FileChange {
+export interface FileChange {
   readonly commit: Commit;
   readonly environment: string;
   /** Blob SHAs; undefined when the file did not exist on that side. */
@@ -182,7 +182,7 @@ export function auditTrail(root: string, environments: readonly string[], filter
  * `git log` for all of them; an environment whose file appears in the middle of the history (it
  * was renamed, or moved into this folder) is read again with `--follow`, which takes one path.
  */
-function histories(root: string, environments: readonly string[], ref: string): FileChange[] {
+export function histories(root: string, environments: readonly string[], ref: string): FileChange[] {
   const prefix = git(root, ['rev-parse', '--show-prefix']).trim();
   const byPath = new Map(environments.map((env) => [`${prefix}${statesFile(env)}`, env]));
   const all = logChanges(root, ref, [], environments.map(statesFile), (path) => byPath.get(path));
@@ -192,6 +192,14 @@ function histories(root: string, environments: readonly string[], ref: string): 
     const appeared = first !== undefined && first.oldBlob === undefined && first.commit.parents.length > 0;
     return appeared ? logChanges(root, ref, ['--follow'], [statesFile(env)], () => env) : own;
   });
+}
+
+/**
+ * Every commit on the first-parent history of `ref` that changed one environment's flag file,
+ * following renames, newest first. Also used for the soak time (lib/pipeline.ts).
+ */
+export function fileHistory(root: string, environment: string, ref: string): FileChange[] {
+  return histories(root, [environment], ref);
 }
 
 function logChanges(root: string, ref: string, extra: readonly string[], paths: readonly string[], environmentOf: (path: string) => string | undefined): FileChange[] {

@@ -9,11 +9,11 @@ import type { Finding } from '../policies/findings.ts';
 import { FLAG_NAME_PATTERN, type FlagState, type FlagType } from '../policies/flag-schemas.ts';
 import { describeBase, findBase } from './base.ts';
 import { distTransaction, planDist, type DistPlan } from './dist.ts';
-import { gitReader } from './git.ts';
+import { gitReader, resolveRef } from './git.ts';
 import { withLock } from './lock.ts';
 import { commitTransaction } from './transaction.ts';
 import { CATALOG_FILE, diskReader, parseProject, type ParseCache, type Parsed } from './project.ts';
-import { addEntry, setFields } from './yaml-edit.ts';
+import { addEntry, removeEntry, setFields } from './yaml-edit.ts';
 import { YamlSource } from './yaml-source.ts';
 import { isMap, isScalar, type Pair } from 'yaml';
 import { quote } from './errors.ts';
@@ -56,6 +56,10 @@ export interface EditOutcome {
   readonly noop?: boolean;
   /** One line describing the change, e.g. `production: x_enabled on 5% -> on 25%`. */
   readonly summary: string;
+  /** One line per flag when the change touches several (restore). */
+  readonly details?: readonly string[];
+  /** Why the edit was refused before any rule ran (remove: the flag is still on somewhere); nothing was written. */
+  readonly refused?: string;
   /** Every finding of the validation of the edited files (errors mean refused). */
   readonly findings: readonly Finding[];
   /** Flag files changed (written when applied). */
@@ -82,6 +86,13 @@ export async function withEditLock<T>(root: string, fn: () => Promise<T>, onNote
   return withLock(root, fn, { onNote });
 }
 
+/** The parsed environment `name`, or a usage error listing the known ones. */
+function environmentOf(ws: Workspace, parsed: Parsed, name: string): Parsed['model']['environments'][number] {
+  const env = parsed.model.environments.find((e) => e.settings.name === name);
+  if (!env) throw new UsageError(`unknown environment '${name}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
+  return env;
+}
+
 const timestamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export async function editFlagState(ws: Workspace, edit: StateEdit, options: EditOptions = {}): Promise<EditOutcome> {
@@ -89,8 +100,7 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
     const disk = diskReader(ws.root);
     const cache: ParseCache = new Map();
     const before = parseProject(ws.settings, disk, cache);
-    const env = before.model.environments.find((e) => e.settings.name === edit.environment);
-    if (!env) throw new UsageError(`unknown environment '${edit.environment}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
+    const env = environmentOf(ws, before, edit.environment);
     if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(`unknown flag ${quote(edit.flag)}: it is not in ${CATALOG_FILE} (declare it with flagops add)`);
     let current = env.states[edit.flag];
     let invalidEntry = false;
@@ -210,6 +220,124 @@ export async function addFlag(ws: Workspace, add: AddFlag, options: EditOptions 
   }, options.onNote);
 }
 
+export interface RestoreFlags extends AuditFields {
+  readonly environment: string;
+  /** A git ref (branch, tag, SHA): the flags go back to their state there. */
+  readonly to: string;
+  /** Only these flags (default: every flag of the catalog). */
+  readonly flags?: readonly string[];
+}
+
+/**
+ * `flagops restore`: sets the flags of one environment back to their state (enabled, rollout) at a
+ * git ref, with fresh audit fields, as one change judged by every rule like any other: lowering
+ * always passes, a raise meets the promotion order, the prerequisites, one step at a time and the
+ * soak time. Flags added since the ref are left as they are (and said so).
+ */
+export async function restoreFlags(ws: Workspace, restore: RestoreFlags, options: EditOptions = {}): Promise<EditOutcome> {
+  return withEditLock(ws.root, async () => {
+    const disk = diskReader(ws.root);
+    const before = parseProject(ws.settings, disk);
+    const env = environmentOf(ws, before, restore.environment);
+    if (!resolveRef(ws.root, 'HEAD')) throw new UsageError('flagops restore reads the flags at a git ref, and this project is not in a git repository with a commit');
+    const commit = resolveRef(ws.root, restore.to);
+    if (!commit) throw new UsageError(`--to ${quote(restore.to)} is not a commit in this repository: name a branch, a tag or a commit SHA (\`git log --oneline -- ${env.file}\` lists the changes; fetch it first if it is on the server)`);
+    const then = parseProject(ws.settings, gitReader(ws.root, commit)).model.environments.find((e) => e.settings.name === restore.environment)!;
+    if (!then.readable) throw new UsageError(`${env.file} cannot be read at ${restore.to} (${commit.slice(0, 12)}): it is missing there or has errors, so there is nothing to restore from`);
+    for (const flag of restore.flags ?? []) {
+      if (!before.model.catalog.names.includes(flag)) throw new UsageError(`unknown flag ${quote(flag)}: it is not in ${CATALOG_FILE}`);
+      if (!then.states[flag]) throw new UsageError(`flag ${quote(flag)} has no valid entry in ${env.file} at ${restore.to} (${commit.slice(0, 12)}), so it cannot be restored from there`);
+    }
+    const scope = restore.flags ?? before.model.catalog.names;
+    let text = disk.read(env.file);
+    if (text === undefined || !env.readable) throw new UsageError(`${env.file} has errors; run flagops check and fix them before restoring`);
+    const details: string[] = [];
+    const skipped: string[] = [];
+    for (const flag of scope) {
+      const now = env.states[flag];
+      const old = then.states[flag];
+      if (!old) {
+        skipped.push(flag);
+        continue;
+      }
+      if (!now) throw new UsageError(`flag ${quote(flag)} is invalid in ${env.file}; run flagops check and fix it before restoring`);
+      if (now.enabled === old.enabled && now.rollout === old.rollout) continue;
+      details.push(`${flag}: ${describeExposure(now)} -> ${describeExposure(old)}`);
+      text = setFields(text, ['flags', flag], {
+        enabled: old.enabled,
+        rollout: old.rollout,
+        reason: restore.reason,
+        ticket: restore.ticket,
+        changed_by: restore.by,
+        changed_at: timestamp(restore.at),
+        approved_by: restore.approvedBy,
+      }, env.file);
+    }
+    if (skipped.length > 0) options.onNote?.(`left as they are (no entry in ${env.file} at ${restore.to}): ${skipped.join(', ')}`);
+    const at = `${restore.to} (${commit.slice(0, 12)})`;
+    if (details.length === 0) {
+      return { applied: false, noop: true, summary: `${restore.environment}: every flag restored is already in its state at ${at}; nothing changed`, findings: [], files: [], base: 'none' };
+    }
+    const summary = `${restore.environment}: ${details.length === 1 ? '1 flag back to its' : `${details.length} flags back to their`} state at ${at}`;
+    const outcome = await finish(ws, before, new Map([[env.file, text]]), summary, restore.at, { ...options, environments: [restore.environment] });
+    return { ...outcome, details };
+  }, options.onNote);
+}
+
+export interface RemoveFlag extends Omit<AuditFields, 'approvedBy'> {
+  readonly flag: string;
+  /**
+   * The flag is on 100% everywhere and the code no longer reads it (it always takes the on path):
+   * removing it changes nothing for users.
+   */
+  readonly keepCodePath?: boolean;
+}
+
+/**
+ * `flagops remove`: deletes a flag from the catalog and every environment's flag file, as one
+ * change, once removing it changes nothing for users: off everywhere (the code keeps its off path),
+ * or on 100% everywhere with `keepCodePath` (the code always takes the on path). Refused while
+ * another flag requires it, or while it is on for some users somewhere.
+ */
+export async function removeFlag(ws: Workspace, remove: RemoveFlag, options: EditOptions = {}): Promise<EditOutcome> {
+  return withEditLock(ws.root, async () => {
+    const disk = diskReader(ws.root);
+    const before = parseProject(ws.settings, disk);
+    const { catalog, environments } = before.model;
+    if (!catalog.names.includes(remove.flag)) throw new UsageError(`unknown flag ${quote(remove.flag)}: it is not in ${CATALOG_FILE}`);
+    const refuse = (why: string): EditOutcome => ({ applied: false, refused: why, summary: `${remove.flag} was not removed`, findings: [], files: [], base: 'none' });
+    const invalid = environments.find((e) => e.names.includes(remove.flag) && !e.states[remove.flag]);
+    if (invalid) throw new UsageError(`flag ${quote(remove.flag)} is invalid in ${invalid.file}; run flagops check and fix it first`);
+    const dependants = catalog.names.filter((n) => n !== remove.flag && (catalog.flags[n]?.requires ?? []).includes(remove.flag));
+    if (dependants.length > 0) return refuse(`${dependants.join(', ')} require${dependants.length === 1 ? 's' : ''} ${remove.flag}: take it out of their \`requires\` in ${CATALOG_FILE} first`);
+    const states = environments.map((e) => ({ env: e.settings.name, level: exposure(e.states[remove.flag]), state: e.states[remove.flag] }));
+    const where = states.map((s) => `${s.env}: ${describeExposure(s.state)}`).join(', ');
+    const off = states.every((s) => s.level === 0);
+    const full = states.every((s) => s.level === 100);
+    if (off && remove.keepCodePath) {
+      return refuse(`${remove.flag} is off everywhere (${where}): without the flag the code keeps its off path; --keep-code-path is for a flag on 100% everywhere whose code always takes the on path`);
+    }
+    if (full && !remove.keepCodePath) {
+      return refuse(`${remove.flag} is on 100% everywhere: without it in the ConfigMap the backend falls back to its default (off) for everyone. Remove the flag from the code first so it always takes the on path, then pass --keep-code-path`);
+    }
+    if (!off && !full) {
+      return refuse(`${remove.flag} is on for some users (${where}): removing it would switch them. Turn it off everywhere (flagops disable), or take it to 100% everywhere (flagops advance) and remove it from the code, first`);
+    }
+    const changes = new Map<string, string>();
+    const catalogText = disk.read(CATALOG_FILE);
+    if (catalogText === undefined) throw new UsageError(`${CATALOG_FILE} does not exist`);
+    changes.set(CATALOG_FILE, removeEntry(catalogText, ['flags'], remove.flag, CATALOG_FILE));
+    for (const env of environments) {
+      if (!env.names.includes(remove.flag)) continue;
+      const text = disk.read(env.file);
+      if (text === undefined) throw new UsageError(`${env.file} does not exist`);
+      changes.set(env.file, removeEntry(text, ['flags'], remove.flag, env.file));
+    }
+    const how = off ? 'it was off everywhere' : 'it was on 100% everywhere; the code keeps the on path';
+    return finish(ws, before, changes, `removed ${remove.flag} from the catalog and ${environments.map((e) => e.settings.name).join(', ')} (${how})`, remove.at, options);
+  }, options.onNote);
+}
+
 interface FinishOptions extends EditOptions {
   /**
    * The edit lowers exposure (a kill switch): only an error inside the entry it writes blocks it;
@@ -238,6 +366,7 @@ async function finish(
     reader: overlay(diskReader(ws.root), changes),
     base: base.parsed,
     baseLabel: base.label,
+    baseCommit: base.commit,
     now: at,
     environments: options.environments,
     blocking,
@@ -287,6 +416,8 @@ function entryLines(file: string, text: string, flag: string): [number, number] 
 interface EditBase {
   readonly parsed: Parsed;
   readonly label: string;
+  /** The base's commit (for the soak time); undefined outside git. */
+  readonly commit?: string;
   readonly note?: string;
 }
 
@@ -297,11 +428,12 @@ interface EditBase {
  */
 function editBase(ws: Workspace, before: Parsed, cache?: ParseCache): EditBase {
   const found = findBase(ws.root);
-  if (found.ok) return { parsed: parseProject(ws.settings, gitReader(ws.root, found.base.commit), cache), label: describeBase(found.base) };
+  if (found.ok) return { parsed: parseProject(ws.settings, gitReader(ws.root, found.base.commit), cache), label: describeBase(found.base), commit: found.base.commit };
   if (found.fallback) {
     return {
       parsed: parseProject(ws.settings, gitReader(ws.root, found.fallback.commit), cache),
       label: describeBase(found.fallback),
+      commit: found.fallback.commit,
       note: `${found.problem}; this edit is judged against ${describeBase(found.fallback)}, and CI will judge the pull request against origin/main`,
     };
   }

@@ -70,3 +70,17 @@ export function listTree(root: string, commit: string, dir: string): Map<string,
   }
   return files;
 }
+
+/**
+ * Files that differ between `commit` and the working tree (tracked ones, and untracked ones git
+ * does not ignore), relative to `root`; a file outside `root` keeps its path from the top of the
+ * repository, after a `/`. Undefined when git cannot tell.
+ */
+export function changedFiles(root: string, commit: string): string[] | undefined {
+  const prefix = tryGit(root, ['rev-parse', '--show-prefix'])?.trim();
+  const tracked = tryGit(root, ['diff', '--name-only', '--no-renames', '-z', commit, '--', ':/']);
+  const untracked = tryGit(root, ['ls-files', '--others', '--exclude-standard', '--full-name', '-z', '--', ':/']);
+  if (prefix === undefined || tracked === undefined || untracked === undefined) return undefined;
+  const names = [...new Set([...tracked.split('\0'), ...untracked.split('\0')].filter(Boolean))].sort();
+  return names.map((n) => (n.startsWith(prefix) ? n.slice(prefix.length) : `/${n}`));
+}

@@ -24,6 +24,8 @@ export interface MonitorReport {
   readonly result: MonitorResult;
   /** The kill-switch command, when the verdict is `breached`. */
   readonly rollback?: string;
+  /** The branch `--rollback` prepared the kill switch on (and the remote it was pushed to). */
+  readonly rollbackBranch?: { readonly branch: string; readonly commit: string; readonly pushed?: string };
 }
 
 export type ReportFormat = 'markdown' | 'json';
@@ -84,6 +86,7 @@ function toJson(r: MonitorReport): unknown {
     noData: r.result.noData,
     error: r.result.error,
     rollbackCommand: r.rollback,
+    rollbackBranch: r.rollbackBranch ?? null,
   };
 }
 
@@ -115,7 +118,19 @@ function toMarkdown(r: MonitorReport): string {
     }
     lines.push('');
   }
-  if (r.rollback) lines.push('## Roll back', '', 'Run the kill switch, then open the pull request it prepares:', '', '```sh', printable(r.rollback), '```', '');
+  if (r.rollbackBranch) {
+    const b = r.rollbackBranch;
+    lines.push(
+      '## Roll back',
+      '',
+      `The kill switch is prepared on branch \`${b.branch}\` (commit \`${b.commit.slice(0, 12)}\`${b.pushed ? `, pushed to \`${printable(b.pushed)}\`` : ''}), with every rule checked against main: review and merge its pull request. The same change by hand:`,
+      '',
+      '```sh',
+      printable(r.rollback ?? ''),
+      '```',
+      '',
+    );
+  } else if (r.rollback) lines.push('## Roll back', '', 'Run the kill switch, then open the pull request it prepares:', '', '```sh', printable(r.rollback), '```', '');
   if (result.error) {
     // Server text: one printable line, in a code block (longer than any backtick run in it) so markdown and HTML stay inert.
     const error = printable(result.error);

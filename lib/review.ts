@@ -9,7 +9,8 @@ import { changeKind, flagChanges, usersSwitching, type ChangeKind } from '../pol
 import { describeExposure } from '../policies/state-rules.ts';
 import { DIST, readDist } from './dist.ts';
 import { listTree, readBlobs } from './git.ts';
-import type { ProjectModel } from './project.ts';
+import { flagConfigMapPath } from './kill-switch.ts';
+import { statesFile, type ProjectModel } from './project.ts';
 
 /** One flag's change in one environment, as a reviewer reads it. */
 export interface FlagReview {
@@ -142,4 +143,49 @@ export function summaryLine(review: Review, environments: readonly string[]): st
     .map(([k, c]) => `${c} ${c === 1 ? 'object' : 'objects'} ${k}`);
   if (objectCounts.length > 0) parts.push(objectCounts.join(', '));
   return parts.length > 0 ? parts.join('; ') : 'nothing changes';
+}
+
+/**
+ * The kill-switch fast lane: a change that only lowers exposure (every flag change a kill switch or
+ * a lower rollout) and touches nothing but those environments' flag files and the objects built
+ * from flag states. CI then skips the long test suite on the pull request and, after the merge,
+ * deploys those environments directly (docs/rollouts.md, "The kill-switch fast lane").
+ */
+export interface Lane {
+  /** True when the change only lowers exposure. */
+  readonly fast: boolean;
+  /** The environments whose flags the change touches, in promotion order. */
+  readonly environments: readonly string[];
+  /** Why the change is not in the fast lane; empty when it is. */
+  readonly reasons: readonly string[];
+}
+
+/** The files a lowering-only change may touch in one environment. */
+export const fastLaneFiles = (environment: string): string[] => [statesFile(environment), flagConfigMapPath(environment), `dist/${environment}/featureflag-feature-flags.yaml`];
+
+const NOT_LOWERING: Readonly<Record<ChangeKind, string>> = {
+  raised: 'raises exposure',
+  added: 'is added',
+  removed: 'is removed',
+  updated: 'changes without lowering exposure',
+  lowered: '',
+  'kill-switch': '',
+};
+
+/** At most this many reasons are listed; the last one says how many more there are. */
+const MAX_REASONS = 20;
+
+/**
+ * Classifies a change for CI: `flags` as `flagops diff` reviews them, `files` changed (relative to
+ * the project; from git), `environments` in promotion order.
+ */
+export function classifyLane(flags: readonly FlagReview[], files: readonly string[], environments: readonly string[]): Lane {
+  const touched = environments.filter((e) => flags.some((f) => f.environment === e));
+  const reasons: string[] = [];
+  if (flags.length === 0) reasons.push('no flag changes state');
+  for (const f of flags) if (NOT_LOWERING[f.kind]) reasons.push(`${f.environment}: ${f.flag} ${NOT_LOWERING[f.kind]} (${f.before} -> ${f.after})`);
+  const allowed = new Set(touched.flatMap(fastLaneFiles));
+  for (const file of files) if (!allowed.has(file)) reasons.push(`changes ${file}, which is not a flag file or flag ConfigMap of ${touched.join(', ') || 'an environment with a lowered flag'}`);
+  const shown = reasons.length > MAX_REASONS ? [...reasons.slice(0, MAX_REASONS - 1), `and ${reasons.length - MAX_REASONS + 1} more`] : reasons;
+  return { fast: reasons.length === 0, environments: touched, reasons: shown };
 }

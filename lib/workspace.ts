@@ -7,10 +7,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { EnvironmentSettings } from '../environments/settings.ts';
 import type { EnvironmentManifests } from '../infra/synth.ts';
-import { checkChangeRules } from '../policies/change-rules.ts';
+import { checkChangeRules, soakNeeds } from '../policies/change-rules.ts';
 import { hasErrors, type Finding } from '../policies/findings.ts';
 import { checkStateRules } from '../policies/state-rules.ts';
 import { linkFindings } from './links.ts';
+import { landings } from './pipeline.ts';
 import { clearDeadLock, describeOwner, withLock } from './lock.ts';
 import { hasJournal, recoverTransactions } from './transaction.ts';
 import { UsageError } from './errors.ts';
@@ -67,6 +68,11 @@ export interface ValidateOptions {
   readonly baseLabel?: string;
   /** Parses already done in this run (the base's): a file with the same text is not parsed again. */
   readonly parseCache?: ParseCache;
+  /**
+   * The base's commit, when the base is one: the soak-time rule reads from its first-parent history
+   * when each raised flag's previous step landed on main. Without it, the soak time is not judged.
+   */
+  readonly baseCommit?: string;
   /** "Now" for time-based rules. */
   readonly now: Date;
   /** Compare committed dist/ with the fresh synth. */
@@ -92,7 +98,10 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
   const parsed = parseProject(ws.settings, reader, options.parseCache);
   const links = linkFindings(ws.root, ws.settings.map((s) => s.name));
   let findings: Finding[] = [...links, ...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
-  if (options.base) findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, parsed.model, options.baseLabel));
+  if (options.base) {
+    const soak = options.baseCommit ? { now: options.now, landings: landings(ws.root, options.baseCommit, soakNeeds(options.base.model, parsed.model)) } : undefined;
+    findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, parsed.model, options.baseLabel, soak));
+  }
   const blocks = (fs: readonly Finding[]) => fs.some((f) => f.severity === 'error' && (options.blocking?.(f) ?? true));
   if (blocks(findings)) return { parsed, findings };
   // Synthesis and the manifest policies load cdk8s and every policy: only commands that get this

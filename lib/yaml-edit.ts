@@ -99,6 +99,26 @@ export function addEntry(
   return `${text.slice(0, end)}${eol}${block}${text.slice(end)}`;
 }
 
+/**
+ * Removes the entry `key` of the mapping at `path`: its key line through the end of its value,
+ * comments inside it included; every other line keeps its text. The last entry leaves `{}`.
+ *
+ * @throws UsageError when the mapping has no such key, or is not a block mapping.
+ */
+export function removeEntry(text: string, path: readonly string[], key: string, file = 'the file'): string {
+  const source = new YamlSource(file, text);
+  const map = mappingAt(source, path);
+  const pairs = map.items as Pair[];
+  const pair = pairs.find((p) => isScalar(p.key) && String(p.key.value) === key);
+  if (!pair) throw new UsageError(`${file}: ${path.join('.')} has no entry '${key}'`);
+  if (pairs.length > 1) return applyEdits(text, [removeLines(text, pair)]);
+  // The only entry: the mapping becomes `{}` on its parent key's line.
+  const parent = pairOf(source, path);
+  const keyEnd = (parent?.key as Ranged | undefined)?.range?.[1];
+  if (!parent || keyEnd === undefined) throw new UsageError(`${file}: cannot remove the last entry of ${path.join('.')}`);
+  return `${text.slice(0, keyEnd)}: {}${text.slice(endOfLine(text, nodeEnd(text, parent)))}`;
+}
+
 function mappingAt(source: YamlSource, path: readonly string[]): YAMLMap {
   const node = source.doc.getIn(path, true);
   if (!isMap(node) || node.flow) {

@@ -21,8 +21,8 @@ export function flagChanges(base: ProjectModel, current: ProjectModel): FlagChan
   const changes: FlagChange[] = [];
   for (const env of current.environments) {
     const baseEnv = base.environments.find((e) => e.settings.name === env.settings.name);
-    // A file with the same text as on the base has no change: skipped without comparing entries.
-    if (baseEnv?.source && baseEnv.source.text === env.source?.text) continue;
+    // The same parse as on the base (the parse cache hands out one per file and text): no change.
+    if (baseEnv?.states === env.states) continue;
     const names = [...new Set([...(baseEnv?.names ?? []), ...env.names])];
     for (const flag of names) {
       const before = baseEnv?.states[flag];
@@ -34,21 +34,72 @@ export function flagChanges(base: ProjectModel, current: ProjectModel): FlagChan
 }
 
 
+/** When a flag's state on the base landed on main: the commit on main's first-parent history that made it so. */
+export interface Landing {
+  /** Full SHA of the commit on main (a merge, or a direct commit). */
+  readonly commit: string;
+  /** Its committer date, RFC 3339 UTC: when it landed on main. */
+  readonly at: string;
+  /** The history is cut (a shallow clone) at this commit: the state is at least this old. */
+  readonly cut?: boolean;
+}
+
+/** What the soak-time rule needs, as plain data: "now", and when each state on the base landed on main. */
+export interface SoakFacts {
+  readonly now: Date;
+  /** By {@link landingKey}: the environments and flags {@link soakNeeds} asked for, where known. */
+  readonly landings: ReadonlyMap<string, Landing>;
+}
+
+export const landingKey = (environment: string, flag: string): string => `${environment}\0${flag}`;
+
+/** One environment and flag whose landing time a change rule needs. */
+export interface LandingRequest {
+  readonly environment: string;
+  readonly flag: string;
+}
+
+/**
+ * The states whose landing time the soak-time rule needs for this change: for every raise in an
+ * environment, the flag's state there (when the environment has a soak time), and when the raise
+ * enters the environment (off before), the upstream environment's state (when it has one).
+ */
+export function soakNeeds(base: ProjectModel, current: ProjectModel): LandingRequest[] {
+  const needs: LandingRequest[] = [];
+  for (const c of flagChanges(base, current)) {
+    if (!c.before || !c.after || exposure(c.after) <= exposure(c.before)) continue;
+    for (const step of previousSteps(current, c.environment, exposure(c.before))) needs.push({ environment: step.environment, flag: c.flag });
+  }
+  return needs;
+}
+
+/** The steps a raise in `environment` from exposure `from` follows, with the soak time each must have had on main. */
+function previousSteps(model: ProjectModel, environment: string, from: number): { environment: string; minutes: number }[] {
+  const settings = model.environments.find((e) => e.settings.name === environment)?.settings;
+  if (!settings) return [];
+  const steps: { environment: string; minutes: number }[] = [];
+  if (settings.soakMinutes > 0) steps.push({ environment, minutes: settings.soakMinutes });
+  const upstream = settings.promotesFrom ? model.environments.find((e) => e.settings.name === settings.promotesFrom)?.settings : undefined;
+  if (from === 0 && upstream && upstream.soakMinutes > 0) steps.push({ environment: upstream.name, minutes: upstream.soakMinutes });
+  return steps;
+}
+
 /**
  * The change rules, for every flag entry that differs between `base` and `current`. `baseLabel`
- * names the base in messages (`origin/main (merge base 1a2b3c4d5e6f)`).
+ * names the base in messages (`origin/main (merge base 1a2b3c4d5e6f)`). With `soak` (when the base
+ * is a commit: the time each step landed on main), raises are also held to the soak time.
  */
-export function checkChangeRules(base: ProjectModel, current: ProjectModel, baseLabel = 'the files before the change'): Finding[] {
+export function checkChangeRules(base: ProjectModel, current: ProjectModel, baseLabel = 'the files before the change', soak?: SoakFacts): Finding[] {
   const findings: Finding[] = [];
   for (const change of flagChanges(base, current)) {
     const env = current.environments.find((e) => e.settings.name === change.environment)!;
     if (!change.after || !env.source) continue;
-    findings.push(...checkChange(base, current, env, change, baseLabel));
+    findings.push(...checkChange(base, current, env, change, baseLabel, soak));
   }
   return findings;
 }
 
-function checkChange(base: ProjectModel, current: ProjectModel, env: EnvironmentModel, { flag, before, after }: FlagChange, baseLabel: string): Finding[] {
+function checkChange(base: ProjectModel, current: ProjectModel, env: EnvironmentModel, { flag, before, after }: FlagChange, baseLabel: string, soak: SoakFacts | undefined): Finding[] {
   const findings: Finding[] = [];
   const at = env.source!;
   const a = after!;
@@ -75,6 +126,7 @@ function checkChange(base: ProjectModel, current: ProjectModel, env: Environment
   const to = exposure(a);
   if (to <= from) return findings; // lowering exposure only needs the audit fields
   findings.push(...raiseInvariants(base, current, env, flag, to, baseLabel));
+  if (soak && before) findings.push(...soakTime(base, current, env, flag, from, to, soak));
   const { rolloutSteps, rolloutOneStepAtATime, name } = env.settings;
   if (rolloutOneStepAtATime) {
     const next = rolloutSteps.find((s) => s > from);
@@ -137,6 +189,37 @@ function raiseInvariants(base: ProjectModel, current: ProjectModel, env: Environ
         ),
       );
     }
+  }
+  return findings;
+}
+
+const utc = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * Soak time: a raise waits until the step before it has been on main for the soak time of the
+ * environment it happened in, measured from the commit that landed it (its committer date on main,
+ * not `changed_at`, which anyone can write). The step before a raise in an environment is the
+ * flag's state there; for a raise that enters the environment (off before), also the upstream
+ * environment's 100%.
+ */
+function soakTime(base: ProjectModel, current: ProjectModel, env: EnvironmentModel, flag: string, from: number, to: number, soak: SoakFacts): Finding[] {
+  const findings: Finding[] = [];
+  const name = env.settings.name;
+  for (const step of previousSteps(current, name, from)) {
+    const landing = soak.landings.get(landingKey(step.environment, flag));
+    if (!landing) continue;
+    const ready = Date.parse(landing.at) + step.minutes * 60_000;
+    if (soak.now.getTime() >= ready) continue;
+    const state = base.environments.find((e) => e.settings.name === step.environment)?.states[flag];
+    const since = `${landing.cut ? 'at least since' : 'only since'} ${landing.at} (commit ${landing.commit.slice(0, 12)}${landing.cut ? ', where the shallow history is cut' : ''})`;
+    const hold = step.environment === name ? `${name} holds each step for ${step.minutes} minutes` : `${step.environment} holds each step for ${step.minutes} minutes before ${name} may follow`;
+    findings.push(
+      error(
+        env.source!.locate(['flags', flag, 'rollout']),
+        'soak-time',
+        `flag '${flag}' is raised to ${to}% in ${name}, but the step before it (${step.environment}: ${describeExposure(state)}) has been on main ${since}; ${hold} (soakMinutes in environments/${step.environment}/environment.ts): the next step is possible from ${utc(ready)}`,
+      ),
+    );
   }
   return findings;
 }

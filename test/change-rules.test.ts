@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { flagops, tempProject, type CliResult } from './helpers.ts';
+import { landings } from '../lib/pipeline.ts';
+import { checkChangeRules, landingKey, soakNeeds } from '../policies/change-rules.ts';
+import { flagops, git, replaceIn, tempProject, type CliResult } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 
 /** A fresh audit stamp for a changed flag, newer than every sample timestamp. */
@@ -151,4 +154,113 @@ describe('change rules through flagops check --base', () => {
       expect(errorsOf(r, 'audit-not-updated')).toEqual([]);
     });
   });
+
+  describe('soak-time', () => {
+    /** GIVEN production e_prescribing_enabled raised 5% -> 25% by a commit on main at `landed`. */
+    async function landedAt(landed: string, options: { branchAt?: string } = {}): Promise<string> {
+      const dir = tempProject({ git: true });
+      if (options.branchAt) git(dir, 'checkout', '-q', '-b', 'phase-2');
+      setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 25, ...fresh, changed_at: '2026-11-01T09:00:00Z', approved_by: 'lead@pms.example.com' });
+      expect((await flagops(dir, 'synth')).code).toBe(0);
+      commitAll(dir, 'Phase 2', { date: options.branchAt ?? landed });
+      if (options.branchAt) {
+        git(dir, 'checkout', '-q', 'main');
+        mergeAt(dir, 'phase-2', landed);
+      }
+      return dir;
+    }
+
+    /** The next step, 25% -> 50%, checked against main at NOW (2026-11-23T12:00:00Z). */
+    async function nextStep(dir: string): Promise<CliResult> {
+      setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 50, ...fresh, reason: 'Phase 3', changed_at: '2026-11-23T11:59:00Z' });
+      expect((await flagops(dir, 'synth')).code).toBe(0);
+      return flagops(dir, 'check', '--base', 'main');
+    }
+
+    it('rejects the next production step 15 minutes after the previous one landed on main, saying when it becomes possible', async () => {
+      // GIVEN 25% landed on main at 11:45 WHEN 50% is checked at 12:00
+      const r = await nextStep(await landedAt('2026-11-23T11:45:00Z'));
+      // THEN soak-time fails at the rollout, naming the landing commit, the setting and the time it becomes possible
+      expect(r.code).toBe(1);
+      const errors = errorsOf(r, 'soak-time');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(
+        /^environments\/production\/flags\.yaml:\d+:\d+: error: flag 'e_prescribing_enabled' is raised to 50% in production, but the step before it \(production: on 25%\) has been on main only since 2026-11-23T11:45:00Z \(commit [0-9a-f]{12}\); production holds each step for 30 minutes \(soakMinutes in environments\/production\/environment\.ts\): the next step is possible from 2026-11-23T12:15:00Z \[soak-time\]$/,
+      );
+    });
+
+    it('accepts the next production step once the previous one has been on main for 30 minutes', async () => {
+      const r = await nextStep(await landedAt('2026-11-23T11:30:00Z'));
+      expect(r.code, r.stdout).toBe(0);
+      expect(errorsOf(r, 'soak-time')).toEqual([]);
+    });
+
+    it('measures from the merge that landed the step, not from the branch commit or changed_at', async () => {
+      // GIVEN the 25% step committed on a branch at 09:00 (changed_at 1 November) and merged at 11:50
+      const dir = await landedAt('2026-11-23T11:50:00Z', { branchAt: '2026-11-23T09:00:00Z' });
+      // WHEN the next step is checked at 12:00 THEN it waits until 12:20
+      const r = await nextStep(dir);
+      expect(errorsOf(r, 'soak-time')).toEqual([expect.stringContaining('has been on main only since 2026-11-23T11:50:00Z')]);
+      expect(errorsOf(r, 'soak-time')[0]).toContain('the next step is possible from 2026-11-23T12:20:00Z');
+    });
+
+    it('never holds back lowering exposure', async () => {
+      // GIVEN 25% landed a minute ago WHEN the kill switch is pulled
+      const dir = await landedAt('2026-11-23T11:59:00Z');
+      setFlag(dir, 'production', 'e_prescribing_enabled', { enabled: false, approved_by: undefined, ...fresh, reason: 'Kill switch', changed_at: '2026-11-23T11:59:30Z' });
+      expect((await flagops(dir, 'synth')).code).toBe(0);
+      const r = await flagops(dir, 'check', '--base', 'main');
+      // THEN nothing holds it
+      expect(r.code, r.stdout).toBe(0);
+    });
+
+    it("holds the first step of an environment until the upstream environment's 100% has soaked there", async () => {
+      // GIVEN staging holds each step for 60 minutes, and appointment_waitlist_enabled reached 100% in staging at 11:30
+      const dir = tempProject({ git: true });
+      replaceIn(dir, 'environments/staging/environment.ts', "requireTicket: true,", 'requireTicket: true,\n  soakMinutes: 60,');
+      setFlag(dir, 'staging', 'appointment_waitlist_enabled', { rollout: 100, ...fresh, changed_at: '2026-11-23T11:20:00Z' });
+      expect((await flagops(dir, 'synth')).code).toBe(0);
+      commitAll(dir, 'waitlist to 100% in staging', { date: '2026-11-23T11:30:00Z' });
+      // WHEN production turns it on at 5% at 12:00
+      setFlag(dir, 'production', 'appointment_waitlist_enabled', { enabled: true, rollout: 5, approved_by: 'lead@pms.example.com', ...fresh });
+      expect((await flagops(dir, 'synth')).code).toBe(0);
+      const r = await flagops(dir, 'check', '--base', 'main');
+      // THEN it waits for staging's soak time, until 12:30
+      expect(errorsOf(r, 'soak-time')).toEqual([
+        expect.stringContaining(
+          "flag 'appointment_waitlist_enabled' is raised to 5% in production, but the step before it (staging: on 100%) has been on main only since 2026-11-23T11:30:00Z",
+        ),
+      ]);
+      expect(errorsOf(r, 'soak-time')[0]).toContain('staging holds each step for 60 minutes before production may follow (soakMinutes in environments/staging/environment.ts): the next step is possible from 2026-11-23T12:30:00Z');
+    });
+
+    it('is a pure rule over plain data: no landing data, no finding; the landing found in git is the commit that changed the exposure', async () => {
+      // GIVEN 25% landed at 11:45 and the next step in the working tree
+      const dir = await landedAt('2026-11-23T11:45:00Z');
+      const landing = git(dir, 'rev-parse', 'HEAD').trim();
+      setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 50, ...fresh });
+      const { loadEnvironmentSettings, parseProject, diskReader } = await import('../lib/project.ts');
+      const { gitReader } = await import('../lib/git.ts');
+      const settings = await loadEnvironmentSettings(dir);
+      const base = parseProject(settings, gitReader(dir, landing)).model;
+      const current = parseProject(settings, diskReader(dir)).model;
+      // WHEN the rule runs without and with the facts
+      const needs = soakNeeds(base, current);
+      expect(needs).toEqual([{ environment: 'production', flag: 'e_prescribing_enabled' }]);
+      const found = landings(dir, landing, needs);
+      expect(found.get(landingKey('production', 'e_prescribing_enabled'))).toEqual({ commit: landing, at: '2026-11-23T11:45:00Z' });
+      const at = (now: string) => checkChangeRules(base, current, 'main', { now: new Date(now), landings: found }).filter((f) => f.rule === 'soak-time');
+      // THEN it judges only with the facts, and only before the soak time is over
+      expect(checkChangeRules(base, current, 'main').filter((f) => f.rule === 'soak-time')).toEqual([]);
+      expect(at('2026-11-23T12:14:59Z')).toHaveLength(1);
+      expect(at('2026-11-23T12:15:00Z')).toEqual([]);
+    });
+  });
 });
+
+/** Merges `branch` into the checked-out branch with a merge commit dated `date` (what GitHub's merge button records). */
+function mergeAt(dir: string, branch: string, date: string): void {
+  const env = { ...process.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
+  const r = spawnSync('git', ['-c', 'user.name=RM', '-c', 'user.email=rm@pms.example.com', 'merge', '-q', '--no-ff', '-m', `Merge ${branch}`, branch], { cwd: dir, encoding: 'utf8', env });
+  if (r.status !== 0) throw new Error(`git merge failed: ${r.stderr}`);
+}

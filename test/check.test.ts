@@ -94,9 +94,12 @@ describe('flagops check', () => {
     expect(r.stderr).toContain('no environments/catalog.yaml found');
   });
 
-  it('every command has --help', () => {
+  // One process per command (about 3 s each on the shared 2-core machine): more than the default 60 s.
+  it('every command has --help', { timeout: 180_000 }, () => {
     const names = COMMANDS.flatMap((m) => m.names);
-    expect(names).toEqual(expect.arrayContaining(['synth', 'check', 'list', 'status', 'enable', 'rollout', 'disable', 'add', 'stale', 'diff', 'audit', 'access', 'monitor', 'drill', 'alerts']));
+    expect(names).toEqual(
+      expect.arrayContaining(['synth', 'check', 'list', 'status', 'enable', 'rollout', 'disable', 'add', 'stale', 'diff', 'audit', 'access', 'monitor', 'drill', 'alerts', 'advance', 'restore', 'remove']),
+    );
     for (const cmd of names) {
       const r = flagopsProcess(REPO_ROOT, [cmd, '--help']);
       expect(r.code, cmd).toBe(0);

@@ -13,6 +13,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(REPO_ROOT, 'bin', 'flagops.mjs');
 /** A fixed "now" after every sample timestamp, for reproducible edits. */
 export const NOW = '2026-11-23T12:00:00Z';
+/** When {@link tempProject} commits the sample (`git: true`): after every sample timestamp, before {@link NOW}. */
+export const INITIAL_COMMIT_DATE = '2026-11-21T00:00:00Z';
 
 export interface ProjectOptions {
   /** Make it a git repository with one commit of everything. */
@@ -32,7 +34,13 @@ export function tempProject(options: ProjectOptions = {}): string {
     git(dir, 'config', 'user.name', 'Tester');
     git(dir, 'config', 'commit.gpgsign', 'false');
     git(dir, 'add', '-A');
-    git(dir, 'commit', '-q', '-m', 'initial');
+    // A fixed date, so the soak time of the sample's last steps has passed at NOW (and runs are reproducible).
+    const dated = spawnSync('git', ['commit', '-q', '-m', 'initial'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_AUTHOR_DATE: INITIAL_COMMIT_DATE, GIT_COMMITTER_DATE: INITIAL_COMMIT_DATE },
+    });
+    if (dated.status !== 0) throw new Error(`git commit failed: ${dated.stderr}`);
   }
   return dir;
 }

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flagops, tempProject } from './helpers.ts';
+import { flagops, git, tempProject } from './helpers.ts';
+import { cloneOf, gitServer } from './support/git-server.ts';
 import { startFlagops } from './support/process.ts';
 import { HEALTHY, startBackendExporter, type BackendExporter } from './support/backend-exporter.ts';
 import { findPrometheus, instantQuery, startPrometheus, type PrometheusServer } from './support/prometheus-server.ts';
@@ -73,5 +74,26 @@ describe.skipIf(!binary && !required)('flagops monitor against a real Prometheus
     const report = readFileSync(join(project, 'burst.md'), 'utf8');
     expect(report).toContain('**Verdict: breached: roll back** (exit code 3)');
     expect(report).toContain('during the 25% rollout');
+  });
+
+  it('with --rollback --push, turns the breach into a kill-switch branch on the bare remote, with the report naming it', async () => {
+    // GIVEN the 5xx burst goes on, and the project is a clone of a bare server
+    exporter.setProfile({ ...HEALTHY, errorRatio: 0.4 });
+    const server = gitServer();
+    const dir = cloneOf(server);
+    // WHEN monitoring with --rollback --push origin (what CI runs after a production deploy that raised the flag)
+    const result = await startFlagops(dir, ['monitor', FLAG, '--env', 'production', '--prometheus', prometheus.url, '--duration', '30s', '--interval', '1s', '--window', '5s', '--rollback', '--push', 'origin', '--by', 'flagops-bot@pms.example.com', '--report', 'monitor.md']).done;
+    // THEN it exits 3 with the branch pushed to the server
+    expect(result.code, result.stdout + result.stderr).toBe(3);
+    const branch = /^rollback branch: (flagops\/rollback\/telehealth_appointments_enabled-\d{8}T\d{6}Z) /m.exec(result.stdout)?.[1];
+    expect(branch, result.stdout).toBeDefined();
+    expect(git(server.bare, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/flagops/').trim()).toBe(branch);
+    const entry = git(server.bare, 'show', `${branch}:environments/production/flags.yaml`);
+    expect(entry).toMatch(new RegExp(`  ${FLAG}:\n    enabled: false\n    rollout: 25 +# percent of users, integer 0..100\n    reason: "?Rollback: error ratio \\d+(\\.\\d+)?% > 5% during the 25% rollout \\(flagops monitor\\)"?\n    ticket: TICKET-12345 `));
+    // AND main on the server is unchanged, and the report (the pull request's body) names the branch
+    expect(git(server.bare, 'rev-parse', 'main').trim()).toBe(git(dir, 'rev-parse', 'origin/main').trim());
+    const report = readFileSync(join(dir, 'monitor.md'), 'utf8');
+    expect(report).toContain(`The kill switch is prepared on branch \`${branch}\``);
+    expect(report).toContain('pushed to `origin`');
   });
 });

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { fastLaneFiles } from '../lib/review.ts';
 import { read, REPO_ROOT } from './helpers.ts';
 
 interface Step {
+  readonly name?: string;
+  readonly id?: string;
+  readonly if?: string;
   readonly uses?: string;
   readonly run?: string;
   readonly with?: Record<string, unknown>;
@@ -17,10 +21,13 @@ interface Job {
   readonly with?: Record<string, unknown>;
   readonly env?: Record<string, string>;
   readonly strategy?: { matrix?: Record<string, unknown> };
+  readonly outputs?: Record<string, string>;
+  readonly 'timeout-minutes'?: number;
   readonly steps?: Step[];
 }
 interface Workflow {
   readonly on: Record<string, { branches?: string[]; types?: string[] } | null>;
+  readonly env?: Record<string, string>;
   readonly permissions: Record<string, string>;
   readonly jobs: Record<string, Job>;
 }
@@ -72,6 +79,9 @@ describe('the CI workflow', () => {
     const at = (cmd: string) => commands.findIndex((c) => c.startsWith(cmd));
     expect(at('npm ci')).toBeGreaterThanOrEqual(0);
     expect(at('npm test')).toBeGreaterThan(at('npm ci'));
+    // node_modules comes from a cache keyed by the lock file; npm ci runs on a miss
+    expect(check.steps!.find((s) => s.uses?.startsWith('actions/cache@'))!.with).toEqual({ path: 'node_modules', key: "node-modules-${{ runner.os }}-node20-${{ hashFiles('package-lock.json') }}" });
+    expect(check.steps!.find((s) => s.run === 'npm ci')!.if).toBe("steps.modules.outputs.cache-hit != 'true'");
     expect(at('npx flagops check --base origin/main')).toBeGreaterThan(at('npm test'));
     const diff = commands[at('npx flagops diff')]!;
     expect(diff).toContain('npx flagops diff --base origin/main --format markdown --max-chars 1000000 >> "$GITHUB_STEP_SUMMARY"');
@@ -98,8 +108,11 @@ describe('the CI workflow', () => {
   });
 
   it('deploys on push to main: dev, then staging, then production, each in its GitHub environment', () => {
-    const { 'deploy-dev': dev, 'deploy-staging': staging, 'deploy-production': production } = workflow.jobs;
-    expect(dev!.if).toBe("github.event_name == 'push' && github.ref == 'refs/heads/main'");
+    const { 'deploy-dev': dev, 'deploy-staging': staging, 'deploy-production': production, lane } = workflow.jobs;
+    expect(lane!.if).toBe("github.event_name == 'push' && github.ref == 'refs/heads/main'");
+    expect(dev!.needs).toBe('lane');
+    // the normal path also runs when the lane job failed (never on a pull request, never when cancelled)
+    expect(dev!.if).toBe("${{ !cancelled() && github.event_name == 'push' && github.ref == 'refs/heads/main' && needs.lane.outputs.fast != 'true' }}");
     expect(staging!.needs).toBe('deploy-dev');
     expect(production!.needs).toBe('deploy-staging');
     for (const [job, stack] of [[dev, 'dev'], [staging, 'staging'], [production, 'production']] as const) {
@@ -109,15 +122,110 @@ describe('the CI workflow', () => {
     // the reusable workflow runs in the environment named after the stack (production has required reviewers)
     expect(Object.keys(deployStack.on)).toEqual(['workflow_call']);
     const up = deployStack.jobs.up!;
-    expect(up.environment).toBe('${{ inputs.stack }}');
+    expect(up.environment).toBe('${{ inputs.environment || inputs.stack }}');
     const pulumi = up.steps!.find((s) => s.uses?.startsWith('pulumi/actions@'))!;
     expect(pulumi.with).toMatchObject({ command: 'up', 'stack-name': '${{ inputs.stack }}', 'cloud-url': '${{ secrets.PULUMI_BACKEND_URL }}', policyPacks: 'policies/pulumi' });
     expect(up.env?.PULUMI_CONFIG_PASSPHRASE).toBe('${{ secrets.PULUMI_CONFIG_PASSPHRASE }}');
     expect(runs(up)).toContain('npx flagops check --base HEAD');
   });
 
+  it('takes a pull request that only lowers exposure into the fast lane: flagops check and flagops diff, without the test suite', () => {
+    const check = workflow.jobs.check!;
+    const lane = check.steps!.find((s) => s.id === 'lane')!;
+    // the PR's own code never decides alone: anything but flag files and flag ConfigMaps is the full lane
+    expect(lane.run).toContain('git diff --name-only origin/main...HEAD | grep -Ev "$FLAG_STATE_FILES"');
+    expect(workflow.env?.FLAG_STATE_FILES).toBe('^(environments/[^/]+/flags\\.yaml|dist/[^/]+/(configmap-feature-flags-config|featureflag-feature-flags)\\.yaml)$');
+    expect(lane.run).toContain('npx flagops diff --base origin/main --format json');
+    expect(lane.run).toContain(`jq -r '.lane.fast'`);
+    // the long steps are skipped in the fast lane; check and diff never are
+    const skipped = (s: Step) => s.if === "steps.lane.outputs.fast != 'true'";
+    expect(check.steps!.filter(skipped).map((s) => s.name ?? s.run)).toEqual(['Install promtool and PostgreSQL for the alert and backup tests', 'npm test']);
+    const index = (s: Step) => check.steps!.indexOf(s);
+    expect(index(lane)).toBeLessThan(index(check.steps!.find((s) => s.run === 'npm test')!));
+    for (const cmd of ['npx flagops check --base origin/main', 'npx flagops diff --base origin/main']) {
+      const step = check.steps!.find((s) => s.run?.startsWith(cmd))!;
+      expect(step.if === undefined || step.if === '${{ !cancelled() }}', cmd).toBe(true);
+    }
+  });
+
+  it("lets through the workflow's file filter exactly the files flagops allows a lowering-only change", () => {
+    const filter = new RegExp(workflow.env!.FLAG_STATE_FILES!);
+    for (const env of ['dev', 'staging', 'production']) for (const file of fastLaneFiles(env)) expect(file, file).toMatch(filter);
+    for (const file of ['environments/catalog.yaml', 'environments/production/environment.ts', 'dist/production/prometheusrule-pms-alerts.yaml', 'lib/review.ts', '.github/workflows/flagops.yml', 'environments/production/flags.yaml.orig', 'xenvironments/production/flags.yaml']) {
+      expect(file, file).not.toMatch(filter);
+    }
+  });
+
+  it('deploys a push that only lowers exposure directly: every stack it touches at once, production through production-fast-lane', () => {
+    const lane = workflow.jobs.lane!;
+    expect(lane.permissions).toEqual({ contents: 'read', deployments: 'read' });
+    expect(lane.outputs).toEqual({
+      fast: '${{ steps.guard.outputs.fast }}',
+      environments: '${{ steps.lane.outputs.environments }}',
+      'raised-production': '${{ steps.lane.outputs.raised-production }}',
+    });
+    const what = lane.steps!.find((s) => s.id === 'lane')!.run!;
+    expect(what).toContain('npx flagops diff --base HEAD^1 --format json');
+    expect(what).toContain('git diff --name-only HEAD^1 HEAD | grep -Ev "$FLAG_STATE_FILES"');
+    // the guard compares with each stack's last successful deploy: a pending raise keeps the normal path
+    expect(String(lane.steps!.find((s) => s.id === 'deployed')!.with!.script)).toContain('github.rest.repos.listDeployments');
+    const guard = lane.steps!.find((s) => s.id === 'guard')!.run!;
+    expect(guard).toContain('npx flagops diff --base "$sha" --format json');
+    expect(guard).toContain('git merge-base --is-ancestor "$sha" HEAD');
+    const fast = workflow.jobs['fast-lane']!;
+    expect(fast.needs).toBe('lane');
+    expect(fast.if).toBe("needs.lane.outputs.fast == 'true'");
+    expect(fast.strategy?.matrix?.stack).toBe('${{ fromJSON(needs.lane.outputs.environments) }}');
+    expect(fast.uses).toBe('./.github/workflows/deploy-stack.yml');
+    expect(fast.with).toEqual({ stack: '${{ matrix.stack }}', environment: "${{ matrix.stack == 'production' && 'production-fast-lane' || matrix.stack }}" });
+  });
+
+  it('watches each flag a production deploy raised with flagops monitor --rollback --push, and opens the rollback pull request with the report as its body', () => {
+    const watch = workflow.jobs['watch-production']!;
+    expect(watch.needs).toEqual(['lane', 'deploy-production']);
+    expect(watch.if).toBe("needs.lane.outputs.raised-production != '' && needs.lane.outputs.raised-production != '[]'");
+    expect(watch.strategy?.matrix?.flag).toBe('${{ fromJSON(needs.lane.outputs.raised-production) }}');
+    expect(workflow.jobs.lane!.steps!.find((s) => s.id === 'lane')!.run).toContain(`select(.environment == "production" and .kind == "raised")`);
+    expect(watch['timeout-minutes']).toBeGreaterThan(30);
+    // pushed with a bot token: a pull request opened with GITHUB_TOKEN would not run the workflow
+    expect(watch.steps![0]).toMatchObject({ uses: 'actions/checkout@v4', with: { token: '${{ secrets.FLAGOPS_BOT_TOKEN }}' } });
+    const monitor = watch.steps!.find((s) => s.id === 'monitor')!.run!;
+    expect(monitor).toContain('npx flagops monitor "$FLAG" --env production --duration 30m --interval 30s --rollback --push origin --report "$RUNNER_TEMP/monitor.md"');
+    const pr = watch.steps!.find((s) => s.run?.includes('gh pr create'))!;
+    expect(pr.if).toBe("steps.monitor.outputs.code == '3'");
+    expect(pr.run).toContain(`git for-each-ref --format='%(refname:short)' "refs/heads/flagops/rollback/$FLAG-*"`);
+    expect(pr.run).toContain('gh pr create --base main --head "$branch" --title "Rollback: $FLAG off in production (flagops monitor)" --body-file "$RUNNER_TEMP/monitor.md"');
+    expect(pr.env).toEqual({ GH_TOKEN: '${{ secrets.FLAGOPS_BOT_TOKEN }}' });
+  });
+
   it('pins every action to a version', () => {
     for (const [name, job] of allJobs) for (const u of uses(job)) expect(u, name).toMatch(/^[\w.-]+\/[\w.-]+@v\d+$/);
+  });
+});
+
+describe("the kill-switch fast lane's time budget", () => {
+  /** The budget table of docs/rollouts.md: stage name and m:ss. */
+  const stages = (): [string, number][] => {
+    const doc = read(REPO_ROOT, 'docs/rollouts.md');
+    const table = doc.slice(doc.indexOf('**Time budget**'), doc.indexOf('**total**'));
+    return [...table.matchAll(/^\| \d+ \| (.+?) \| (\d+):(\d\d) \|/gm)].map((m) => [m[1]!, Number(m[2]) * 60 + Number(m[3])]);
+  };
+
+  it('is documented stage by stage, from flagops disable to the deploy, and adds up to the stated total, under 5 minutes', () => {
+    const budget = stages();
+    expect(budget.map(([name]) => name)).toEqual([
+      '`flagops disable`, commit, push, `gh pr create` (or CI\'s rollback branch)',
+      'PR `check`, fast lane',
+      'review and merge',
+      '`lane` on main',
+      '`fast-lane` deploy of production',
+    ]);
+    const total = budget.reduce((sum, [, s]) => sum + s, 0);
+    expect(total).toBeLessThan(5 * 60);
+    const doc = read(REPO_ROOT, 'docs/rollouts.md');
+    expect(doc).toContain(`| | **total** | **${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}** |`);
+    // the README states the same total
+    expect(read(REPO_ROOT, 'README.md')).toContain(`**${Math.floor(total / 60)} min ${total % 60} s**`);
   });
 });
 

@@ -43,7 +43,7 @@ export const registerCheck: Register = (program, ctx) => {
       // One parse per file and text in this run: files the change leaves alone are parsed once.
       const parseCache: ParseCache = new Map();
       const parsedBase = base ? parseProject(ws.settings, gitReader(ws.root, base.commit), parseCache) : undefined;
-      const result = await validate(ws, { now: now(), base: parsedBase, baseLabel: label, drift: true, parseCache });
+      const result = await validate(ws, { now: now(), base: parsedBase, baseLabel: label, baseCommit: base?.commit, drift: true, parseCache });
       const findings = [...baseFindings, ...result.findings];
       if (opts.pullRequest !== undefined) {
         const pr = loadPullRequest(ws.root, opts.pullRequest, ctx.cwd);

@@ -1,8 +1,8 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi } from '../../lib/base.ts';
-import { gitReader } from '../../lib/git.ts';
+import { changedFiles, gitReader } from '../../lib/git.ts';
 import { parseProject } from '../../lib/project.ts';
-import { distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type ObjectReview, type Review } from '../../lib/review.ts';
+import { classifyLane, distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type Lane, type ObjectReview, type Review } from '../../lib/review.ts';
 import { now, openWorkspace, UsageError, validate } from '../../lib/workspace.ts';
 import { printable, safeJson, type Output } from '../report.ts';
 import { EXIT, type Register, note } from '../main.ts';
@@ -51,7 +51,9 @@ export const registerDiff: Register = (program, ctx) => {
         flags: reviewFlags(base.model, current.parsed.model),
         objects: reviewObjects(distAtCommit(ws.root, commit), after),
       };
-      const header = { base: chosen.ref, commit: commit.slice(0, 12), mergeBase: chosen.mergeBase, maxChars: opts.maxChars };
+      const files = changedFiles(ws.root, commit);
+      const lane: Lane = files ? classifyLane(review.flags, files, environments) : { fast: false, environments: [], reasons: ['git cannot list the changed files'] };
+      const header = { base: chosen.ref, commit: commit.slice(0, 12), mergeBase: chosen.mergeBase, maxChars: opts.maxChars, lane };
       const render = { text: renderText, markdown: renderMarkdown, json: renderJson }[opts.format];
       render(ctx.output, review, environments, header, notes);
       const changed = review.flags.length > 0 || review.objects.length > 0;
@@ -66,7 +68,13 @@ interface Header {
   readonly mergeBase: boolean;
   /** Markdown size budget. */
   readonly maxChars: number;
+  /** Whether CI takes the kill-switch fast lane for this change. */
+  readonly lane: Lane;
 }
+
+/** One line for a change in the kill-switch fast lane (nothing is said otherwise). */
+const fastLaneLine = (lane: Lane): string =>
+  `Kill-switch fast lane: this change only lowers exposure (${lane.environments.join(', ')}); CI runs flagops check and flagops diff without the test suite, and deploys ${lane.environments.join(', ')} directly after the merge.`;
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -85,6 +93,7 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
     return;
   }
   o.out(`${title}: ${summaryLine(review, environments)}`);
+  if (h.lane.fast) o.out(fastLaneLine(h.lane));
   for (const env of environments) {
     const flags = review.flags.filter((f) => f.environment === env);
     if (flags.length === 0) continue;
@@ -133,6 +142,7 @@ function renderMarkdown(o: Output, review: Review, environments: readonly string
     return;
   }
   lines.push(`**${summaryLine(review, environments)}**`);
+  if (h.lane.fast) lines.push('', `> ${fastLaneLine(h.lane)}`);
   for (const env of environments) {
     const flags = review.flags.filter((f) => f.environment === env);
     if (flags.length === 0) continue;
@@ -172,5 +182,5 @@ function objectDetails(obj: ObjectReview, tooLarge = false): string[] {
 }
 
 function renderJson(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  o.out(safeJson({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, flags: review.flags, objects: review.objects }, 2));
+  o.out(safeJson({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, lane: h.lane, flags: review.flags, objects: review.objects }, 2));
 }

@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
-import { addFlag, editFlagState, type EditOutcome, type StateEditKind } from '../../lib/edits.ts';
+import { addFlag, editFlagState, removeFlag, restoreFlags, type EditOutcome, type StateEditKind } from '../../lib/edits.ts';
 import { gitUserEmail } from '../../lib/git.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
 import type { Finding } from '../../policies/findings.ts';
-import { printFindings } from '../report.ts';
+import { printable, printFindings } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../main.ts';
 
-interface AuditOptions {
+export interface AuditOptions {
   env: string;
   reason: string;
   ticket?: string;
@@ -15,7 +15,7 @@ interface AuditOptions {
   dryRun?: boolean;
 }
 
-function auditOptions(cmd: Command): Command {
+export function auditOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--reason <text>', 'why (goes into the audit trail)')
     .option('--ticket <id>', 'change ticket or incident id, e.g. TICKET-12345 or INC-2291 (required in staging and production)')
@@ -23,13 +23,13 @@ function auditOptions(cmd: Command): Command {
     .option('--dry-run', 'validate and show what would change, write nothing');
 }
 
-function changedBy(ws: Workspace, by: string | undefined): string {
+export function changedBy(ws: Workspace, by: string | undefined): string {
   const who = by ?? gitUserEmail(ws.root);
   if (!who) throw new UsageError('cannot tell who makes the change: pass --by EMAIL or set git config user.email');
   return who;
 }
 
-function oneLine(name: string, value: string | undefined): void {
+export function oneLine(name: string, value: string | undefined): void {
   if (value !== undefined && /[\r\n]/.test(value)) throw new UsageError(`--${name} must be a single line`);
 }
 
@@ -52,9 +52,15 @@ function withOptionHints(findings: readonly Finding[], files: readonly string[])
   });
 }
 
-function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolean | undefined): void {
+/** Prints an edit's outcome: refused (findings, exit 1), or what was (or would be) written. */
+export function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolean | undefined, next = NEXT): void {
   if (outcome.noop) {
     ctx.output.out(outcome.summary);
+    return;
+  }
+  if (outcome.refused) {
+    ctx.output.err(`flagops: refused: ${printable(outcome.refused)}; no file was changed`);
+    ctx.exitCode = EXIT.violations;
     return;
   }
   if (outcome.baseNote) ctx.output.err(`flagops: note: ${outcome.baseNote}`);
@@ -70,11 +76,14 @@ function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolean | und
   }
   const verb = dryRun ? 'would write' : 'wrote';
   ctx.output.out(`${outcome.summary} (base: ${outcome.base})`);
+  for (const d of outcome.details ?? []) ctx.output.out(`  ${printable(d)}`);
   for (const f of outcome.files) ctx.output.out(`${verb} ${f}`);
   for (const f of outcome.dist.write) ctx.output.out(`${verb} ${f.path}`);
   for (const f of outcome.dist.remove) ctx.output.out(`${dryRun ? 'would remove' : 'removed'} ${f}`);
-  if (!dryRun) ctx.output.out('next: review `git diff`, commit, and open a pull request (CI runs flagops check and flagops diff)');
+  if (!dryRun) ctx.output.out(next);
 }
+
+const NEXT = 'next: review `git diff`, commit, and open a pull request (CI runs flagops check and flagops diff)';
 
 function stateCommand(program: Command, ctx: CommandContext, kind: StateEditKind, description: string, extra: (c: Command) => Command): void {
   auditOptions(extra(program.command(`${kind} <flag>`).description(description).requiredOption('--env <env>', 'environment')))
@@ -149,4 +158,38 @@ export const registerEdits: Register = (program, ctx) => {
       );
       report(ctx, outcome, opts.dryRun);
     });
+
+  auditOptions(
+    program
+      .command('restore')
+      .description("set every flag of an environment (or --flag F) back to its state at a git ref, as one change with fresh audit fields, judged by every rule (lowering always passes; a raise like any other): git is the backup")
+      .requiredOption('--env <env>', 'environment')
+      .requiredOption('--to <ref>', 'the git ref (commit SHA, tag, branch) whose flag states to restore')
+      .option('--flag <flags...>', 'only these flags (default: every flag of the catalog)'),
+  )
+    .option('--approved-by <email>', 'approver, a second person (required in production for flags that end up enabled)')
+    .action(async (opts: AuditOptions & { to: string; flag?: string[] }) => {
+      oneLine('reason', opts.reason);
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
+      const outcome = await restoreFlags(
+        ws,
+        { environment: opts.env, to: opts.to, flags: opts.flag, reason: opts.reason, ticket: opts.ticket, by: changedBy(ws, opts.by), approvedBy: opts.approvedBy, at: now() },
+        { dryRun: opts.dryRun, onNote: note(ctx) },
+      );
+      report(ctx, outcome, opts.dryRun);
+    });
+
+  auditOptions(
+    program
+      .command('remove <flag>')
+      .description('retire a flag: delete it from the catalog and every environment, once that changes nothing for users (off everywhere, or on 100% everywhere with --keep-code-path)')
+      .option('--keep-code-path', 'the flag is on 100% everywhere and the code no longer reads it (it always takes the on path)'),
+  ).action(async (flag: string, opts: Omit<AuditOptions, 'env' | 'approvedBy'> & { keepCodePath?: boolean }) => {
+    oneLine('reason', opts.reason);
+    const ws = await openWorkspace(ctx.cwd, note(ctx));
+    const outcome = await removeFlag(ws, { flag, keepCodePath: opts.keepCodePath, reason: opts.reason, ticket: opts.ticket, by: changedBy(ws, opts.by), at: now() }, { dryRun: opts.dryRun, onNote: note(ctx) });
+    // The entry is gone, so the audit trail takes the removal's reason and ticket from the commit subject.
+    const subject = `Remove ${flag}: ${opts.reason}${opts.ticket ? ` (${opts.ticket})` : ''}`;
+    report(ctx, outcome, opts.dryRun, `next: commit with the subject ${JSON.stringify(printable(subject))} (flagops audit takes the removal's reason and ticket from it), and open a pull request`);
+  });
 };

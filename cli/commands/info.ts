@@ -35,13 +35,16 @@ export const registerInfo: Register = (program, ctx) => {
 
   program
     .command('status')
-    .description('the state of every flag in every environment (or in one, with its audit fields)')
+    .description('the state of every flag in every environment (or in one, with its audit fields); with FLAG, where that flag stands in the pipeline and what blocks its next step')
+    .argument('[flag]', 'one flag: its pipeline position, when each state landed on main, its next step and what blocks it')
     .addOption(envOption())
     .option('--json', 'JSON output')
-    .action(async (opts: { env?: string; json?: boolean }) => {
+    .action(async (flag: string | undefined, opts: { env?: string; json?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
+      if (flag !== undefined && opts.env !== undefined) throw new UsageError('status FLAG shows every environment of the pipeline; leave out --env');
       const only = checkEnv(ws, opts.env);
       const parsed = await load(ctx, ws);
+      if (flag !== undefined) return (await import('./pipeline.ts')).flagStatus(ctx, ws, parsed.model, flag, opts.json === true);
       const envs = parsed.model.environments.filter((e) => !only || only.includes(e.settings.name));
       if (opts.json) {
         const rows = envs.flatMap((e) => Object.entries(e.states).map(([flag, s]) => ({ environment: e.settings.name, flag, ...s })));
@@ -87,7 +90,7 @@ export const registerInfo: Register = (program, ctx) => {
       else {
         const why = { expired: 'expired on', 'fully-rolled-out': 'on at 100% everywhere since' };
         for (const l of table(rows.map((r) => [r.flag, r.owner, `${why[r.why]} ${r.since}`]), ['FLAG', 'OWNER', 'WHY'])) ctx.output.out(l);
-        ctx.output.out(`flagops stale: ${rows.length} clean-up candidate${rows.length === 1 ? '' : 's'}: remove the flag from the code, then from the catalog and every flags.yaml`);
+        ctx.output.out(`flagops stale: ${rows.length} clean-up candidate${rows.length === 1 ? '' : 's'}: remove the flag from the code, then run \`flagops remove FLAG\` (--keep-code-path for a flag on 100% everywhere)`);
       }
       if (opts.strict && rows.some((r) => r.why === 'expired')) ctx.exitCode = EXIT.violations;
     });

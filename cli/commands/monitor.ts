@@ -18,10 +18,11 @@ import {
 import { renderReport, reportFormat, verdictText } from '../../lib/monitor-report.ts';
 import { diskReader, parseProject } from '../../lib/project.ts';
 import { PrometheusClient, PrometheusError, type PrometheusAuth } from '../../lib/prometheus.ts';
-import { openWorkspace, UsageError } from '../../lib/workspace.ts';
+import type { RollbackResult, RollbackTarget } from '../../lib/rollback.ts';
+import { now, openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
-import { printable, type Output } from '../report.ts';
-import { note, type CommandContext, type Register } from '../main.ts';
+import { printable, printFindings, type Output } from '../report.ts';
+import { EXIT, note, type CommandContext, type Register } from '../main.ts';
 
 interface MonitorOptions {
   env: string;
@@ -37,6 +38,9 @@ interface MonitorOptions {
   user?: string;
   passwordFile?: string;
   bearerTokenFile?: string;
+  rollback?: boolean;
+  push?: string;
+  by?: string;
 }
 
 /** Environment variables holding secrets, so they never need to be on a command line. */
@@ -127,6 +131,9 @@ export const registerMonitor: Register = (program, ctx) => {
     .option('--user <name>', `basic-auth user; the password comes from --password-file or ${PASSWORD_ENV}`)
     .option('--password-file <file>', 'file holding the basic-auth password')
     .option('--bearer-token-file <file>', `file holding a bearer token (or set ${TOKEN_ENV}); never printed`)
+    .option('--rollback', 'on a breach, prepare the kill switch as a commit on a new branch flagops/rollback/<flag>-<UTC time> from main (never on main, never in this working tree)')
+    .option('--push <remote>', 'with --rollback: push the rollback branch to this remote, ready for a pull request')
+    .option('--by <email>', 'with --rollback: changed_by of the kill switch (default: git config user.email)')
     .action(async (flag: string, opts: MonitorOptions) => {
       const durationMs = duration('duration', opts.duration);
       const intervalMs = duration('interval', opts.interval, 100);
@@ -148,6 +155,17 @@ export const registerMonitor: Register = (program, ctx) => {
       const parsed = parseProject(ws.settings, diskReader(ws.root));
       if (!parsed.model.catalog.names.includes(flag)) throw new UsageError(`unknown flag '${flag}': it is not in environments/catalog.yaml`);
       const state = parsed.model.environments.find((e) => e.settings.name === opts.env)?.states[flag];
+      // Everything the rollback branch needs is checked before monitoring starts, not after a breach.
+      if ((opts.push !== undefined || opts.by !== undefined) && !opts.rollback) throw new UsageError('--push and --by go with --rollback');
+      let rollbackTo: RollbackTarget | undefined;
+      let rollbackBy = '';
+      // Loaded only here: the rollback runs the edit code (synthesis), which plain monitoring does not need.
+      const rollbackModule = opts.rollback ? await import('../../lib/rollback.ts') : undefined;
+      if (opts.rollback) {
+        rollbackTo = rollbackModule!.rollbackTarget(ws.root, opts.push);
+        rollbackBy = (await import('./edit.ts')).changedBy(ws, opts.by);
+        if (settings.requireTicket && !(opts.ticket ?? state?.ticket)) throw new UsageError(`--rollback in ${settings.name} needs a ticket for the kill switch: pass --ticket (the flag has none there)`);
+      }
 
       let client: PrometheusClient;
       try {
@@ -212,9 +230,15 @@ export const registerMonitor: Register = (program, ctx) => {
         out.out('roll back with:');
         out.out(`  ${printable(rollback)}`);
       }
+      let prepared: RollbackResult | undefined;
+      if (rollbackTo && result.verdict === 'breached') {
+        const reason = rollbackReason(signals, result.breaches, state?.enabled ? state.rollout : undefined);
+        prepared = await rollbackModule!.prepareRollback(rollbackTo, { flag, environment: settings.name, reason, ticket: opts.ticket ?? state?.ticket, by: rollbackBy, at: now() }, note(ctx));
+        reportRollback(ctx, prepared);
+      }
       if (opts.report && format) {
         const text = renderReport(
-          { flag, environment: settings.name, namespace: settings.namespace, job: settings.monitoring.job, flagState, prometheus: client.displayUrl, window, intervalMs, durationMs, consecutive, signals, result, rollback },
+          { flag, environment: settings.name, namespace: settings.namespace, job: settings.monitoring.job, flagState, prometheus: client.displayUrl, window, intervalMs, durationMs, consecutive, signals, result, rollback, rollbackBranch: branchOf(prepared) },
           format,
         );
         try {
@@ -224,9 +248,36 @@ export const registerMonitor: Register = (program, ctx) => {
         }
         out.out(`report written to ${printable(opts.report)}`);
       }
-      ctx.exitCode = exitCode(result);
+      ctx.exitCode = prepared && (prepared.status === 'failed' || prepared.status === 'refused') ? EXIT.violations : exitCode(result);
     });
 };
+
+/** The rollback branch for the report, when one exists. */
+function branchOf(r: RollbackResult | undefined): { branch: string; commit: string; pushed?: string } | undefined {
+  if (r?.status === 'prepared') return { branch: r.branch, commit: r.commit, ...(r.pushed ? { pushed: r.pushed } : {}) };
+  if (r?.status === 'failed' && r.branch) return { branch: r.branch, commit: r.commit! };
+  return undefined;
+}
+
+function reportRollback(ctx: CommandContext, r: RollbackResult): void {
+  const out = ctx.output;
+  switch (r.status) {
+    case 'prepared':
+      out.out(`rollback branch: ${r.branch} (commit ${r.commit.slice(0, 12)}, from ${r.start}): the kill switch, with every rule checked against main`);
+      out.out(r.pushed ? `pushed to ${printable(r.pushed)}: open its pull request (gh pr create --base main --head ${r.branch})` : `push it and open its pull request: git push origin ${r.branch}`);
+      return;
+    case 'already-off':
+      out.out(`no rollback branch: ${printable(r.summary)} (on ${r.start})`);
+      return;
+    case 'refused':
+      printFindings(out, r.outcome.findings.filter((f) => f.severity === 'error'), 'text', `flagops monitor: error: the kill switch was refused on ${r.start}; no rollback branch was made`);
+      return;
+    case 'failed':
+      out.err(`flagops monitor: error: ${printable(r.problem)}`);
+      if (r.branch) out.err(`flagops monitor: the rollback commit is complete on the local branch ${r.branch} (nothing was pushed): push it by hand, or delete it with git branch -D ${r.branch}`);
+      else out.err('flagops monitor: no rollback branch was made; run the kill switch by hand (the command above)');
+  }
+}
 
 interface LiveDisplay {
   poll(p: Poll): void;

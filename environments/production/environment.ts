@@ -11,6 +11,10 @@ export default {
   promotesFrom: 'staging',
   rolloutSteps: [0, 5, 25, 50, 100],
   rolloutOneStepAtATime: true,
+  // The playbook's pipeline: 5% -> 25% -> 50% -> 100% (`flagops advance`), and "wait 30-60 minutes
+  // between each increase": each step stays on main this long before the next (policy soak-time).
+  pipelineSteps: [5, 25, 50, 100],
+  soakMinutes: 30,
   requireTicket: true,
   requireApproval: true,
   monitoring: {
