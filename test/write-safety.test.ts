@@ -177,13 +177,20 @@ describe('all-or-nothing writes', () => {
 
   it('killed at random moments by a real signal, it never leaves a mixed state', async () => {
     const old = tree(tempProject());
-    const next = newState(ROLLOUT);
-    for (let i = 0; i < 6; i++) {
+    // how long the whole edit takes here, so that the kills land anywhere inside it
+    const timed = tempProject();
+    const started = Date.now();
+    expect(flagopsProcess(timed, ROLLOUT).code).toBe(0);
+    const duration = Date.now() - started;
+    const next = tree(timed);
+    for (let i = 0; i < 8; i++) {
       const dir = tempProject();
       const child = spawn(process.execPath, [BIN, ...ROLLOUT], { cwd: dir, env: { ...process.env, FLAGOPS_NOW: NOW, CI: '' }, stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 1200)));
+      // registered at once: an edit that ends before the kill must not leave the test waiting for ever
+      const exited = new Promise((r) => child.once('exit', r));
+      await new Promise((r) => setTimeout(r, Math.floor(((i + Math.random()) / 8) * duration)));
       child.kill('SIGKILL');
-      await new Promise((r) => child.on('exit', r));
+      await exited;
       expect(flagopsProcess(dir, ['status']).code).toBe(0);
       const now = JSON.stringify(tree(dir));
       expect(leftovers(dir)).toEqual([]);
