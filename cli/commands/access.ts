@@ -2,7 +2,7 @@ import { BACKUP_NAMES } from '../../constructs/database-backup.ts';
 import { accessMatrix, describeSubject, describeVerbs, writes, type SubjectAccess, type Target } from '../../lib/access.ts';
 import { now, openWorkspace, validate } from '../../lib/workspace.ts';
 import { hasErrors } from '../../policies/findings.ts';
-import { flagConfigMapTarget } from '../../policies/access-policies.ts';
+import { flagConfigMapsTarget, flagConfigMapTarget } from '../../policies/access-policies.ts';
 import { printFindings, table } from '../report.ts';
 import { EXIT, type Register, note } from '../main.ts';
 import { checkEnv, envOption } from './synth.ts';
@@ -32,7 +32,10 @@ export const registerAccess: Register = (program, ctx) => {
       }
       const reports = result.manifests.map((m) => {
         const settings = ws.settings.find((s) => s.name === m.environment)!;
-        return { environment: m.environment, namespace: settings.namespace, subjects: accessMatrix(m.files.map((f) => f.object), settings.namespace, ACCESS_TARGETS) };
+        const objects = m.files.map((f) => f.object);
+        // The flag column covers every flag ConfigMap (the shards of a split flag set too).
+        const targets = ACCESS_TARGETS.map((t) => (t === flagConfigMapTarget ? flagConfigMapsTarget(objects) : t));
+        return { environment: m.environment, namespace: settings.namespace, subjects: accessMatrix(objects, settings.namespace, targets) };
       });
       if (opts.json) {
         ctx.output.out(JSON.stringify(reports, null, 2));
