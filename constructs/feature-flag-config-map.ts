@@ -207,9 +207,11 @@ export function configMapDataBytes(data: Readonly<Record<string, unknown>>): num
 export function shardIndexOf(name: string, count: number): number {
   const bits = Math.log2(count);
   if (!Number.isInteger(bits) || bits < 0 || bits > 16) throw new Error(`A shard count must be a power of two from 1 to 65536. The value passed is: ${count}`);
-  if (bits === 0) return 0;
-  return Number.parseInt(sha256(name).slice(0, 8), 16) >>> (32 - bits);
+  return bits === 0 ? 0 : hashTop32(name) >>> (32 - bits);
 }
+
+/** The first 32 bits of the sha256 of a flag's name, as an unsigned integer. */
+const hashTop32 = (name: string): number => createHash('sha256').update(name).digest().readUInt32BE(0);
 
 /** `03-of-64`: shard `index` of `count`, the index padded to the width of the last one. */
 export const shardId = (index: number, count: number): string => `${String(index).padStart(String(count - 1).length, '0')}-of-${count}`;
@@ -245,7 +247,7 @@ export const isFlagSetKey = (key: string): boolean => key === FLAGD_KEY || parse
 
 /** The data of a shard ConfigMap holding `flags` (those of the shard, in any order). */
 export function flagShardData(environment: string, shard: FlagShard, flags: readonly FeatureFlag[]): Record<string, string> {
-  return { [shard.key]: stableJson(flagdFlagSet(environment, flags)) };
+  return { [shard.key]: flagSetFrame(environment).text(sortByName(flags).map(flagSetEntry)) };
 }
 
 /** The main ConfigMap's data once the flag set is sharded: the legacy key only. */
@@ -276,29 +278,51 @@ export interface ShardingOptions {
 export function flagConfigMapsData(environment: string, flags: readonly FeatureFlag[], options: ShardingOptions = {}): FlagConfigMapsData {
   const threshold = options.thresholdBytes ?? FLAG_SHARDING_THRESHOLD_BYTES;
   const target = options.targetBytes ?? FLAG_SHARD_TARGET_BYTES;
-  const single = flagConfigMapData(environment, flags);
-  if (configMapDataBytes(single) <= threshold) return { main: single, shards: [] };
+  // Each flag's JSON is rendered once; sizes are summed from it, and only the chosen layout's
+  // texts are assembled.
+  const sorted = sortByName(flags);
+  const frame = flagSetFrame(environment);
+  const entries = sorted.map(flagSetEntry);
+  const entryBytes = entries.map((e) => Buffer.byteLength(e));
+  const legacy = spacedJson(legacyFlags(environment, sorted));
+  const wholeSet = frame.bytes(entries.length, entryBytes.reduce((a, b) => a + b, 0));
+  if (Buffer.byteLength(LEGACY_KEY) + Buffer.byteLength(legacy) + Buffer.byteLength(FLAGD_KEY) + wholeSet <= threshold) {
+    return { main: { [LEGACY_KEY]: legacy, [FLAGD_KEY]: frame.text(entries) }, shards: [] };
+  }
 
-  // Every shard repeats the set's header, so the shards together are at least the single set:
-  // no count below total/target can keep each under the target.
+  // Every shard repeats the set's frame, so the shards together are at least the whole set:
+  // no count below whole/target can keep each under the target.
   let count = 1;
-  while (count < MAX_FLAG_SHARDS && count * target < Buffer.byteLength(single[FLAGD_KEY]!)) count *= 2;
+  while (count < MAX_FLAG_SHARDS && count * target < wholeSet) count *= 2;
+  const top = sorted.map((f) => hashTop32(f.name));
+  let index: number[];
   for (;;) {
-    const shards = groupByShard(flags, count).map((group, index) => {
-      const shard = flagShard(index, count);
-      return { ...shard, data: flagShardData(environment, shard, group), flags: group.map((f) => f.name) };
+    const bits = Math.log2(count);
+    index = top.map((h) => (bits === 0 ? 0 : h >>> (32 - bits)));
+    const n = new Array<number>(count).fill(0);
+    const sum = new Array<number>(count).fill(0);
+    index.forEach((i, k) => {
+      n[i]! += 1;
+      sum[i]! += entryBytes[k]!;
     });
-    const splittable = shards.some((s) => s.flags.length > 1 && configMapDataBytes(s.data) > target);
-    if (!splittable || count >= MAX_FLAG_SHARDS) return { main: { [LEGACY_KEY]: single[LEGACY_KEY]! }, shards };
+    const splittable = n.some((ni, i) => ni > 1 && Buffer.byteLength(flagShard(i, count).key) + frame.bytes(ni, sum[i]!) > target);
+    if (!splittable || count >= MAX_FLAG_SHARDS) break;
     count *= 2;
   }
+  const groups: number[][] = Array.from({ length: count }, () => []);
+  index.forEach((i, k) => groups[i]!.push(k));
+  const shards = groups.map((members, i) => {
+    const shard = flagShard(i, count);
+    return { ...shard, data: { [shard.key]: frame.text(members.map((k) => entries[k]!)) }, flags: members.map((k) => sorted[k]!.name) };
+  });
+  return { main: { [LEGACY_KEY]: legacy }, shards };
 }
 
 /** The ConfigMap's data: both keys, as text. A pure function of the environment and the flags. */
 export function flagConfigMapData(environment: string, flags: readonly FeatureFlag[]): Record<string, string> {
   return {
     [LEGACY_KEY]: spacedJson(legacyFlags(environment, flags)),
-    [FLAGD_KEY]: stableJson(flagdFlagSet(environment, flags)),
+    [FLAGD_KEY]: flagSetFrame(environment).text(sortByName(flags).map(flagSetEntry)),
   };
 }
 
@@ -381,38 +405,62 @@ export interface FlagdFlagSet {
  * or 0% flag is a static `off` (never state DISABLED, which makes flagd return an error).
  */
 export function flagdFlagSet(environment: string, flags: readonly FeatureFlag[]): FlagdFlagSet {
-  const entries = sortByName(flags).map((f): [string, FlagdFlag] => {
-    const share = f.enabled ? f.rollout : 0;
-    const metadata: Record<string, string | number | boolean> = {
-      description: f.description,
-      owner: f.owner,
-      type: f.type,
-      enabled: f.enabled,
-      rollout: f.rollout,
-      reason: f.reason,
-      changedBy: f.changedBy,
-      changedAt: f.changedAt,
-    };
-    if (f.ticket) metadata.ticket = f.ticket;
-    if (f.approvedBy) metadata.approvedBy = f.approvedBy;
-    if (f.expires) metadata.expires = f.expires;
-    const flag: FlagdFlag =
-      share > 0 && share < 100
-        ? { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off', targeting: { fractional: [['on', share], ['off', 100 - share]] }, metadata: sortKeys(metadata) }
-        : { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: share === 100 ? 'on' : 'off', metadata: sortKeys(metadata) };
-    return [f.name, flag];
-  });
-  const flagsObject = Object.fromEntries(entries);
   return {
     $schema: FLAGD_SCHEMA,
     metadata: { flagSetId: `pms-${environment}` },
-    flags: flagsObject,
+    flags: Object.fromEntries(sortByName(flags).map((f) => [f.name, flagdFlag(f)])),
   };
 }
 
-/** Pretty JSON with a trailing newline: readable in a pull-request diff. */
-function stableJson(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+/** One flag of the flagd flag set (see {@link flagdFlagSet}). */
+export function flagdFlag(f: FeatureFlag): FlagdFlag {
+  const share = f.enabled ? f.rollout : 0;
+  // Keys in sorted order, written so (sorting them per flag costs more than the rest of the flag).
+  const metadata: Record<string, string | number | boolean> = {};
+  if (f.approvedBy) metadata.approvedBy = f.approvedBy;
+  metadata.changedAt = f.changedAt;
+  metadata.changedBy = f.changedBy;
+  metadata.description = f.description;
+  metadata.enabled = f.enabled;
+  if (f.expires) metadata.expires = f.expires;
+  metadata.owner = f.owner;
+  metadata.reason = f.reason;
+  metadata.rollout = f.rollout;
+  if (f.ticket) metadata.ticket = f.ticket;
+  metadata.type = f.type;
+  return share > 0 && share < 100
+    ? { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off', targeting: { fractional: [['on', share], ['off', 100 - share]] }, metadata }
+    : { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: share === 100 ? 'on' : 'off', metadata };
+}
+
+/**
+ * A flag's entry in the text of a flag set, as `JSON.stringify(set, null, 2)` writes it inside
+ * `"flags"` (flag names are snake_case, so never integer-like keys that objects would reorder).
+ */
+function flagSetEntry(f: FeatureFlag): string {
+  // Rendered at its depth and cut out of `{"flags": {...}}`: no re-indenting copy.
+  const text = JSON.stringify({ flags: { [f.name]: flagdFlag(f) } }, null, 2);
+  return text.slice(ENTRY_START.length, text.length - ENTRY_END.length);
+}
+const ENTRY_START = '{\n  "flags": {\n';
+const ENTRY_END = '\n  }\n}';
+
+/**
+ * The text around a flag set's entries: `frame.text(entries)` is byte for byte
+ * `JSON.stringify(flagdFlagSet(environment, flags), null, 2)` and a newline, and `frame.bytes(n, sum)`
+ * its UTF-8 size for `n` entries of `sum` bytes, without assembling it.
+ */
+function flagSetFrame(environment: string) {
+  const metadata = JSON.stringify({ flagSetId: `pms-${environment}` }, null, 2).replace(/\n/g, '\n  ');
+  const head = `{\n  "$schema": ${JSON.stringify(FLAGD_SCHEMA)},\n  "metadata": ${metadata},\n  "flags": `;
+  const open = `${head}{\n`;
+  const close = '\n  }\n}\n';
+  const empty = `${head}{}\n}\n`;
+  const [openBytes, closeBytes, emptyBytes] = [open, close, empty].map((t) => Buffer.byteLength(t)) as [number, number, number];
+  return {
+    text: (entries: readonly string[]): string => (entries.length === 0 ? empty : `${open}${entries.join(',\n')}${close}`),
+    bytes: (n: number, sum: number): number => (n === 0 ? emptyBytes : openBytes + sum + 2 * (n - 1) + closeBytes),
+  };
 }
 
 /**
@@ -430,12 +478,4 @@ function spacedJson(legacy: Record<string, Record<string, boolean>>): string {
 
 function sortByName(flags: readonly FeatureFlag[]): FeatureFlag[] {
   return [...flags].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-function sortKeys<T extends Record<string, unknown>>(o: T): T {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T;
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
