@@ -38,7 +38,7 @@ import { measurePropagation } from '../lib/flag-propagation.ts';
 import { flagWritersPolicy } from '../policies/access-policies.ts';
 import { CONFIGMAP_LIMIT_BYTES, CONFIGMAP_WARN_BYTES } from '../policies/manifest-policies.ts';
 import { fileLocator } from '../policies/findings.ts';
-import { flagops, git, read, REPO_ROOT, replaceIn } from './helpers.ts';
+import { flagops, git, initRepository, read, REPO_ROOT, replaceIn } from './helpers.ts';
 import { flagdOverSources } from './support/flagd-sources.ts';
 
 const flag = (name: string, rollout = 25, enabled = true, reason = 'Gradual rollout'): FeatureFlag => ({
@@ -416,12 +416,7 @@ describe('a sharded project under review', () => {
     generateProject(dir, 600, REPO_ROOT);
     expect((await flagops(dir, 'synth')).code).toBe(0);
     expect(readdirSync(join(dir, 'dist/dev')).filter((f) => f.startsWith('configmap-feature-flags-shard-')).length).toBeGreaterThan(1);
-    git(dir, 'init', '-q', '-b', 'main');
-    git(dir, 'config', 'user.email', 'tester@pms.example.com');
-    git(dir, 'config', 'user.name', 'Tester');
-    git(dir, 'config', 'commit.gpgsign', 'false');
-    git(dir, 'add', '-A');
-    git(dir, 'commit', '-q', '-m', 'initial');
+    initRepository(dir);
     // WHEN two branches each pull the kill switch of one of two flags next to each other in feature_flags.json
     const dev = parse(read(dir, 'environments/dev/flags.yaml'), { uniqueKeys: false }).flags as Record<string, { enabled: boolean }>;
     const names = Object.keys(dev).sort();

@@ -26,15 +26,18 @@ export function tempProject(options: ProjectOptions = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'flagops-test-'));
   cpSync(join(REPO_ROOT, 'environments'), join(dir, 'environments'), { recursive: true });
   if (options.dist !== false) cpSync(join(REPO_ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
-  if (options.git) {
-    git(dir, 'init', '-q', '-b', 'main');
-    git(dir, 'config', 'user.email', 'tester@pms.example.com');
-    git(dir, 'config', 'user.name', 'Tester');
-    git(dir, 'config', 'commit.gpgsign', 'false');
-    git(dir, 'add', '-A');
-    git(dir, 'commit', '-q', '-m', 'initial');
-  }
+  if (options.git) initRepository(dir);
   return dir;
+}
+
+/** Makes `dir` a git repository on `main` with one commit of everything in it. */
+export function initRepository(dir: string): void {
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'user.email', 'tester@pms.example.com');
+  git(dir, 'config', 'user.name', 'Tester');
+  git(dir, 'config', 'commit.gpgsign', 'false');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'initial');
 }
 
 export function git(cwd: string, ...args: string[]): string {
