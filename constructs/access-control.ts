@@ -50,6 +50,12 @@ export const READ_ONLY_RULES: readonly k8s.PolicyRule[] = [
 export interface AccessControlProps {
   /** Name of the feature-flag ConfigMap the app reads and break-glass may change. */
   readonly flagConfigMap: string;
+  /**
+   * Names of the shard ConfigMaps of a flag set split over several: like the flag ConfigMap, the
+   * app reads them and break-glass may change them.
+   * @default - none: the flag set is in the flag ConfigMap alone
+   */
+  readonly flagShards?: readonly string[];
   /** Groups with read-only access (no Secrets): on-call. */
   readonly onCallGroups: readonly string[];
   /** Groups with read-only access (no Secrets): developers. */
@@ -62,15 +68,16 @@ export interface AccessControlProps {
 }
 
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9:._@-]*$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /**
  * ServiceAccounts, Roles and RoleBindings of one environment, least privilege:
- * - `pms-backend` (the app) may only read the flag ConfigMap;
+ * - `pms-backend` (the app) may only read the flag ConfigMap (and its shards);
  * - `pms-db-backup` has no permissions and never gets a token;
  * - `flagops-deployer` (CI) may manage exactly the kinds the chart synthesizes, plus what the Roles
  *   it deploys grant (Kubernetes refuses to let it grant more than it holds);
  * - on-call and developer groups read operational state, never Secrets, never exec;
- * - break-glass groups (production) may change the flag ConfigMap and nothing else.
+ * - break-glass groups (production) may change the flag ConfigMap (and its shards) and nothing else.
  *
  * The deployer Role is computed when the chart is synthesized, from every object in it.
  */
@@ -86,14 +93,20 @@ export class AccessControl extends Construct {
     if (bad !== undefined) {
       throw new Error(`Group names must be identity-provider groups (letters, digits, ':._@-', not 'system:'). The value passed is: ${JSON.stringify(bad)}`);
     }
+    const badShard = (props.flagShards ?? []).find((n) => !DNS_SUBDOMAIN.test(n) || n === props.flagConfigMap);
+    if (badShard !== undefined) {
+      throw new Error(`The 'flagShards' property must name ConfigMaps other than the flag ConfigMap itself (DNS subdomain names). The value passed is: ${JSON.stringify(badShard)}`);
+    }
     const labels = { 'app.kubernetes.io/component': 'access-control' };
+    // The flag ConfigMap, then its shards in order: a stable list.
+    const flagConfigMaps = [props.flagConfigMap, ...[...new Set(props.flagShards ?? [])].sort()];
 
     this.appServiceAccount = new ServiceAccount(this, 'App', { metadata: { name: ACCESS_NAMES.app, labels }, automountToken: true });
     this.backupServiceAccount = new ServiceAccount(this, 'Backup', { metadata: { name: ACCESS_NAMES.backup, labels }, automountToken: false });
     this.deployerServiceAccount = new ServiceAccount(this, 'Deployer', { metadata: { name: ACCESS_NAMES.deployer, labels }, automountToken: false });
 
     this.role('AppRole', ACCESS_NAMES.appRole, labels, [
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [props.flagConfigMap], verbs: READ_VERBS },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: flagConfigMaps, verbs: READ_VERBS },
     ]);
     this.bind('AppBinding', ACCESS_NAMES.appRole, labels, [serviceAccountSubject(ACCESS_NAMES.app)]);
 
@@ -112,7 +125,7 @@ export class AccessControl extends Construct {
     const breakGlass = props.breakGlassGroups ?? [];
     if (breakGlass.length > 0) {
       this.role('BreakGlassRole', ACCESS_NAMES.breakGlass, { ...labels, 'pms.example.com/break-glass': 'true' }, [
-        { apiGroups: [''], resources: ['configmaps'], resourceNames: [props.flagConfigMap], verbs: ['get', 'patch', 'update'] },
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: flagConfigMaps, verbs: ['get', 'patch', 'update'] },
       ]);
       this.bind('BreakGlassBinding', ACCESS_NAMES.breakGlass, labels, [...new Set(breakGlass)].sort().map(groupSubject));
     }

@@ -24,7 +24,8 @@ export const COMMON_LABELS = {
 
 /**
  * Everything one environment runs that flagops owns, in the environment's namespace: the
- * namespace itself (Pod Security "restricted" enforced), the feature-flag ConfigMap, what serves it
+ * namespace itself (Pod Security "restricted" enforced), the feature-flag ConfigMap (and its shards,
+ * for a flag set too large for one ConfigMap), what serves it
  * to the backend (flagd, or the OpenFeature Operator's FeatureFlag and FeatureFlagSource), RBAC,
  * the database backup and restore-verification CronJobs, the alert rules (PrometheusRule) and the
  * Grafana dashboards (ConfigMaps for the sidecar).
@@ -68,6 +69,7 @@ export class EnvironmentChart extends Chart {
 
     this.access = new AccessControl(this, 'Access', {
       flagConfigMap: this.featureFlags.configMap.name,
+      flagShards: this.featureFlags.shards.map((s) => s.configMap.name),
       onCallGroups: settings.access.onCallGroups,
       developerGroups: settings.access.developerGroups,
       breakGlassGroups: settings.access.breakGlassGroups,
@@ -77,6 +79,7 @@ export class EnvironmentChart extends Chart {
     if (serving.mode === 'flagd') {
       this.flagServing = new FlagdServer(this, 'FlagServing', {
         flagConfigMap: this.featureFlags.configMap,
+        flagShards: this.featureFlags.shards.length > 0 ? this.featureFlags.flagSetSources : undefined,
         clientPodLabels: serving.clientPodLabels,
         release: settings.monitoring.release,
         replicas: serving.replicas,
@@ -85,7 +88,8 @@ export class EnvironmentChart extends Chart {
         monitoringNamespace: serving.monitoringNamespace,
       });
     } else if (serving.mode === 'openfeature-operator') {
-      this.flagServing = new OpenFeatureOperatorFlags(this, 'FlagServing', { environment: settings.name, flags: props.flags, namespace: settings.namespace });
+      const shards = this.featureFlags.shards[0]?.count;
+      this.flagServing = new OpenFeatureOperatorFlags(this, 'FlagServing', { environment: settings.name, flags: props.flags, namespace: settings.namespace, shards });
     }
 
     const { backup } = settings;

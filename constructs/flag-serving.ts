@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import { Cpu, Deployment, DeploymentStrategy, ImagePullPolicy, LabelSelector, PercentOrAbsolute, Probe, Protocol, ServiceAccount, Volume, k8s, type IConfigMap } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { flagdFlagSet, FLAGD_KEY, type FeatureFlag } from './feature-flag-config-map.ts';
+import { flagdFlagSet, groupByShard, MAX_FLAG_SHARDS, shardId, FLAGD_KEY, type FeatureFlag, type FlagSetSource } from './feature-flag-config-map.ts';
 import { restrictPodSecurity } from './pod-security.ts';
 
 /** The flagd release the manifests target (open-feature/flagd tag `flagd/v0.16.1`); see docs/flag-serving.md. */
@@ -53,6 +53,13 @@ export interface FlagdResources {
 export interface FlagdServerProps {
   /** The flag ConfigMap; flagd reads its `flags.flagd.json` from the mounted directory. */
   readonly flagConfigMap: IConfigMap;
+  /**
+   * The shards of a flag set split over several ConfigMaps (`FeatureFlagConfigMap.flagSetSources`):
+   * flagd reads every one of them instead (one `--uri` each), from one directory that a projected
+   * volume fills with every shard's key, which keeps the kubelet's atomic updates.
+   * @default - none: flagd reads `flags.flagd.json` of `flagConfigMap`
+   */
+  readonly flagShards?: readonly FlagSetSource[];
   /** Labels of the backend's pods: the only pods that may reach the evaluation ports (8013, 8016). */
   readonly clientPodLabels: Readonly<Record<string, string>>;
   /** `release` label of the ServiceMonitor: kube-prometheus-stack's serviceMonitorSelector matches it. */
@@ -79,13 +86,15 @@ export interface FlagdServerProps {
   readonly monitoringNamespace?: string;
 }
 
+const FLAG_SET_FILE = /^[-._a-zA-Z0-9]+\.json$/;
 const PINNED_RELEASE = /(:v?[0-9]+\.[0-9]+\.[0-9]+(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$/;
 const FLAGD_UID = 65532;
 
 /**
  * flagd serving the environment's flag set: a Deployment reading `flags.flagd.json` from the flag
  * ConfigMap mounted as a directory (never `subPath`, which never sees updates; flagd watches the
- * file and reloads it by itself, so a flag change restarts nothing), a Service for evaluation
+ * file and reloads it by itself, so a flag change restarts nothing), or every shard's file of a
+ * sharded flag set from one projected volume, a Service for evaluation
  * (gRPC 8013, OFREP 8016) and metrics (8014), a NetworkPolicy letting only the backend's pods reach
  * evaluation and only the monitoring namespace reach metrics, a ServiceMonitor, and from 2 replicas
  * a PodDisruptionBudget and topology spread. Pod Security "restricted", read-only root filesystem,
@@ -112,6 +121,14 @@ export class FlagdServer extends Construct {
     if (Object.keys(props.clientPodLabels).length === 0) {
       throw new Error(`The 'clientPodLabels' property must select the backend's pods: with no label the NetworkPolicy would let every pod reach flag evaluation. The value passed is: {}`);
     }
+    const shards = props.flagShards ?? [];
+    const keys = new Set<string>();
+    for (const { key } of shards) {
+      if (!FLAG_SET_FILE.test(key) || keys.has(key)) {
+        throw new Error(`The 'flagShards' property must give each shard its own key ending in .json (they share one directory, and flagd reads .json/.yaml files only). The value passed is: ${JSON.stringify(key)}`);
+      }
+      keys.add(key);
+    }
     const resources = props.resources ?? { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequestMiB: 64, memoryLimitMiB: 256 };
     const monitoringNamespace = props.monitoringNamespace ?? 'monitoring';
     const labels = { 'app.kubernetes.io/name': FLAGD_NAMES.app, 'app.kubernetes.io/component': FLAG_SERVING_COMPONENT };
@@ -119,7 +136,8 @@ export class FlagdServer extends Construct {
 
     this.serviceAccount = new ServiceAccount(this, 'ServiceAccount', { metadata: { name: FLAGD_NAMES.app, labels }, automountToken: false });
 
-    const flags = Volume.fromConfigMap(this, 'Flags', props.flagConfigMap, { name: 'flags', defaultMode: 0o444 });
+    const flags = Volume.fromConfigMap(this, 'Flags', shards[0]?.configMap ?? props.flagConfigMap, { name: 'flags', defaultMode: 0o444 });
+    const files = shards.length === 0 ? [FLAGD_KEY] : shards.map((s) => s.key);
     const probe = (path: string) =>
       Probe.fromHttpGet(path, { port: FLAGD_PORTS.management, periodSeconds: Duration.seconds(5), failureThreshold: 3, timeoutSeconds: Duration.seconds(2) });
     this.deployment = new Deployment(this, 'Deployment', {
@@ -139,8 +157,8 @@ export class FlagdServer extends Construct {
           imagePullPolicy: ImagePullPolicy.IF_NOT_PRESENT,
           args: [
             'start',
-            '--uri',
-            `file:${FLAGD_MOUNT}/${FLAGD_KEY}`,
+            // One source per file: flagd merges them (a key in a later --uri wins; shards share none).
+            ...files.flatMap((file) => ['--uri', `file:${FLAGD_MOUNT}/${file}`]),
             '--port',
             String(FLAGD_PORTS.evaluation),
             '--management-port',
@@ -171,6 +189,16 @@ export class FlagdServer extends Construct {
     });
     this.deployment.select(LabelSelector.of({ labels: selector }));
     const deployment = ApiObject.of(this.deployment);
+    if (shards.length > 0) {
+      // cdk8s-plus has no projected volume: the one volume becomes one, every shard's key in one
+      // directory (a projected volume is updated atomically as a whole, like a ConfigMap volume).
+      deployment.addJsonPatch(
+        JsonPatch.replace('/spec/template/spec/volumes/0', {
+          name: 'flags',
+          projected: { defaultMode: 0o444, sources: shards.map((s) => ({ configMap: { name: s.configMap.name, items: [{ key: s.key, path: s.key }] } })) },
+        }),
+      );
+    }
     // cdk8s-plus labels every pod template with its construct address; the selector above is ours.
     deployment.addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
     if (replicas >= 2) {
@@ -242,6 +270,13 @@ export interface OpenFeatureOperatorFlagsProps {
    * @default 'feature-flags'
    */
   readonly name?: string;
+  /**
+   * Split the flag set over this many FeatureFlags (a power of two; the shard count of the flag
+   * ConfigMaps, `FeatureFlagConfigMap.shards`), each holding the flags of the ConfigMap shard of the
+   * same number, named `<name>-shard-03-of-64`; the FeatureFlagSource lists every one.
+   * @default - one FeatureFlag named `name` holds every flag
+   */
+  readonly shards?: number;
 }
 
 const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -249,11 +284,15 @@ const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /**
  * The OpenFeature Operator's objects (`core.openfeature.dev/v1beta1`): a `FeatureFlag` whose
  * `spec.flagSpec` is the flag set of `flags.flagd.json` (same model, same bytes once parsed; one
- * block per flag, so concurrent flag pull requests still merge) and a `FeatureFlagSource` pointing
- * the injected flagd sidecar at it. The backend's pod template needs {@link backendPodAnnotations}.
+ * block per flag, so concurrent flag pull requests still merge), or for a sharded flag set one
+ * `FeatureFlag` per shard, and a `FeatureFlagSource` pointing the injected flagd sidecar at every
+ * one of them. The backend's pod template needs {@link backendPodAnnotations}.
  */
 export class OpenFeatureOperatorFlags extends Construct {
+  /** The first (or only) FeatureFlag. */
   public readonly featureFlag: ApiObject;
+  /** Every FeatureFlag: one, or one per shard. */
+  public readonly featureFlags: readonly ApiObject[];
   public readonly featureFlagSource: ApiObject;
   /** The annotations the backend's pod template must carry for the operator to inject flagd. */
   public readonly backendPodAnnotations: Readonly<Record<string, string>>;
@@ -264,20 +303,26 @@ export class OpenFeatureOperatorFlags extends Construct {
     if (!DNS_NAME.test(name) || name.length > 63) {
       throw new Error(`The 'name' property must be a DNS label (it is part of the openfeature.dev/featureflagsource annotation). The value passed is: ${JSON.stringify(name)}`);
     }
+    const shards = props.shards;
+    if (shards !== undefined && (!Number.isInteger(Math.log2(shards)) || shards < 1 || shards > MAX_FLAG_SHARDS)) {
+      throw new Error(`The 'shards' property must be a power of two from 1 to ${MAX_FLAG_SHARDS} (the shard count of the flag ConfigMaps). The value passed is: ${shards}`);
+    }
     const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': FLAG_SERVING_COMPONENT };
-    const { $schema: _schema, ...flagSpec } = flagdFlagSet(props.environment, props.flags);
-    this.featureFlag = new ApiObject(this, 'FeatureFlag', {
-      apiVersion: OPENFEATURE_API,
-      kind: 'FeatureFlag',
-      metadata: { name, labels },
-      spec: { flagSpec },
-    });
+    const featureFlag = (id: string, flagName: string, flags: readonly FeatureFlag[]): ApiObject => {
+      const { $schema: _schema, ...flagSpec } = flagdFlagSet(props.environment, flags);
+      return new ApiObject(this, id, { apiVersion: OPENFEATURE_API, kind: 'FeatureFlag', metadata: { name: flagName, labels }, spec: { flagSpec } });
+    };
+    this.featureFlags =
+      shards === undefined
+        ? [featureFlag('FeatureFlag', name, props.flags)]
+        : groupByShard(props.flags, shards).map((flags, i) => featureFlag(`FeatureFlag${i}of${shards}`, `${name}-shard-${shardId(i, shards)}`, flags));
+    this.featureFlag = this.featureFlags[0]!;
     this.featureFlagSource = new ApiObject(this, 'FeatureFlagSource', {
       apiVersion: OPENFEATURE_API,
       kind: 'FeatureFlagSource',
       metadata: { name, labels },
       spec: {
-        sources: [{ source: `${props.namespace}/${name}`, provider: 'kubernetes' }],
+        sources: this.featureFlags.map((f) => ({ source: `${props.namespace}/${f.metadata.name}`, provider: 'kubernetes' })),
         port: FLAGD_PORTS.evaluation,
         managementPort: FLAGD_PORTS.management,
         ofrepPort: FLAGD_PORTS.ofrep,

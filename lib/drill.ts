@@ -22,8 +22,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FlagdCore } from '@openfeature/flagd-core';
 import { parse } from 'yaml';
-import { FLAGD_KEY, LEGACY_KEY } from '../constructs/feature-flag-config-map.ts';
+import { FLAG_CONFIG_MAP as FLAG_CONFIG_MAP_NAME, isFlagConfigMapName, isFlagSetKey, LEGACY_KEY } from '../constructs/feature-flag-config-map.ts';
 import { measurePropagation } from './flag-propagation.ts';
+import { flagConfigMapPath, flagSetFileOf } from './kill-switch.ts';
 import { describeExposure } from '../policies/state-rules.ts';
 import type { Finding } from '../policies/findings.ts';
 import { DIST, readDist } from './dist.ts';
@@ -32,7 +33,7 @@ import { statesFile } from './project.ts';
 import { openWorkspace, UsageError, validate, type Workspace } from './workspace.ts';
 
 /** The flag ConfigMap's name (the construct's default). */
-export const FLAG_CONFIG_MAP = 'feature-flags-config';
+export const FLAG_CONFIG_MAP = FLAG_CONFIG_MAP_NAME;
 
 export interface DrillOptions {
   readonly environment: string;
@@ -219,27 +220,31 @@ async function drillFlag(
     const otherFiles = outcome.files.filter((f) => f !== statesFile(env));
     if (otherFiles.length > 0) problems.push(`the kill switch also edited ${otherFiles.join(', ')}`);
     const distAfter = readAllDist(scratch, environments);
-    const configMapPath = `${DIST}/${env}/configmap-${FLAG_CONFIG_MAP}.yaml`;
+    const configMapPath = flagConfigMapPath(env);
     const { changed, unexpected } = compareDist(distBefore, distAfter, configMapPath, env, flag);
     problems.push(...unexpected.map((u) => `changes something else: ${u}`));
 
-    const cmBefore = distBefore.get(configMapPath);
+    // The flag's flagd entry: in the flag ConfigMap, or in the shard its name hashes to.
+    const flagSet = flagSetFileOf(env, distBefore.keys(), flag);
+    const setBefore = distBefore.get(flagSet.path);
+    const setAfter = distAfter.get(flagSet.path);
     const cmAfter = distAfter.get(configMapPath);
     let evaluationBefore: FlagdEvaluation | undefined;
     let evaluationAfter: FlagdEvaluation | undefined;
-    if (!cmBefore || !cmAfter) {
-      problems.push(`${configMapPath} is missing`);
+    if (!setBefore || !setAfter || !cmAfter) {
+      problems.push(`${cmAfter ? flagSet.path : configMapPath} is missing`);
     } else {
       const keys = options.targetingKeys ?? 1000;
-      evaluationBefore = evaluate(String(cmBefore.data?.[FLAGD_KEY]), flag, keys);
-      evaluationAfter = evaluate(String(cmAfter.data?.[FLAGD_KEY]), flag, keys);
+      evaluationBefore = evaluate(String(setBefore.data?.[flagSet.key]), flag, keys);
+      evaluationAfter = evaluate(String(setAfter.data?.[flagSet.key]), flag, keys);
       if (evaluationAfter.on > 0 || evaluationAfter.errors > 0) {
         problems.push(`flagd still evaluates ${flag} to on for ${evaluationAfter.on} and to an error for ${evaluationAfter.errors} of ${keys} targeting keys`);
       }
       const legacy = parseJson(cmAfter.data?.[LEGACY_KEY]) as Record<string, Record<string, unknown>> | undefined;
       if (legacy?.[env]?.[flag] !== false) problems.push(`${LEGACY_KEY} does not say ${flag}: false`);
     }
-    const data = cmBefore && cmAfter ? { before: stringData(cmBefore.data), after: stringData(cmAfter.data) } : undefined;
+    // The provider reads one file: lay out the ConfigMap (or shard) that holds the flag.
+    const data = setBefore && setAfter ? { before: stringData(setBefore.data), after: stringData(setAfter.data) } : undefined;
     return { result: done({ objectsChanged: changed, unexpected, evaluationBefore, evaluationAfter, problems }), data };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -277,9 +282,11 @@ const startsWith = (path: readonly string[], prefix: readonly string[]) => prefi
 
 /**
  * Every dist/ object that changed, and every change outside what a kill switch of `flag` may
- * touch: in the flag ConfigMap of `env`, the flag's key in `feature_flags.json` and its entry in
- * `flags.flagd.json`; in the environment's FeatureFlag (OpenFeature Operator), its entry in
- * `spec.flagSpec.flags`.
+ * touch: in the flag ConfigMap of `env` (`configMapPath`), the flag's key in `feature_flags.json`
+ * and its entry in `flags.flagd.json`; in a shard ConfigMap of `env` (sharded flag set), its entry
+ * in the shard's flag set; in the environment's FeatureFlags (OpenFeature Operator), its entry in
+ * `spec.flagSpec.flags`. Only the shard holding the flag has such an entry, so a change in any
+ * other shard is reported.
  */
 export function compareDist(
   before: ReadonlyMap<string, object>,
@@ -304,7 +311,8 @@ export function compareDist(
     for (const d of diffs) {
       // The OpenFeature Operator's FeatureFlag of the environment holds the same flag set.
       if (a.kind === 'FeatureFlag' && b.kind === 'FeatureFlag' && path.startsWith(`${DIST}/${env}/`) && startsWith(d, ['spec', 'flagSpec', 'flags', flag])) continue;
-      if (path !== configMapPath) {
+      const shard = path.startsWith(`${DIST}/${env}/`) && a.kind === 'ConfigMap' && b.kind === 'ConfigMap' && isFlagConfigMapName(a.metadata?.name ?? '') && a.metadata?.name === b.metadata?.name;
+      if (path !== configMapPath && !shard) {
         unexpected.push(`${path}: ${d.join('.')}`);
         continue;
       }
@@ -322,7 +330,7 @@ export function compareDist(
  */
 function foreignDataChanges(d: readonly string[], a: KubeLike, b: KubeLike, env: string, flag: string): string[] | undefined {
   const key = d[1];
-  if (d.length !== 2 || d[0] !== 'data' || (key !== LEGACY_KEY && key !== FLAGD_KEY)) return undefined;
+  if (d.length !== 2 || d[0] !== 'data' || key === undefined || (key !== LEGACY_KEY && !isFlagSetKey(key))) return undefined;
   const own = key === LEGACY_KEY ? [[env, flag]] : [['flags', flag]];
   const inner = differences(parseJson(a.data?.[key]), parseJson(b.data?.[key]));
   return [...new Set(inner.filter((p) => !own.some((prefix) => startsWith(p, prefix))).map((p) => p.slice(0, 2).join('.')))];

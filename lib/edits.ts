@@ -385,7 +385,7 @@ async function finish(
     const def = result.parsed.model.catalog.flags[ks.flag];
     const [{ patchFlagConfigMap }, { definitionFields, stateFields }] = await Promise.all([import('./kill-switch.ts'), import('../infra/synth.ts')]);
     const patched = patchFlagConfigMap(ws.root, ks.environment, ks.flag, (old) => ({ ...old, ...(def ? definitionFields(def) : {}), ...stateFields(state) }));
-    dist = { write: [{ path: patched.path, text: patched.text, added: false }], remove: [], unchanged: 0 };
+    dist = { write: patched.map((f) => ({ path: f.path, text: f.text, added: false })), remove: [], unchanged: 0 };
   } else if (result.manifests) {
     dist = planDist(ws.root, result.manifests);
   } else {

@@ -1,9 +1,10 @@
 /**
  * The last hop of a flag change, reproduced on a local folder: the kubelet's ConfigMap volume
  * (a timestamped folder per version, an atomically swapped `..data` symlink, and one symlink per
- * key into it) and the real OpenFeature flagd provider (`@openfeature/flagd-provider`) evaluating
- * in-process on the mounted `flags.flagd.json`, in its offline file mode: the same evaluator
- * (`@openfeature/flagd-core`) flagd runs, and no network.
+ * key into it; a projected volume of every shard of a sharded flag set is laid out the same way,
+ * with every shard's key) and the real OpenFeature flagd provider (`@openfeature/flagd-provider`)
+ * evaluating in-process on the mounted `flags.flagd.json` (or the shard file holding the flag), in
+ * its offline file mode: the same evaluator (`@openfeature/flagd-core`) flagd runs, and no network.
  *
  * Used by the propagation proof in `npm test` and by `flagops drill` to measure how long the
  * provider takes to see a change.
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FlagdProvider } from '@openfeature/flagd-provider';
 import { OpenFeature, ProviderEvents, type Client, type Logger } from '@openfeature/server-sdk';
-import { FLAGD_KEY } from '../constructs/feature-flag-config-map.ts';
+import { FLAGD_KEY, parseFlagShard, shardIndexOf } from '../constructs/feature-flag-config-map.ts';
 
 const DATA = '..data';
 const DATA_TMP = '..data_tmp';
@@ -46,7 +47,19 @@ export function writeConfigMapVolume(dir: string, data: Readonly<Record<string, 
 
 const silent: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 
-/** A flagd provider evaluating in-process on a kubelet-style volume's `flags.flagd.json`. */
+/**
+ * The key of a flag ConfigMap's data (or of the shards' data laid out together) whose flag set holds
+ * `flag`: `flags.flagd.json`, or the shard key its name hashes to. Undefined when there is none.
+ */
+export function flagSetKeyOf(data: Readonly<Record<string, string>>, flag: string): string | undefined {
+  if (FLAGD_KEY in data) return FLAGD_KEY;
+  return Object.keys(data).find((key) => {
+    const shard = parseFlagShard(key);
+    return shard?.key === key && shard.index === shardIndexOf(flag, shard.count);
+  });
+}
+
+/** A flagd provider evaluating in-process on a kubelet-style volume's `flags.flagd.json` (or another flag set file). */
 export interface FileFlagEvaluator {
   readonly client: Client;
   /** Resolves with the milliseconds from the call until the provider reports a changed flag set; rejects after `timeoutMs`. */
@@ -57,13 +70,14 @@ export interface FileFlagEvaluator {
 let domains = 0;
 
 /**
- * Starts `@openfeature/flagd-provider` in-process on `dir/flags.flagd.json` (offline file mode:
+ * Starts `@openfeature/flagd-provider` in-process on `dir/<key>` (offline file mode:
  * `resolverType: 'in-process'` with `offlineFlagSourcePath`; it reads the file and watches it with
- * `fs.watchFile`, polling every ~5 s), registered for a domain of its own.
+ * `fs.watchFile`, polling every ~5 s), registered for a domain of its own. The provider reads one
+ * file: for a sharded flag set, the shard holding the flags evaluated.
  */
-export async function openFileFlagEvaluator(dir: string): Promise<FileFlagEvaluator> {
+export async function openFileFlagEvaluator(dir: string, key: string = FLAGD_KEY): Promise<FileFlagEvaluator> {
   const domain = `flagops-propagation-${process.pid}-${++domains}`;
-  const provider = new FlagdProvider({ resolverType: 'in-process', offlineFlagSourcePath: join(dir, FLAGD_KEY) }, silent);
+  const provider = new FlagdProvider({ resolverType: 'in-process', offlineFlagSourcePath: join(dir, key) }, silent);
   await OpenFeature.setProviderAndWait(domain, provider);
   const client = OpenFeature.getClient(domain);
   client.setLogger(silent);
@@ -79,7 +93,7 @@ export async function openFileFlagEvaluator(dir: string): Promise<FileFlagEvalua
         };
         const timer = setTimeout(() => {
           client.removeHandler(ProviderEvents.ConfigurationChanged, handler);
-          reject(new Error(`the flagd provider did not see the new ${FLAGD_KEY} within ${timeoutMs} ms`));
+          reject(new Error(`the flagd provider did not see the new ${key} within ${timeoutMs} ms`));
         }, timeoutMs);
         client.addHandler(ProviderEvents.ConfigurationChanged, handler);
       });
@@ -120,9 +134,10 @@ export interface PropagationResult {
 }
 
 /**
- * Lays out `before` (a flag ConfigMap's data) kubelet-style in `dir`, starts the provider on it,
- * evaluates `flag` for `keys` keys, swaps in `after` and measures how long the provider takes to
- * see it (at most `timeoutMs`), then evaluates again.
+ * Lays out `before` (a flag ConfigMap's data, or the data of every shard together as flagd's
+ * projected volume holds them) kubelet-style in `dir`, starts the provider on the file holding
+ * `flag`, evaluates it for `keys` keys, swaps in `after` and measures how long the provider takes
+ * to see it (at most `timeoutMs`), then evaluates again.
  */
 export async function measurePropagation(
   dir: string,
@@ -132,8 +147,10 @@ export async function measurePropagation(
   keys: number,
   timeoutMs = 30_000,
 ): Promise<PropagationResult> {
+  const key = flagSetKeyOf(before, flag);
+  if (key === undefined) throw new Error(`no flag set in the data holds ${flag} (keys: ${Object.keys(before).join(', ') || 'none'})`);
   writeConfigMapVolume(dir, before);
-  const evaluator = await openFileFlagEvaluator(dir);
+  const evaluator = await openFileFlagEvaluator(dir, key);
   try {
     const first = await evaluateKeys(evaluator.client, flag, keys);
     const change = evaluator.nextChange(timeoutMs);

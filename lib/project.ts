@@ -321,6 +321,8 @@ function parseFileUncached(file: string, reader: FileReader, schema: object, fin
       .filter((n) => conformsTo(entrySchema.propertyNames, n) && conformsTo(entrySchema.additionalProperties, flags[n]))
       .map((n) => [n, flags[n]]),
   );
+  // Positions are looked up again only for findings: the document is composed again then.
+  source.release();
   return { source, readable: record !== undefined && isRecord(record.flags), data: record, names, valid };
 }
 

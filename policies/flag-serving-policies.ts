@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { FLAGD_KEY } from '../constructs/feature-flag-config-map.ts';
+import { isFlagSetKey } from '../constructs/feature-flag-config-map.ts';
 import type { ProjectModel } from '../lib/project.ts';
 import { error, warning, type Finding, type Location } from './findings.ts';
 import type { ManifestPolicy } from './manifest-policies.ts';
@@ -125,25 +125,26 @@ function schemaMessages(errors: readonly ErrorObject[], prefix: string): string[
 }
 
 /**
- * `flagd-flag-set`: the ConfigMap's `flags.flagd.json` and every FeatureFlag's `spec.flagSpec` are
- * flag sets flagd loads and serves without a warning ({@link flagdFlagSetProblems}).
+ * `flagd-flag-set`: every flag set in a ConfigMap (`flags.flagd.json`, or a shard's
+ * `shard-03-of-64.flagd.json`) and every FeatureFlag's `spec.flagSpec` is a flag set flagd loads
+ * and serves without a warning ({@link flagdFlagSetProblems}).
  */
 export const flagdFlagSetPolicy: ManifestPolicy = ({ files }, context) => {
   const findings: Finding[] = [];
   for (const file of files) {
     const { object } = file;
-    let set: string | object | undefined;
-    let path: string[] = [];
-    if (object.kind === 'ConfigMap' && typeof (object.data as Record<string, unknown> | undefined)?.[FLAGD_KEY] === 'string') {
-      set = (object.data as Record<string, string>)[FLAGD_KEY];
-      path = ['data', FLAGD_KEY];
+    const sets: { set: string | object; path: string[] }[] = [];
+    if (object.kind === 'ConfigMap') {
+      for (const [key, value] of Object.entries((object.data ?? {}) as Record<string, unknown>)) {
+        if (isFlagSetKey(key) && typeof value === 'string') sets.push({ set: value, path: ['data', key] });
+      }
     } else if (object.kind === 'FeatureFlag' && object.apiVersion.startsWith('core.openfeature.dev/')) {
-      set = ((object.spec as { flagSpec?: object } | undefined)?.flagSpec ?? {}) as object;
-      path = ['spec', 'flagSpec'];
+      sets.push({ set: ((object.spec as { flagSpec?: object } | undefined)?.flagSpec ?? {}) as object, path: ['spec', 'flagSpec'] });
     }
-    if (set === undefined) continue;
-    const at: Location = context.locator(file).locate(path);
-    for (const p of flagdFlagSetProblems(set)) findings.push(error(at, 'flagd-flag-set', `${object.kind} ${object.metadata.name} ${path.join('.')}: ${p}`));
+    for (const { set, path } of sets) {
+      const at: Location = context.locator(file).locate(path);
+      for (const p of flagdFlagSetProblems(set)) findings.push(error(at, 'flagd-flag-set', `${object.kind} ${object.metadata.name} ${path.join('.')}: ${p}`));
+    }
   }
   return findings;
 };

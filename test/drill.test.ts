@@ -1,8 +1,10 @@
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareDist, evaluate } from '../lib/drill.ts';
-import { flagops, read, replaceIn, tempProject } from './helpers.ts';
+import { generateProject } from '../bench/generate.ts';
+import { flagops, read, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
 
 const snapshot = (dir: string): Map<string, string> => {
   const files = new Map<string, string>();
@@ -55,6 +57,26 @@ describe('flagops drill on the sample project', () => {
     expect(flag.evaluationBefore.on / 2000).toBeGreaterThan(0.2);
     expect(flag.evaluationBefore.on / 2000).toBeLessThan(0.3);
   });
+});
+
+describe('flagops drill on a sharded flag set', () => {
+  it("rolls a flag back changing only its shard and feature_flags.json, and the provider on that shard sees it", async () => {
+    // GIVEN a generated project of 600 flags (past one ConfigMap, so sharded), synthesized
+    const dir = mkdtempSync(join(tmpdir(), 'flagops-drill-600-'));
+    generateProject(dir, 600, REPO_ROOT);
+    expect((await flagops(dir, 'synth')).code).toBe(0);
+    const on = [...read(dir, 'environments/dev/flags.yaml').matchAll(/^ {2}(\w+):\n {4}enabled: true\n {4}rollout: 100$/gm)].map((m) => m[1]!);
+    // WHEN drilling one flag that is on at 100% in dev
+    const r = await flagops(dir, 'drill', '--env', 'dev', '--flag', on[0]!, '--json', '--keys', '200');
+    // THEN it passes, having changed feature-flags-config and the one shard holding the flag
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [flag] = JSON.parse(r.stdout).flags;
+    expect(flag.objectsChanged).toHaveLength(2);
+    expect(flag.objectsChanged[0]).toBe('dist/dev/configmap-feature-flags-config.yaml');
+    expect(flag.objectsChanged[1]).toMatch(/^dist\/dev\/configmap-feature-flags-shard-\d+-of-\d+\.yaml$/);
+    expect(flag).toMatchObject({ unexpected: [], problems: [], evaluationBefore: { keys: 200, on: 200, errors: 0 }, evaluationAfter: { keys: 200, on: 0, errors: 0 } });
+    expect(flag.propagation).toMatchObject({ onAfter: 0, errorsAfter: 0, keys: 200 });
+  }, 120_000);
 });
 
 describe('flagops drill refuses to start from a broken project', () => {

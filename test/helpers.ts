@@ -28,21 +28,24 @@ export function tempProject(options: ProjectOptions = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'flagops-test-'));
   cpSync(join(REPO_ROOT, 'environments'), join(dir, 'environments'), { recursive: true });
   if (options.dist !== false) cpSync(join(REPO_ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
-  if (options.git) {
-    git(dir, 'init', '-q', '-b', 'main');
-    git(dir, 'config', 'user.email', 'tester@pms.example.com');
-    git(dir, 'config', 'user.name', 'Tester');
-    git(dir, 'config', 'commit.gpgsign', 'false');
-    git(dir, 'add', '-A');
-    // A fixed date, so the soak time of the sample's last steps has passed at NOW (and runs are reproducible).
-    const dated = spawnSync('git', ['commit', '-q', '-m', 'initial'], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, GIT_AUTHOR_DATE: INITIAL_COMMIT_DATE, GIT_COMMITTER_DATE: INITIAL_COMMIT_DATE },
-    });
-    if (dated.status !== 0) throw new Error(`git commit failed: ${dated.stderr}`);
-  }
+  if (options.git) initRepository(dir);
   return dir;
+}
+
+/** Makes `dir` a git repository on `main` with one commit of everything in it. */
+export function initRepository(dir: string): void {
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'user.email', 'tester@pms.example.com');
+  git(dir, 'config', 'user.name', 'Tester');
+  git(dir, 'config', 'commit.gpgsign', 'false');
+  git(dir, 'add', '-A');
+  // A fixed date, so the soak time of the sample's last steps has passed at NOW (and runs are reproducible).
+  const dated = spawnSync('git', ['commit', '-q', '-m', 'initial'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_DATE: INITIAL_COMMIT_DATE, GIT_COMMITTER_DATE: INITIAL_COMMIT_DATE },
+  });
+  if (dated.status !== 0) throw new Error(`git commit failed: ${dated.stderr}`);
 }
 
 export function git(cwd: string, ...args: string[]): string {

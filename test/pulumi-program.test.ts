@@ -3,7 +3,8 @@
  * registry and sets the mocks (project and stack name) before importing the program, as a real
  * `pulumi up` would start it in a fresh process.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as PulumiModule from '@pulumi/pulumi';
 import { parse } from 'yaml';
@@ -12,7 +13,8 @@ import type { Deployment, StackOutputs } from '../infra/pulumi/program.ts';
 import type { KubeObject } from '../infra/synth.ts';
 import { readDist } from '../lib/dist.ts';
 import { flagDataChecksum } from '../constructs/feature-flag-config-map.ts';
-import { NOW, read, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
+import { generateProject } from '../bench/generate.ts';
+import { flagops, NOW, read, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
 
 const STACKS = ['dev', 'staging', 'production'] as const;
 const NAMESPACES = { dev: 'pms-dev', staging: 'pms-staging', production: 'pms' } as const;
@@ -243,6 +245,32 @@ describe('the flag checksum patch on the backend', () => {
     expect(patches[0]!.inputs.metadata).toEqual({ name: 'pms-backend', namespace: 'pms-staging' });
     expect(patches[0]!.inputs.spec.template.metadata.annotations['flagops.io/checksum']).toBe(deployment.outputs.flagChecksum);
   });
+});
+
+describe('a sharded flag set', () => {
+  it('is protected shard by shard in production, with the checksum of the whole set on feature-flags-config and on the backend', async () => {
+    // GIVEN a generated project of 600 flags, past one ConfigMap, synthesized
+    const dir = mkdtempSync(join(tmpdir(), 'flagops-pulumi-600-'));
+    generateProject(dir, 600, REPO_ROOT);
+    expect((await flagops(dir, 'synth')).code).toBe(0);
+    // WHEN production is deployed with the checksum patch on
+    const config = { ...stackConfig('production'), 'flagops-pms:stampBackendChecksum': 'true' };
+    const { registered, deployment } = await runProgram(dir, 'production', config);
+    // THEN every shard is a protected ConfigMap carrying its own checksum
+    const shards = deployment.objects.filter((o) => o.object.kind === 'ConfigMap' && o.object.metadata.name.startsWith('feature-flags-shard-'));
+    expect(shards.length).toBeGreaterThan(1);
+    expect(shards.every((o) => o.protect)).toBe(true);
+    const inputs = (name: string) => registered.find((r) => r.type === 'kubernetes:core/v1:ConfigMap' && r.inputs.metadata?.name === name)!.inputs;
+    for (const o of shards) {
+      expect(inputs(o.object.metadata.name).metadata.annotations).toEqual({ 'flagops.io/checksum': flagDataChecksum((o.object as unknown as { data: Record<string, string> }).data) });
+    }
+    // AND feature-flags-config and the backend carry the checksum over every flag ConfigMap
+    const all = Object.assign({}, ...[...readDist(dir, 'production')].filter(([p]) => p.includes('configmap-feature-flags-')).map(([, t]) => (parse(t) as { data: Record<string, string> }).data));
+    expect(deployment.outputs.flagChecksum).toBe(flagDataChecksum(all));
+    expect(inputs('feature-flags-config').metadata.annotations).toEqual({ 'flagops.io/checksum': flagDataChecksum(all) });
+    const patch = registered.find((r) => r.type === 'kubernetes:apps/v1:DeploymentPatch')!;
+    expect(patch.inputs.spec.template.metadata.annotations['flagops.io/checksum']).toBe(flagDataChecksum(all));
+  }, 120_000);
 });
 
 describe('following the constructs', () => {

@@ -22,9 +22,13 @@ export const registerAccess: Register = (program, ctx) => {
       }
       const { accessMatrix } = await import('../../lib/access.ts');
       const { ACCESS_TARGETS, accessTable, flagWriters } = await import('../../lib/access-report.ts');
+      const { flagConfigMapsTarget, flagConfigMapTarget } = await import('../../policies/access-policies.ts');
       const reports = result.manifests.map((m) => {
         const settings = ws.settings.find((s) => s.name === m.environment)!;
-        const subjects: SubjectAccess[] = accessMatrix(m.files.map((f) => f.object), settings.namespace, ACCESS_TARGETS);
+        const objects = m.files.map((f) => f.object);
+        // The flag column covers every flag ConfigMap (the shards of a split flag set too).
+        const targets = ACCESS_TARGETS.map((t) => (t === flagConfigMapTarget ? flagConfigMapsTarget(objects) : t));
+        const subjects: SubjectAccess[] = accessMatrix(objects, settings.namespace, targets);
         return { environment: m.environment, namespace: settings.namespace, subjects };
       });
       if (opts.json) {

@@ -4,6 +4,7 @@
  * the Pulumi runtime, so every rule is testable without mocks.
  */
 import { parse } from 'yaml';
+import { FLAG_CONFIG_MAP, isFlagConfigMapName } from '../../constructs/feature-flag-config-map.ts';
 import type { KubeObject } from '../synth.ts';
 import { readDist } from '../../lib/dist.ts';
 
@@ -103,6 +104,10 @@ export function isProtected(rules: readonly ProtectRule[], object: Pick<KubeObje
   return rules.some((r) => r.kind === object.kind && (r.name === undefined || r.name === object.metadata.name));
 }
 
+/** A shard ConfigMap of a sharded flag set (`feature-flags-shard-03-of-64`). */
+export const isFlagShard = (object: Pick<KubeObject, 'kind' | 'metadata'>): boolean =>
+  object.kind === 'ConfigMap' && object.metadata.name !== FLAG_CONFIG_MAP && isFlagConfigMapName(object.metadata.name);
+
 /** Number of objects of each kind, keys sorted: a stack output and a quick review aid. */
 export function countByKind(objects: readonly CommittedObject[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -151,6 +156,9 @@ export interface PlanOptions {
  */
 export function planDeployment(committed: readonly CommittedObject[], options: PlanOptions): PlannedObject[] {
   const planned: PlannedObject[] = [];
+  // The shards of a sharded flag set are the flag ConfigMap as much as feature-flags-config is:
+  // protecting that one protects them (their names change with the shard count, no rule can list them).
+  const flagConfigMapProtected = isProtected(options.protect, { kind: 'ConfigMap', metadata: { name: FLAG_CONFIG_MAP } });
   const paths = (pred: (p: PlannedObject) => boolean): string[] => planned.filter(pred).map((p) => p.path);
   for (const o of [...committed].sort((a, b) => phaseOf(a.object) - phaseOf(b.object) || (a.path < b.path ? -1 : 1))) {
     const phase = phaseOf(o.object);
@@ -172,7 +180,8 @@ export function planDeployment(committed: readonly CommittedObject[], options: P
       }
       dependsOn = [...namespaces, ...crds];
     }
-    planned.push({ ...o, phase, protect: isProtected(options.protect, o.object), dependsOn });
+    const protect = isProtected(options.protect, o.object) || (flagConfigMapProtected && isFlagShard(o.object));
+    planned.push({ ...o, phase, protect, dependsOn });
   }
   return planned;
 }

@@ -10,13 +10,14 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { EnvironmentSettings } from '../../environments/settings.ts';
-import { CHECKSUM_ANNOTATION, flagDataChecksum } from '../../constructs/feature-flag-config-map.ts';
+import { CHECKSUM_ANNOTATION, FLAG_CONFIG_MAP, flagDataChecksum } from '../../constructs/feature-flag-config-map.ts';
 import { now as clockNow, openWorkspace, validate } from '../../lib/workspace.ts';
 import { formatFinding, summarize } from '../../cli/report.ts';
 import { sortFindings } from '../../policies/findings.ts';
 import {
   countByKind,
   EXTERNAL_CRD_PREFIX,
+  isFlagShard,
   loadCommittedObjects,
   logicalName,
   parseProtectRules,
@@ -79,7 +80,7 @@ export interface DeployedObject extends PlannedObject {
 export interface StackOutputs {
   readonly namespace: string;
   readonly kubeContext: string;
-  /** `flagops.io/checksum` of the flag ConfigMap; undefined when the environment has none. */
+  /** `flagops.io/checksum` of the flag ConfigMap (over its shards too); undefined when the environment has none. */
   readonly flagChecksum: string | undefined;
   readonly objectCounts: Record<string, number>;
 }
@@ -92,9 +93,6 @@ export interface Deployment {
   readonly checksumPatch: k8s.apps.v1.DeploymentPatch | undefined;
   readonly outputs: StackOutputs;
 }
-
-/** The flag ConfigMap whose checksum the stack exports and may stamp on the backend. */
-const FLAG_CONFIG_MAP = 'feature-flags-config';
 
 type ObjectResourceClass = new (name: string, args: Record<string, unknown>, opts: pulumi.CustomResourceOptions) => pulumi.CustomResource;
 
@@ -198,19 +196,29 @@ export async function deployEnvironment(options: DeployOptions): Promise<Deploym
     return crd;
   });
   // The flag ConfigMap's checksum is computed here, where it is used, not committed: a line that
-  // every flag change rewrites would make any two flag pull requests conflict.
+  // every flag change rewrites would make any two flag pull requests conflict. It covers the whole
+  // flag set (the shards of a sharded one too), so feature-flags-config changes with every flag;
+  // each shard carries the checksum of its own data.
   const isFlagMap = (o: PlannedObject) => o.object.kind === 'ConfigMap' && o.object.metadata.name === FLAG_CONFIG_MAP;
+  const dataOf = (o: PlannedObject): Record<string, string> => (o.object as { data?: Record<string, string> }).data ?? {};
   const flagPlan = plan.find(isFlagMap);
-  const flagChecksum = flagPlan ? flagDataChecksum((flagPlan.object as { data?: Record<string, string> }).data ?? {}) : undefined;
+  const shardPlans = plan.filter((o) => isFlagShard(o.object));
+  const flagChecksum = flagPlan ? flagDataChecksum(Object.assign({}, dataOf(flagPlan), ...shardPlans.map(dataOf))) : undefined;
+  const args = (o: PlannedObject): Record<string, unknown> => {
+    if (isFlagMap(o)) return withChecksum(o.object, flagChecksum!);
+    if (isFlagShard(o.object)) return withChecksum(o.object, flagDataChecksum(dataOf(o)));
+    return { ...o.object };
+  };
   const objects: DeployedObject[] = plan.map((o) => {
     const Resource = resourceClassOf(o);
     const dependsOn = o.dependsOn.map((d) => resources.get(d)!);
-    const resource = new Resource(logicalName(o), isFlagMap(o) ? withChecksum(o.object, flagChecksum!) : { ...o.object }, { provider, dependsOn, protect: o.protect });
+    const resource = new Resource(logicalName(o), args(o), { provider, dependsOn, protect: o.protect });
     resources.set(o.path, resource);
     return { ...o, resource };
   });
 
   const flagMap = objects.find(isFlagMap);
+  const flagShards = objects.filter((o) => isFlagShard(o.object));
 
   let checksumPatch: k8s.apps.v1.DeploymentPatch | undefined;
   if (config.stampBackendChecksum && flagMap && flagChecksum) {
@@ -220,7 +228,7 @@ export async function deployEnvironment(options: DeployOptions): Promise<Deploym
         metadata: { name: config.backendDeployment, namespace: settings.namespace },
         spec: { template: { metadata: { annotations: { [CHECKSUM_ANNOTATION]: flagChecksum } } } },
       },
-      { provider, dependsOn: [flagMap.resource] },
+      { provider, dependsOn: [flagMap.resource, ...flagShards.map((o) => o.resource)] },
     );
   }
 
