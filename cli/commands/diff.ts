@@ -4,6 +4,7 @@ import { gitReader } from '../../lib/git.ts';
 import { parseProject } from '../../lib/project.ts';
 import { distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type ObjectReview, type Review } from '../../lib/review.ts';
 import { now, openWorkspace, UsageError, validate } from '../../lib/workspace.ts';
+import { cell, code, inline } from '../markdown.ts';
 import { printable, safeJson, type Output } from '../report.ts';
 import { EXIT, type Register, note } from '../main.ts';
 
@@ -107,16 +108,6 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
   }
 }
 
-/** Markdown text from files or git: printable, HTML and pipes escaped (reasons are free text from the flag files). */
-const inline = (s: string): string => printable(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|');
-/** A table cell: one line, a dash when empty. */
-const cell = (s: string | undefined): string => (s === undefined || s === '' ? '–' : inline(s));
-/** Inline code that no backtick in `s` can end (HTML is not interpreted inside it; pipes still end a table cell). */
-const code = (s: string): string => {
-  const text = printable(s).replace(/\|/g, '\\|');
-  const fence = '`'.repeat(Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length)) + 1);
-  return `${fence}${text.startsWith('`') || text.endsWith('`') ? ` ${text} ` : text}${fence}`;
-};
 
 /**
  * Default markdown budget: GitHub rejects comments over 65,536 characters. Object diffs that would
