@@ -2,7 +2,9 @@
  * `npm run bench`: times `flagops check` and `flagops synth` (real processes, as a user runs them)
  * on the sample project and on generated catalogs of 1,000 and 5,000 flags across the three
  * environments, against a bare cdk8s synth of the same flags as the baseline. Generated projects
- * live in a temp dir and are removed afterwards. Prints a markdown table.
+ * live in a temp dir and are removed afterwards. Prints a markdown table, then runs
+ * bench/audit-bench.ts (audit over 1,000 commits), bench/refs-bench.ts (refs over 100,000 source
+ * files) and bench/hostile-bench.ts, one line each.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -77,7 +79,7 @@ try {
   }
   console.log('');
   for (const r of rows) if (r.check.code !== 0 || r.synth.code !== 0) console.log(`${r.flags} flags: ${lastLine(r.check)}\n  ${r.check.output.split('\n').find((l) => l.includes('[configmap-size]')) ?? ''}`);
-  for (const name of ['audit-bench.ts', 'hostile-bench.ts']) {
+  for (const name of ['audit-bench.ts', 'refs-bench.ts', 'hostile-bench.ts']) {
     const script = join(ROOT, 'bench', name);
     if (!existsSync(script)) continue;
     const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, encoding: 'utf8', stdio: 'inherit' });

@@ -24,7 +24,7 @@
  * unreadable files and folders, and the generated accessor files themselves (they define every flag;
  * they are read for the keys they define). Each is counted, never an error.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { accessorNames } from './accessor-names.ts';
@@ -169,14 +169,12 @@ export function scanSources(root: string, folders: readonly SourceFolder[], cata
   const hits: Hit[] = [];
   const generated: GeneratedAccessors[] = [];
   let files = 0;
-  const seen = new Set<string>();
-  for (const folder of folders) {
-    walk(folder.path, skipped, (path) => {
-      if (seen.has(path)) return; // folders given twice, or one inside another
-      seen.add(path);
+  for (const folder of outermost(folders)) {
+    const shownPrefix = folder.shown === '.' ? '' : `${folder.shown}/`;
+    walk(folder.path, skipped, (path, rel) => {
       const text = readSource(path, skipped);
       if (text === undefined) return;
-      const file = shownPath(root, path);
+      const file = `${shownPrefix}${rel}`;
       if (text.slice(0, 300).includes(GENERATED_MARKER)) {
         generated.push({ file, keys: generatedKeys(text) });
         return;
@@ -189,11 +187,23 @@ export function scanSources(root: string, folders: readonly SourceFolder[], cata
   return { folders: folders.map((f) => f.shown), files, references, unknown, generated, skipped };
 }
 
-/** Calls `onFile` for every file under `top` that .gitignore rules do not exclude, in a stable order. */
-function walk(top: string, skipped: SkippedFiles, onFile: (path: string) => void): void {
-  const stack: { dir: string; rules: readonly Rules[] }[] = [{ dir: top, rules: ancestorRules(top) }];
+/** The folders without those inside another (or given twice): each file is searched once. */
+function outermost(folders: readonly SourceFolder[]): SourceFolder[] {
+  const kept: SourceFolder[] = [];
+  for (const f of [...folders].sort((a, b) => a.path.length - b.path.length)) {
+    if (!kept.some((k) => f.path === k.path || f.path.startsWith(k.path.endsWith(sep) ? k.path : `${k.path}${sep}`))) kept.push(f);
+  }
+  return folders.filter((f) => kept.includes(f));
+}
+
+/**
+ * Calls `onFile(path, rel)` for every file under `top` that .gitignore rules do not exclude, in a
+ * stable order; `rel` is the path relative to `top` with forward slashes.
+ */
+function walk(top: string, skipped: SkippedFiles, onFile: (path: string, rel: string) => void): void {
+  const stack: { dir: string; rel: string; rules: readonly Rules[] }[] = [{ dir: top, rel: '', rules: ancestorRules(top) }];
   while (stack.length > 0) {
-    const { dir, rules: inherited } = stack.pop()!;
+    const { dir, rel: dirRel, rules: inherited } = stack.pop()!;
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -201,40 +211,45 @@ function walk(top: string, skipped: SkippedFiles, onFile: (path: string) => void
       skipped.unreadable++;
       continue;
     }
-    const own = entries.some((e) => e.name === '.gitignore' && e.isFile()) ? loadRules(dir, join(dir, '.gitignore')) : undefined;
+    const own = entries.some((e) => e.name === '.gitignore' && e.isFile()) ? loadRules(join(dir, '.gitignore'), '', dirRel === '' ? 0 : dirRel.length + 1) : undefined;
     const rules = own ? [...inherited, own] : inherited;
-    const subfolders: string[] = [];
+    const subfolders: { dir: string; rel: string }[] = [];
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const path = join(dir, e.name);
       if (e.isSymbolicLink()) {
         skipped.links++;
         continue;
       }
       const isDir = e.isDirectory();
       if (isDir && e.name === '.git') continue;
-      if (isIgnored(rules, path, isDir)) {
+      const rel = dirRel === '' ? e.name : `${dirRel}/${e.name}`;
+      if (isIgnored(rules, rel, isDir)) {
         skipped.ignored++;
         continue;
       }
-      if (isDir) subfolders.push(path);
+      if (isDir) subfolders.push({ dir: join(dir, e.name), rel });
       else if (!e.isFile()) skipped.special++;
       else if (PROSE.test(e.name)) skipped.prose++;
-      else onFile(path);
+      else onFile(join(dir, e.name), rel);
     }
     // Depth first, in name order: push in reverse so the first folder is searched first.
-    for (const d of subfolders.reverse()) stack.push({ dir: d, rules });
+    for (const d of subfolders.reverse()) stack.push({ ...d, rules });
   }
 }
 
-/** The rules of one .gitignore file, and the folder they are relative to. */
+/**
+ * The rules of one .gitignore file. A path relative to the searched folder becomes relative to the
+ * .gitignore's folder by dropping its first `strip` characters (a subfolder's file) or putting
+ * `prefix` before it (a file above the searched folder).
+ */
 interface Rules {
-  readonly base: string;
   readonly ig: Ignore;
+  readonly prefix: string;
+  readonly strip: number;
 }
 
-function loadRules(base: string, file: string): Rules | undefined {
+function loadRules(file: string, prefix: string, strip: number): Rules | undefined {
   try {
-    return { base, ig: ignore({ allowRelativePaths: true }).add(readFileSync(file, 'utf8')) };
+    return { ig: ignore({ allowRelativePaths: true }).add(readFileSync(file, 'utf8')), prefix, strip };
   } catch {
     return undefined;
   }
@@ -245,7 +260,7 @@ function loadRules(base: string, file: string): Rules | undefined {
  * its git repository down to its parent, and `.git/info/exclude`. None outside a repository.
  */
 function ancestorRules(top: string): Rules[] {
-  if (existsSync(join(top, '.git'))) return excludeRules(top);
+  if (existsSync(join(top, '.git'))) return excludeRules(top, top);
   const chain: string[] = [];
   for (let dir = dirname(top); ; dir = dirname(dir)) {
     chain.push(dir);
@@ -253,35 +268,47 @@ function ancestorRules(top: string): Rules[] {
     if (dirname(dir) === dir) return []; // not in a repository
   }
   const repo = chain.at(-1)!;
-  const rules = excludeRules(repo);
+  const rules = excludeRules(repo, top);
   for (const dir of chain.reverse()) {
-    const r = existsSync(join(dir, '.gitignore')) ? loadRules(dir, join(dir, '.gitignore')) : undefined;
+    const r = existsSync(join(dir, '.gitignore')) ? loadRules(join(dir, '.gitignore'), prefixOf(dir, top), 0) : undefined;
     if (r) rules.push(r);
   }
   return rules;
 }
 
-/** `.git/info/exclude` of the repository at `repo`, as rules relative to it. */
-function excludeRules(repo: string): Rules[] {
+/** What to put before a path relative to `top` to make it relative to `base` (an ancestor). */
+const prefixOf = (base: string, top: string): string => {
+  const rel = relative(base, top).split(sep).join('/');
+  return rel === '' ? '' : `${rel}/`;
+};
+
+/** `.git/info/exclude` of the repository at `repo`, as rules for paths under `top`. */
+function excludeRules(repo: string, top: string): Rules[] {
   const file = join(repo, '.git', 'info', 'exclude');
   if (!existsSync(file)) return [];
-  const r = loadRules(repo, file);
+  const r = loadRules(file, prefixOf(repo, top), 0);
   return r ? [r] : [];
 }
 
 /** git's precedence: the deepest .gitignore with a matching pattern decides (a `!pattern` re-includes). */
-function isIgnored(rules: readonly Rules[], path: string, isDir: boolean): boolean {
+function isIgnored(rules: readonly Rules[], rel: string, isDir: boolean): boolean {
   for (let i = rules.length - 1; i >= 0; i--) {
-    const { base, ig } = rules[i]!;
-    const rel = relative(base, path).split(sep).join('/');
-    const r = ig.test(isDir ? `${rel}/` : rel);
+    const { ig, prefix, strip } = rules[i]!;
+    const path = prefix + (strip === 0 ? rel : rel.slice(strip));
+    const r = ig.test(isDir ? `${path}/` : path);
     if (r.ignored) return true;
     if (r.unignored) return false;
   }
   return false;
 }
 
-/** A file's text, or undefined (counted) when it is too large, binary or unreadable. */
+/** One buffer for every read: a file of more than {@link MAX_SOURCE_BYTES} fills it and is skipped. */
+let readBuffer: Buffer | undefined;
+
+/**
+ * A file's text ('' when it cannot name a flag), or undefined (counted) when it is too large, binary
+ * or unreadable. One read of at most MAX_SOURCE_BYTES + 1 bytes: no stat, and a huge file costs no more.
+ */
 function readSource(path: string, skipped: SkippedFiles): string | undefined {
   let fd: number;
   try {
@@ -291,19 +318,14 @@ function readSource(path: string, skipped: SkippedFiles): string | undefined {
     return undefined;
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size > MAX_SOURCE_BYTES) {
+    readBuffer ??= Buffer.allocUnsafe(MAX_SOURCE_BYTES + 1);
+    // A regular file's read returns less than asked only at its end: one read, no stat, no read of 0.
+    const n = readSync(fd, readBuffer, 0, readBuffer.length, null);
+    if (n > MAX_SOURCE_BYTES) {
       skipped.tooLarge++;
       return undefined;
     }
-    const buf = Buffer.allocUnsafe(size);
-    let n = 0;
-    while (n < size) {
-      const r = readSync(fd, buf, n, size - n, n);
-      if (r === 0) break;
-      n += r;
-    }
-    const bytes = buf.subarray(0, n);
+    const bytes = readBuffer.subarray(0, n);
     if (bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0)) {
       skipped.binary++;
       return undefined;
