@@ -187,6 +187,21 @@ export function scanSources(root: string, folders: readonly SourceFolder[], cata
   return { folders: folders.map((f) => f.shown), files, references, unknown, generated, skipped };
 }
 
+/**
+ * The references in files given by content (the base of a change, read from git): the same files are
+ * left out as in a folder search (prose, binary, over the size limit, generated accessors), and the
+ * same keys count.
+ */
+export function referencesInTexts(files: readonly { readonly file: string; readonly text: string }[], catalog: readonly string[]): CodeReference[] {
+  const hits: Hit[] = [];
+  for (const { file, text } of files) {
+    const name = file.slice(file.lastIndexOf('/') + 1);
+    if (PROSE.test(name) || text.length > MAX_SOURCE_BYTES || text.slice(0, BINARY_SNIFF_BYTES).includes('\0') || text.slice(0, 300).includes(GENERATED_MARKER)) continue;
+    scanText(file, text, hits);
+  }
+  return resolveHits(hits, catalog, []).references;
+}
+
 /** The folders without those inside another (or given twice): each file is searched once. */
 function outermost(folders: readonly SourceFolder[]): SourceFolder[] {
   const kept: SourceFolder[] = [];

@@ -1,12 +1,12 @@
 import { Option } from 'commander';
-import { scanSources, sourceFolders, type CodeReference, type ReferenceScan, type SkippedFiles } from '../../lib/code-refs.ts';
+import { scanSources, sourceFolders, type CodeReference, type ReferenceScan, type SkippedFiles, type SourceFolder } from '../../lib/code-refs.ts';
 import { CATALOG_FILE, diskReader, parseProject, PROJECT_FILE, type ProjectModel } from '../../lib/project.ts';
 import { openWorkspace, projectSettings, UsageError, type Workspace } from '../../lib/workspace.ts';
 import { codeReferenceFindings, FLAG_UNREFERENCED, UNKNOWN_FLAG_KEY } from '../../policies/code-references.ts';
 import { hasErrors, sortFindings, strict, type Finding } from '../../policies/findings.ts';
 import { cell, code, inline } from '../markdown.ts';
 import { formatFinding, printable, safeJson, summarize, table, type Output } from '../report.ts';
-import { EXIT, note, type Register } from '../main.ts';
+import { EXIT, note, type CommandContext, type Register } from '../main.ts';
 
 /** The first line of the markdown form: CI finds its own PR comment by it. */
 export const REFS_MARKDOWN_MARKER = '<!-- flagops-refs -->';
@@ -19,6 +19,38 @@ export function foldersToSearch(ws: Workspace, src: readonly string[] | undefine
   const configured = projectSettings(ws).sourceFolders;
   if (configured.length === 0) throw new UsageError(`no source folders to search: pass --src DIR, or list them as sourceFolders in ${PROJECT_FILE}`);
   return sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
+}
+
+/**
+ * References per catalog flag in the source folders, for `stale`, `status` and `diff`: `--src`
+ * (a missing folder is a usage error), else the configured folders; a configured folder that is
+ * missing, or none configured, is a note and no counts (those commands work without the code).
+ */
+export function codeReferences(ctx: CommandContext, ws: Workspace, model: ProjectModel, src?: readonly string[]): { scan: ReferenceScan; folders: readonly SourceFolder[] } | undefined {
+  let folders: SourceFolder[];
+  if (src !== undefined) folders = sourceFolders(src, ctx.cwd, ws.root, '--src');
+  else {
+    const configured = projectSettings(ws).sourceFolders;
+    if (configured.length === 0) {
+      note(ctx)(`code references not searched: no sourceFolders in ${PROJECT_FILE} (or pass --src DIR)`);
+      return undefined;
+    }
+    try {
+      folders = sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      note(ctx)(`code references not searched: ${e.message}`);
+      return undefined;
+    }
+  }
+  return { scan: scanSources(ws.root, folders, model.catalog.names), folders };
+}
+
+/** References per flag of a scan. */
+export function referenceCounts(scan: ReferenceScan): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of scan.references) counts.set(r.flag, (counts.get(r.flag) ?? 0) + 1);
+  return counts;
 }
 
 export const registerRefs: Register = (program, ctx) => {
