@@ -345,8 +345,8 @@ function readSource(path: string, skipped: SkippedFiles): string | undefined {
       skipped.binary++;
       return undefined;
     }
-    // Most files name no flag at all: only decode those that may.
-    if (!MAY_NAME_A_FLAG.some((s) => bytes.includes(s))) return '';
+    // Most files name no flag at all: only decode those that may (latin1 keeps every byte, so ASCII matches alike).
+    if (!MAY_NAME_A_FLAG.test(bytes.toString('latin1'))) return '';
     return bytes.toString('utf8');
   } catch {
     skipped.unreadable++;
@@ -356,8 +356,8 @@ function readSource(path: string, skipped: SkippedFiles): string | undefined {
   }
 }
 
-/** Every form of a catalog key holds `enabled` in some case; an evaluation call holds one of the others. */
-const MAY_NAME_A_FLAG = ['nabled', 'NABLED', 'Value', '_value', 'etails'].map((s) => Buffer.from(s));
+/** Every form of a catalog key holds `enabled` in some case; an evaluation call names its type. */
+const MAY_NAME_A_FLAG = /nabled|NABLED|get_(?:boolean|string|integer|float|object)_|get(?:Boolean|String|Number|Object)(?:Value|Details)/;
 
 const ENABLED = /enabled/gi;
 const EVALUATION_CALL = '(?:get_(?:boolean|string|integer|float|object)_(?:value|details)(?:_async)?|get(?:Boolean|String|Number|Object)(?:Value|Details))\\s*\\(\\s*(?:flag_key\\s*=\\s*)?';
@@ -366,6 +366,8 @@ const EVALUATION_BEFORE = new RegExp(`${EVALUATION_CALL}$`);
 /** An evaluation call with its key literal. */
 const EVALUATION_LITERAL = new RegExp(`${EVALUATION_CALL}(["'\`])([^"'\`\\\\\\r\\n]{1,200})\\1`, 'g');
 const QUOTES = new Set(['"', "'", '`']);
+/** How the constant and method names of a key ending in `_enabled` end (lib/accessor-names.ts). */
+const ACCESSOR_ENDING = /(?:_enabled(?:_details)?(?:_async)?|_ENABLED|Enabled(?:Details)?)$/;
 
 const isIdentifierCode = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 
@@ -392,9 +394,12 @@ export function scanText(file: string, text: string, hits: Hit[]): void {
       while (o > 0 && isIdentifierCode(text.charCodeAt(o - 1))) o--;
       owner = text.slice(o, s - 1);
     }
+    const token = text.slice(s, e);
     if (literal) literalStarts.add(s);
     const evaluation = literal && EVALUATION_BEFORE.test(text.slice(Math.max(0, s - 121), s - 1));
-    hits.push({ file, ...lines.at(s), token: text.slice(s, e), context: literal ? 'literal' : before === '.' ? 'member' : 'bare', evaluation, owner });
+    // Only what can be a form of a flag key (every key ends in `_enabled`): `this.enabled` is not.
+    if (literal ? !evaluation && !/enabled$/i.test(token) : !ACCESSOR_ENDING.test(token)) continue;
+    hits.push({ file, ...lines.at(s), token, context: literal ? 'literal' : before === '.' ? 'member' : 'bare', evaluation, owner });
   }
   EVALUATION_LITERAL.lastIndex = 0;
   for (let m = EVALUATION_LITERAL.exec(text); m; m = EVALUATION_LITERAL.exec(text)) {
@@ -476,14 +481,19 @@ function resolveHits(hits: readonly Hit[], catalog: readonly string[], generated
   const removed = formsOf(removedKeys);
   const references: CodeReference[] = [];
   const unknown: UnknownReference[] = [];
+  const suggestions = new Map<string, string | undefined>();
+  const nearest = (token: string): string | undefined => {
+    if (!suggestions.has(token)) suggestions.set(token, closest(token, catalog));
+    return suggestions.get(token);
+  };
   for (const h of hits) {
     const at = { file: h.file, line: h.line, col: h.col, written: h.token, code: h.code };
     if (h.context === 'literal') {
       if (known.has(h.token)) references.push({ flag: h.token, ...at, form: 'string' });
-      else if (h.evaluation) unknown.push({ ...at, form: 'string', key: h.token, suggestion: closest(h.token, catalog), why: 'evaluation' });
+      else if (h.evaluation) unknown.push({ ...at, form: 'string', key: h.token, suggestion: nearest(h.token), why: 'evaluation' });
       else if (removedKeys.has(h.token)) unknown.push({ ...at, form: 'string', key: h.token, why: 'removed' });
       else if (FLAG_SHAPED.test(h.token)) {
-        const suggestion = closest(h.token, catalog);
+        const suggestion = nearest(h.token);
         if (suggestion) unknown.push({ ...at, form: 'string', key: h.token, suggestion, why: 'typo' });
       }
       continue;

@@ -63,7 +63,8 @@ export const registerRefs: Register = (program, ctx) => {
     .action(async (opts: { src?: string[]; format: Format; strict?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const folders = foldersToSearch(ws, opts.src, ctx.cwd);
-      const { model, findings: parseFindings } = parseProject(ws.settings, diskReader(ws.root));
+      // The catalog is all refs needs (no environment's flag file).
+      const { model, findings: parseFindings } = parseProject([], diskReader(ws.root));
       if (!model.catalog.readable) throw new UsageError(`${CATALOG_FILE} cannot be read: run flagops check`);
       const scan = scanSources(ws.root, folders, model.catalog.names);
       const catalogErrors = parseFindings.filter((f) => f.file === CATALOG_FILE && f.severity === 'error');
