@@ -126,7 +126,7 @@ const FORMAT = `--format=%x01%H${SEP}%P${SEP}%an${SEP}%ae${SEP}%cI${SEP}%s`;
  */
 export function auditTrail(root: string, environments: readonly string[], filter: AuditFilter = {}, ref = 'HEAD'): AuditTrail {
   const envs = filter.environment ? environments.filter((e) => e === filter.environment) : environments;
-  const changes = envs.flatMap((env) => fileHistory(root, env, ref));
+  const changes = histories(root, envs, ref);
   if (changes.length === 0) return { entries: [], warnings: [] };
   const chain = git(root, ['rev-list', '--first-parent', ref]).split('\n').filter(Boolean);
   const rank = new Map(chain.map((sha, i) => [sha, chain.length - i]));
@@ -177,26 +177,43 @@ export function auditTrail(root: string, environments: readonly string[], filter
   };
 }
 
-/** Every commit on the first-parent history of `ref` that changed one environment's flag file, following renames. */
-function fileHistory(root: string, environment: string, ref: string): FileChange[] {
-  const path = statesFile(environment);
-  const out = git(root, ['log', '--first-parent', '--diff-merges=first-parent', '--follow', '-M', '--raw', '--no-abbrev', '--no-color', FORMAT, ref, '--', path]);
+/**
+ * Every commit on the first-parent history of `ref` that changed the environments' flag files: one
+ * `git log` for all of them; an environment whose file appears in the middle of the history (it
+ * was renamed, or moved into this folder) is read again with `--follow`, which takes one path.
+ */
+function histories(root: string, environments: readonly string[], ref: string): FileChange[] {
+  const prefix = git(root, ['rev-parse', '--show-prefix']).trim();
+  const byPath = new Map(environments.map((env) => [`${prefix}${statesFile(env)}`, env]));
+  const all = logChanges(root, ref, [], environments.map(statesFile), (path) => byPath.get(path));
+  return environments.flatMap((env) => {
+    const own = all.filter((c) => c.environment === env);
+    const first = own[own.length - 1];
+    const appeared = first !== undefined && first.oldBlob === undefined && first.commit.parents.length > 0;
+    return appeared ? logChanges(root, ref, ['--follow'], [statesFile(env)], () => env) : own;
+  });
+}
+
+function logChanges(root: string, ref: string, extra: readonly string[], paths: readonly string[], environmentOf: (path: string) => string | undefined): FileChange[] {
+  const out = git(root, ['log', '--first-parent', '--diff-merges=first-parent', ...extra, '-M', '--raw', '--no-abbrev', '--no-color', FORMAT, ref, '--', ...paths]);
   const changes: FileChange[] = [];
   for (const record of out.split('\x01').slice(1)) {
     const [header, ...rest] = record.split('\n');
     const commit = parseCommit(header!);
-    const raw = rest.find((l) => l.startsWith(':'));
-    if (!raw) continue;
-    const [meta, ...paths] = raw.split('\t');
-    const [, , oldSha, newSha] = meta!.split(' ') as [string, string, string, string];
-    changes.push({
-      commit,
-      environment,
-      oldBlob: NULL_SHA.test(oldSha) ? undefined : oldSha,
-      newBlob: NULL_SHA.test(newSha) ? undefined : newSha,
-      path: paths[paths.length - 1]!,
-      names: paths,
-    });
+    for (const raw of rest.filter((l) => l.startsWith(':'))) {
+      const [meta, ...names] = raw.split('\t');
+      const [, , oldSha, newSha] = meta!.split(' ') as [string, string, string, string];
+      const environment = environmentOf(names[names.length - 1]!);
+      if (environment === undefined) continue;
+      changes.push({
+        commit,
+        environment,
+        oldBlob: NULL_SHA.test(oldSha) ? undefined : oldSha,
+        newBlob: NULL_SHA.test(newSha) ? undefined : newSha,
+        path: names[names.length - 1]!,
+        names,
+      });
+    }
   }
   return changes;
 }
@@ -307,10 +324,15 @@ function parseByBlocks(text: string, blocks: Map<string, RawState | undefined>):
     if (name === undefined) return true;
     const key = block.join('\n');
     if (!blocks.has(key)) {
-      try {
-        blocks.set(key, asState((parse(key) as Record<string, unknown> | null)?.[name]));
-      } catch {
-        blocks.set(key, undefined);
+      const fast = plainEntry(block);
+      if (fast !== undefined) {
+        blocks.set(key, fast);
+      } else {
+        try {
+          blocks.set(key, asState((parse(key) as Record<string, unknown> | null)?.[name]));
+        } catch {
+          blocks.set(key, undefined);
+        }
       }
     }
     const state = blocks.get(key);
@@ -344,6 +366,59 @@ function parseByBlocks(text: string, blocks: Map<string, RawState | undefined>):
     }
   }
   return flush() ? flags : undefined;
+}
+
+const FIELD = /^( +)([a-z_]+):(?: +(.*))?$/;
+const PLAIN_SAFE = /^[^\s\-?:,[\]{}#&*!|>'"%@`](?:(?!: | #).)*$/;
+/** Plain scalars that may not be text: anything number-like, null-like or boolean-like in any YAML version. */
+const NOT_A_STRING = /^(?:[-+]?\.?\d.*|[-+]?\.(?:inf|nan)|null|~|true|false|yes|no|on|off|y|n)$/i;
+
+/**
+ * One flag entry of the plain shape (`name:` then `field: value` lines, scalar values) read without
+ * the YAML parser: the audit reads tens of thousands of entry versions. Only values whose meaning
+ * is certain are read here: `true`/`false`, plain decimal integers, plain text, and quoted text
+ * without escapes; anything else (numbers of other forms, nulls, escapes, block scalars, nesting)
+ * returns undefined and the YAML parser reads the entry. A property test holds it to `yaml.parse`.
+ */
+export function plainEntry(lines: readonly string[]): RawState | undefined {
+  const state: Record<string, unknown> = {};
+  let indent: number | undefined;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '' || /^\s*#/.test(line)) continue;
+    const m = FIELD.exec(line);
+    if (!m) return undefined;
+    if (indent === undefined) indent = m[1]!.length;
+    else if (m[1]!.length !== indent) return undefined;
+    const value = scalar(m[3]);
+    if (value === undefined || m[2]! in state) return undefined;
+    state[m[2]!] = value;
+  }
+  return state as RawState;
+}
+
+function scalar(raw: string | undefined): unknown {
+  if (raw === undefined) return undefined;
+  let text = raw;
+  if (text.startsWith('"') || text.startsWith("'")) {
+    const quote = text[0]!;
+    const end = text.indexOf(quote, 1);
+    if (quote === '"' ? text.includes('\\') : text.slice(1).includes("''")) return undefined;
+    if (end < 0) return undefined;
+    const rest = text.slice(end + 1);
+    if (rest !== '' && !/^ +(#.*)?$/.test(rest)) return undefined;
+    return text.slice(1, end);
+  }
+  const comment = text.indexOf(' #');
+  if (comment >= 0) text = text.slice(0, comment);
+  text = text.replace(/ +$/, '');
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (/^(0|-?[1-9]\d{0,8})$/.test(text)) return Number(text);
+  // Timestamps and dates are text in YAML 1.2's core schema (what `yaml` reads by default).
+  if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/.test(text)) return text;
+  if (text === '' || text.endsWith(':') || NOT_A_STRING.test(text) || !PLAIN_SAFE.test(text) || /\t/.test(text)) return undefined;
+  return text;
 }
 
 function entriesOf(change: FileChange, before: Flags, after: Flags, commits: readonly AuditCommit[]): AuditEntry[] {

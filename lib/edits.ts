@@ -10,11 +10,9 @@ import { FLAG_NAME_PATTERN, type FlagState, type FlagType } from '../policies/fl
 import { describeBase, findBase } from './base.ts';
 import { distTransaction, planDist, type DistPlan } from './dist.ts';
 import { gitReader } from './git.ts';
-import { definitionFields, stateFields } from '../infra/synth.ts';
-import { patchFlagConfigMap } from './kill-switch.ts';
 import { withLock } from './lock.ts';
 import { commitTransaction } from './transaction.ts';
-import { CATALOG_FILE, diskReader, parseProject, type Parsed } from './project.ts';
+import { CATALOG_FILE, diskReader, parseProject, type ParseCache, type Parsed } from './project.ts';
 import { addEntry, setFields } from './yaml-edit.ts';
 import { YamlSource } from './yaml-source.ts';
 import { isMap, isScalar, type Pair } from 'yaml';
@@ -89,7 +87,8 @@ const timestamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 export async function editFlagState(ws: Workspace, edit: StateEdit, options: EditOptions = {}): Promise<EditOutcome> {
   return withEditLock(ws.root, async () => {
     const disk = diskReader(ws.root);
-    const before = parseProject(ws.settings, disk);
+    const cache: ParseCache = new Map();
+    const before = parseProject(ws.settings, disk, cache);
     const env = before.model.environments.find((e) => e.settings.name === edit.environment);
     if (!env) throw new UsageError(`unknown environment '${edit.environment}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
     if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(`unknown flag ${quote(edit.flag)}: it is not in ${CATALOG_FILE} (declare it with flagops add)`);
@@ -131,7 +130,7 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
     if (invalidEntry && typeof rawEntry(env.source, edit.flag).rollout !== 'number') delete fields.rollout;
     const edited = setFields(text, ['flags', edit.flag], fields, file);
     const killSwitch = lowering ? { file, flag: edit.flag, environment: edit.environment } : undefined;
-    return finish(ws, before, new Map([[file, edited]]), summary, edit.at, { ...options, killSwitch, environments: [edit.environment] });
+    return finish(ws, before, new Map([[file, edited]]), summary, edit.at, { ...options, killSwitch, environments: [edit.environment], cache });
   }, options.onNote);
 }
 
@@ -175,7 +174,8 @@ export async function addFlag(ws: Workspace, add: AddFlag, options: EditOptions 
   for (const req of add.requires ?? []) checkFlagName(req, '--requires');
   return withEditLock(ws.root, async () => {
     const disk = diskReader(ws.root);
-    const before = parseProject(ws.settings, disk);
+    const cache: ParseCache = new Map();
+    const before = parseProject(ws.settings, disk, cache);
     if (before.model.catalog.names.includes(add.flag)) throw new UsageError(`flag '${add.flag}' is already in ${CATALOG_FILE}`);
     const changes = new Map<string, string>();
     const catalogText = disk.read(CATALOG_FILE);
@@ -206,7 +206,7 @@ export async function addFlag(ws: Workspace, add: AddFlag, options: EditOptions 
         }, env.file),
       );
     }
-    return finish(ws, before, changes, `added ${add.flag}: off in ${before.model.environments.map((e) => e.settings.name).join(', ')}`, add.at, options);
+    return finish(ws, before, changes, `added ${add.flag}: off in ${before.model.environments.map((e) => e.settings.name).join(', ')}`, add.at, { ...options, cache });
   }, options.onNote);
 }
 
@@ -218,6 +218,8 @@ interface FinishOptions extends EditOptions {
   readonly killSwitch?: { readonly file: string; readonly flag: string; readonly environment: string };
   /** The environments whose dist/ the edit changes (default: all). */
   readonly environments?: readonly string[];
+  /** The parses of this run: unchanged files are not parsed again. */
+  readonly cache?: ParseCache;
 }
 
 async function finish(
@@ -228,7 +230,7 @@ async function finish(
   at: Date,
   options: FinishOptions,
 ): Promise<EditOutcome> {
-  const base = editBase(ws, before);
+  const base = editBase(ws, before, options.cache);
   const ks = options.killSwitch;
   const entry = ks ? entryLines(ks.file, changes.get(ks.file)!, ks.flag) : undefined;
   const blocking = (f: Finding): boolean => f.severity === 'error' && (!ks || (f.file === ks.file && entry !== undefined && f.line >= entry[0] && f.line <= entry[1]));
@@ -239,6 +241,7 @@ async function finish(
     now: at,
     environments: options.environments,
     blocking,
+    parseCache: options.cache,
   });
   const files = [...changes.keys()];
   const outcome = { summary, findings: result.findings, files, base: base.label, baseNote: base.note };
@@ -251,6 +254,7 @@ async function finish(
     const env = result.parsed.model.environments.find((e) => e.settings.name === ks.environment)!;
     const state = env.states[ks.flag]!;
     const def = result.parsed.model.catalog.flags[ks.flag];
+    const [{ patchFlagConfigMap }, { definitionFields, stateFields }] = await Promise.all([import('./kill-switch.ts'), import('../infra/synth.ts')]);
     const patched = patchFlagConfigMap(ws.root, ks.environment, ks.flag, (old) => ({ ...old, ...(def ? definitionFields(def) : {}), ...stateFields(state) }));
     dist = { write: [{ path: patched.path, text: patched.text, added: false }], remove: [], unchanged: 0 };
   } else if (result.manifests) {
@@ -291,12 +295,12 @@ interface EditBase {
  * origin/main), so a local edit is refused exactly when CI would refuse the pull request. Without
  * origin/main: HEAD; outside git: the files as they were before this edit. Both say so.
  */
-function editBase(ws: Workspace, before: Parsed): EditBase {
+function editBase(ws: Workspace, before: Parsed, cache?: ParseCache): EditBase {
   const found = findBase(ws.root);
-  if (found.ok) return { parsed: parseProject(ws.settings, gitReader(ws.root, found.base.commit)), label: describeBase(found.base) };
+  if (found.ok) return { parsed: parseProject(ws.settings, gitReader(ws.root, found.base.commit), cache), label: describeBase(found.base) };
   if (found.fallback) {
     return {
-      parsed: parseProject(ws.settings, gitReader(ws.root, found.fallback.commit)),
+      parsed: parseProject(ws.settings, gitReader(ws.root, found.fallback.commit), cache),
       label: describeBase(found.fallback),
       note: `${found.problem}; this edit is judged against ${describeBase(found.fallback)}, and CI will judge the pull request against origin/main`,
     };

@@ -7,10 +7,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { catalogSchema, flagStatesSchema, type FlagDefinition, type FlagState } from '../policies/flag-schemas.ts';
 import { error, type Finding } from '../policies/findings.ts';
 import { conformsTo, validateAgainstSchema } from '../policies/schema-validation.ts';
+import '../policies/precompiled.ts';
 import {
   resolveEnvironmentSettings,
   resolveProjectSettings,
@@ -192,16 +192,29 @@ export async function loadEnvironmentSettings(root: string): Promise<Environment
   return promotionOrder(settings);
 }
 
-/** The default export of a settings file (TypeScript, loaded with tsx). */
+/** The default export of a settings file (TypeScript). */
 async function importDefault(file: string, shown: string): Promise<unknown> {
   try {
-    // tsImport loads the file as an ES module whatever package.json (if any) sits above it.
-    const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
+    const mod = (await importTypeScript(file)) as { default?: unknown };
     // Without "type": "module" above it, the file arrives CommonJS-wrapped: { default: { default } }.
     return (mod.default as { default?: unknown } | undefined)?.default ?? mod.default;
   } catch (e) {
     throw new UsageError(`${shown} cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
   }
+}
+
+/**
+ * Imports a TypeScript module of the project: compiled and cached when the CLI runs compiled
+ * (bin/compiled.mjs provides the compiler), else through tsx (tests, scripts).
+ */
+async function importTypeScript(file: string): Promise<unknown> {
+  const compile = (globalThis as { __flagopsCompileModule?: (path: string) => Promise<string> }).__flagopsCompileModule;
+  // A cache that cannot be written (another user's checkout) only costs speed: tsx loads the source.
+  const compiled = compile ? await compile(file).catch(() => undefined) : undefined;
+  if (compiled) return import(compiled);
+  const { tsImport } = await import('tsx/esm/api');
+  // tsImport loads the file as an ES module whatever package.json (if any) sits above it.
+  return tsImport(pathToFileURL(file).href, import.meta.url);
 }
 
 /** The project-wide settings file (optional; the defaults of environments/settings.ts apply without it). */
@@ -236,8 +249,16 @@ export function promotionOrder(settings: readonly EnvironmentSettings[]): Enviro
 }
 
 /** Parses the catalog and every environment's flag file. Never throws on bad flag data. */
-export function parseProject(settings: readonly EnvironmentSettings[], reader: FileReader): Parsed {
+/**
+ * Parses already done in this run, by file and text: the base of a change and the working tree
+ * share every file they have in common (each flag file is parsed once per run), and a parse is
+ * plain data nobody changes.
+ */
+export type ParseCache = Map<string, { readonly read: FileRead; readonly findings: readonly Finding[] }>;
+
+export function parseProject(settings: readonly EnvironmentSettings[], reader: FileReader, cache?: ParseCache): Parsed {
   const findings: Finding[] = [];
+  const parseFile = cache ? cachedParse(cache) : parseFileUncached;
   const catalogRead = parseFile(CATALOG_FILE, reader, catalogSchema, findings);
   const catalog: CatalogModel = {
     file: CATALOG_FILE,
@@ -262,7 +283,7 @@ export function parseProject(settings: readonly EnvironmentSettings[], reader: F
   return { model: { catalog, environments }, findings };
 }
 
-interface FileRead {
+export interface FileRead {
   source: YamlSource | undefined;
   readable: boolean;
   data: Record<string, unknown> | undefined;
@@ -270,7 +291,31 @@ interface FileRead {
   valid: Record<string, unknown>;
 }
 
-function parseFile(file: string, reader: FileReader, schema: object, findings: Finding[]): FileRead {
+type ParseFile = (file: string, reader: FileReader, schema: object, findings: Finding[]) => FileRead;
+
+/** {@link parseFileUncached} through a cache of earlier parses of the same file and text. */
+function cachedParse(cache: ParseCache): ParseFile {
+  return (file, reader, schema, findings) => {
+    let text: string | undefined;
+    try {
+      text = reader.read(file);
+    } catch {
+      return parseFileUncached(file, reader, schema, findings); // reports the unreadable file
+    }
+    if (text === undefined) return parseFileUncached(file, { read: () => undefined }, schema, findings);
+    const key = `${file}\0${text}`;
+    let hit = cache.get(key);
+    if (!hit) {
+      const own: Finding[] = [];
+      hit = { read: parseFileUncached(file, { read: () => text }, schema, own), findings: own };
+      cache.set(key, hit);
+    }
+    for (const f of hit.findings) findings.push(f);
+    return hit.read;
+  };
+}
+
+function parseFileUncached(file: string, reader: FileReader, schema: object, findings: Finding[]): FileRead {
   const unread = { source: undefined, readable: false, data: undefined, names: [], valid: {} };
   let text: string | undefined;
   try {

@@ -6,17 +6,16 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PROJECT_DEFAULTS, type EnvironmentSettings, type ProjectSettings } from '../environments/settings.ts';
-import { synthesizeAll, synthesizeProjectFiles, type EnvironmentManifests, type ProjectFile } from '../infra/synth.ts';
+import type { EnvironmentManifests, ProjectFile } from '../infra/synth.ts';
 import { checkChangeRules } from '../policies/change-rules.ts';
 import { hasErrors, type Finding } from '../policies/findings.ts';
-import { checkManifests } from '../policies/manifest-policies.ts';
 import { checkStateRules } from '../policies/state-rules.ts';
-import { driftFindings, type ProjectFiles } from './dist.ts';
+import type { ProjectFiles } from './dist.ts';
 import { linkFindings } from './links.ts';
 import { clearDeadLock, describeOwner, withLock } from './lock.ts';
 import { hasJournal, recoverTransactions } from './transaction.ts';
 import { UsageError } from './errors.ts';
-import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type Parsed } from './project.ts';
+import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type ParseCache, type Parsed } from './project.ts';
 
 export interface Workspace {
   readonly root: string;
@@ -73,6 +72,8 @@ export interface ValidateOptions {
   readonly base?: Parsed;
   /** How messages name the base (`origin/main (merge base 1a2b3c4d5e6f)`). */
   readonly baseLabel?: string;
+  /** Parses already done in this run (the base's): a file with the same text is not parsed again. */
+  readonly parseCache?: ParseCache;
   /** "Now" for time-based rules. */
   readonly now: Date;
   /** Compare committed dist/ with the fresh synth. */
@@ -97,13 +98,20 @@ export interface Validation {
 
 export async function validate(ws: Workspace, options: ValidateOptions): Promise<Validation> {
   const reader = options.reader ?? diskReader(ws.root);
-  const parsed = parseProject(ws.settings, reader);
+  const parsed = parseProject(ws.settings, reader, options.parseCache);
   const project = projectSettings(ws);
   const links = linkFindings(ws.root, ws.settings.map((s) => s.name), [project.openFeatureManifest]);
   let findings: Finding[] = [...links, ...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
   if (options.base) findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, parsed.model, options.baseLabel));
   const blocks = (fs: readonly Finding[]) => fs.some((f) => f.severity === 'error' && (options.blocking?.(f) ?? true));
   if (blocks(findings)) return { parsed, findings };
+  // Synthesis and the manifest policies load cdk8s and every policy: only commands that get this
+  // far pay for them (`flagops list` and `status` never do).
+  const [{ synthesizeAll, synthesizeProjectFiles }, { checkManifests }, { driftFindings }] = await Promise.all([
+    import('../infra/synth.ts'),
+    import('../policies/manifest-policies.ts'),
+    import('./dist.ts'),
+  ]);
   const manifests = synthesizeAll(parsed.model, options.environments);
   const projectFiles = synthesizeProjectFiles(parsed.model, project);
   findings.push(...(await checkManifests(manifests, ws.settings)));

@@ -21,6 +21,8 @@ export function flagChanges(base: ProjectModel, current: ProjectModel): FlagChan
   const changes: FlagChange[] = [];
   for (const env of current.environments) {
     const baseEnv = base.environments.find((e) => e.settings.name === env.settings.name);
+    // A file with the same text as on the base has no change: skipped without comparing entries.
+    if (baseEnv?.source && baseEnv.source.text === env.source?.text) continue;
     const names = [...new Set([...(baseEnv?.names ?? []), ...env.names])];
     for (const flag of names) {
       const before = baseEnv?.states[flag];

@@ -131,3 +131,16 @@ export const SCHEMA_FILES = {
   'catalog.schema.json': catalogSchema,
   'flag-states.schema.json': flagStatesSchema,
 } as const;
+
+/**
+ * The schemas (and the per-entry subschemas parsing uses on their own) whose validators are
+ * generated ahead of time into policies/generated/flag-validators.ts: name → schema and JSON pointer.
+ */
+export const PRECOMPILED = {
+  catalog: { schema: catalogSchema, pointer: undefined },
+  catalogNames: { schema: catalogSchema, pointer: '/properties/flags/propertyNames' },
+  catalogEntry: { schema: catalogSchema, pointer: '/properties/flags/additionalProperties' },
+  states: { schema: flagStatesSchema, pointer: undefined },
+  statesNames: { schema: flagStatesSchema, pointer: '/properties/flags/propertyNames' },
+  statesEntry: { schema: flagStatesSchema, pointer: '/properties/flags/additionalProperties' },
+} as const;

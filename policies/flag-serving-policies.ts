@@ -12,11 +12,14 @@ import { FLAGD_KEY } from '../constructs/feature-flag-config-map.ts';
 import type { ProjectModel } from '../lib/project.ts';
 import { error, warning, type Finding, type Location } from './findings.ts';
 import type { ManifestPolicy } from './manifest-policies.ts';
+import { compileCached, instanceKey, type CompilingAjv } from './validator-cache.ts';
 
 /** flagd-schemas `json/json-schema-v0.2.13` (commit 58d7327243), the version flagd v0.16.1 builds in. */
 const FLAGD_SCHEMA_FILES = ['targeting.json', 'flags.json', 'flagd.json'] as const;
 
 let flagdAjv: Ajv | undefined;
+let flagdKey: string | undefined;
+const flagdValidators = new Map<string, ValidateFunction>();
 
 /**
  * flagd's own validators (draft-07): of a whole flag set (`https://flagd.dev/schema/v0/flagd.json`),
@@ -24,10 +27,15 @@ let flagdAjv: Ajv | undefined;
  */
 function flagdValidator(definition?: string): ValidateFunction {
   if (!flagdAjv) {
-    flagdAjv = new Ajv({ allErrors: true, strict: false });
-    for (const file of FLAGD_SCHEMA_FILES) flagdAjv.addSchema(JSON.parse(readFileSync(new URL(`./flagd-schemas/${file}`, import.meta.url), 'utf8')) as object);
+    flagdAjv = new Ajv({ allErrors: true, strict: false, code: { source: true } });
+    const texts = FLAGD_SCHEMA_FILES.map((file) => readFileSync(new URL(`./flagd-schemas/${file}`, import.meta.url), 'utf8'));
+    for (const text of texts) flagdAjv.addSchema(JSON.parse(text) as object);
+    flagdKey = instanceKey('flagd-07', { allErrors: true, strict: false }, texts);
   }
-  return flagdAjv.getSchema(definition ? `https://flagd.dev/schema/v0/flags.json#/definitions/${definition}` : 'https://flagd.dev/schema/v0/flagd.json')!;
+  const ref = definition ? `https://flagd.dev/schema/v0/flags.json#/definitions/${definition}` : 'https://flagd.dev/schema/v0/flagd.json';
+  let validate = flagdValidators.get(ref);
+  if (!validate) flagdValidators.set(ref, (validate = compileCached(flagdAjv as unknown as CompilingAjv, ref, flagdKey!)));
+  return validate;
 }
 
 /** The typed flag definition of flags.json that a flag's variants call for (its first variant's type). */
@@ -182,27 +190,5 @@ export const networkPolicyPolicy: ManifestPolicy = ({ files }, context) => {
   return findings;
 };
 
-/**
- * `flag-serving-off` (warning): in an environment whose `flagServing.mode` is `none`, nothing
- * evaluates `flags.flagd.json`, so a flag at a partial rollout is off for every user (the legacy
- * `feature_flags.json` says `true` only at 100%). Reported at each such flag entry.
- */
-export function flagServingRule(model: ProjectModel): Finding[] {
-  const findings: Finding[] = [];
-  for (const env of model.environments) {
-    if (env.settings.flagServing.mode !== 'none' || !env.source) continue;
-    for (const name of env.names) {
-      const s = env.states[name];
-      if (!s?.enabled || s.rollout <= 0 || s.rollout >= 100) continue;
-      findings.push(
-        warning(
-          env.source.locate(['flags', name, 'rollout']),
-          'flag-serving-off',
-          `flag '${name}' is at ${s.rollout}% in ${env.settings.name}, but flag serving is off there (flagServing.mode: 'none' in environments/${env.settings.name}/environment.ts): ` +
-            `nothing evaluates flags.flagd.json, and feature_flags.json says true only at 100%, so this rollout does not reach users (it is off for everyone)`,
-        ),
-      );
-    }
-  }
-  return findings;
-}
+/** The `flag-serving-off` state rule lives with the other state rules (it needs no manifest code). */
+export { flagServingRule } from './state-rules.ts';

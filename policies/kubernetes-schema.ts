@@ -8,6 +8,7 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { error, type Finding } from './findings.ts';
 import type { ManifestPolicy } from './manifest-policies.ts';
+import { compileCached, instanceKey, type CompilingAjv } from './validator-cache.ts';
 
 interface ModelClass {
   new (data: unknown): { validate(): void };
@@ -37,6 +38,7 @@ interface CrdDocument {
 }
 
 let crdAjv: Ajv | undefined;
+const CRD_KEY = instanceKey('crd-07', { allErrors: true, strict: false });
 
 /** A validator for the `openAPIV3Schema` of a vendored CRD version, in the kubernetes-models shape. */
 function crdModel(file: string, version: string): ModelClass | undefined {
@@ -44,8 +46,8 @@ function crdModel(file: string, version: string): ModelClass | undefined {
   const schema = crd.spec?.versions?.find((v) => v.name === version)?.schema?.openAPIV3Schema;
   if (!schema) return undefined;
   // Kubernetes' structural schemas are OpenAPI v3 (draft-04-like) with x-kubernetes-* extensions.
-  crdAjv ??= new Ajv({ allErrors: true, strict: false });
-  const validate = crdAjv.compile(schema);
+  crdAjv ??= new Ajv({ allErrors: true, strict: false, code: { source: true } });
+  const validate = compileCached(crdAjv as unknown as CompilingAjv, schema, CRD_KEY);
   return class {
     constructor(private readonly data: unknown) {}
     validate(): void {

@@ -2,32 +2,52 @@
  * Applies a JSON Schema (ajv, draft 2020-12) to parsed data and turns every ajv error into a
  * finding with a stable rule id and the source position of the offending key or value.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { closest } from '../lib/suggest.ts';
 import { error, type Finding, type Locator } from './findings.ts';
+import { compileCached, instanceKey, type CompilingAjv } from './validator-cache.ts';
 
-// ajv-formats ships CommonJS with a default export; under ESM interop it may arrive wrapped.
+// ajv's compiler is loaded on first use, synchronously (it is CommonJS): the flag files' schemas are
+// precompiled (policies/precompiled.ts), so commands that only parse them never load it.
+const require = createRequire(import.meta.url);
 type AddFormats = (ajv: Ajv2020) => unknown;
-const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
 
 let ajv: Ajv2020 | undefined;
 const compiled = new WeakMap<object, ValidateFunction>();
 
-/** The shared ajv instance: all errors, verbose (to read `x-rule`), formats, strict schemas. */
+/** An ajv instance as flagops uses it: all errors, verbose (to read `x-rule`), formats, strict schemas. */
+export function newAjv(options: Partial<ConstructorParameters<typeof Ajv2020>[0]> = {}): Ajv2020 {
+  const { Ajv2020: AjvClass } = require('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020 };
+  const formats = require('ajv-formats') as AddFormats & { default?: AddFormats };
+  const addFormats = formats.default ?? formats;
+  const instance = new AjvClass({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, ...options });
+  addFormats(instance);
+  instance.addKeyword({ keyword: 'x-rule', schemaType: 'string' });
+  return instance;
+}
+
+/** The shared ajv instance (it keeps the generated code, for the validator cache). */
 export function schemaValidator(): Ajv2020 {
-  if (!ajv) {
-    ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
-    addFormats(ajv);
-    ajv.addKeyword({ keyword: 'x-rule', schemaType: 'string' });
-  }
+  ajv ??= newAjv({ code: { source: true } });
   return ajv;
+}
+
+/** Names the shared instance's options in the validator cache. */
+const SHARED_KEY = instanceKey('flagops-2020', { allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, formats: 'ajv-formats', keywords: ['x-rule'] });
+
+/**
+ * Validators compiled ahead of time (policies/generated/, by `npm run schemas`) for the schemas
+ * every command applies: the flag files'. Registered by object identity; others compile on use.
+ */
+export function registerPrecompiled(validators: ReadonlyMap<object, ValidateFunction>): void {
+  for (const [schema, validate] of validators) compiled.set(schema, validate);
 }
 
 function validatorFor(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = schemaValidator().compile(schema);
+    validate = compileCached(schemaValidator() as unknown as CompilingAjv, schema, SHARED_KEY);
     compiled.set(schema, validate);
   }
   return validate;

@@ -6,7 +6,6 @@
 import type { EnvironmentModel, ProjectModel } from '../lib/project.ts';
 import type { FlagState } from './flag-schemas.ts';
 import { error, fileLocator, warning, type Finding, type Locator } from './findings.ts';
-import { flagServingRule } from './flag-serving-policies.ts';
 
 /** Tolerated clock skew for `changed_at` in the future. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -153,4 +152,29 @@ export function checkInvariants(
 export function describeExposure(state: FlagState | undefined): string {
   if (!state) return 'absent';
   return state.enabled ? `on ${state.rollout}%` : 'off';
+}
+
+/**
+ * `flag-serving-off` (warning): in an environment whose `flagServing.mode` is `none`, nothing
+ * evaluates `flags.flagd.json`, so a flag at a partial rollout is off for every user (the legacy
+ * `feature_flags.json` says `true` only at 100%). Reported at each such flag entry.
+ */
+export function flagServingRule(model: ProjectModel): Finding[] {
+  const findings: Finding[] = [];
+  for (const env of model.environments) {
+    if (env.settings.flagServing.mode !== 'none' || !env.source) continue;
+    for (const name of env.names) {
+      const s = env.states[name];
+      if (!s?.enabled || s.rollout <= 0 || s.rollout >= 100) continue;
+      findings.push(
+        warning(
+          env.source.locate(['flags', name, 'rollout']),
+          'flag-serving-off',
+          `flag '${name}' is at ${s.rollout}% in ${env.settings.name}, but flag serving is off there (flagServing.mode: 'none' in environments/${env.settings.name}/environment.ts): ` +
+            `nothing evaluates flags.flagd.json, and feature_flags.json says true only at 100%, so this rollout does not reach users (it is off for everyone)`,
+        ),
+      );
+    }
+  }
+  return findings;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseFlags, type AuditEntry } from '../lib/audit.ts';
+import { parseFlags, plainEntry, type AuditEntry } from '../lib/audit.ts';
 import { flagops, git, read, REPO_ROOT, tempProject, write } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 
@@ -320,5 +320,41 @@ describe('flagops audit --since and late merges', () => {
     const entries = jsonLines((await flagops(dir, 'audit', '--env', 'production', '--since', '2026-11-20', '--json')).stdout);
     // THEN the change is listed, with its own changed_at as timestamp
     expect(entries.map((e) => [e.feature_flag, e.timestamp, e.commit_date])).toContainEqual(['e_prescribing_enabled', '2026-11-01T09:00:00Z', '2026-11-25T10:00:00Z']);
+  });
+});
+
+describe('plainEntry, the audit\'s fast reader of one flag entry', () => {
+  it('reads every entry it accepts exactly as the YAML parser does (property test)', async () => {
+    const fc = (await import('fast-check')).default;
+    const { plainEntry } = await import('../lib/audit.ts');
+    const word = fc.stringMatching(/^[A-Za-z0-9 :#'"\\%@,.!*&|>{}[\]?\-+~_\t]{0,24}$/);
+    const value = fc.oneof(
+      word,
+      word.map((w) => `"${w}"`),
+      word.map((w) => `'${w}'`),
+      fc.integer({ min: -1000, max: 1000 }).map(String),
+      fc.constantFrom('true', 'false', 'null', '~', 'yes', 'On', '0x19', '1e2', '025', '.inf', '2026-11-23T10:00:00Z', '2026-11-23', '|', '>-', '[]', '{}', '*a', '&a x', '!!str 5'),
+      fc.tuple(word, word).map(([a, b]) => `${a} # ${b}`),
+    );
+    const field = fc.constantFrom('enabled', 'rollout', 'reason', 'ticket', 'changed_by', 'changed_at', 'approved_by');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(field, value), { minLength: 1, maxLength: 7 }), (fields) => {
+        const lines = ['  x_enabled:', ...fields.map(([k, v]) => `    ${k}: ${v}`)];
+        const fast = plainEntry(lines);
+        if (fast === undefined) return true; // left to the YAML parser
+        const full = (parse(lines.join('\n')) as { x_enabled: unknown }).x_enabled;
+        expect(fast).toEqual(full);
+        return true;
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('leaves nothing that matters to chance: the sample files are all read fast', () => {
+    for (const env of ['dev', 'staging', 'production']) {
+      const text = read(REPO_ROOT, `environments/${env}/flags.yaml`);
+      const blocks = text.split(/\n(?=  [a-z0-9_]+_enabled:\n)/).slice(1).map((b) => b.split('\n').filter((l) => l.startsWith('    ') || /^  [a-z0-9_]+:$/.test(l)));
+      for (const block of blocks) expect(plainEntry(block), block.join('\n')).toBeDefined();
+    }
   });
 });

@@ -89,7 +89,7 @@ describe('flagops check', () => {
   });
 
   it('exit 2 outside a flagops project', () => {
-    const r = flagopsProcess('/tmp', ['check']);
+    const r = flagopsProcess(mkdtempSync(join(tmpdir(), 'flagops-not-a-project-')), ['check']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no environments/catalog.yaml found');
   });

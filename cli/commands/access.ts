@@ -1,19 +1,9 @@
-import { BACKUP_NAMES } from '../../constructs/database-backup.ts';
-import { accessMatrix, describeSubject, describeVerbs, writes, type SubjectAccess, type Target } from '../../lib/access.ts';
+import type { SubjectAccess } from '../../lib/access.ts';
 import { now, openWorkspace, validate } from '../../lib/workspace.ts';
 import { hasErrors } from '../../policies/findings.ts';
-import { flagConfigMapTarget } from '../../policies/access-policies.ts';
-import { printFindings, table } from '../report.ts';
+import { printFindings } from '../report.ts';
 import { EXIT, type Register, note } from '../main.ts';
-import { checkEnv, envOption } from './synth.ts';
-
-/** What `flagops access` reports on: the flag ConfigMap and the backup resources. */
-export const ACCESS_TARGETS: readonly Target[] = [
-  flagConfigMapTarget,
-  { label: 'backup CronJobs', apiGroup: 'batch', resource: 'cronjobs', names: [BACKUP_NAMES.cronJob, BACKUP_NAMES.verifyCronJob] },
-  { label: 'backup PVC', apiGroup: '', resource: 'persistentvolumeclaims', names: [BACKUP_NAMES.claim] },
-  { label: 'backup scripts', apiGroup: '', resource: 'configmaps', names: [BACKUP_NAMES.scripts] },
-];
+import { checkEnv, envOption } from '../options.ts';
 
 export const registerAccess: Register = (program, ctx) => {
   program
@@ -30,9 +20,12 @@ export const registerAccess: Register = (program, ctx) => {
         ctx.exitCode = EXIT.violations;
         return;
       }
+      const { accessMatrix } = await import('../../lib/access.ts');
+      const { ACCESS_TARGETS, accessTable, flagWriters } = await import('../../lib/access-report.ts');
       const reports = result.manifests.map((m) => {
         const settings = ws.settings.find((s) => s.name === m.environment)!;
-        return { environment: m.environment, namespace: settings.namespace, subjects: accessMatrix(m.files.map((f) => f.object), settings.namespace, ACCESS_TARGETS) };
+        const subjects: SubjectAccess[] = accessMatrix(m.files.map((f) => f.object), settings.namespace, ACCESS_TARGETS);
+        return { environment: m.environment, namespace: settings.namespace, subjects };
       });
       if (opts.json) {
         ctx.output.out(JSON.stringify(reports, null, 2));
@@ -47,17 +40,3 @@ export const registerAccess: Register = (program, ctx) => {
     });
 };
 
-/** One row per subject, one column per target, verbs in plain words. */
-export function accessTable(subjects: readonly SubjectAccess[]): string[] {
-  const rows = subjects.map((s) => [
-    describeSubject(s.subject) + (s.automountToken === false ? ' (no token)' : ''),
-    ...ACCESS_TARGETS.map((t) => describeVerbs(s.access[t.label]?.verbs ?? [])),
-  ]);
-  return table(rows, ['SUBJECT', ...ACCESS_TARGETS.map((t) => t.label)]);
-}
-
-export function flagWriters(subjects: readonly SubjectAccess[]): string {
-  const writers = subjects.filter((s) => writes(s.access[flagConfigMapTarget.label]?.verbs ?? []));
-  if (writers.length === 0) return 'nobody';
-  return writers.map((s) => `${describeSubject(s.subject)} (via Role ${s.access[flagConfigMapTarget.label]!.via.join(', ')})`).join('; ');
-}

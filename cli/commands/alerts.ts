@@ -1,12 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { Option } from 'commander';
-import { extractRules } from '../../lib/prometheus-rules.ts';
-import { alertRows, alertTablesMarkdown, replaceAlertTables, runbookTables, TABLE_BEGIN, TABLE_END } from '../../lib/alert-table.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { table } from '../report.ts';
 import { note, type Register } from '../main.ts';
-import { checkEnv, envOption } from './synth.ts';
+import { checkEnv, envOption } from '../options.ts';
 
 export const registerAlerts: Register = (program, ctx) => {
   program
@@ -15,11 +13,16 @@ export const registerAlerts: Register = (program, ctx) => {
     .addOption(envOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
     .option('--rules', "print the committed dist/<env>/ rules as a plain Prometheus rule file (for promtool); needs --env")
-    .option('--update <file>', `rewrite the markdown tables between the ${TABLE_BEGIN.slice(0, 22)}... markers of FILE (the README)`)
+    .option('--update <file>', 'rewrite the markdown tables between the <!-- flagops alerts: ... markers of FILE (the README)')
     .option('--runbooks <dir>', "rewrite the table between the same markers in each alert's runbook page DIR/<alert-in-kebab-case>.md")
     .action(async (opts: { env?: string; format: 'text' | 'markdown' | 'json'; update?: string; runbooks?: string; rules?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const only = checkEnv(ws, opts.env);
+      // The alert catalog loads the constructs: only when this command runs.
+      const [{ extractRules }, { alertRows, alertTablesMarkdown, replaceAlertTables, runbookTables, TABLE_BEGIN, TABLE_END }] = await Promise.all([
+        import('../../lib/prometheus-rules.ts'),
+        import('../../lib/alert-table.ts'),
+      ]);
       if (opts.rules) {
         if (!opts.env) throw new UsageError('--rules needs --env: one rule file per environment');
         return ctx.output.out(extractRules(ws.root, opts.env).trimEnd());

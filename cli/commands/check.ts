@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi, type ChangeBase } from '../../lib/base.ts';
 import { gitReader } from '../../lib/git.ts';
-import { parseProject } from '../../lib/project.ts';
+import { parseProject, type ParseCache } from '../../lib/project.ts';
 import { loadPullRequest } from '../../lib/pull-request.ts';
 import { now, openWorkspace, validate } from '../../lib/workspace.ts';
 import { checkPullRequestIdentities } from '../../policies/identity-rules.ts';
@@ -40,8 +40,10 @@ export const registerCheck: Register = (program, ctx) => {
         if (!fatal) base = found.fallback;
       }
       const label = base ? describeBase(base) : undefined;
-      const parsedBase = base ? parseProject(ws.settings, gitReader(ws.root, base.commit)) : undefined;
-      const result = await validate(ws, { now: now(), base: parsedBase, baseLabel: label, drift: true });
+      // One parse per file and text in this run: files the change leaves alone are parsed once.
+      const parseCache: ParseCache = new Map();
+      const parsedBase = base ? parseProject(ws.settings, gitReader(ws.root, base.commit), parseCache) : undefined;
+      const result = await validate(ws, { now: now(), base: parsedBase, baseLabel: label, drift: true, parseCache });
       const findings = [...baseFindings, ...result.findings];
       if (opts.pullRequest !== undefined) {
         const pr = loadPullRequest(ws.root, opts.pullRequest, ctx.cwd);

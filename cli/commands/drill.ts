@@ -1,9 +1,9 @@
-import { drill, type DrillFlagResult, type DrillResult } from '../../lib/drill.ts';
+import type { DrillFlagResult, DrillResult } from '../../lib/drill.ts';
 import { formatDuration } from '../../lib/duration.ts';
 import { now, openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { printFindings, table } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../main.ts';
-import { checkEnv, envOption } from './synth.ts';
+import { checkEnv, envOption } from '../options.ts';
 
 /** `changed_by` of the scratch kill switches (they are never committed). */
 export const DRILL_BY = 'rollback-drill@flagops.local';
@@ -86,6 +86,7 @@ export const registerDrill: Register = (program, ctx) => {
       const results: DrillResult[] = [];
       for (const environment of environments) {
         const status = ctx.output.status;
+        const { drill } = await import('../../lib/drill.ts');
         const result = await drill(ws, {
           environment,
           now: at,

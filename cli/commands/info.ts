@@ -5,7 +5,7 @@ import { describeExposure } from '../../policies/state-rules.ts';
 import { codeReferences, referenceCounts } from './refs.ts';
 import { printFindings, safeJson, table } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../main.ts';
-import { checkEnv, envOption } from './synth.ts';
+import { checkEnv, envOption } from '../options.ts';
 
 async function load(ctx: CommandContext, workspace?: Workspace): Promise<Parsed> {
   const ws = workspace ?? (await openWorkspace(ctx.cwd, note(ctx)));

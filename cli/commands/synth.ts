@@ -1,19 +1,11 @@
-import { Option } from 'commander';
 import { applyDist, planDist } from '../../lib/dist.ts';
 import { hasErrors } from '../../policies/findings.ts';
-import { distProjectFiles, now, openWorkspace, UsageError, validate, type Workspace } from '../../lib/workspace.ts';
+import { distProjectFiles, now, openWorkspace, validate } from '../../lib/workspace.ts';
 import { withEditLock } from '../../lib/edits.ts';
 import { printFindings } from '../report.ts';
 import { EXIT, type Register, note } from '../main.ts';
 
-/** `--env E`, checked against the workspace's environments. */
-export const envOption = () => new Option('--env <env>', 'environment (dev, staging, production)');
-
-export function checkEnv(ws: Workspace, env: string | undefined): string[] | undefined {
-  if (env === undefined) return undefined;
-  if (!ws.settings.some((s) => s.name === env)) throw new UsageError(`unknown environment '${env}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
-  return [env];
-}
+import { checkEnv, envOption } from '../options.ts';
 
 export const registerSynth: Register = (program, ctx) => {
   program

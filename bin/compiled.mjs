@@ -1,0 +1,244 @@
+// The flagops CLI runs as compiled JavaScript: TypeScript through a loader costs about 0.3 s at
+// every start, more than a command like `flagops list` should take in all. There is no build step
+// to remember: the first command after `npm ci` (or after any source change) bundles the CLI with
+// esbuild into node_modules/.cache/flagops/, and every later start checks that the build is still
+// exactly what the sources say (a content hash of every file that went into it) before running it.
+// A stale build never runs; when nothing can be built or cached, the sources run through tsx.
+//
+// Modules the CLI loads at run time from the project (environments/<env>/environment.ts) are
+// compiled and cached the same way (compileModule), keyed by the content of every file they use.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where builds are kept (FLAGOPS_CACHE_DIR moves it, for tests and read-only installs). */
+const CACHE = process.env.FLAGOPS_CACHE_DIR ? resolve(process.env.FLAGOPS_CACHE_DIR) : join(ROOT, 'node_modules', '.cache', 'flagops');
+const FORMAT = 4; // bump when the shape of the cache records changes
+const debug = (message) => {
+  if (process.env.FLAGOPS_DEBUG) process.stderr.write(`flagops: debug: ${message}\n`);
+};
+
+// node:crypto is loaded only when a file's stat changed (it costs as much as the rest of a start).
+const sha = (data) => createRequire(import.meta.url)('node:crypto').createHash('sha256').update(data).digest('hex');
+
+/**
+ * A file's identity for the fast check: size, inode, and the modification and change times in
+ * nanoseconds. Any write to a file updates its ctime, which no tool can set back: while these are
+ * unchanged, so is the content. When they changed, the content hash decides.
+ */
+function stamp(path) {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.size}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether every input of a recorded build still has the content it was built from. `inputs` maps
+ * a path to its content hash; `stamps` to its stat stamp when the hash was taken. Refreshes the
+ * stamps of files whose stat changed but whose content did not (`record.restamped`).
+ */
+function fresh(record, base = ROOT) {
+  if (!record || record.format !== FORMAT || record.root !== ROOT || record.node !== process.versions.node) return false;
+  for (const [path, hash] of Object.entries(record.inputs)) {
+    const absolute = resolve(base, path);
+    const now = stamp(absolute);
+    if (now === undefined) return false;
+    if (record.stamps?.[path] === now) continue;
+    let text;
+    try {
+      text = readFileSync(absolute);
+    } catch {
+      return false;
+    }
+    if (sha(text) !== hash) return false;
+    record.stamps = { ...record.stamps, [path]: now };
+    record.restamped = true;
+  }
+  return true;
+}
+
+/** The stat stamps of `inputs` (paths relative to `base`). */
+const stampsOf = (inputs, base = ROOT) => Object.fromEntries(Object.keys(inputs).map((path) => [path, stamp(resolve(base, path))]));
+
+function readJson(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a file by rename, so a reader never sees half of it. */
+function writeAtomic(path, text) {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, text);
+  renameSync(temp, path);
+}
+
+/**
+ * esbuild leaves `import.meta.url` as the bundle's own URL; the sources use it to find files next
+ * to them (schemas, CRDs, scripts, runbooks). Each source's own URL is put in its place.
+ */
+const sourceUrls = {
+  name: 'flagops-source-urls',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (args.path.split(sep).includes('node_modules')) return undefined;
+      const contents = readFileSync(args.path, 'utf8').replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
+      return { contents, loader: 'ts' };
+    });
+  },
+};
+
+/** Packages bundled into the CLI rather than loaded from node_modules at run time. */
+const BUNDLED = new Set(['yaml', 'commander', 'picocolors']);
+
+/** Every dependency but {@link BUNDLED}, with its subpaths. */
+function externals() {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((n) => !BUNDLED.has(n));
+  return names.flatMap((n) => [n, `${n}/*`]);
+}
+
+/** Bundles `entry` (absolute) into `outdir`; returns the project inputs with their content hashes. */
+async function bundle(entry, outdir, options = {}) {
+  const esbuild = await import('esbuild');
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    outdir,
+    bundle: true,
+    splitting: options.splitting ?? true,
+    format: 'esm',
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    // Dependencies stay in node_modules, but for the few every command loads: bundled into one
+    // chunk, they load without resolving dozens of files (yaml alone is 72).
+    external: externals(),
+    absWorkingDir: ROOT,
+    metafile: true,
+    logLevel: 'silent',
+    entryNames: options.entryName ?? '[name]',
+    chunkNames: 'chunk-[hash]',
+    plugins: [sourceUrls],
+    // The bundled CommonJS packages call require() (for node: builtins): give each chunk one.
+    banner: { js: "import { createRequire as __flagopsRequire } from 'node:module'; const require = __flagopsRequire(import.meta.url);" },
+  });
+  // The build also depends on how it is made (this file) and on which packages stay external.
+  const inputs = { 'bin/compiled.mjs': sha(readFileSync(fileURLToPath(import.meta.url))), 'package.json': sha(readFileSync(join(ROOT, 'package.json'))) };
+  for (const input of Object.keys(result.metafile.inputs).sort()) {
+    const absolute = resolve(ROOT, input);
+    if (absolute.split(sep).includes('node_modules')) continue;
+    inputs[relative(ROOT, absolute)] = sha(readFileSync(absolute));
+  }
+  return inputs;
+}
+
+/** The compiled CLI's `cli/main` module: built now when missing or stale. */
+export async function loadCli() {
+  const pointer = join(CACHE, 'current.json');
+  let record = readJson(pointer);
+  if (!fresh(record)) {
+    try {
+      record = await buildCli();
+    } catch (e) {
+      debug(`no compiled CLI (${e.message}); running the sources through tsx`);
+      return loadSources();
+    }
+  } else if (record.restamped) {
+    try {
+      delete record.restamped;
+      writeAtomic(pointer, `${JSON.stringify(record)}\n`);
+    } catch {
+      // a read-only cache: the content check runs again next time
+    }
+  }
+  globalThis.__flagopsCompileModule = compileModule;
+  try {
+    return await import(pathToFileURL(join(CACHE, record.dir, 'main.js')).href);
+  } catch (e) {
+    // A build that does not load is never worth a broken command: run the sources instead.
+    debug(`the compiled CLI does not load (${e.message}); running the sources through tsx`);
+    delete globalThis.__flagopsCompileModule;
+    return loadSources();
+  }
+}
+
+/**
+ * The bundle imports its external packages by name, resolved from where it lies: a cache outside
+ * the package's node_modules gets a link to it.
+ */
+function linkPackages() {
+  const link = join(CACHE, 'node_modules');
+  if (CACHE.startsWith(join(ROOT, 'node_modules') + sep) || existsSync(link)) return;
+  symlinkSync(join(ROOT, 'node_modules'), link, 'dir');
+}
+
+async function buildCli() {
+  mkdirSync(CACHE, { recursive: true });
+  linkPackages();
+  const work = join(CACHE, `build-${process.pid}-${Date.now()}`);
+  try {
+    const inputs = await bundle(join(ROOT, 'cli', 'main.ts'), work);
+    const dir = `cli-${sha(JSON.stringify(inputs)).slice(0, 16)}`;
+    if (existsSync(join(CACHE, dir))) rmSync(work, { recursive: true, force: true });
+    else renameSync(work, join(CACHE, dir));
+    const record = { format: FORMAT, root: ROOT, node: process.versions.node, dir, inputs, stamps: stampsOf(inputs) };
+    writeAtomic(join(CACHE, 'current.json'), `${JSON.stringify(record)}\n`);
+    for (const name of readdirSync(CACHE)) {
+      if (name.startsWith('cli-') && name !== dir) rmSync(join(CACHE, name), { recursive: true, force: true });
+    }
+    debug(`compiled the CLI into ${join(CACHE, dir)}`);
+    return record;
+  } catch (e) {
+    rmSync(work, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function loadSources() {
+  const { register } = await import('tsx/esm/api');
+  register();
+  return import(pathToFileURL(join(ROOT, 'cli', 'main.ts')).href);
+}
+
+/**
+ * Compiles a TypeScript module of the project (an environment.ts) into the cache, keyed by the
+ * content of every file it bundles, and returns its file URL. Used by lib/project.ts when present.
+ */
+export async function compileModule(absolute) {
+  const modules = join(CACHE, 'modules');
+  const key = sha(absolute).slice(0, 16);
+  const pointer = join(modules, `${key}.json`);
+  let record = readJson(pointer);
+  const current = fresh(record, '/');
+  if (current && record.restamped) {
+    delete record.restamped;
+    try {
+      writeAtomic(pointer, `${JSON.stringify(record)}\n`);
+    } catch {
+      // read-only cache
+    }
+  }
+  if (!current) {
+    mkdirSync(modules, { recursive: true });
+    linkPackages();
+    const work = join(modules, `build-${process.pid}-${Date.now()}`);
+    try {
+      const relativeInputs = await bundle(absolute, work, { splitting: false, entryName: 'module' });
+      const inputs = Object.fromEntries(Object.entries(relativeInputs).map(([path, hash]) => [resolve(ROOT, path), hash]));
+      const file = `${key}-${sha(JSON.stringify(inputs)).slice(0, 16)}.mjs`;
+      renameSync(join(work, 'module.js'), join(modules, file));
+      record = { format: FORMAT, root: ROOT, node: process.versions.node, file, inputs, stamps: stampsOf(inputs, '/') };
+      writeAtomic(pointer, `${JSON.stringify(record)}\n`);
+      for (const name of readdirSync(modules)) if (name.startsWith(`${key}-`) && name !== file) rmSync(join(modules, name), { force: true });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  return pathToFileURL(join(modules, record.file)).href;
+}

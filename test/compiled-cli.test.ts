@@ -1,0 +1,75 @@
+/**
+ * The CLI runs compiled (bin/compiled.mjs): built on the first run, and never run stale. A copy
+ * of the package's sources with its own cache folder stands in for a checkout being edited.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliEnv, REPO_ROOT, tempProject } from './helpers.ts';
+
+const SOURCES = ['bin', 'cli', 'lib', 'policies', 'constructs', 'infra', 'environments', 'docs', 'package.json'];
+
+describe('the compiled CLI', () => {
+  let pkg: string;
+  let cache: string;
+  let project: string;
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [join(pkg, 'bin', 'flagops.mjs'), ...args], { cwd: project, encoding: 'utf8', env: cliEnv({ FLAGOPS_CACHE_DIR: cache, FLAGOPS_DEBUG: '1' }) });
+  const builds = () => readdirSync(cache).filter((n) => n.startsWith('cli-'));
+
+  beforeAll(() => {
+    // GIVEN a copy of the package (its node_modules linked) with an empty build cache
+    pkg = mkdtempSync(join(tmpdir(), 'flagops-pkg-'));
+    for (const name of SOURCES) cpSync(join(REPO_ROOT, name), join(pkg, name), { recursive: true });
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(pkg, 'node_modules'));
+    cache = mkdtempSync(join(tmpdir(), 'flagops-cache-'));
+    project = tempProject();
+  });
+
+  it('is built by the first command and reused by the next', () => {
+    const first = run('list');
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toContain('flagops: debug: compiled the CLI into');
+    expect(builds()).toHaveLength(1);
+    const second = run('list');
+    expect(second.status).toBe(0);
+    expect(second.stderr).not.toContain('compiled the CLI');
+    expect(second.stdout).toBe(first.stdout);
+  });
+
+  it('never runs stale: a changed source is rebuilt before it runs, even with its old modification time', () => {
+    // WHEN a command's description changes, and the file's mtime is set back to what it was
+    const file = join(pkg, 'cli', 'commands', 'info.ts');
+    const { atime, mtime } = statSync(file);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain("'the flag catalog");
+    writeFileSync(file, text.replace("'the flag catalog", "'THE CHANGED flag catalog"));
+    utimesSync(file, atime, mtime);
+    // THEN the next run builds again and shows the change
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('compiled the CLI into');
+    expect(r.stdout).toContain('THE CHANGED flag catalog');
+  });
+
+  it('does not rebuild for a file touched without a change', () => {
+    const file = join(pkg, 'lib', 'errors.ts');
+    const now = new Date();
+    utimesSync(file, now, now);
+    const before = builds();
+    const r = run('list');
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toContain('compiled the CLI');
+    expect(builds()).toEqual(before);
+  });
+
+  it('compiles an environment.ts again when it changes', () => {
+    const file = join(project, 'environments', 'staging', 'environment.ts');
+    writeFileSync(file, readFileSync(file, 'utf8').replace("namespace: 'pms-staging'", "namespace: 'pms-stage'"));
+    const r = run('synth', '--env', 'staging');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('created dist/staging/namespace-pms-stage.yaml');
+  });
+});
