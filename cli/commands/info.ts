@@ -1,8 +1,7 @@
-import { describeReason, flagDebt, fullRollouts, staleByOwner, type StaleFlag } from '../../lib/flag-debt.ts';
+import type { StaleFlag } from '../../lib/flag-debt.ts';
 import { diskReader, parseProject, PROJECT_FILE, type Parsed } from '../../lib/project.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
-import { codeReferences, referenceCounts } from './refs.ts';
 import { printFindings, safeJson, table } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../main.ts';
 import { checkEnv, envOption } from '../options.ts';
@@ -53,12 +52,12 @@ export const registerInfo: Register = (program, ctx) => {
         const env = envs[0]!;
         const rows = Object.entries(env.states).map(([flag, s]) => [flag, describeExposure(s), s.ticket ?? '-', s.changed_by, s.changed_at, s.approved_by ?? '-', s.reason]);
         for (const l of table(rows, ['FLAG', 'STATE', 'TICKET', 'CHANGED BY', 'CHANGED AT', 'APPROVED BY', 'REASON'])) ctx.output.out(l);
-        ctx.output.out(staleFooter(ctx, ws, parsed));
+        ctx.output.out(await staleFooter(ctx, ws, parsed));
         return;
       }
       const rows = parsed.model.catalog.names.map((flag) => [flag, ...envs.map((e) => killOrState(e.states[flag]))]);
       for (const l of table(rows, ['FLAG', ...envs.map((e) => e.settings.name.toUpperCase())])) ctx.output.out(l);
-      ctx.output.out(staleFooter(ctx, ws, parsed));
+      ctx.output.out(await staleFooter(ctx, ws, parsed));
     });
 
   program
@@ -73,7 +72,8 @@ export const registerInfo: Register = (program, ctx) => {
       if (!Number.isInteger(days) || days < 0) throw new UsageError(`--days expects a whole number of days, got '${opts.days}'`);
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const parsed = await load(ctx, ws);
-      const rows = staleFlags(ctx, ws, parsed, days, opts.src);
+      const rows = await staleFlags(ctx, ws, parsed, days, { src: opts.src });
+      const { describeReason } = await import('../../lib/flag-debt.ts');
       if (opts.json) ctx.output.out(safeJson(rows, 2));
       else if (rows.length === 0) ctx.output.out('flagops stale: no clean-up candidates');
       else {
@@ -84,12 +84,17 @@ export const registerInfo: Register = (program, ctx) => {
     });
 };
 
-/** The stale flags of the project: expiry, time at 100% everywhere (git), code references. */
-function staleFlags(ctx: CommandContext, ws: Workspace, parsed: Parsed, days: number, src?: readonly string[]): StaleFlag[] {
+/**
+ * The stale flags of the project: expiry, time at 100% everywhere (git), code references. Loaded
+ * only by the commands that use it; `quiet` leaves out the notes on how they were derived.
+ */
+async function staleFlags(ctx: CommandContext, ws: Workspace, parsed: Parsed, days: number, options: { src?: readonly string[]; quiet?: boolean }): Promise<StaleFlag[]> {
+  const [{ flagDebt, fullRollouts }, { codeReferences, referenceCounts }] = await Promise.all([import('../../lib/flag-debt.ts'), import('./refs.ts')]);
   const { model } = parsed;
+  const onNote = options.quiet ? () => {} : note(ctx);
   const full = fullRollouts(ws.root, model);
-  if (full.note) note(ctx)(full.note);
-  const code = codeReferences(ctx, ws, model, src);
+  if (full.note) onNote(full.note);
+  const code = codeReferences(ws, model, { src: options.src, cwd: ctx.cwd, onNote });
   return flagDebt(model, {
     now: now(),
     days,
@@ -99,8 +104,9 @@ function staleFlags(ctx: CommandContext, ws: Workspace, parsed: Parsed, days: nu
 }
 
 /** The footer of `status`: stale flags per owner team. */
-function staleFooter(ctx: CommandContext, ws: Workspace, parsed: Parsed): string {
-  const byOwner = staleByOwner(staleFlags(ctx, ws, parsed, DEFAULT_STALE_DAYS));
+async function staleFooter(ctx: CommandContext, ws: Workspace, parsed: Parsed): Promise<string> {
+  const { staleByOwner } = await import('../../lib/flag-debt.ts');
+  const byOwner = staleByOwner(await staleFlags(ctx, ws, parsed, DEFAULT_STALE_DAYS, { quiet: true }));
   if (byOwner.length === 0) return 'stale flags per owner: none';
   return `stale flags per owner: ${byOwner.map(([owner, n]) => `${owner} ${n}`).join(', ')} (\`flagops stale\` says why)`;
 }

@@ -6,7 +6,7 @@ import { codeReferenceFindings, FLAG_UNREFERENCED, UNKNOWN_FLAG_KEY } from '../.
 import { hasErrors, sortFindings, strict, type Finding } from '../../policies/findings.ts';
 import { cell, code, inline } from '../markdown.ts';
 import { formatFinding, printable, safeJson, summarize, table, type Output } from '../report.ts';
-import { EXIT, note, type CommandContext, type Register } from '../main.ts';
+import { EXIT, note, type Register } from '../main.ts';
 
 /** The first line of the markdown form: CI finds its own PR comment by it. */
 export const REFS_MARKDOWN_MARKER = '<!-- flagops-refs -->';
@@ -26,20 +26,24 @@ export function foldersToSearch(ws: Workspace, src: readonly string[] | undefine
  * (a missing folder is a usage error), else the configured folders; a configured folder that is
  * missing, or none configured, is a note and no counts (those commands work without the code).
  */
-export function codeReferences(ctx: CommandContext, ws: Workspace, model: ProjectModel, src?: readonly string[]): { scan: ReferenceScan; folders: readonly SourceFolder[] } | undefined {
+export function codeReferences(
+  ws: Workspace,
+  model: ProjectModel,
+  options: { readonly src?: readonly string[]; readonly cwd: string; readonly onNote: (note: string) => void },
+): { scan: ReferenceScan; folders: readonly SourceFolder[] } | undefined {
   let folders: SourceFolder[];
-  if (src !== undefined) folders = sourceFolders(src, ctx.cwd, ws.root, '--src');
+  if (options.src !== undefined) folders = sourceFolders(options.src, options.cwd, ws.root, '--src');
   else {
     const configured = projectSettings(ws).sourceFolders;
     if (configured.length === 0) {
-      note(ctx)(`code references not searched: no sourceFolders in ${PROJECT_FILE} (or pass --src DIR)`);
+      options.onNote(`code references not searched: no sourceFolders in ${PROJECT_FILE} (or pass --src DIR)`);
       return undefined;
     }
     try {
       folders = sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
     } catch (e) {
       if (!(e instanceof UsageError)) throw e;
-      note(ctx)(`code references not searched: ${e.message}`);
+      options.onNote(`code references not searched: ${e.message}`);
       return undefined;
     }
   }
