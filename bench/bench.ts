@@ -7,8 +7,8 @@
  *    temp dir): the bare cdk8s synth of the same flags' ConfigMap (bench/bare-synth.ts, compiled
  *    like the CLI, so both run as plain JavaScript), `flagops synth`, `flagops check`, peak memory
  *    (goals: check <= 2.0x the bare synth at 1,000 flags, <= 1.5x at 10,000; < 500 MiB).
- * 3. `flagops audit` over 10,000 commits (bench/audit-bench.ts, budget 5 s) and hostile input
- *    (bench/hostile-bench.ts).
+ * 3. `flagops audit` over 10,000 commits (bench/audit-bench.ts, budget 5 s), `flagops refs` over
+ *    100,000 source files (bench/refs-bench.ts, budget 10 s) and hostile input (bench/hostile-bench.ts).
  *
  * Every figure is the median of several runs after a warm-up; real processes, as a user runs them.
  */
@@ -105,8 +105,8 @@ try {
   for (const n of notes) console.log(`\n${n}`);
   console.log('');
 
-  // 3. Audit and hostile input, each its own script.
-  for (const name of ['audit-bench.ts', 'hostile-bench.ts']) {
+  // 3. Audit, refs and hostile input, each its own script.
+  for (const name of ['audit-bench.ts', 'refs-bench.ts', 'hostile-bench.ts']) {
     const script = join(ROOT, 'bench', name);
     if (!existsSync(script)) continue;
     const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, encoding: 'utf8', stdio: 'inherit' });

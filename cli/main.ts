@@ -51,6 +51,7 @@ export const COMMANDS: readonly CommandModule[] = [
   { names: ['monitor'], load: async () => (await import('./commands/monitor.ts')).registerMonitor },
   { names: ['drill'], load: async () => (await import('./commands/drill.ts')).registerDrill },
   { names: ['alerts'], load: async () => (await import('./commands/alerts.ts')).registerAlerts },
+  { names: ['refs'], load: async () => (await import('./commands/refs.ts')).registerRefs },
 ];
 
 /**

@@ -400,3 +400,61 @@ function checkMonitoring(m: MonitoringSettings, fail: (what: string, value: unkn
     }
   }
 }
+
+/**
+ * The settings of the project as a whole (not of one environment), declared in the optional
+ * `environments/project.ts` ({@link ProjectConfig}); {@link resolveProjectSettings} fills in the
+ * defaults below.
+ */
+export interface ProjectSettings {
+  /**
+   * Where `flagops synth` writes the OpenFeature CLI flag manifest that `openfeature generate`
+   * turns into typed accessors (docs/code-references.md): a `.json` path relative to the project
+   * root, under `dist/` but outside every `dist/<env>/` (Pulumi deploys those; this file is not deployed).
+   */
+  readonly openFeatureManifest: string;
+  /**
+   * The folders of the code that evaluates the flags (the backend's repository checked out next to
+   * this one, for example `../pms-backend`), relative to the project root: what `flagops refs`
+   * searches by default, and what `flagops stale`, `status` and `diff` count code references in.
+   */
+  readonly sourceFolders: readonly string[];
+}
+
+/** What `environments/project.ts` declares: only what differs from {@link PROJECT_DEFAULTS}. */
+export type ProjectConfig = Partial<ProjectSettings>;
+
+export const PROJECT_DEFAULTS = {
+  openFeatureManifest: 'dist/openfeature/flags.json',
+  sourceFolders: [],
+} as const satisfies ProjectSettings;
+
+/** A plain relative path under dist/: folders and a file name of safe characters, no `.` or `..` segments. */
+const MANIFEST_PATH = /^dist(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+)+\.json$/;
+
+/**
+ * Merges `environments/project.ts` over the defaults and checks it. `environments` are the names of
+ * the project's environments: the manifest may not sit in one of their dist/ folders.
+ *
+ * @throws Error naming the setting and the value when a setting is invalid.
+ */
+export function resolveProjectSettings(config: ProjectConfig, environments: readonly string[]): ProjectSettings {
+  const fail = (what: string, value: unknown): never => {
+    throw new Error(`environments/project.ts: ${what}. The value passed is: ${JSON.stringify(value)}`);
+  };
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) fail('the default export must be an object', config);
+  const known: readonly string[] = Object.keys(PROJECT_DEFAULTS);
+  for (const key of Object.keys(config)) if (!known.includes(key)) fail(`unknown setting '${key}' (known: ${known.join(', ')})`, key);
+  const settings: ProjectSettings = { ...PROJECT_DEFAULTS, ...config };
+  const manifest = settings.openFeatureManifest;
+  if (typeof manifest !== 'string' || !MANIFEST_PATH.test(manifest)) {
+    fail("'openFeatureManifest' must be a relative path under dist/ ending in .json, of letters, digits, '.', '_' and '-' (for example dist/openfeature/flags.json)", manifest);
+  }
+  const env = environments.find((e) => manifest.startsWith(`dist/${e}/`));
+  if (env !== undefined) fail(`'openFeatureManifest' must not be inside dist/${env}/: that folder holds the manifests Pulumi deploys to ${env}`, manifest);
+  const folders = settings.sourceFolders;
+  if (!Array.isArray(folders) || folders.some((f) => typeof f !== 'string' || f.trim() === '' || f.includes('\0'))) {
+    fail("'sourceFolders' must be a list of folder paths (relative to the project root, or absolute)", folders);
+  }
+  return { openFeatureManifest: manifest, sourceFolders: [...folders] };
+}

@@ -7,7 +7,9 @@ import { stringify } from 'yaml';
 import { EnvironmentChart } from '../constructs/environment-chart.ts';
 import type { FeatureFlag } from '../constructs/feature-flag-config-map.ts';
 import type { EnvironmentModel, ProjectModel } from '../lib/project.ts';
+import type { ProjectSettings } from '../environments/settings.ts';
 import type { FlagDefinition, FlagState } from '../policies/flag-schemas.ts';
+import { openFeatureManifest, renderOpenFeatureManifest } from './openfeature-manifest.ts';
 
 /** A synthesized Kubernetes object (plain JSON, as cdk8s emits it). */
 export interface KubeObject {
@@ -28,6 +30,18 @@ export interface ManifestFile {
 export interface EnvironmentManifests {
   readonly environment: string;
   readonly files: readonly ManifestFile[];
+}
+
+/** A file synthesized once for the whole project (not per environment), under dist/ but outside every dist/<env>/. */
+export interface ProjectFile {
+  /** Path relative to the project root. */
+  readonly path: string;
+  readonly text: string;
+}
+
+/** The project-wide files: the OpenFeature CLI flag manifest (infra/openfeature-manifest.ts). */
+export function synthesizeProjectFiles(model: ProjectModel, project: ProjectSettings): ProjectFile[] {
+  return [{ path: project.openFeatureManifest, text: renderOpenFeatureManifest(openFeatureManifest(model)) }];
 }
 
 /** The construct's fields of a catalog definition. */

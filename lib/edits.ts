@@ -17,7 +17,7 @@ import { addEntry, removeEntry, setFields } from './yaml-edit.ts';
 import { YamlSource } from './yaml-source.ts';
 import { isMap, isScalar, type Pair } from 'yaml';
 import { quote } from './errors.ts';
-import { overlay, UsageError, validate, type Workspace } from './workspace.ts';
+import { distProjectFiles, overlay, UsageError, validate, type Workspace } from './workspace.ts';
 
 /** The audit fields every edit carries. */
 export interface AuditFields {
@@ -387,7 +387,7 @@ async function finish(
     const patched = patchFlagConfigMap(ws.root, ks.environment, ks.flag, (old) => ({ ...old, ...(def ? definitionFields(def) : {}), ...stateFields(state) }));
     dist = { write: patched.map((f) => ({ path: f.path, text: f.text, added: false })), remove: [], unchanged: 0 };
   } else if (result.manifests) {
-    dist = planDist(ws.root, result.manifests);
+    dist = planDist(ws.root, result.manifests, distProjectFiles(ws, result.projectFiles ?? []));
   } else {
     return { applied: false, ...outcome };
   }

@@ -43,10 +43,11 @@ function linkFinding(root: string, path: string): Finding {
 }
 
 /**
- * `symlink` findings for the project's folders and dist/ of `environments`. (A flag file that is a
- * link is reported by the reader as `unreadable-file`, since it is not read.)
+ * `symlink` findings for the project's folders, dist/ of `environments`, and the project-wide files
+ * under dist/ (`projectFiles`). (A flag file that is a link is reported by the reader as
+ * `unreadable-file`, since it is not read.)
  */
-export function linkFindings(root: string, environments: readonly string[]): Finding[] {
+export function linkFindings(root: string, environments: readonly string[], projectFiles: readonly string[] = []): Finding[] {
   const findings: Finding[] = [];
   const check = (path: string): boolean => {
     if (!isLink(root, path)) return false;
@@ -67,6 +68,15 @@ export function linkFindings(root: string, environments: readonly string[]): Fin
         continue;
       }
       for (const name of names) check(`${dir}/${name}`);
+    }
+    // The project-wide files under dist/ (the OpenFeature manifest): each folder on the way, and the file.
+    const seen = new Set(findings.map((f) => f.file));
+    for (const file of projectFiles) {
+      const link = linkIn(root, file);
+      if (link !== undefined && !seen.has(link)) {
+        findings.push(linkFinding(root, link));
+        seen.add(link);
+      }
     }
   }
   return findings;

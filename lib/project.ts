@@ -11,7 +11,14 @@ import { catalogSchema, flagStatesSchema, type FlagDefinition, type FlagState } 
 import { error, type Finding } from '../policies/findings.ts';
 import { conformsTo, validateAgainstSchema } from '../policies/schema-validation.ts';
 import '../policies/precompiled.ts';
-import { resolveEnvironmentSettings, type EnvironmentConfig, type EnvironmentSettings } from '../environments/settings.ts';
+import {
+  resolveEnvironmentSettings,
+  resolveProjectSettings,
+  type EnvironmentConfig,
+  type EnvironmentSettings,
+  type ProjectConfig,
+  type ProjectSettings,
+} from '../environments/settings.ts';
 import { UsageError } from './errors.ts';
 import { isLink, linkIn } from './links.ts';
 import { printable } from './printable.ts';
@@ -175,15 +182,7 @@ export async function loadEnvironmentSettings(root: string): Promise<Environment
     .sort();
   const settings: EnvironmentSettings[] = [];
   for (const name of names) {
-    const file = join(dir, name, 'environment.ts');
-    let config: unknown;
-    try {
-      const mod = (await importTypeScript(file)) as { default?: unknown };
-      // Without "type": "module" above it, the file arrives CommonJS-wrapped: { default: { default } }.
-      config = (mod.default as { default?: unknown } | undefined)?.default ?? mod.default;
-    } catch (e) {
-      throw new UsageError(`environments/${name}/environment.ts cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
-    }
+    const config = await importDefault(join(dir, name, 'environment.ts'), `environments/${name}/environment.ts`);
     try {
       settings.push(resolveEnvironmentSettings(name, config as EnvironmentConfig));
     } catch (e) {
@@ -191,6 +190,17 @@ export async function loadEnvironmentSettings(root: string): Promise<Environment
     }
   }
   return promotionOrder(settings);
+}
+
+/** The default export of a settings file (TypeScript). */
+async function importDefault(file: string, shown: string): Promise<unknown> {
+  try {
+    const mod = (await importTypeScript(file)) as { default?: unknown };
+    // Without "type": "module" above it, the file arrives CommonJS-wrapped: { default: { default } }.
+    return (mod.default as { default?: unknown } | undefined)?.default ?? mod.default;
+  } catch (e) {
+    throw new UsageError(`${shown} cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
+  }
 }
 
 /**
@@ -205,6 +215,24 @@ async function importTypeScript(file: string): Promise<unknown> {
   const { tsImport } = await import('tsx/esm/api');
   // tsImport loads the file as an ES module whatever package.json (if any) sits above it.
   return tsImport(pathToFileURL(file).href, import.meta.url);
+}
+
+/** The project-wide settings file (optional; the defaults of environments/settings.ts apply without it). */
+export const PROJECT_FILE = 'environments/project.ts';
+
+/**
+ * Loads `environments/project.ts` under `root` (defaults when it does not exist). `environments`
+ * are the project's environment names.
+ */
+export async function loadProjectSettings(root: string, environments: readonly string[]): Promise<ProjectSettings> {
+  if (isLink(root, PROJECT_FILE)) throw new UsageError(`${PROJECT_FILE} is a symbolic link; flagops never reads, writes or deletes through links in the project: replace it with the plain file`);
+  const file = join(root, PROJECT_FILE);
+  const config = existsSync(file) ? await importDefault(file, PROJECT_FILE) : {};
+  try {
+    return resolveProjectSettings(config as ProjectConfig, environments);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** Sorts environments so each comes after the one it promotes from; rejects unknown names and cycles. */

@@ -7,6 +7,7 @@ import { createTwoFilesPatch } from 'diff';
 import { parse } from 'yaml';
 import { changeKind, flagChanges, usersSwitching, type ChangeKind } from '../policies/change-rules.ts';
 import { describeExposure } from '../policies/state-rules.ts';
+import type { CodeReview } from './code-changes.ts';
 import { DIST, readDist } from './dist.ts';
 import { listTree, readBlobs } from './git.ts';
 import { flagConfigMapPath } from './kill-switch.ts';
@@ -47,6 +48,8 @@ export interface ObjectReview {
 export interface Review {
   readonly flags: readonly FlagReview[];
   readonly objects: readonly ObjectReview[];
+  /** What the change does to the flags' code references (when the source folders were compared). */
+  readonly code?: CodeReview;
 }
 
 /** The flag changes between two project models, in promotion and file order. */
@@ -142,6 +145,8 @@ export function summaryLine(review: Review, environments: readonly string[]): st
     .filter(([, c]) => c > 0)
     .map(([k, c]) => `${c} ${c === 1 ? 'object' : 'objects'} ${k}`);
   if (objectCounts.length > 0) parts.push(objectCounts.join(', '));
+  const removable = review.code?.removable.length ?? 0;
+  if (removable > 0) parts.push(`${removable} ${removable === 1 ? 'flag loses its last code reference' : 'flags lose their last code reference'}`);
   return parts.length > 0 ? parts.join('; ') : 'nothing changes';
 }
 

@@ -5,23 +5,29 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { EnvironmentSettings } from '../environments/settings.ts';
-import type { EnvironmentManifests } from '../infra/synth.ts';
+import { PROJECT_DEFAULTS, type EnvironmentSettings, type ProjectSettings } from '../environments/settings.ts';
+import type { EnvironmentManifests, ProjectFile } from '../infra/synth.ts';
 import { checkChangeRules, soakNeeds } from '../policies/change-rules.ts';
 import { hasErrors, type Finding } from '../policies/findings.ts';
 import { checkStateRules } from '../policies/state-rules.ts';
+import type { ProjectFiles } from './dist.ts';
 import { linkFindings } from './links.ts';
 import { landings } from './pipeline.ts';
 import { clearDeadLock, describeOwner, withLock } from './lock.ts';
 import { hasJournal, recoverTransactions } from './transaction.ts';
 import { UsageError } from './errors.ts';
-import { CATALOG_FILE, diskReader, loadEnvironmentSettings, parseProject, type FileReader, type ParseCache, type Parsed } from './project.ts';
+import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type ParseCache, type Parsed } from './project.ts';
 
 export interface Workspace {
   readonly root: string;
   /** In promotion order. */
   readonly settings: readonly EnvironmentSettings[];
+  /** environments/project.ts (default: {@link PROJECT_DEFAULTS}; see {@link projectSettings}). */
+  readonly project?: ProjectSettings;
 }
+
+/** The project-wide settings of a workspace. */
+export const projectSettings = (ws: Workspace): ProjectSettings => ws.project ?? PROJECT_DEFAULTS;
 
 export { UsageError };
 
@@ -56,7 +62,8 @@ export async function openWorkspace(cwd: string, onNote: (note: string) => void 
       { onNote },
     );
   }
-  return { root, settings: await loadEnvironmentSettings(root) };
+  const settings = await loadEnvironmentSettings(root);
+  return { root, settings, project: await loadProjectSettings(root, settings.map((s) => s.name)) };
 }
 
 export interface ValidateOptions {
@@ -90,13 +97,16 @@ export interface Validation {
   readonly parsed: Parsed;
   /** Synthesized manifests; undefined when the flag files have errors (nothing to synthesize from). */
   readonly manifests?: readonly EnvironmentManifests[];
+  /** The project-wide files (the OpenFeature flag manifest), synthesized with the manifests. */
+  readonly projectFiles?: readonly ProjectFile[];
   readonly findings: readonly Finding[];
 }
 
 export async function validate(ws: Workspace, options: ValidateOptions): Promise<Validation> {
   const reader = options.reader ?? diskReader(ws.root);
   const parsed = parseProject(ws.settings, reader, options.parseCache);
-  const links = linkFindings(ws.root, ws.settings.map((s) => s.name));
+  const project = projectSettings(ws);
+  const links = linkFindings(ws.root, ws.settings.map((s) => s.name), [project.openFeatureManifest]);
   let findings: Finding[] = [...links, ...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
   if (options.base) {
     const soak = options.baseCommit ? { now: options.now, landings: landings(ws.root, options.baseCommit, soakNeeds(options.base.model, parsed.model)) } : undefined;
@@ -106,16 +116,25 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
   if (blocks(findings)) return { parsed, findings };
   // Synthesis and the manifest policies load cdk8s and every policy: only commands that get this
   // far pay for them (`flagops list` and `status` never do).
-  const [{ synthesizeAll }, { checkManifests }, { driftFindings }] = await Promise.all([
+  const [{ synthesizeAll, synthesizeProjectFiles }, { checkManifests }, { driftFindings }] = await Promise.all([
     import('../infra/synth.ts'),
     import('../policies/manifest-policies.ts'),
     import('./dist.ts'),
   ]);
   const manifests = synthesizeAll(parsed.model, options.environments);
+  const projectFiles = synthesizeProjectFiles(parsed.model, project);
   findings.push(...(await checkManifests(manifests, ws.settings)));
   // Drift only means something for manifests that could be written: synth refuses invalid ones.
-  if (options.drift && !blocks(findings)) findings.push(...driftFindings(ws.root, manifests));
-  return { parsed, manifests, findings };
+  // The project-wide files count when the whole project is checked (not for one stack's deploy).
+  if (options.drift && !blocks(findings)) {
+    findings.push(...driftFindings(ws.root, manifests, options.environments ? undefined : distProjectFiles(ws, projectFiles)));
+  }
+  return { parsed, manifests, projectFiles, findings };
+}
+
+/** The project-wide files as lib/dist.ts plans them: they stay out of every environment's dist/ folder. */
+export function distProjectFiles(ws: Workspace, files: readonly ProjectFile[]): ProjectFiles {
+  return { files, environments: ws.settings.map((s) => s.name) };
 }
 
 /**

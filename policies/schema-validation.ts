@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { closest } from '../lib/suggest.ts';
 import { error, type Finding, type Locator } from './findings.ts';
 import { compileCached, instanceKey, type CompilingAjv } from './validator-cache.ts';
 
@@ -177,29 +178,4 @@ function article(word: string): string {
   if (word === 'object') return 'a mapping';
   if (word === 'array') return 'a list';
   return /^[aeiou]/i.test(word) ? `an ${word}` : `a ${word}`;
-}
-
-/** The allowed name within edit distance 2 of a typo, if any. */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
 }

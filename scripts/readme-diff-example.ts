@@ -43,6 +43,8 @@ export async function exampleDiff(): Promise<string> {
   try {
     cpSync(join(ROOT, 'environments'), join(dir, 'environments'), { recursive: true });
     cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+    // the sample backend that environments/project.ts names as the source folder
+    cpSync(join(ROOT, 'test/fixtures/pms-backend'), join(dir, 'test/fixtures/pms-backend'), { recursive: true });
     writeFileSync(join(dir, 'package.json'), '{ "private": true, "type": "module" }\n');
     git(dir, 'init', '-q', '-b', 'main');
     git(dir, 'add', '-A');

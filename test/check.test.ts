@@ -98,7 +98,7 @@ describe('flagops check', () => {
   it('every command has --help', { timeout: 180_000 }, () => {
     const names = COMMANDS.flatMap((m) => m.names);
     expect(names).toEqual(
-      expect.arrayContaining(['synth', 'check', 'list', 'status', 'enable', 'rollout', 'disable', 'add', 'stale', 'diff', 'audit', 'access', 'monitor', 'drill', 'alerts', 'advance', 'restore', 'remove']),
+      expect.arrayContaining(['synth', 'check', 'list', 'status', 'enable', 'rollout', 'disable', 'add', 'stale', 'diff', 'audit', 'access', 'monitor', 'drill', 'alerts', 'advance', 'restore', 'remove', 'refs']),
     );
     for (const cmd of names) {
       const r = flagopsProcess(REPO_ROOT, [cmd, '--help']);
@@ -192,12 +192,12 @@ describe('flagops list, status, stale', () => {
     });
   });
 
-  it('stale lists expired flags and flags fully rolled out for long', async () => {
+  it('stale lists expired flags and flags fully rolled out for long (test/flag-debt.test.ts has the rest)', async () => {
     const r = await flagops(REPO_ROOT, 'stale', '--json');
-    expect(JSON.parse(r.stdout)).toEqual([
-      { flag: 'patient_portal_messaging_enabled', why: 'fully-rolled-out', since: '2026-06-15', owner: 'team-patient-experience' },
-      { flag: 'online_bill_pay_enabled', why: 'expired', since: '2026-06-30', owner: 'team-billing' },
-      { flag: 'online_bill_pay_enabled', why: 'fully-rolled-out', since: '2026-04-06', owner: 'team-billing' },
+    const rows = JSON.parse(r.stdout) as { flag: string; reasons: { why: string }[] }[];
+    expect(rows.map((row) => [row.flag, row.reasons.map((why) => why.why)])).toEqual([
+      ['patient_portal_messaging_enabled', ['fully-rolled-out']],
+      ['online_bill_pay_enabled', ['expired', 'fully-rolled-out', 'unreferenced']],
     ]);
     expect((await flagops(REPO_ROOT, 'stale', '--strict')).code).toBe(1);
     const bad = await flagops(REPO_ROOT, 'stale', '--days', 'x');

@@ -14,7 +14,7 @@ import type { KubeObject } from '../infra/synth.ts';
 import { readDist } from '../lib/dist.ts';
 import { flagDataChecksum } from '../constructs/feature-flag-config-map.ts';
 import { generateProject } from '../bench/generate.ts';
-import { flagops, NOW, read, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
+import { flagops, NOW, read, REPO_ROOT, replaceIn, tempProject, write } from './helpers.ts';
 
 const STACKS = ['dev', 'staging', 'production'] as const;
 const NAMESPACES = { dev: 'pms-dev', staging: 'pms-staging', production: 'pms' } as const;
@@ -163,6 +163,18 @@ describe.each(STACKS)('the %s stack', (stack) => {
     await expect(attempt).rejects.toThrow(/\[drift\]/);
     await expect(attempt).rejects.toSatisfy((e: unknown) => pulumi.RunError.isInstance(e));
     expect(registered).toHaveLength(0);
+  });
+});
+
+describe('the OpenFeature flag manifest (dist/openfeature/flags.json)', () => {
+  it('is never deployed, and a stack does not wait on it: flagops check guards its drift', async () => {
+    // GIVEN a project whose manifest no longer matches the catalog
+    const dir = tempProject();
+    write(dir, 'dist/openfeature/flags.json', '{"flags": {}}\n');
+    // WHEN deploying dev
+    const { registered } = await runProgram(dir, 'dev');
+    // THEN exactly dist/dev/'s objects are registered, nothing from the manifest
+    expect(deployedKeys(registered)).toEqual(committedKeys(dir, 'dev'));
   });
 });
 

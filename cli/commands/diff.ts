@@ -1,11 +1,14 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi } from '../../lib/base.ts';
 import { changedFiles, gitReader } from '../../lib/git.ts';
-import { parseProject } from '../../lib/project.ts';
+import { reviewCodeReferences, type CodeReview } from '../../lib/code-changes.ts';
+import { sourceFolders } from '../../lib/code-refs.ts';
+import { parseProject, PROJECT_FILE, type ProjectModel } from '../../lib/project.ts';
 import { classifyLane, distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type Lane, type ObjectReview, type Review } from '../../lib/review.ts';
-import { now, openWorkspace, UsageError, validate } from '../../lib/workspace.ts';
+import { now, openWorkspace, projectSettings, UsageError, validate, type Workspace } from '../../lib/workspace.ts';
+import { cell, code, inline } from '../markdown.ts';
 import { printable, safeJson, type Output } from '../report.ts';
-import { EXIT, type Register, note } from '../main.ts';
+import { EXIT, type CommandContext, type Register, note } from '../main.ts';
 
 /** The first line of the markdown form: CI finds its own PR comment by it. */
 export const MARKDOWN_MARKER = '<!-- flagops-diff -->';
@@ -47,10 +50,13 @@ export const registerDiff: Register = (program, ctx) => {
         after = distOnDisk(ws.root, environments);
         notes.push('the flag files have errors (run `flagops check`), so objects are compared with dist/ as it is on disk');
       }
+      const code = codeReview(ws, current.parsed.model, commit);
       const review: Review = {
         flags: reviewFlags(base.model, current.parsed.model),
         objects: reviewObjects(distAtCommit(ws.root, commit), after),
+        ...(code ? { code } : {}),
       };
+      notes.push(...(code?.notes ?? []));
       const files = changedFiles(ws.root, commit);
       const lane: Lane = files ? classifyLane(review.flags, files, environments) : { fast: false, environments: [], reasons: ['git cannot list the changed files'] };
       const header = { base: chosen.ref, commit: commit.slice(0, 12), mergeBase: chosen.mergeBase, maxChars: opts.maxChars, lane };
@@ -60,6 +66,23 @@ export const registerDiff: Register = (program, ctx) => {
       ctx.exitCode = opts.exitCode && changed ? EXIT.violations : EXIT.ok;
     });
 };
+
+/**
+ * The flags whose last code reference the change removes, when source folders are configured (a
+ * missing one is a note: diff works without the code).
+ */
+function codeReview(ws: Workspace, model: ProjectModel, commit: string): CodeReview | undefined {
+  const configured = projectSettings(ws).sourceFolders;
+  if (configured.length === 0) return undefined;
+  let folders;
+  try {
+    folders = sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return { folders: [], removable: [], notes: [`code references not compared: ${e.message}`] };
+  }
+  return reviewCodeReferences(ws.root, folders, model, { commit });
+}
 
 interface Header {
   readonly base: string;
@@ -88,7 +111,7 @@ const orDash = (s: string | undefined): string => (s === undefined ? '-' : print
 function renderText(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const title = `flagops diff against ${printable(h.base)} (${h.mergeBase ? 'merge base ' : ''}${h.commit})`;
   for (const n of notes) o.err(`flagops: note: ${printable(n)}`);
-  if (review.flags.length === 0 && review.objects.length === 0) {
+  if (review.flags.length === 0 && review.objects.length === 0 && !review.code?.removable.length) {
     o.out(`${title}: nothing changes`);
     return;
   }
@@ -105,6 +128,15 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
       o.out(`    ticket: ${orDash(f.ticket)}  changed by: ${orDash(f.changedBy)}  approved by: ${orDash(f.approvedBy)}`);
     }
   }
+  const removable = review.code?.removable ?? [];
+  if (removable.length > 0) {
+    o.out('');
+    o.out(`code (${review.code!.folders.map(printable).join(', ')}):`);
+    for (const r of removable) {
+      o.out(`  ${printable(r.flag)}: this change removes its last code reference, so the flag can now be removed (\`flagops remove ${printable(r.flag)}\`)`);
+      for (const ref of r.before) o.out(`    was ${printable(`${ref.file}:${ref.line}`)}: ${printable(ref.code)}`);
+    }
+  }
   if (review.objects.length > 0) {
     o.out('');
     o.out('objects:');
@@ -116,16 +148,6 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
   }
 }
 
-/** Markdown text from files or git: printable, HTML and pipes escaped (reasons are free text from the flag files). */
-const inline = (s: string): string => printable(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|');
-/** A table cell: one line, a dash when empty. */
-const cell = (s: string | undefined): string => (s === undefined || s === '' ? '–' : inline(s));
-/** Inline code that no backtick in `s` can end (HTML is not interpreted inside it; pipes still end a table cell). */
-const code = (s: string): string => {
-  const text = printable(s).replace(/\|/g, '\\|');
-  const fence = '`'.repeat(Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length)) + 1);
-  return `${fence}${text.startsWith('`') || text.endsWith('`') ? ` ${text} ` : text}${fence}`;
-};
 
 /**
  * Default markdown budget: GitHub rejects comments over 65,536 characters. Object diffs that would
@@ -136,7 +158,7 @@ export const MARKDOWN_BUDGET = 60_000;
 function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against ${code(h.base)} (${h.mergeBase ? 'merge base ' : ''}\`${h.commit}\`)`, ''];
   for (const n of notes) lines.push(`> **Note:** ${inline(n)}`, '');
-  if (review.flags.length === 0 && review.objects.length === 0) {
+  if (review.flags.length === 0 && review.objects.length === 0 && !review.code?.removable.length) {
     lines.push('Nothing changes: the flag files and the synthesized manifests are the same as the base.');
     o.out(lines.join('\n'));
     return;
@@ -152,6 +174,14 @@ function renderMarkdown(o: Output, review: Review, environments: readonly string
       lines.push(
         `| ${code(f.flag)} | ${cell(f.before)} | ${cell(f.after)}${f.kind === 'kill-switch' ? ' (kill switch)' : ''} | ${share} | ${cell(f.reason)} | ${cell(f.ticket)} | ${cell(f.changedBy)} | ${cell(f.approvedBy)} |`,
       );
+    }
+  }
+  const removable = review.code?.removable ?? [];
+  if (removable.length > 0) {
+    lines.push('', '#### Code references', '');
+    for (const r of removable) {
+      const was = r.before.map((ref) => code(`${ref.file}:${ref.line}`)).join(', ');
+      lines.push(`- ${code(r.flag)} (${inline(r.owner)}): this change removes its last code reference (${was}), so the flag can now be removed: \`flagops remove ${inline(r.flag)}\``);
     }
   }
   if (review.objects.length > 0) {
@@ -182,5 +212,5 @@ function objectDetails(obj: ObjectReview, tooLarge = false): string[] {
 }
 
 function renderJson(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  o.out(safeJson({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, lane: h.lane, flags: review.flags, objects: review.objects }, 2));
+  o.out(safeJson({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, lane: h.lane, flags: review.flags, objects: review.objects, code: review.code ?? null }, 2));
 }

@@ -1,6 +1,7 @@
-import { diskReader, parseProject, type Parsed } from '../../lib/project.ts';
+import type { StaleFlag } from '../../lib/flag-debt.ts';
+import { diskReader, parseProject, PROJECT_FILE, type Parsed } from '../../lib/project.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
-import { describeExposure, exposure } from '../../policies/state-rules.ts';
+import { describeExposure } from '../../policies/state-rules.ts';
 import { printFindings, safeJson, table } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../main.ts';
 import { checkEnv, envOption } from '../options.ts';
@@ -54,47 +55,67 @@ export const registerInfo: Register = (program, ctx) => {
         const env = envs[0]!;
         const rows = Object.entries(env.states).map(([flag, s]) => [flag, describeExposure(s), s.ticket ?? '-', s.changed_by, s.changed_at, s.approved_by ?? '-', s.reason]);
         for (const l of table(rows, ['FLAG', 'STATE', 'TICKET', 'CHANGED BY', 'CHANGED AT', 'APPROVED BY', 'REASON'])) ctx.output.out(l);
+        ctx.output.out(await staleFooter(ctx, ws, parsed));
         return;
       }
       const rows = parsed.model.catalog.names.map((flag) => [flag, ...envs.map((e) => killOrState(e.states[flag]))]);
       for (const l of table(rows, ['FLAG', ...envs.map((e) => e.settings.name.toUpperCase())])) ctx.output.out(l);
+      ctx.output.out(await staleFooter(ctx, ws, parsed));
     });
 
   program
     .command('stale')
-    .description('clean-up candidates: flags past their expiry date, and flags on at 100% everywhere for a long time')
+    .description('clean-up candidates, each with its reasons: past its expiry date, on at 100% everywhere for long (by main\'s git history), no code uses it')
     .option('--days <n>', 'how long "at 100% everywhere" counts as long', '30')
+    .option('--src <dir...>', `source folders to count code references in (default: sourceFolders in ${PROJECT_FILE})`)
     .option('--strict', 'exit 1 when any flag has expired')
     .option('--json', 'JSON output')
-    .action(async (opts: { days: string; strict?: boolean; json?: boolean }) => {
-      const parsed = await load(ctx);
-      const today = now();
+    .action(async (opts: { days: string; src?: string[]; strict?: boolean; json?: boolean }) => {
       const days = Number(opts.days);
       if (!Number.isInteger(days) || days < 0) throw new UsageError(`--days expects a whole number of days, got '${opts.days}'`);
-      const { catalog, environments } = parsed.model;
-      const rows: { flag: string; why: 'expired' | 'fully-rolled-out'; since: string; owner: string }[] = [];
-      for (const name of catalog.names) {
-        const def = catalog.flags[name];
-        if (!def) continue;
-        if (def.expires && def.expires < today.toISOString().slice(0, 10)) rows.push({ flag: name, why: 'expired', since: def.expires, owner: def.owner });
-        const states = environments.map((e) => e.states[name]);
-        if (states.every((s) => exposure(s) === 100)) {
-          const last = states.map((s) => s!.changed_at).sort().at(-1)!;
-          if (today.getTime() - Date.parse(last) > days * 86_400_000 && def.type !== 'ops' && def.type !== 'permission') {
-            rows.push({ flag: name, why: 'fully-rolled-out', since: last.slice(0, 10), owner: def.owner });
-          }
-        }
-      }
+      const ws = await openWorkspace(ctx.cwd, note(ctx));
+      const parsed = await load(ctx, ws);
+      const rows = await staleFlags(ctx, ws, parsed, days, { src: opts.src });
+      const { describeReason } = await import('../../lib/flag-debt.ts');
       if (opts.json) ctx.output.out(safeJson(rows, 2));
       else if (rows.length === 0) ctx.output.out('flagops stale: no clean-up candidates');
       else {
-        const why = { expired: 'expired on', 'fully-rolled-out': 'on at 100% everywhere since' };
-        for (const l of table(rows.map((r) => [r.flag, r.owner, `${why[r.why]} ${r.since}`]), ['FLAG', 'OWNER', 'WHY'])) ctx.output.out(l);
+        for (const l of table(rows.map((r) => [r.flag, r.owner, r.reasons.map(describeReason).join('; ')]), ['FLAG', 'OWNER', 'WHY'])) ctx.output.out(l);
         ctx.output.out(`flagops stale: ${rows.length} clean-up candidate${rows.length === 1 ? '' : 's'}: remove the flag from the code, then run \`flagops remove FLAG\` (--keep-code-path for a flag on 100% everywhere)`);
       }
-      if (opts.strict && rows.some((r) => r.why === 'expired')) ctx.exitCode = EXIT.violations;
+      if (opts.strict && rows.some((r) => r.reasons.some((why) => why.why === 'expired'))) ctx.exitCode = EXIT.violations;
     });
 };
+
+/**
+ * The stale flags of the project: expiry, time at 100% everywhere (git), code references. Loaded
+ * only by the commands that use it; `quiet` leaves out the notes on how they were derived.
+ */
+async function staleFlags(ctx: CommandContext, ws: Workspace, parsed: Parsed, days: number, options: { src?: readonly string[]; quiet?: boolean }): Promise<StaleFlag[]> {
+  const [{ flagDebt, fullRollouts }, { codeReferences, referenceCounts }] = await Promise.all([import('../../lib/flag-debt.ts'), import('./refs.ts')]);
+  const { model } = parsed;
+  const onNote = options.quiet ? () => {} : note(ctx);
+  const full = fullRollouts(ws.root, model);
+  if (full.note) onNote(full.note);
+  const code = codeReferences(ws, model, { src: options.src, cwd: ctx.cwd, onNote });
+  return flagDebt(model, {
+    now: now(),
+    days,
+    fullRollouts: full.since,
+    references: code && { folders: code.scan.folders, counts: referenceCounts(code.scan) },
+  });
+}
+
+/** The footer of `status`: stale flags per owner team. */
+async function staleFooter(ctx: CommandContext, ws: Workspace, parsed: Parsed): Promise<string> {
+  const { staleByOwner } = await import('../../lib/flag-debt.ts');
+  const byOwner = staleByOwner(await staleFlags(ctx, ws, parsed, DEFAULT_STALE_DAYS, { quiet: true }));
+  if (byOwner.length === 0) return 'stale flags per owner: none';
+  return `stale flags per owner: ${byOwner.map(([owner, n]) => `${owner} ${n}`).join(', ')} (\`flagops stale\` says why)`;
+}
+
+/** `flagops stale --days`' default, also what `status` counts with. */
+const DEFAULT_STALE_DAYS = 30;
 
 function killOrState(s: Parameters<typeof describeExposure>[0]): string {
   if (s && !s.enabled && s.rollout > 0) return `off (kill switch, was ${s.rollout}%)`;
