@@ -11,23 +11,29 @@ import { synthesizeAll } from '../infra/synth.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
 import { checkManifests, configMapSizePolicy } from '../policies/manifest-policies.ts';
 import { kubernetesSchemaPolicy } from '../policies/kubernetes-schema.ts';
-import { flagops, flagopsProcess, git, read, replaceIn, REPO_ROOT, tempProject, write } from './helpers.ts';
+import { expireBillPay, flagops, flagopsProcess, git, initRepository, read, replaceIn, REPO_ROOT, tempProject, write } from './helpers.ts';
 
 describe('flagops check', () => {
-  it('passes on the committed tree (exit 0, the expired-flag warning only)', async () => {
+  it('passes on the committed tree (exit 0, no finding)', async () => {
     const r = await flagops(REPO_ROOT, 'check', '--base', 'HEAD');
     expect(r.code, r.stdout).toBe(0);
-    expect(r.stdout).toMatch(/flagops check \(base: HEAD, merge base [0-9a-f]{12}\): 0 errors, 1 warning in 1 file$/);
+    expect(r.stdout).toMatch(/flagops check \(base: HEAD, merge base [0-9a-f]{12}\): no problems$/);
   });
 
-  it('--strict turns warnings into errors', async () => {
-    const r = await flagops(tempProject(), 'check', '--strict');
+  it('passes with a warning for an expired flag, and --strict turns warnings into errors', async () => {
+    const dir = expireBillPay(tempProject());
+    initRepository(dir);
+    const warned = await flagops(dir, 'check', '--base', 'main');
+    expect(warned.code, warned.stdout).toBe(0);
+    expect(warned.stdout).toMatch(/: 0 errors, 1 warning in 1 file$/);
+    const r = await flagops(dir, 'check', '--base', 'main', '--strict');
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('error: flag \'online_bill_pay_enabled\' expired on 2026-06-30');
   });
 
   it('--format json gives the same findings for machines, and the base it used', async () => {
-    const dir = tempProject({ git: true });
+    const dir = expireBillPay(tempProject());
+    initRepository(dir);
     const r = await flagops(dir, 'check', '--base', 'main', '--format', 'json');
     const json = JSON.parse(r.stdout);
     expect(json.base).toEqual({ ref: 'main', commit: git(dir, 'rev-parse', 'HEAD').trim(), mergeBase: true });
@@ -193,13 +199,20 @@ describe('flagops list, status, stale', () => {
   });
 
   it('stale lists expired flags and flags fully rolled out for long (test/flag-debt.test.ts has the rest)', async () => {
-    const r = await flagops(REPO_ROOT, 'stale', '--json');
-    const rows = JSON.parse(r.stdout) as { flag: string; reasons: { why: string }[] }[];
-    expect(rows.map((row) => [row.flag, row.reasons.map((why) => why.why)])).toEqual([
+    const sample = await flagops(REPO_ROOT, 'stale', '--json');
+    const rows = (r: { stdout: string }) => (JSON.parse(r.stdout) as { flag: string; reasons: { why: string }[] }[]).map((row) => [row.flag, row.reasons.map((why) => why.why)]);
+    expect(rows(sample)).toEqual([
       ['patient_portal_messaging_enabled', ['fully-rolled-out']],
-      ['online_bill_pay_enabled', ['expired', 'fully-rolled-out', 'unreferenced']],
+      ['online_bill_pay_enabled', ['fully-rolled-out', 'unreferenced']],
     ]);
-    expect((await flagops(REPO_ROOT, 'stale', '--strict')).code).toBe(1);
+    // --strict fails on an expired flag only
+    expect((await flagops(REPO_ROOT, 'stale', '--strict')).code).toBe(0);
+    const expired = expireBillPay(tempProject());
+    expect(rows(await flagops(expired, 'stale', '--json'))).toEqual([
+      ['patient_portal_messaging_enabled', ['fully-rolled-out']],
+      ['online_bill_pay_enabled', ['expired', 'fully-rolled-out']],
+    ]);
+    expect((await flagops(expired, 'stale', '--strict')).code).toBe(1);
     const bad = await flagops(REPO_ROOT, 'stale', '--days', 'x');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--days expects a whole number of days, got 'x'");

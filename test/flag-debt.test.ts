@@ -8,9 +8,16 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { flagops, git, REPO_ROOT, replaceIn, tempProject, write } from './helpers.ts';
+import { expireBillPay, flagops, git, REPO_ROOT, replaceIn, tempProject, write } from './helpers.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test/fixtures/pms-backend');
+
+/** The sample project with its sample backend where `environments/project.ts` looks for it, and its one flag past `expires`. */
+function sampleWithExpiredFlag(): string {
+  const dir = expireBillPay(tempProject());
+  cpSync(FIXTURE, join(dir, 'test/fixtures/pms-backend'), { recursive: true });
+  return dir;
+}
 const PROD = 'environments/production/flags.yaml';
 
 /** Commits everything in `dir` with author and committer date `date` (a repository is created first if needed). */
@@ -46,9 +53,9 @@ const reasonsOf = (rows: readonly StaleJson[], flag: string) => rows.find((r) =>
 
 describe('flagops stale', () => {
   it('joins expiry, time at 100% everywhere and code references into one list, with the reasons of each flag', async () => {
-    // GIVEN the sample project and its sample backend
+    // GIVEN the sample project (one of its flags past expires) and its sample backend
     // WHEN listing stale flags
-    const { rows, code } = await stale(REPO_ROOT);
+    const { rows, code } = await stale(sampleWithExpiredFlag());
     // THEN each flag is listed once, with every reason
     expect(rows).toEqual([
       { flag: 'patient_portal_messaging_enabled', owner: 'team-patient-experience', type: 'release', reasons: [{ why: 'fully-rolled-out', since: '2026-06-15', days: 161, source: 'changed_at' }] },
@@ -67,7 +74,7 @@ describe('flagops stale', () => {
   });
 
   it('prints one row per flag with its reasons joined', async () => {
-    const r = await flagops(REPO_ROOT, 'stale');
+    const r = await flagops(sampleWithExpiredFlag(), 'stale');
     expect(r.stdout).toMatch(/^online_bill_pay_enabled\s+team-billing\s+expired on 2026-06-30; on at 100% everywhere since 2026-04-06 \(231 days, per changed_at\); no code uses it$/m);
     expect(r.stdout).toContain('flagops stale: 2 clean-up candidates');
   });
@@ -124,7 +131,7 @@ describe('flagops stale', () => {
 
   it('outside git, takes changed_at and says so; without the source folders, leaves code references out and says why', async () => {
     // GIVEN a project that is not a git repository, whose sourceFolders does not exist
-    const dir = tempProject();
+    const dir = expireBillPay(tempProject());
     // WHEN listing stale flags
     const { rows, stderr } = await stale(dir);
     // THEN the times come from changed_at, no flag is "unreferenced", and both are noted

@@ -3,7 +3,7 @@
  * run in-process (fast) or as a real process through bin/flagops.mjs (exact user experience).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,4 +110,21 @@ export function flagopsProcess(cwd: string, args: readonly string[], env: NodeJS
     env: cliEnv({ FLAGOPS_NOW: NOW, ...env }),
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The sample's catalog line of `online_bill_pay_enabled`'s expiry (line 75, column 14 holds the date). */
+export const BILL_PAY_EXPIRES = '    expires: 2027-06-30           # fully rolled out: a clean-up candidate (flagops stale)\n';
+
+/**
+ * Makes the sample's `online_bill_pay_enabled` expired (on 2026-06-30, before NOW): the fixture of
+ * the expiry rules (the sample itself has no expired flag). Synthesizes `dist/` again when the
+ * project has one, so that only the expiry differs from the committed sample.
+ */
+export function expireBillPay(dir: string): string {
+  replaceIn(dir, 'environments/catalog.yaml', BILL_PAY_EXPIRES, '    expires: 2026-06-30           # past: fully rolled out, the code path can be cleaned up\n');
+  if (existsSync(join(dir, 'dist'))) {
+    const r = flagopsProcess(dir, ['synth']);
+    if (r.code !== 0) throw new Error(`synth of the expired sample failed: ${r.stdout}${r.stderr}`);
+  }
+  return dir;
 }
