@@ -67,7 +67,7 @@ export interface AlertRule {
   readonly tier: Tier;
   readonly severity: Severity;
   readonly priority: Priority;
-  /** The threshold in words, for the README table (`> 5% of requests 5xx for 5m`). */
+  /** The threshold in words, for the alert tables of docs/monitoring.md (`> 5% of requests 5xx for 5m`). */
   readonly threshold: string;
   readonly summary: string;
   /** Alertmanager template text with `{{ $value }}` / `{{ $labels.x }}`. */
@@ -127,7 +127,7 @@ const secs = (seconds: number): string => (seconds < 1 ? `${+(seconds * 1000).to
  * The alert catalog of one environment: every alert with its PromQL (from signals.ts), threshold
  * (from `monitoring`), tier with its priority and severity (capped at Medium: P3 / warning where
  * `pages` is false), and annotations. Tiers and `for` durations are the operations template's
- * (docs/monitoring.md traces each to its line). A pure function: the README table and the construct both read it.
+ * (docs/monitoring.md traces each to its line). A pure function: the alert tables and the construct both read it.
  */
 export function alertCatalog(props: AlertCatalogProps): { alerts: AlertRule[]; records: RecordingRule[] } {
   const m = props.monitoring;

@@ -1,5 +1,5 @@
 /**
- * The alert catalog per environment as rows, as the README's markdown tables and as the table at
+ * The alert catalog per environment as rows, as the markdown tables of docs/monitoring.md and as the table at
  * the top of each runbook page, generated from the same `alertCatalog` the PrometheusRule is built
  * from, so the documentation cannot drift.
  */
@@ -35,8 +35,11 @@ export function alertRows(settings: readonly EnvironmentSettings[]): AlertRow[] 
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|');
 
-/** One markdown table per environment: alert (linked to its runbook), threshold, for, tier, severity, priority. */
-export function alertTablesMarkdown(settings: readonly EnvironmentSettings[]): string {
+/**
+ * One markdown table per environment: alert (linked to its runbook), threshold, for, tier, severity,
+ * priority. `runbooks` is the runbook folder relative to the page the tables go into.
+ */
+export function alertTablesMarkdown(settings: readonly EnvironmentSettings[], runbooks = 'runbooks'): string {
   const rows = alertRows(settings);
   return settings
     .map((s) => {
@@ -47,7 +50,7 @@ export function alertTablesMarkdown(settings: readonly EnvironmentSettings[]): s
         '',
         '| Alert | Threshold | For | Tier | Severity | Priority |',
         '|---|---|---|---|---|---|',
-        ...mine.map((r) => `| [${r.alert}](docs/runbooks/${r.runbook.split('/').pop()}) | ${cell(r.threshold)} | ${r.for} | ${r.tier} | ${r.severity} | ${r.priority} |`),
+        ...mine.map((r) => `| [${r.alert}](${runbooks}/${r.runbook.split('/').pop()}) | ${cell(r.threshold)} | ${r.for} | ${r.tier} | ${r.severity} | ${r.priority} |`),
       ].join('\n');
     })
     .join('\n\n');

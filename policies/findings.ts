@@ -14,7 +14,7 @@ export interface Finding {
   /** 1-based column; 0 when the problem is about the whole file. */
   readonly col: number;
   readonly severity: Severity;
-  /** Stable rule id, see the README's rule list. */
+  /** Stable rule id, see docs/rules.md. */
   readonly rule: string;
   readonly message: string;
 }

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Option } from 'commander';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { table } from '../report.ts';
@@ -13,7 +13,7 @@ export const registerAlerts: Register = (program, ctx) => {
     .addOption(envOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
     .option('--rules', "print the committed dist/<env>/ rules as a plain Prometheus rule file (for promtool); needs --env")
-    .option('--update <file>', 'rewrite the markdown tables between the <!-- flagops alerts: ... markers of FILE (the README)')
+    .option('--update <file>', 'rewrite the markdown tables between the <!-- flagops alerts: ... markers of FILE (docs/monitoring.md)')
     .option('--runbooks <dir>', "rewrite the table between the same markers in each alert's runbook page DIR/<alert-in-kebab-case>.md")
     .action(async (opts: { env?: string; format: 'text' | 'markdown' | 'json'; update?: string; runbooks?: string; rules?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
@@ -31,7 +31,7 @@ export const registerAlerts: Register = (program, ctx) => {
       if (opts.update || opts.runbooks) {
         // Every file is read and checked before any is written: a page without markers changes nothing.
         const targets = [
-          ...(opts.update ? [{ file: opts.update, tables: alertTablesMarkdown(settings) }] : []),
+          ...(opts.update ? [{ file: opts.update, tables: alertTablesMarkdown(settings, runbookLinks(ws.root, resolve(ctx.cwd, opts.update))) }] : []),
           ...(opts.runbooks ? runbookTables(settings).map((r) => ({ file: join(opts.runbooks!, r.page), tables: r.table })) : []),
         ];
         const edits = targets.map(({ file, tables }) => {
@@ -64,3 +64,8 @@ export const registerAlerts: Register = (program, ctx) => {
         ctx.output.out(l);
     });
 };
+
+/** The project's runbook folder (docs/runbooks) as a link from the page at the absolute path `file`. */
+function runbookLinks(root: string, file: string): string {
+  return relative(dirname(file), join(root, 'docs', 'runbooks')).split(sep).join('/');
+}

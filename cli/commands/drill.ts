@@ -56,7 +56,7 @@ function printResult(ctx: CommandContext, result: DrillResult): void {
   if (measured.length > 0) {
     out.out(
       `provider: the OpenFeature flagd provider (in-process, on the ConfigMap laid out as the kubelet mounts it) saw each kill switch within ${(Math.max(...measured) / 1000).toFixed(1)} s of the swap; ` +
-        'in a cluster add the kubelet sync period and its ConfigMap cache delay (README: "How long it takes")',
+        'in a cluster add the kubelet sync period and its ConfigMap cache delay (docs/flag-serving.md: "How long a change takes to reach the backend")',
     );
   }
   const clean = result.flags.length - failed.length;
