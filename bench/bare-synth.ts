@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ApiObject, App, Chart } from 'cdk8s';
 import { parse } from 'yaml';
 import type { FeatureFlag } from '../constructs/feature-flag-config-map.ts';
-import type { EnvironmentSettings } from '../environments/settings.ts';
+import type { EnvironmentSettings } from '../model/environments.ts';
 
 interface State {
   enabled: boolean;
@@ -27,7 +27,7 @@ const catalog = parse(readFileSync(join(dir, 'environments/catalog.yaml'), 'utf8
 // Only the chart mode loads the constructs and environment.ts files, so the ConfigMap-only baseline stays bare.
 const { EnvironmentChart } = mode === 'chart' ? await import('../constructs/environment-chart.ts') : { EnvironmentChart: undefined };
 const environments = EnvironmentChart
-  ? await (await import('../lib/project.ts')).loadEnvironmentSettings(dir)
+  ? await (await import('../lib/workspace/project.ts')).loadEnvironmentSettings(dir)
   : ['dev', 'staging', 'production'].map((name) => ({ name, namespace: `pms-${name}` }));
 const app = new App();
 for (const settings of environments) {

@@ -208,7 +208,7 @@ async function loadSources() {
 
 /**
  * Compiles a TypeScript module of the project (an environment.ts) into the cache, keyed by the
- * content of every file it bundles, and returns its file URL. Used by lib/project.ts when present.
+ * content of every file it bundles, and returns its file URL. Used by lib/workspace/project.ts when present.
  */
 export async function compileModule(absolute) {
   const modules = join(CACHE, 'modules');

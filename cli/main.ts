@@ -5,32 +5,13 @@
  * Exit codes: 0 clean (warnings allowed), 1 violations or a refused edit, 2 usage error.
  */
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../lib/errors.ts';
-import { Redactor, runSecrets } from '../lib/redact.ts';
+import { UsageError } from '../lib/text/errors.ts';
+import { Redactor, runSecrets } from '../lib/text/redact.ts';
 import { consoleOutput, printable, type Output } from './report.ts';
 
-export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 70 } as const;
+import { EXIT, type CommandContext, type Register } from './context.ts';
 
-/** What every command gets: where to print and where it runs. */
-export interface CommandContext {
-  /** Where to print: every line passes through {@link redactor}. */
-  readonly output: Output;
-  /** The secrets of this run; a command adds those it reads (from files) before using them. */
-  readonly redactor: Redactor;
-  readonly cwd: string;
-  /** The environment variables the command sees (CI detection, FLAGOPS_*). */
-  readonly env: NodeJS.ProcessEnv;
-  /** Set by a command's action. */
-  exitCode: number;
-}
-
-export type Register = (program: Command, ctx: CommandContext) => void;
-
-/** Prints a note on stderr (`flagops: note: ...`): things flagops did or assumed that the user should know. */
-export const note =
-  (ctx: CommandContext) =>
-  (text: string): void =>
-    ctx.output.err(`flagops: note: ${text}`);
+export { EXIT, note, type CommandContext, type Register } from './context.ts';
 
 /** A command module: the command names it registers, loaded only when one of them runs. */
 export interface CommandModule {

@@ -2,7 +2,7 @@
  * Markdown for pull-request comments and job summaries (`flagops diff`, `flagops refs`): text from
  * files, git and source code made printable, with HTML and table pipes escaped.
  */
-import { printable } from '../lib/printable.ts';
+import { printable } from '../lib/text/printable.ts';
 
 /** Markdown text from files or git: printable, HTML and pipes escaped (reasons are free text from the flag files). */
 export const inline = (s: string): string => printable(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|');

@@ -1,7 +1,7 @@
 /** Options shared by several commands, in a module light enough for every command to load. */
 import { Option } from 'commander';
-import { UsageError } from '../lib/errors.ts';
-import type { Workspace } from '../lib/workspace.ts';
+import { UsageError } from '../lib/text/errors.ts';
+import type { Workspace } from '../lib/workspace/workspace.ts';
 
 /** `--env E`, checked against the workspace's environments. */
 export const envOption = () => new Option('--env <env>', 'environment (dev, staging, production)');

@@ -7,10 +7,12 @@
  * and a line break in a reason cannot forge a row.
  */
 import pc from 'picocolors';
-import { printable, safeJson } from '../lib/printable.ts';
-import { sortFindings, type Finding } from '../policies/findings.ts';
+import { printable, safeJson } from '../lib/text/printable.ts';
+import { sortFindings, type Finding } from '../model/findings.ts';
+import { formatFinding, summarize, table } from '../lib/text/format.ts';
 
 export { printable, safeJson };
+export { formatFinding, summarize, table };
 
 export interface Output {
   out(line: string): void;
@@ -69,25 +71,6 @@ function truncateVisible(line: string, width: number): string {
   return out;
 }
 
-export function formatFinding(f: Finding, color: boolean): string {
-  // A finding about the project as a whole (no file, e.g. the git base) reads `flagops: error: ...`.
-  const file = f.file === '' ? 'flagops' : printable(f.file);
-  const where = f.line > 0 ? `${file}:${f.line}:${f.col}` : file;
-  const sev = color ? (f.severity === 'error' ? pc.red(pc.bold('error')) : pc.yellow(pc.bold('warning'))) : f.severity;
-  const rule = color ? pc.dim(`[${f.rule}]`) : `[${f.rule}]`;
-  return `${color ? pc.bold(where) : where}: ${sev}: ${printable(f.message)} ${rule}`;
-}
-
-/** `2 errors, 1 warning in 2 files`, or `no problems`. */
-export function summarize(findings: readonly Finding[]): string {
-  const errors = findings.filter((f) => f.severity === 'error').length;
-  const warnings = findings.length - errors;
-  if (findings.length === 0) return 'no problems';
-  const files = new Set(findings.map((f) => f.file).filter((f) => f !== '')).size;
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  return `${plural(errors, 'error')}, ${plural(warnings, 'warning')}${files > 0 ? ` in ${plural(files, 'file')}` : ''}`;
-}
-
 /** Text output shows at most this many findings of one rule in one file; the summary counts them all. */
 export const MAX_SHOWN_PER_RULE = 100;
 
@@ -114,10 +97,3 @@ export function printFindings(o: Output, findings: readonly Finding[], format: '
   o.out(`${context}: ${summarize(sorted)}`);
 }
 
-/** A plain left-aligned table; every cell printable (one line, escapes shown). */
-export function table(rows: readonly (readonly string[])[], header: readonly string[]): string[] {
-  const all = [header, ...rows].map((r) => r.map(printable));
-  const widths = header.map((_, i) => all.reduce((w, r) => Math.max(w, (r[i] ?? '').length), 0));
-  const line = (r: readonly string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(all[0]!), line(widths.map((w) => '-'.repeat(w))), ...all.slice(1).map(line)];
-}

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { Construct } from 'constructs';
-import type { FlagServingMode, MonitoringSettings } from '../environments/settings.ts';
+import type { FlagServingMode, MonitoringSettings } from '../model/environments.ts';
 import { FLAGD_NAMES } from './flag-serving.ts';
 import { dashboardUid, type DashboardSlug } from './grafana-dashboards.ts';
 import * as signal from './signals.ts';

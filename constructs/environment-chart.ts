@@ -1,7 +1,7 @@
 import { ApiObject, Chart, JsonPatch, type ChartProps } from 'cdk8s';
 import { Namespace } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import type { EnvironmentSettings } from '../environments/settings.ts';
+import type { EnvironmentSettings } from '../model/environments.ts';
 import { AccessControl } from './access-control.ts';
 import { DatabaseBackup } from './database-backup.ts';
 import { AlertRules } from './alert-rules.ts';

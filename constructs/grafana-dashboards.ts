@@ -15,7 +15,7 @@ import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/tabl
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { ConfigMap } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import type { FlagServingMode, MonitoringSettings } from '../environments/settings.ts';
+import type { FlagServingMode, MonitoringSettings } from '../model/environments.ts';
 import { FLAGD_NAMES } from './flag-serving.ts';
 import * as signal from './signals.ts';
 

@@ -1,7 +1,7 @@
 /**
  * The OpenFeature CLI flag manifest (`flags.json`): one file for the project, derived from the
  * catalog only, from which `openfeature generate python|nodejs|...` writes typed accessors for the
- * backend (docs/code-references.md). Pure: model in, text out; lib/dist.ts writes it.
+ * backend (docs/code-references.md). Pure: model in, text out; lib/workspace/dist.ts writes it.
  *
  * Format: the OpenFeature CLI's `schema/v0/flag-manifest.json` (vendored in
  * policies/openfeature-cli/). Every flagops flag is a boolean whose code default is `false`, the safe
@@ -9,7 +9,7 @@
  * which the schema allows and the CLI ignores today (`expiry` is the field open-feature/cli#186
  * proposes for flag lifecycle).
  */
-import type { ProjectModel } from '../lib/project.ts';
+import type { ProjectModel } from '../model/flags.ts';
 
 /** `$schema` of the manifest: what `openfeature init` writes. */
 export const OPENFEATURE_MANIFEST_SCHEMA = 'https://raw.githubusercontent.com/open-feature/cli/refs/heads/main/schema/v0/flag-manifest.json';

@@ -1,43 +1,19 @@
 /**
  * Synthesis step: typed model in, Kubernetes objects and their file texts out. Nothing here
- * reads or writes files; lib/dist.ts writes what this returns.
+ * reads or writes files; lib/workspace/dist.ts writes what this returns.
  */
 import { App } from 'cdk8s';
 import { stringify } from 'yaml';
 import { EnvironmentChart } from '../constructs/environment-chart.ts';
 import type { FeatureFlag } from '../constructs/feature-flag-config-map.ts';
-import type { EnvironmentModel, ProjectModel } from '../lib/project.ts';
-import type { ProjectSettings } from '../environments/settings.ts';
-import type { FlagDefinition, FlagState } from '../policies/flag-schemas.ts';
+import type { EnvironmentModel, ProjectModel } from '../model/flags.ts';
+import type { ProjectSettings } from '../model/environments.ts';
+import type { FlagDefinition, FlagState } from '../model/flag-schemas.ts';
 import { openFeatureManifest, renderOpenFeatureManifest } from './openfeature-manifest.ts';
 
-/** A synthesized Kubernetes object (plain JSON, as cdk8s emits it). */
-export interface KubeObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [key: string]: unknown };
-  readonly [key: string]: unknown;
-}
+import type { EnvironmentManifests, KubeObject, ManifestFile, ProjectFile } from '../model/manifests.ts';
 
-/** One synthesized file under dist/<env>/. */
-export interface ManifestFile {
-  /** Path relative to the project root: `dist/<env>/<kind>-<name>.yaml`. */
-  readonly path: string;
-  readonly object: KubeObject;
-  readonly text: string;
-}
-
-export interface EnvironmentManifests {
-  readonly environment: string;
-  readonly files: readonly ManifestFile[];
-}
-
-/** A file synthesized once for the whole project (not per environment), under dist/ but outside every dist/<env>/. */
-export interface ProjectFile {
-  /** Path relative to the project root. */
-  readonly path: string;
-  readonly text: string;
-}
+export type { EnvironmentManifests, KubeObject, ManifestFile, ProjectFile } from '../model/manifests.ts';
 
 /** The project-wide files: the OpenFeature CLI flag manifest (infra/openfeature-manifest.ts). */
 export function synthesizeProjectFiles(model: ProjectModel, project: ProjectSettings): ProjectFile[] {

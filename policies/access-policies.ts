@@ -1,13 +1,13 @@
 /**
- * RBAC policies that need the effect of Roles and RoleBindings together, computed by lib/access.ts
+ * RBAC policies that need the effect of Roles and RoleBindings together, computed by policies/access-matrix.ts
  * (the per-object rules are JSON Schemas: policies/rbac.schema.json).
  */
 import { ACCESS_NAMES } from '../constructs/access-control.ts';
 import { FLAG_CONFIG_MAP, isFlagConfigMapName } from '../constructs/feature-flag-config-map.ts';
-import type { KubeObject } from '../infra/synth.ts';
-import { accessMatrix, describeSubject, ruleAllows, VERB_WORDS, type PolicyRule, type Target } from '../lib/access.ts';
-import { error, type Finding } from './findings.ts';
-import type { ManifestPolicy } from './manifest-policies.ts';
+import type { KubeObject } from '../model/manifests.ts';
+import { accessMatrix, describeSubject, ruleAllows, VERB_WORDS, type PolicyRule, type Target } from './access-matrix.ts';
+import { error, type Finding } from '../model/findings.ts';
+import type { ManifestPolicy } from './manifest-policy.ts';
 
 export const FLAG_CONFIGMAP = FLAG_CONFIG_MAP;
 export const flagConfigMapTarget: Target = { label: FLAG_CONFIGMAP, apiGroup: '', resource: 'configmaps', names: [FLAG_CONFIGMAP] };

@@ -1,11 +1,11 @@
 /**
  * Change rules: what a change to the flag files must respect, comparing the files at a base (the
- * merge base of the pull request, lib/base.ts) with the files now. `flagops check` and the edit
+ * merge base of the pull request, lib/review/base.ts) with the files now. `flagops check` and the edit
  * commands both call {@link checkChangeRules} against the same base.
  */
-import type { EnvironmentModel, ProjectModel } from '../lib/project.ts';
-import type { FlagState } from './flag-schemas.ts';
-import { error, type Finding } from './findings.ts';
+import type { EnvironmentModel, ProjectModel } from '../model/flags.ts';
+import type { FlagState } from '../model/flag-schemas.ts';
+import { error, type Finding } from '../model/findings.ts';
 import { describeExposure, exposure } from './state-rules.ts';
 
 /** One flag's change in one environment. */

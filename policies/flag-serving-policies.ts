@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isFlagSetKey } from '../constructs/feature-flag-config-map.ts';
-import type { ProjectModel } from '../lib/project.ts';
-import { error, warning, type Finding, type Location } from './findings.ts';
-import type { ManifestPolicy } from './manifest-policies.ts';
+import type { ProjectModel } from '../model/flags.ts';
+import { error, warning, type Finding, type Location } from '../model/findings.ts';
+import type { ManifestPolicy } from './manifest-policy.ts';
 import { compileCached, instanceKey, type CompilingAjv } from './validator-cache.ts';
 
 /** flagd-schemas `json/json-schema-v0.2.13` (commit 58d7327243), the version flagd v0.16.1 builds in. */

@@ -6,10 +6,10 @@
  *
  * Pure function of the two project models and the facts from the GitHub API.
  */
-import type { ProjectModel } from '../lib/project.ts';
-import { IDENTITIES_FILE, type PullRequestFacts } from '../lib/pull-request.ts';
+import type { ProjectModel } from '../model/flags.ts';
+import { IDENTITIES_FILE, type PullRequestFacts } from '../model/pull-request.ts';
 import { flagChanges } from './change-rules.ts';
-import { error, type Finding } from './findings.ts';
+import { error, type Finding } from '../model/findings.ts';
 
 export function checkPullRequestIdentities(base: ProjectModel, current: ProjectModel, pr: PullRequestFacts): Finding[] {
   const findings: Finding[] = [...pr.findings];

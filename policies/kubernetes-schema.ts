@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { error, type Finding } from './findings.ts';
-import type { ManifestPolicy } from './manifest-policies.ts';
+import { error, type Finding } from '../model/findings.ts';
+import type { ManifestPolicy } from './manifest-policy.ts';
 import { compileCached, instanceKey, type CompilingAjv } from './validator-cache.ts';
 
 interface ModelClass {

@@ -2,24 +2,19 @@
  * Manifest policies: pure functions over the synthesized objects of one environment. Each
  * returns findings located in the dist/ file the object is written to.
  */
-import type { EnvironmentSettings } from '../environments/settings.ts';
-import type { EnvironmentManifests, ManifestFile } from '../infra/synth.ts';
-import { YamlSource } from '../lib/yaml-source.ts';
+import type { EnvironmentSettings } from '../model/environments.ts';
+import type { EnvironmentManifests, ManifestFile } from '../model/manifests.ts';
+import { YamlSource } from '../lib/yaml/yaml-source.ts';
 import { configMapDataBytes, FLAG_CONFIG_MAP, isFlagConfigMapName } from '../constructs/feature-flag-config-map.ts';
-import { error, warning, type Finding, type Location, type Locator } from './findings.ts';
+import { error, warning, type Finding, type Location, type Locator } from '../model/findings.ts';
 import { kubernetesSchemaPolicy } from './kubernetes-schema.ts';
 import { flagWritersPolicy } from './access-policies.ts';
 import { flagdFlagSetPolicy, networkPolicyPolicy } from './flag-serving-policies.ts';
 import { backupCronJobPolicy, podSecurityPolicy, rbacPolicy } from './manifest-schemas.ts';
 import { MONITORING_POLICIES } from './monitoring-policies.ts';
+import type { ManifestContext, ManifestPolicy } from './manifest-policy.ts';
 
-/** The context a manifest policy sees: the environment and a way to locate paths in each file. */
-export interface ManifestContext {
-  readonly settings: EnvironmentSettings;
-  locator(file: ManifestFile): Locator;
-}
-
-export type ManifestPolicy = (manifests: EnvironmentManifests, context: ManifestContext) => Finding[] | Promise<Finding[]>;
+export type { ManifestContext, ManifestPolicy } from './manifest-policy.ts';
 
 /** The API server rejects a ConfigMap whose data exceeds 1 MiB. */
 export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;

@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv/dist/2020.js';
-import type { KubeObject } from '../infra/synth.ts';
-import { error, type Finding, type Locator } from './findings.ts';
-import type { ManifestPolicy } from './manifest-policies.ts';
+import type { KubeObject } from '../model/manifests.ts';
+import { error, type Finding, type Locator } from '../model/findings.ts';
+import type { ManifestPolicy } from './manifest-policy.ts';
 import { schemaValidator } from './schema-validation.ts';
 
 const load = (name: string): object => JSON.parse(readFileSync(new URL(`./${name}`, import.meta.url), 'utf8')) as object;

@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
 import { runbookSlug } from '../constructs/alert-rules.ts';
 import { DASHBOARD_LABEL } from '../constructs/grafana-dashboards.ts';
-import type { ManifestFile } from '../infra/synth.ts';
-import { error, fileLocator, type Finding, type Location, type Locator } from './findings.ts';
-import type { ManifestContext, ManifestPolicy } from './manifest-policies.ts';
+import type { ManifestFile } from '../model/manifests.ts';
+import { error, fileLocator, type Finding, type Location, type Locator } from '../model/findings.ts';
+import type { ManifestContext, ManifestPolicy } from './manifest-policy.ts';
 import { validateAgainstSchema } from './schema-validation.ts';
 
 /** Where the runbook pages live, next to the code that defines the alerts. */

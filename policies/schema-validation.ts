@@ -4,9 +4,12 @@
  */
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { closest } from '../lib/suggest.ts';
-import { error, type Finding, type Locator } from './findings.ts';
+import { closest } from '../lib/text/suggest.ts';
+import { error, type Finding, type Locator } from '../model/findings.ts';
 import { compileCached, instanceKey, type CompilingAjv } from './validator-cache.ts';
+import { describePath } from '../lib/text/paths.ts';
+
+export { describePath };
 
 // ajv's compiler is loaded on first use, synchronously (it is CommonJS): the flag files' schemas are
 // precompiled (policies/precompiled.ts), so commands that only parse them never load it.
@@ -157,15 +160,6 @@ function valueAt(data: unknown, path: readonly string[]): unknown {
   return v;
 }
 
-/** `flag 'x_enabled' field 'rollout'`, readable for the two flag files. */
-export function describePath(path: readonly string[]): string {
-  if (path.length === 0) return '';
-  if (path[0] === 'flags' && path.length >= 2) {
-    const rest = path.slice(2);
-    return `flag '${path[1]}'${rest.length ? ` field '${rest.join('.')}'` : ''}`;
-  }
-  return `field '${path.join('.')}'`;
-}
 
 function typeName(v: unknown): string {
   if (v === null) return 'null';

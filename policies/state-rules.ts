@@ -3,9 +3,9 @@
  * the parsed model to findings. Schema-level rules (names, types, formats) are in
  * flag-schemas.ts; rules about a change against a base are in change-rules.ts.
  */
-import type { EnvironmentModel, ProjectModel } from '../lib/project.ts';
-import type { FlagState } from './flag-schemas.ts';
-import { error, fileLocator, warning, type Finding, type Locator } from './findings.ts';
+import type { EnvironmentModel, ProjectModel } from '../model/flags.ts';
+import type { FlagState } from '../model/flag-schemas.ts';
+import { error, fileLocator, warning, type Finding, type Locator } from '../model/findings.ts';
 
 /** Tolerated clock skew for `changed_at` in the future. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;

@@ -32,6 +32,10 @@ interface Step {
   /** `flagops` arguments, or `git` arguments with `git: true`. */
   args: readonly string[];
   git?: boolean;
+  /** The author and committer date of a git step (default: when the sample landed). */
+  date?: string;
+  /** "Now" for a flagops step (FLAGOPS_NOW; default: when the scenario runs). */
+  now?: string;
   /** Run without showing it. */
   hidden?: boolean;
   /** The exit code it must end with (0 by default): a scenario that stops behaving fails loudly. */
@@ -55,6 +59,14 @@ export const SCENARIOS: Record<string, readonly Step[]> = {
   'kill-switch': [
     { args: ['disable', 'e_prescribing_enabled', '--env', 'production', '--reason', 'Kill switch: duplicate prescriptions sent (INC-2291)', '--ticket', 'INC-2291'] },
   ],
+  /** docs/rollouts.md: the next step asked for before the soak time is over. */
+  'too-early': [
+    { args: ['advance', 'e_prescribing_enabled', '--approved-by', 'lead@pms.example.com'], now: '2026-11-23T11:35:00Z', hidden: true },
+    { git: true, args: ['commit', '-qam', 'e_prescribing_enabled: production 25% (#412)'], date: '2026-11-23T11:40:00Z', hidden: true },
+    { git: true, args: ['push', '-q', 'origin', 'main'], hidden: true },
+    { args: ['status', 'e_prescribing_enabled'] },
+    { args: ['advance', 'e_prescribing_enabled', '--approved-by', 'lead@pms.example.com'], code: 1 },
+  ],
   /** README: a refused edit, production raised before staging is at 100% on main. */
   refused: [
     {
@@ -64,8 +76,8 @@ export const SCENARIOS: Record<string, readonly Step[]> = {
   ],
 };
 
-function git(cwd: string, args: readonly string[]): string {
-  const env = { ...process.env, GIT_AUTHOR_NAME: 'Sam Lee', GIT_AUTHOR_EMAIL: USER, GIT_AUTHOR_DATE: SAMPLE_LANDED, GIT_COMMITTER_NAME: 'Sam Lee', GIT_COMMITTER_EMAIL: USER, GIT_COMMITTER_DATE: SAMPLE_LANDED };
+function git(cwd: string, args: readonly string[], date = SAMPLE_LANDED): string {
+  const env = { ...process.env, GIT_AUTHOR_NAME: 'Sam Lee', GIT_AUTHOR_EMAIL: USER, GIT_AUTHOR_DATE: date, GIT_COMMITTER_NAME: 'Sam Lee', GIT_COMMITTER_EMAIL: USER, GIT_COMMITTER_DATE: date };
   const r = spawnSync('git', ['-c', 'commit.gpgsign=false', ...args], { cwd, env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
@@ -119,10 +131,11 @@ export async function runScenario(name: string): Promise<string> {
     for (const step of steps) {
       let lines: string[];
       if (step.git) {
-        lines = git(dir, step.args).split('\n').filter((l) => l !== '');
+        lines = git(dir, step.args, step.date).split('\n').filter((l) => l !== '');
       } else {
         lines = [];
         const sink = (l: string) => lines.push(...l.split('\n'));
+        process.env.FLAGOPS_NOW = step.now ?? WHEN;
         const code = await main(['node', 'flagops', ...step.args], { out: sink, err: sink, color: false }, dir);
         if (code !== (step.code ?? 0)) throw new Error(`scenario ${name}: flagops ${step.args.join(' ')} exited ${code}, expected ${step.code ?? 0}:\n${lines.join('\n')}`);
       }

@@ -3,7 +3,7 @@ import { ConfigMap } from 'cdk8s-plus-27';
 import { describe, expect, it } from 'vitest';
 import { AccessControl, type AccessControlProps } from '../constructs/access-control.ts';
 import type { KubeObject } from '../infra/synth.ts';
-import { accessMatrix, describeVerbs } from '../lib/access.ts';
+import { accessMatrix, describeVerbs } from '../policies/access-matrix.ts';
 import { flagConfigMapTarget } from '../policies/access-policies.ts';
 import { flagops, replaceIn, tempProject } from './helpers.ts';
 

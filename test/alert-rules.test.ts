@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AlertRules, alertCatalog, priorityOf, runbookSlug, severityOf, TIERS, tierOf, type Tier } from '../constructs/alert-rules.ts';
 import { buildDashboards, dashboardUid, DASHBOARD_SLUGS, GrafanaDashboards } from '../constructs/grafana-dashboards.ts';
 import { errorRatio, latencyQuantile } from '../constructs/signals.ts';
-import { ENVIRONMENT_DEFAULTS, resolveEnvironmentSettings, type EnvironmentSettings } from '../environments/settings.ts';
+import { ENVIRONMENT_DEFAULTS, resolveEnvironmentSettings, type EnvironmentSettings } from '../model/environments.ts';
 import dev from '../environments/dev/environment.ts';
 import production from '../environments/production/environment.ts';
 import staging from '../environments/staging/environment.ts';

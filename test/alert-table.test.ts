@@ -1,8 +1,8 @@
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alertTablesMarkdown, replaceAlertTables, runbookTables } from '../lib/alert-table.ts';
-import { openWorkspace } from '../lib/workspace.ts';
+import { alertTablesMarkdown, replaceAlertTables, runbookTables } from '../lib/rollout/alert-table.ts';
+import { openWorkspace } from '../lib/workspace/workspace.ts';
 import { flagops, read, REPO_ROOT, tempProject, write } from './helpers.ts';
 
 describe('the alert tables of docs/monitoring.md', () => {

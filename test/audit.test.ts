@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseFlags, plainEntry, type AuditEntry } from '../lib/audit.ts';
+import { parseFlags, plainEntry, type AuditEntry } from '../lib/review/audit.ts';
 import { flagops, git, read, REPO_ROOT, tempProject, write } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 
@@ -326,7 +326,7 @@ describe('flagops audit --since and late merges', () => {
 describe('plainEntry, the audit\'s fast reader of one flag entry', () => {
   it('reads every entry it accepts exactly as the YAML parser does (property test)', async () => {
     const fc = (await import('fast-check')).default;
-    const { plainEntry } = await import('../lib/audit.ts');
+    const { plainEntry } = await import('../lib/review/audit.ts');
     const word = fc.stringMatching(/^[A-Za-z0-9 :#'"\\%@,.!*&|>{}[\]?\-+~_\t]{0,24}$/);
     const value = fc.oneof(
       word,

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { landings } from '../lib/pipeline.ts';
+import { landings } from '../lib/rollout/pipeline.ts';
 import { checkChangeRules, landingKey, soakNeeds } from '../policies/change-rules.ts';
 import { flagops, git, replaceIn, tempProject, type CliResult } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';
@@ -239,8 +239,8 @@ describe('change rules through flagops check --base', () => {
       const dir = await landedAt('2026-11-23T11:45:00Z');
       const landing = git(dir, 'rev-parse', 'HEAD').trim();
       setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 50, ...fresh });
-      const { loadEnvironmentSettings, parseProject, diskReader } = await import('../lib/project.ts');
-      const { gitReader } = await import('../lib/git.ts');
+      const { loadEnvironmentSettings, parseProject, diskReader } = await import('../lib/workspace/project.ts');
+      const { gitReader } = await import('../lib/review/git.ts');
       const settings = await loadEnvironmentSettings(dir);
       const base = parseProject(settings, gitReader(dir, landing)).model;
       const current = parseProject(settings, diskReader(dir)).model;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/main.ts';
 import { synthesizeAll } from '../infra/synth.ts';
-import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
+import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { checkManifests, configMapSizePolicy } from '../policies/manifest-policies.ts';
 import { kubernetesSchemaPolicy } from '../policies/kubernetes-schema.ts';
 import { expireBillPay, flagops, flagopsProcess, git, initRepository, read, replaceIn, REPO_ROOT, tempProject, write } from './helpers.ts';

@@ -9,7 +9,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { toLowerCamel, toScreamingSnake, toSnake } from '../lib/accessor-names.ts';
+import { toLowerCamel, toScreamingSnake, toSnake } from '../lib/code/accessor-names.ts';
 import { BIN, flagops, git, NOW, REPO_ROOT, tempProject, write } from './helpers.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test/fixtures/pms-backend');

@@ -3,9 +3,9 @@ import { ServiceAccount } from 'cdk8s-plus-27';
 import { describe, expect, it } from 'vitest';
 import { BACKUP_SCHEDULE, DatabaseBackup, VERIFY_SCHEDULE, type DatabaseBackupProps } from '../constructs/database-backup.ts';
 import { BACKUP_SCRIPT, RESTORE_VERIFY_SCRIPT } from '../constructs/scripts/index.ts';
-import { resolveEnvironmentSettings } from '../environments/settings.ts';
+import { resolveEnvironmentSettings } from '../model/environments.ts';
 import { synthesizeAll } from '../infra/synth.ts';
-import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
+import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { REPO_ROOT } from './helpers.ts';
 
 type Obj = Record<string, any>;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_NAMES } from '../constructs/database-backup.ts';
 import { synthesizeAll, type KubeObject } from '../infra/synth.ts';
-import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
+import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { REPO_ROOT } from './helpers.ts';
 import { findPostgresBin, runCronJob, TestPostgres, userDir, userTempDir, type RunResult } from './support/postgres.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reviewObjects } from '../lib/review.ts';
+import { reviewObjects } from '../lib/review/review.ts';
 import { flagops, git, tempProject } from './helpers.ts';
 import { commitAll } from './flag-history.ts';
 

@@ -15,7 +15,7 @@
  * such a construct would commit it, so the drill's drift pre-check passes.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ProjectModel } from '../lib/project.ts';
+import type { ProjectModel } from '../lib/workspace/project.ts';
 import { flagops, tempProject } from './helpers.ts';
 
 const mode = vi.hoisted(() => ({ current: 'none' as 'none' | 'cascade-requires' | 'rollout-list' | 'keep-audit-streaming' }));

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareDist, evaluate } from '../lib/drill.ts';
+import { compareDist, evaluate } from '../lib/rollout/drill.ts';
 import { generateProject } from '../bench/generate.ts';
 import { flagops, read, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
 

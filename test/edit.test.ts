@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { compareDist } from '../lib/drill.ts';
+import { compareDist } from '../lib/rollout/drill.ts';
 import { BIN, flagops, flagopsProcess, git, NOW, read, replaceIn, tempProject, write } from './helpers.ts';
 
 const PROD = 'environments/production/flags.yaml';

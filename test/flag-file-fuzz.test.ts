@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatFinding } from '../cli/report.ts';
-import type { EnvironmentSettings } from '../environments/settings.ts';
-import { diskReader, loadEnvironmentSettings, parseProject, type ProjectModel } from '../lib/project.ts';
-import { overlay } from '../lib/workspace.ts';
+import type { EnvironmentSettings } from '../model/environments.ts';
+import { diskReader, loadEnvironmentSettings, parseProject, type ProjectModel } from '../lib/workspace/project.ts';
+import { overlay } from '../lib/workspace/workspace.ts';
 import { checkChangeRules } from '../policies/change-rules.ts';
-import type { Finding } from '../policies/findings.ts';
+import type { Finding } from '../model/findings.ts';
 import { checkStateRules } from '../policies/state-rules.ts';
 import { NOW, REPO_ROOT, flagopsProcess, read, tempProject } from './helpers.ts';
 

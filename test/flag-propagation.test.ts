@@ -13,7 +13,7 @@ import { FlagdCore } from '@openfeature/flagd-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { FLAGD_KEY } from '../constructs/feature-flag-config-map.ts';
-import { evaluateKeys, openFileFlagEvaluator, targetingKey, writeConfigMapVolume, type FileFlagEvaluator } from '../lib/flag-propagation.ts';
+import { evaluateKeys, openFileFlagEvaluator, targetingKey, writeConfigMapVolume, type FileFlagEvaluator } from '../lib/rollout/flag-propagation.ts';
 import { flagops, tempProject } from './helpers.ts';
 
 const KEYS = 10_000;

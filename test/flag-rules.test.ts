@@ -3,10 +3,10 @@
  * the exact file:line:col, and a passing case (a nearby valid edit) without that rule.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EnvironmentSettings } from '../environments/settings.ts';
-import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
-import { overlay, validate, type Workspace } from '../lib/workspace.ts';
-import type { Finding } from '../policies/findings.ts';
+import type { EnvironmentSettings } from '../model/environments.ts';
+import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
+import { overlay, validate, type Workspace } from '../lib/workspace/workspace.ts';
+import type { Finding } from '../model/findings.ts';
 import { NOW, REPO_ROOT } from './helpers.ts';
 
 const CATALOG = 'environments/catalog.yaml';

@@ -30,14 +30,14 @@ import {
   type FeatureFlag,
 } from '../constructs/feature-flag-config-map.ts';
 import { FlagdServer, OpenFeatureOperatorFlags } from '../constructs/flag-serving.ts';
-import { resolveEnvironmentSettings } from '../environments/settings.ts';
+import { resolveEnvironmentSettings } from '../model/environments.ts';
 import { renderFiles, type KubeObject } from '../infra/synth.ts';
 import { parseProtectRules, planDeployment } from '../infra/pulumi/manifests.ts';
-import { compareDist } from '../lib/drill.ts';
-import { measurePropagation } from '../lib/flag-propagation.ts';
+import { compareDist } from '../lib/rollout/drill.ts';
+import { measurePropagation } from '../lib/rollout/flag-propagation.ts';
 import { flagWritersPolicy } from '../policies/access-policies.ts';
 import { CONFIGMAP_LIMIT_BYTES, CONFIGMAP_WARN_BYTES } from '../policies/manifest-policies.ts';
-import { fileLocator } from '../policies/findings.ts';
+import { fileLocator } from '../model/findings.ts';
 import { flagops, git, initRepository, read, REPO_ROOT, replaceIn } from './helpers.ts';
 import { flagdOverSources } from './support/flagd-sources.ts';
 

@@ -3,7 +3,7 @@
  * classifyLane), and `flagops diff --format json` saying so on a real git repository.
  */
 import { describe, expect, it } from 'vitest';
-import { classifyLane, type FlagReview } from '../lib/review.ts';
+import { classifyLane, type FlagReview } from '../lib/review/review.ts';
 import { flagops, tempProject, write } from './helpers.ts';
 import { setFlag } from './flag-history.ts';
 
@@ -53,7 +53,7 @@ describe('classifyLane: what counts as lowering only', () => {
   });
 
   it('keeps a kill switch that also changes code, policies, the catalog, the workflow or another object in the full lane', () => {
-    for (const file of ['lib/edits.ts', 'policies/change-rules.ts', 'environments/catalog.yaml', '/.github/workflows/flagops.yml', 'dist/production/prometheusrule-pms-alerts.yaml', 'environments/production/environment.ts']) {
+    for (const file of ['lib/edits/edits.ts', 'policies/change-rules.ts', 'environments/catalog.yaml', '/.github/workflows/flagops.yml', 'dist/production/prometheusrule-pms-alerts.yaml', 'environments/production/environment.ts']) {
       const lane = classifyLane([change('production', 'kill-switch')], [...filesOf('production'), file], ENVS);
       expect(lane.fast, file).toBe(false);
       expect(lane.reasons, file).toEqual([`changes ${file}, which is not a flag file or flag ConfigMap of production`]);

@@ -4,10 +4,10 @@
  * of it fails with that rule.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EnvironmentSettings } from '../environments/settings.ts';
+import type { EnvironmentSettings } from '../model/environments.ts';
 import { renderFiles, synthesizeAll, type EnvironmentManifests, type KubeObject } from '../infra/synth.ts';
-import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
-import { fileLocator } from '../policies/findings.ts';
+import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
+import { fileLocator } from '../model/findings.ts';
 import { checkManifests } from '../policies/manifest-policies.ts';
 import { BACKUP_CRONJOB_SCHEMA, POD_SECURITY_SCHEMA, RBAC_SCHEMA, schemaFindings } from '../policies/manifest-schemas.ts';
 import { REPO_ROOT } from './helpers.ts';

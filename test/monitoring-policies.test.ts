@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EnvironmentSettings } from '../environments/settings.ts';
+import type { EnvironmentSettings } from '../model/environments.ts';
 import { renderObject, type EnvironmentManifests, type KubeObject } from '../infra/synth.ts';
-import { openWorkspace, validate } from '../lib/workspace.ts';
-import type { Finding } from '../policies/findings.ts';
+import { openWorkspace, validate } from '../lib/workspace/workspace.ts';
+import type { Finding } from '../model/findings.ts';
 import { kubernetesSchemaPolicy } from '../policies/kubernetes-schema.ts';
 import { checkManifests, type ManifestPolicy } from '../policies/manifest-policies.ts';
 import {

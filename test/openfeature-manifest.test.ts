@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { MANIFEST_COMMENT, OPENFEATURE_MANIFEST_SCHEMA } from '../infra/openfeature-manifest.ts';
-import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
+import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { flagops, read, REPO_ROOT, replaceIn, tempProject, write } from './helpers.ts';
 
 const MANIFEST = 'dist/openfeature/flags.json';

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { AuditEntry } from '../lib/audit.ts';
+import type { AuditEntry } from '../lib/review/audit.ts';
 import { flagopsWith, git, read, type CliResult } from './helpers.ts';
 import { commitAll } from './flag-history.ts';
 import { cloneOf, gitServer } from './support/git-server.ts';

@@ -3,7 +3,7 @@ import { CronJob, Deployment } from 'cdk8s-plus-27';
 import { describe, expect, it } from 'vitest';
 import { restrictPodSecurity } from '../constructs/pod-security.ts';
 import type { KubeObject } from '../infra/synth.ts';
-import { fileLocator } from '../policies/findings.ts';
+import { fileLocator } from '../model/findings.ts';
 import { POD_SECURITY_SCHEMA, schemaFindings } from '../policies/manifest-schemas.ts';
 
 function cronJob(restrict: boolean): KubeObject {

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseIdentities, parsePullRequest } from '../lib/pull-request.ts';
+import { parseIdentities, parsePullRequest } from '../lib/review/pull-request.ts';
 import { flagops, git, REPO_ROOT, tempProject, write, type CliResult } from './helpers.ts';
 import { setFlag } from './flag-history.ts';
 

@@ -4,10 +4,10 @@
  */
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EnvironmentSettings } from '../environments/settings.ts';
+import type { EnvironmentSettings } from '../model/environments.ts';
 import type { KubeObject } from '../infra/synth.ts';
-import { readDist } from '../lib/dist.ts';
-import { loadEnvironmentSettings } from '../lib/project.ts';
+import { readDist } from '../lib/workspace/dist.ts';
+import { loadEnvironmentSettings } from '../lib/workspace/project.ts';
 import { CONFIGMAP_LIMIT_BYTES, CONFIGMAP_WARN_BYTES, MANIFEST_POLICIES } from '../policies/manifest-policies.ts';
 import { isDeployedObject, manifestFindings, manifestOf, manifestPolicies, validateManifests, type StackResource } from '../policies/pulumi/manifest-validation.ts';
 import { REPO_ROOT } from './helpers.ts';

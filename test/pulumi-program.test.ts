@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Deployment, StackOutputs } from '../infra/pulumi/program.ts';
 import type { KubeObject } from '../infra/synth.ts';
-import { readDist } from '../lib/dist.ts';
+import { readDist } from '../lib/workspace/dist.ts';
 import { flagDataChecksum } from '../constructs/feature-flag-config-map.ts';
 import { generateProject } from '../bench/generate.ts';
 import { flagops, NOW, read, REPO_ROOT, replaceIn, tempProject, write } from './helpers.ts';

@@ -3,8 +3,8 @@
  * flag retired as a reviewed change), with real git, round-tripping through `flagops check`.
  */
 import { describe, expect, it } from 'vitest';
-import type { AuditEntry } from '../lib/audit.ts';
-import type { Review } from '../lib/review.ts';
+import type { AuditEntry } from '../lib/review/audit.ts';
+import type { Review } from '../lib/review/review.ts';
 import { flagops, git, read, tempProject, type CliResult } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { AuditEntry } from '../lib/audit.ts';
+import type { AuditEntry } from '../lib/review/audit.ts';
 import { flagops, flagopsWith, git, read, type CliResult } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 import { cloneOf, gitServer, type GitServer } from './support/git-server.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { prepareRollback, rollbackTarget } from '../lib/rollback.ts';
+import { prepareRollback, rollbackTarget } from '../lib/rollout/rollback.ts';
 import { flagops, git, NOW, read, tempProject } from './helpers.ts';
 import { healthy, startFakePrometheus, type FakePrometheus } from './support/fake-prometheus.ts';
 import { cloneOf, gitServer } from './support/git-server.ts';

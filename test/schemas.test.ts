@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ValidateFunction } from 'ajv';
-import { flagStatesSchema, SCHEMA_FILES } from '../policies/flag-schemas.ts';
+import { flagStatesSchema, SCHEMA_FILES } from '../model/flag-schemas.ts';
 import { renderSchema, renderValidators, VALIDATORS_FILE } from '../policies/emit-schemas.ts';
 import { newAjv, schemaValidator } from '../policies/schema-validation.ts';
 import { read, REPO_ROOT } from './helpers.ts';
 
 describe('policies/*.schema.json', () => {
   for (const [name, schema] of Object.entries(SCHEMA_FILES)) {
-    it(`${name} is current with policies/flag-schemas.ts (run npm run schemas)`, () => {
+    it(`${name} is current with model/flag-schemas.ts (run npm run schemas)`, () => {
       expect(read(REPO_ROOT, `policies/${name}`)).toBe(renderSchema(schema));
     });
     it(`${name} is a valid draft 2020-12 schema`, () => {
@@ -24,7 +24,7 @@ describe('policies/*.schema.json', () => {
 });
 
 describe('the precompiled validators of the flag files', () => {
-  it('are current with policies/flag-schemas.ts (run npm run schemas)', () => {
+  it('are current with model/flag-schemas.ts (run npm run schemas)', () => {
     expect(read(REPO_ROOT, `policies/${VALIDATORS_FILE}`)).toBe(renderValidators());
   });
 

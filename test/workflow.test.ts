@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { fastLaneFiles } from '../lib/review.ts';
+import { fastLaneFiles } from '../lib/review/review.ts';
 import { read, REPO_ROOT } from './helpers.ts';
 
 interface Step {
@@ -151,7 +151,7 @@ describe('the CI workflow', () => {
   it("lets through the workflow's file filter exactly the files flagops allows a lowering-only change", () => {
     const filter = new RegExp(workflow.env!.FLAG_STATE_FILES!);
     for (const env of ['dev', 'staging', 'production']) for (const file of fastLaneFiles(env)) expect(file, file).toMatch(filter);
-    for (const file of ['environments/catalog.yaml', 'environments/production/environment.ts', 'dist/production/prometheusrule-pms-alerts.yaml', 'lib/review.ts', '.github/workflows/flagops.yml', 'environments/production/flags.yaml.orig', 'xenvironments/production/flags.yaml']) {
+    for (const file of ['environments/catalog.yaml', 'environments/production/environment.ts', 'dist/production/prometheusrule-pms-alerts.yaml', 'lib/review/review.ts', '.github/workflows/flagops.yml', 'environments/production/flags.yaml.orig', 'xenvironments/production/flags.yaml']) {
       expect(file, file).not.toMatch(filter);
     }
   });

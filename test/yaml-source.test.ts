@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EnvironmentSettings } from '../environments/settings.ts';
-import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
-import { overlay, validate } from '../lib/workspace.ts';
-import { YamlSource } from '../lib/yaml-source.ts';
-import type { Finding } from '../policies/findings.ts';
+import type { EnvironmentSettings } from '../model/environments.ts';
+import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
+import { overlay, validate } from '../lib/workspace/workspace.ts';
+import { YamlSource } from '../lib/yaml/yaml-source.ts';
+import type { Finding } from '../model/findings.ts';
 import { NOW, REPO_ROOT } from './helpers.ts';
 
 const CATALOG = 'environments/catalog.yaml';

@@ -1,8 +1,8 @@
-import type { SubjectAccess } from '../../lib/access.ts';
-import { now, openWorkspace, validate } from '../../lib/workspace.ts';
-import { hasErrors } from '../../policies/findings.ts';
+import type { SubjectAccess } from '../../policies/access-matrix.ts';
+import { now, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
+import { hasErrors } from '../../model/findings.ts';
 import { printFindings } from '../report.ts';
-import { EXIT, type Register, note } from '../main.ts';
+import { EXIT, type Register, note } from '../context.ts';
 import { checkEnv, envOption } from '../options.ts';
 
 export const registerAccess: Register = (program, ctx) => {
@@ -20,8 +20,8 @@ export const registerAccess: Register = (program, ctx) => {
         ctx.exitCode = EXIT.violations;
         return;
       }
-      const { accessMatrix } = await import('../../lib/access.ts');
-      const { ACCESS_TARGETS, accessTable, flagWriters } = await import('../../lib/access-report.ts');
+      const { accessMatrix } = await import('../../policies/access-matrix.ts');
+      const { ACCESS_TARGETS, accessTable, flagWriters } = await import('../../lib/access/access-report.ts');
       const { flagConfigMapsTarget, flagConfigMapTarget } = await import('../../policies/access-policies.ts');
       const reports = result.manifests.map((m) => {
         const settings = ws.settings.find((s) => s.name === m.environment)!;

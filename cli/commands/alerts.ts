@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Option } from 'commander';
-import { openWorkspace, UsageError } from '../../lib/workspace.ts';
+import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
 import { table } from '../report.ts';
-import { note, type Register } from '../main.ts';
+import { note, type Register } from '../context.ts';
 import { checkEnv, envOption } from '../options.ts';
 
 export const registerAlerts: Register = (program, ctx) => {
@@ -20,8 +20,8 @@ export const registerAlerts: Register = (program, ctx) => {
       const only = checkEnv(ws, opts.env);
       // The alert catalog loads the constructs: only when this command runs.
       const [{ extractRules }, { alertRows, alertTablesMarkdown, replaceAlertTables, runbookTables, TABLE_BEGIN, TABLE_END }] = await Promise.all([
-        import('../../lib/prometheus-rules.ts'),
-        import('../../lib/alert-table.ts'),
+        import('../../lib/rollout/prometheus-rules.ts'),
+        import('../../lib/rollout/alert-table.ts'),
       ]);
       if (opts.rules) {
         if (!opts.env) throw new UsageError('--rules needs --env: one rule file per environment');

@@ -1,9 +1,9 @@
-import { auditTrail, type AuditEntry } from '../../lib/audit.ts';
-import { DEFAULT_UPSTREAM } from '../../lib/base.ts';
-import { resolveRef, tryGit } from '../../lib/git.ts';
-import { openWorkspace, UsageError } from '../../lib/workspace.ts';
+import { auditTrail, type AuditEntry } from '../../lib/review/audit.ts';
+import { DEFAULT_UPSTREAM } from '../../lib/review/base.ts';
+import { resolveRef, tryGit } from '../../lib/review/git.ts';
+import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
 import { printable, safeJson, table } from '../report.ts';
-import { EXIT, type Register, note } from '../main.ts';
+import { EXIT, type Register, note } from '../context.ts';
 
 export const registerAudit: Register = (program, ctx) => {
   program

@@ -1,13 +1,13 @@
 import { Option } from 'commander';
-import { describeBase, findBase, underCi, type ChangeBase } from '../../lib/base.ts';
-import { gitReader } from '../../lib/git.ts';
-import { parseProject, type ParseCache } from '../../lib/project.ts';
-import { loadPullRequest } from '../../lib/pull-request.ts';
-import { now, openWorkspace, validate } from '../../lib/workspace.ts';
+import { describeBase, findBase, underCi, type ChangeBase } from '../../lib/review/base.ts';
+import { gitReader } from '../../lib/review/git.ts';
+import { parseProject, type ParseCache } from '../../lib/workspace/project.ts';
+import { loadPullRequest } from '../../lib/review/pull-request.ts';
+import { now, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
 import { checkPullRequestIdentities } from '../../policies/identity-rules.ts';
-import { error, hasErrors, strict, warning, type Finding } from '../../policies/findings.ts';
+import { error, hasErrors, strict, warning, type Finding } from '../../model/findings.ts';
 import { printFindings } from '../report.ts';
-import { EXIT, type Register, note } from '../main.ts';
+import { EXIT, type Register, note } from '../context.ts';
 
 /** The rule id of "the change rules could not run: no base". */
 export const BASE_UNKNOWN = 'base-unknown';

@@ -1,14 +1,14 @@
 import { Option } from 'commander';
-import { describeBase, findBase, underCi } from '../../lib/base.ts';
-import { changedFiles, gitReader } from '../../lib/git.ts';
-import { reviewCodeReferences, type CodeReview } from '../../lib/code-changes.ts';
-import { sourceFolders } from '../../lib/code-refs.ts';
-import { parseProject, PROJECT_FILE, type ProjectModel } from '../../lib/project.ts';
-import { classifyLane, distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type Lane, type ObjectReview, type Review } from '../../lib/review.ts';
-import { now, openWorkspace, projectSettings, UsageError, validate, type Workspace } from '../../lib/workspace.ts';
+import { describeBase, findBase, underCi } from '../../lib/review/base.ts';
+import { changedFiles, gitReader } from '../../lib/review/git.ts';
+import { reviewCodeReferences, type CodeReview } from '../../lib/code/code-changes.ts';
+import { sourceFolders } from '../../lib/code/code-refs.ts';
+import { parseProject, PROJECT_FILE, type ProjectModel } from '../../lib/workspace/project.ts';
+import { classifyLane, distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type Lane, type ObjectReview, type Review } from '../../lib/review/review.ts';
+import { now, openWorkspace, projectSettings, UsageError, validate, type Workspace } from '../../lib/workspace/workspace.ts';
 import { cell, code, inline } from '../markdown.ts';
 import { printable, safeJson, type Output } from '../report.ts';
-import { EXIT, type CommandContext, type Register, note } from '../main.ts';
+import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 
 /** The first line of the markdown form: CI finds its own PR comment by it. */
 export const MARKDOWN_MARKER = '<!-- flagops-diff -->';

@@ -1,8 +1,8 @@
-import type { DrillFlagResult, DrillResult } from '../../lib/drill.ts';
-import { formatDuration } from '../../lib/duration.ts';
-import { now, openWorkspace, UsageError } from '../../lib/workspace.ts';
+import type { DrillFlagResult, DrillResult } from '../../lib/rollout/drill.ts';
+import { formatDuration } from '../../lib/text/duration.ts';
+import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
 import { printFindings, table } from '../report.ts';
-import { EXIT, type CommandContext, type Register, note } from '../main.ts';
+import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 import { checkEnv, envOption } from '../options.ts';
 
 /** `changed_by` of the scratch kill switches (they are never committed). */
@@ -86,7 +86,7 @@ export const registerDrill: Register = (program, ctx) => {
       const results: DrillResult[] = [];
       for (const environment of environments) {
         const status = ctx.output.status;
-        const { drill } = await import('../../lib/drill.ts');
+        const { drill } = await import('../../lib/rollout/drill.ts');
         const result = await drill(ws, {
           environment,
           now: at,

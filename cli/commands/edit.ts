@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
-import { addFlag, editFlagState, removeFlag, restoreFlags, type EditOutcome, type StateEditKind } from '../../lib/edits.ts';
-import { gitUserEmail } from '../../lib/git.ts';
-import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
-import type { Finding } from '../../policies/findings.ts';
+import { addFlag, editFlagState, removeFlag, restoreFlags, type EditOutcome, type StateEditKind } from '../../lib/edits/edits.ts';
+import { gitUserEmail } from '../../lib/review/git.ts';
+import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
+import type { Finding } from '../../model/findings.ts';
 import { printable, printFindings } from '../report.ts';
-import { EXIT, type CommandContext, type Register, note } from '../main.ts';
+import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 
 export interface AuditOptions {
   env: string;

@@ -1,9 +1,9 @@
-import type { StaleFlag } from '../../lib/flag-debt.ts';
-import { diskReader, parseProject, PROJECT_FILE, type Parsed } from '../../lib/project.ts';
-import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
+import type { StaleFlag } from '../../lib/code/flag-debt.ts';
+import { diskReader, parseProject, PROJECT_FILE, type Parsed } from '../../lib/workspace/project.ts';
+import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import { printFindings, safeJson, table } from '../report.ts';
-import { EXIT, type CommandContext, type Register, note } from '../main.ts';
+import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 import { checkEnv, envOption } from '../options.ts';
 
 async function load(ctx: CommandContext, workspace?: Workspace): Promise<Parsed> {
@@ -76,7 +76,7 @@ export const registerInfo: Register = (program, ctx) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const parsed = await load(ctx, ws);
       const rows = await staleFlags(ctx, ws, parsed, days, { src: opts.src });
-      const { describeReason } = await import('../../lib/flag-debt.ts');
+      const { describeReason } = await import('../../lib/code/flag-debt.ts');
       if (opts.json) ctx.output.out(safeJson(rows, 2));
       else if (rows.length === 0) ctx.output.out('flagops stale: no clean-up candidates');
       else {
@@ -92,7 +92,7 @@ export const registerInfo: Register = (program, ctx) => {
  * only by the commands that use it; `quiet` leaves out the notes on how they were derived.
  */
 async function staleFlags(ctx: CommandContext, ws: Workspace, parsed: Parsed, days: number, options: { src?: readonly string[]; quiet?: boolean }): Promise<StaleFlag[]> {
-  const [{ flagDebt, fullRollouts }, { codeReferences, referenceCounts }] = await Promise.all([import('../../lib/flag-debt.ts'), import('./refs.ts')]);
+  const [{ flagDebt, fullRollouts }, { codeReferences, referenceCounts }] = await Promise.all([import('../../lib/code/flag-debt.ts'), import('./refs.ts')]);
   const { model } = parsed;
   const onNote = options.quiet ? () => {} : note(ctx);
   const full = fullRollouts(ws.root, model);
@@ -108,7 +108,7 @@ async function staleFlags(ctx: CommandContext, ws: Workspace, parsed: Parsed, da
 
 /** The footer of `status`: stale flags per owner team. */
 async function staleFooter(ctx: CommandContext, ws: Workspace, parsed: Parsed): Promise<string> {
-  const { staleByOwner } = await import('../../lib/flag-debt.ts');
+  const { staleByOwner } = await import('../../lib/code/flag-debt.ts');
   const byOwner = staleByOwner(await staleFlags(ctx, ws, parsed, DEFAULT_STALE_DAYS, { quiet: true }));
   if (byOwner.length === 0) return 'stale flags per owner: none';
   return `stale flags per owner: ${byOwner.map(([owner, n]) => `${owner} ${n}`).join(', ')} (\`flagops stale\` says why)`;

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Option } from 'commander';
 import pc from 'picocolors';
 import writeFileAtomic from 'write-file-atomic';
-import { formatDuration, parseDuration, promqlRange } from '../../lib/duration.ts';
+import { formatDuration, parseDuration, promqlRange } from '../../lib/text/duration.ts';
 import {
   formatThreshold,
   formatValue,
@@ -14,15 +14,15 @@ import {
   exitCode,
   type Poll,
   type Signal,
-} from '../../lib/monitor.ts';
-import { renderReport, reportFormat, verdictText } from '../../lib/monitor-report.ts';
-import { diskReader, parseProject } from '../../lib/project.ts';
-import { PrometheusClient, PrometheusError, type PrometheusAuth } from '../../lib/prometheus.ts';
-import type { RollbackResult, RollbackTarget } from '../../lib/rollback.ts';
-import { now, openWorkspace, UsageError } from '../../lib/workspace.ts';
+} from '../../lib/rollout/monitor.ts';
+import { renderReport, reportFormat, verdictText } from '../../lib/rollout/monitor-report.ts';
+import { diskReader, parseProject } from '../../lib/workspace/project.ts';
+import { PrometheusClient, PrometheusError, type PrometheusAuth } from '../../lib/rollout/prometheus.ts';
+import type { RollbackResult, RollbackTarget } from '../../lib/rollout/rollback.ts';
+import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import { printable, printFindings, type Output } from '../report.ts';
-import { EXIT, note, type CommandContext, type Register } from '../main.ts';
+import { EXIT, note, type CommandContext, type Register } from '../context.ts';
 
 interface MonitorOptions {
   env: string;
@@ -160,7 +160,7 @@ export const registerMonitor: Register = (program, ctx) => {
       let rollbackTo: RollbackTarget | undefined;
       let rollbackBy = '';
       // Loaded only here: the rollback runs the edit code (synthesis), which plain monitoring does not need.
-      const rollbackModule = opts.rollback ? await import('../../lib/rollback.ts') : undefined;
+      const rollbackModule = opts.rollback ? await import('../../lib/rollout/rollback.ts') : undefined;
       if (opts.rollback) {
         rollbackTo = rollbackModule!.rollbackTarget(ws.root, opts.push);
         rollbackBy = (await import('./edit.ts')).changedBy(ws, opts.by);

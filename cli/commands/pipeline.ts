@@ -1,16 +1,16 @@
 /**
  * The release pipeline from the command line: `flagops advance FLAG` takes the flag's next step
- * (lib/pipeline.ts works it out, lib/edits.ts writes it like `enable`/`rollout`), and
+ * (lib/rollout/pipeline.ts works it out, lib/edits/edits.ts writes it like `enable`/`rollout`), and
  * `flagops status FLAG` shows where the flag stands and what blocks its next step.
  */
-import { editFlagState } from '../../lib/edits.ts';
-import { pipelinePosition, type PipelinePosition, type StateDifference } from '../../lib/pipeline.ts';
-import { diskReader, parseProject, type ProjectModel } from '../../lib/project.ts';
-import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace.ts';
-import type { FlagState } from '../../policies/flag-schemas.ts';
+import { editFlagState } from '../../lib/edits/edits.ts';
+import { pipelinePosition, type PipelinePosition, type StateDifference } from '../../lib/rollout/pipeline.ts';
+import { diskReader, parseProject, type ProjectModel } from '../../lib/workspace/project.ts';
+import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
+import type { FlagState } from '../../model/flag-schemas.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import { printable, safeJson, table } from '../report.ts';
-import { EXIT, note, type CommandContext, type Register } from '../main.ts';
+import { EXIT, note, type CommandContext, type Register } from '../context.ts';
 import { changedBy, oneLine, report } from './edit.ts';
 
 interface AdvanceOptions {

@@ -1,9 +1,9 @@
-import { applyDist, planDist } from '../../lib/dist.ts';
-import { hasErrors } from '../../policies/findings.ts';
-import { distProjectFiles, now, openWorkspace, validate } from '../../lib/workspace.ts';
-import { withEditLock } from '../../lib/edits.ts';
+import { applyDist, planDist } from '../../lib/workspace/dist.ts';
+import { hasErrors } from '../../model/findings.ts';
+import { distProjectFiles, now, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
+import { withEditLock } from '../../lib/edits/edits.ts';
 import { printFindings } from '../report.ts';
-import { EXIT, type Register, note } from '../main.ts';
+import { EXIT, type Register, note } from '../context.ts';
 
 import { checkEnv, envOption } from '../options.ts';
 

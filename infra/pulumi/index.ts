@@ -6,7 +6,7 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
-import { findRoot } from '../../lib/workspace.ts';
+import { findRoot } from '../../lib/workspace/workspace.ts';
 import { deployEnvironment, readStackConfig, type StackOutputs } from './program.ts';
 
 export default async function main(): Promise<StackOutputs> {

@@ -6,7 +6,7 @@
 import { parse } from 'yaml';
 import { FLAG_CONFIG_MAP, isFlagConfigMapName } from '../../constructs/feature-flag-config-map.ts';
 import type { KubeObject } from '../synth.ts';
-import { readDist } from '../../lib/dist.ts';
+import { readDist } from '../../lib/workspace/dist.ts';
 
 /** A committed object and the dist/ file it came from. */
 export interface CommittedObject {

@@ -9,11 +9,11 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import type { EnvironmentSettings } from '../../environments/settings.ts';
+import type { EnvironmentSettings } from '../../model/environments.ts';
 import { CHECKSUM_ANNOTATION, FLAG_CONFIG_MAP, flagDataChecksum } from '../../constructs/feature-flag-config-map.ts';
-import { now as clockNow, openWorkspace, validate } from '../../lib/workspace.ts';
-import { formatFinding, summarize } from '../../cli/report.ts';
-import { sortFindings } from '../../policies/findings.ts';
+import { now as clockNow, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
+import { formatFinding, summarize } from '../../lib/text/format.ts';
+import { sortFindings } from '../../model/findings.ts';
 import {
   countByKind,
   EXTERNAL_CRD_PREFIX,

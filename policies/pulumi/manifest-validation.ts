@@ -7,13 +7,13 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from '@pulumi/policy';
-import type { EnvironmentSettings } from '../../environments/settings.ts';
-import { formatFinding } from '../../cli/report.ts';
+import type { EnvironmentSettings } from '../../model/environments.ts';
+import { formatFinding } from '../../lib/text/format.ts';
 import { EXTERNAL_CRD_PREFIX } from '../../infra/pulumi/manifests.ts';
 import { renderFiles, type KubeObject } from '../../infra/synth.ts';
-import { loadEnvironmentSettings } from '../../lib/project.ts';
-import { findRoot } from '../../lib/workspace.ts';
-import { sortFindings, type Finding, type Severity } from '../findings.ts';
+import { loadEnvironmentSettings } from '../../lib/workspace/project.ts';
+import { findRoot } from '../../lib/workspace/workspace.ts';
+import { sortFindings, type Finding, type Severity } from '../../model/findings.ts';
 import { checkManifests, MANIFEST_POLICIES, type ManifestPolicy } from '../manifest-policies.ts';
 
 /** What the validation reads of a resource (a subset of PolicyResource, so tests can build them). */

@@ -1,0 +1,443 @@
+/**
+ * The edit commands' core (enable, rollout, disable, add), without any CLI concerns:
+ * under a lock, read the files, change only the affected entries' text, validate the result with
+ * every rule (including the change rules against the files as they were), and only then write the
+ * flag files and dist/ atomically. A refused edit writes nothing.
+ */
+import { describeExposure, exposure } from '../../policies/state-rules.ts';
+import type { Finding } from '../../model/findings.ts';
+import { FLAG_NAME_PATTERN, type FlagState, type FlagType } from '../../model/flag-schemas.ts';
+import { describeBase, findBase } from '../review/base.ts';
+import { distTransaction, planDist, type DistPlan } from '../workspace/dist.ts';
+import { gitReader, resolveRef } from '../review/git.ts';
+import { withLock } from '../workspace/lock.ts';
+import { commitTransaction } from '../workspace/transaction.ts';
+import { CATALOG_FILE, diskReader, parseProject, type ParseCache, type Parsed } from '../workspace/project.ts';
+import { addEntry, removeEntry, setFields } from '../yaml/yaml-edit.ts';
+import { YamlSource } from '../yaml/yaml-source.ts';
+import type { FlagFileSource } from '../../model/flags.ts';
+import { isMap, isScalar, type Pair } from 'yaml';
+import { quote } from '../text/errors.ts';
+import { distProjectFiles, overlay, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
+
+/** The audit fields every edit carries. */
+export interface AuditFields {
+  readonly reason: string;
+  readonly ticket?: string;
+  /** E-mail of who makes the change (`changed_by`). */
+  readonly by: string;
+  readonly approvedBy?: string;
+  /** When (`changed_at`), truncated to seconds. */
+  readonly at: Date;
+}
+
+export type StateEditKind = 'enable' | 'rollout' | 'disable';
+
+export interface StateEdit extends AuditFields {
+  readonly kind: StateEditKind;
+  readonly flag: string;
+  readonly environment: string;
+  /** enable: the rollout (default: first step above 0); rollout: the target. */
+  readonly rollout?: number;
+}
+
+export interface AddFlag extends Omit<AuditFields, 'approvedBy'> {
+  readonly flag: string;
+  readonly description: string;
+  readonly owner: string;
+  readonly type: FlagType;
+  readonly expires?: string;
+  readonly requires?: readonly string[];
+}
+
+export interface EditOutcome {
+  /** Whether the files were written. */
+  readonly applied: boolean;
+  /** True when the request changes nothing (already in that state). */
+  readonly noop?: boolean;
+  /** One line describing the change, e.g. `production: x_enabled on 5% -> on 25%`. */
+  readonly summary: string;
+  /** One line per flag when the change touches several (restore). */
+  readonly details?: readonly string[];
+  /** Why the edit was refused before any rule ran (remove: the flag is still on somewhere); nothing was written. */
+  readonly refused?: string;
+  /** Every finding of the validation of the edited files (errors mean refused). */
+  readonly findings: readonly Finding[];
+  /** Flag files changed (written when applied). */
+  readonly files: readonly string[];
+  readonly dist?: DistPlan;
+  /** What the change rules judged the edit against (`origin/main (merge base 1a2b3c4d5e6f)`). */
+  readonly base: string;
+  /** Why the base is not the merge base with origin/main, when it is not. */
+  readonly baseNote?: string;
+}
+
+export interface EditOptions {
+  /** Validate and report, but write nothing. */
+  readonly dryRun?: boolean;
+  /** Told what flagops did on its own (a stale lock taken over). */
+  readonly onNote?: (note: string) => void;
+}
+
+/**
+ * Runs `fn` holding the project's edit lock (lib/workspace/lock.ts), so concurrent edits serialize instead of
+ * losing one; a lock left by a killed edit is taken over at once, with a note.
+ */
+export async function withEditLock<T>(root: string, fn: () => Promise<T>, onNote?: (note: string) => void): Promise<T> {
+  return withLock(root, fn, { onNote });
+}
+
+/** The parsed environment `name`, or a usage error listing the known ones. */
+function environmentOf(ws: Workspace, parsed: Parsed, name: string): Parsed['model']['environments'][number] {
+  const env = parsed.model.environments.find((e) => e.settings.name === name);
+  if (!env) throw new UsageError(`unknown environment '${name}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
+  return env;
+}
+
+const timestamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export async function editFlagState(ws: Workspace, edit: StateEdit, options: EditOptions = {}): Promise<EditOutcome> {
+  return withEditLock(ws.root, async () => {
+    const disk = diskReader(ws.root);
+    const cache: ParseCache = new Map();
+    const before = parseProject(ws.settings, disk, cache);
+    const env = environmentOf(ws, before, edit.environment);
+    if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(`unknown flag ${quote(edit.flag)}: it is not in ${CATALOG_FILE} (declare it with flagops add)`);
+    let current = env.states[edit.flag];
+    let invalidEntry = false;
+    if (!current && !env.readable) {
+      // The file itself cannot be trusted (syntax, a refused YAML construct): say why, change nothing.
+      const findings = before.findings.filter((f) => f.file === env.file);
+      const summary = `${edit.environment}: ${edit.flag} cannot be edited: ${env.file} has errors`;
+      return { applied: false, summary, findings, files: [env.file], base: 'none' };
+    }
+    if (!current) {
+      if (!env.names.includes(edit.flag)) throw new UsageError(`flag '${edit.flag}' has no entry in ${env.file}`);
+      // An entry that fails the schema: a raise waits for it to be fixed; the kill switch writes it
+      // anyway, and the validation of the result says whether the entry is now sound.
+      if (edit.kind !== 'disable') throw new UsageError(`flag '${edit.flag}' is invalid in ${env.file}; run flagops check, fix it, then raise it`);
+      const raw = rawEntry(env.source, edit.flag);
+      current = { ...raw, enabled: raw.enabled === true, rollout: typeof raw.rollout === 'number' ? raw.rollout : 0 } as FlagState;
+      invalidEntry = true;
+    }
+    const target = nextState(edit, current, env.settings.rolloutSteps);
+    const summary = `${edit.environment}: ${edit.flag} ${describeExposure(current)} -> ${describeExposure({ ...current, ...target })}`;
+    if (target.enabled === current.enabled && target.rollout === current.rollout && !(invalidEntry && current.enabled)) {
+      return { applied: false, noop: true, summary: `${edit.environment}: ${edit.flag} is already ${describeExposure(current)}; nothing changed`, findings: [], files: [], base: 'none' };
+    }
+    const file = env.file;
+    const text = disk.read(file)!;
+    const lowering = edit.kind === 'disable' || exposure({ ...current, ...target }) < exposure(current);
+    const fields: Record<string, string | number | boolean | undefined> = {
+      enabled: target.enabled,
+      rollout: target.rollout,
+      reason: edit.reason,
+      ticket: edit.ticket,
+      changed_by: edit.by,
+      changed_at: timestamp(edit.at),
+      approved_by: edit.approvedBy,
+    };
+    // The kill switch of an invalid entry keeps a rollout it cannot read, for the findings to show.
+    if (invalidEntry && typeof rawEntry(env.source, edit.flag).rollout !== 'number') delete fields.rollout;
+    const edited = setFields(text, ['flags', edit.flag], fields, file);
+    const killSwitch = lowering ? { file, flag: edit.flag, environment: edit.environment } : undefined;
+    return finish(ws, before, new Map([[file, edited]]), summary, edit.at, { ...options, killSwitch, environments: [edit.environment], cache });
+  }, options.onNote);
+}
+
+/** A flag entry as written, before the schema (only its plain fields). */
+function rawEntry(source: FlagFileSource | undefined, flag: string): Partial<Record<keyof FlagState, unknown>> {
+  try {
+    const value = source?.doc.getIn(['flags', flag]);
+    const entry = isMap(value) ? value.toJSON() : value;
+    return typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Partial<Record<keyof FlagState, unknown>>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function nextState(edit: StateEdit, current: FlagState, steps: readonly number[]): { enabled: boolean; rollout: number } {
+  switch (edit.kind) {
+    case 'disable':
+      return { enabled: false, rollout: current.rollout };
+    case 'enable': {
+      const rollout = edit.rollout ?? steps.find((s) => s > 0)!;
+      if (rollout <= 0) throw new UsageError(`enable needs a rollout above 0 (got ${rollout}); to turn a flag off use flagops disable`);
+      if (current.enabled) throw new UsageError(`flag '${edit.flag}' is already on (${current.rollout}%) in ${edit.environment}; use flagops rollout to change the percentage`);
+      return { enabled: true, rollout };
+    }
+    case 'rollout': {
+      if (edit.rollout === undefined) throw new UsageError('rollout needs --to N');
+      return { enabled: edit.rollout > 0, rollout: edit.rollout };
+    }
+  }
+}
+
+/** A flag name as the naming rule wants it; anything else never reaches a file. */
+function checkFlagName(name: string, what: string): void {
+  if (name.length > 63 || !new RegExp(FLAG_NAME_PATTERN).test(name)) {
+    throw new UsageError(`${what} ${JSON.stringify(name)} is not a flag name: snake_case, ending in _enabled, at most 63 characters (for example referral_tracking_enabled)`);
+  }
+}
+
+export async function addFlag(ws: Workspace, add: AddFlag, options: EditOptions = {}): Promise<EditOutcome> {
+  checkFlagName(add.flag, 'flag');
+  for (const req of add.requires ?? []) checkFlagName(req, '--requires');
+  return withEditLock(ws.root, async () => {
+    const disk = diskReader(ws.root);
+    const cache: ParseCache = new Map();
+    const before = parseProject(ws.settings, disk, cache);
+    if (before.model.catalog.names.includes(add.flag)) throw new UsageError(`flag '${add.flag}' is already in ${CATALOG_FILE}`);
+    const changes = new Map<string, string>();
+    const catalogText = disk.read(CATALOG_FILE);
+    if (catalogText === undefined) throw new UsageError(`${CATALOG_FILE} does not exist`);
+    changes.set(
+      CATALOG_FILE,
+      addEntry(catalogText, ['flags'], add.flag, {
+        description: add.description,
+        owner: add.owner,
+        type: add.type,
+        created: timestamp(add.at).slice(0, 10),
+        expires: add.expires,
+        requires: add.requires && add.requires.length > 0 ? add.requires : undefined,
+      }, CATALOG_FILE),
+    );
+    for (const env of before.model.environments) {
+      const text = disk.read(env.file);
+      if (text === undefined) throw new UsageError(`${env.file} does not exist`);
+      changes.set(
+        env.file,
+        addEntry(text, ['flags'], add.flag, {
+          enabled: false,
+          rollout: 0,
+          reason: add.reason,
+          ticket: add.ticket,
+          changed_by: add.by,
+          changed_at: timestamp(add.at),
+        }, env.file),
+      );
+    }
+    return finish(ws, before, changes, `added ${add.flag}: off in ${before.model.environments.map((e) => e.settings.name).join(', ')}`, add.at, { ...options, cache });
+  }, options.onNote);
+}
+
+export interface RestoreFlags extends AuditFields {
+  readonly environment: string;
+  /** A git ref (branch, tag, SHA): the flags go back to their state there. */
+  readonly to: string;
+  /** Only these flags (default: every flag of the catalog). */
+  readonly flags?: readonly string[];
+}
+
+/**
+ * `flagops restore`: sets the flags of one environment back to their state (enabled, rollout) at a
+ * git ref, with fresh audit fields, as one change judged by every rule like any other: lowering
+ * always passes, a raise meets the promotion order, the prerequisites, one step at a time and the
+ * soak time. Flags added since the ref are left as they are (and said so).
+ */
+export async function restoreFlags(ws: Workspace, restore: RestoreFlags, options: EditOptions = {}): Promise<EditOutcome> {
+  return withEditLock(ws.root, async () => {
+    const disk = diskReader(ws.root);
+    const before = parseProject(ws.settings, disk);
+    const env = environmentOf(ws, before, restore.environment);
+    if (!resolveRef(ws.root, 'HEAD')) throw new UsageError('flagops restore reads the flags at a git ref, and this project is not in a git repository with a commit');
+    const commit = resolveRef(ws.root, restore.to);
+    if (!commit) throw new UsageError(`--to ${quote(restore.to)} is not a commit in this repository: name a branch, a tag or a commit SHA (\`git log --oneline -- ${env.file}\` lists the changes; fetch it first if it is on the server)`);
+    const then = parseProject(ws.settings, gitReader(ws.root, commit)).model.environments.find((e) => e.settings.name === restore.environment)!;
+    if (!then.readable) throw new UsageError(`${env.file} cannot be read at ${restore.to} (${commit.slice(0, 12)}): it is missing there or has errors, so there is nothing to restore from`);
+    for (const flag of restore.flags ?? []) {
+      if (!before.model.catalog.names.includes(flag)) throw new UsageError(`unknown flag ${quote(flag)}: it is not in ${CATALOG_FILE}`);
+      if (!then.states[flag]) throw new UsageError(`flag ${quote(flag)} has no valid entry in ${env.file} at ${restore.to} (${commit.slice(0, 12)}), so it cannot be restored from there`);
+    }
+    const scope = restore.flags ?? before.model.catalog.names;
+    let text = disk.read(env.file);
+    if (text === undefined || !env.readable) throw new UsageError(`${env.file} has errors; run flagops check and fix them before restoring`);
+    const details: string[] = [];
+    const skipped: string[] = [];
+    for (const flag of scope) {
+      const now = env.states[flag];
+      const old = then.states[flag];
+      if (!old) {
+        skipped.push(flag);
+        continue;
+      }
+      if (!now) throw new UsageError(`flag ${quote(flag)} is invalid in ${env.file}; run flagops check and fix it before restoring`);
+      if (now.enabled === old.enabled && now.rollout === old.rollout) continue;
+      details.push(`${flag}: ${describeExposure(now)} -> ${describeExposure(old)}`);
+      text = setFields(text, ['flags', flag], {
+        enabled: old.enabled,
+        rollout: old.rollout,
+        reason: restore.reason,
+        ticket: restore.ticket,
+        changed_by: restore.by,
+        changed_at: timestamp(restore.at),
+        approved_by: restore.approvedBy,
+      }, env.file);
+    }
+    if (skipped.length > 0) options.onNote?.(`left as they are (no entry in ${env.file} at ${restore.to}): ${skipped.join(', ')}`);
+    const at = `${restore.to} (${commit.slice(0, 12)})`;
+    if (details.length === 0) {
+      return { applied: false, noop: true, summary: `${restore.environment}: every flag restored is already in its state at ${at}; nothing changed`, findings: [], files: [], base: 'none' };
+    }
+    const summary = `${restore.environment}: ${details.length === 1 ? '1 flag back to its' : `${details.length} flags back to their`} state at ${at}`;
+    const outcome = await finish(ws, before, new Map([[env.file, text]]), summary, restore.at, { ...options, environments: [restore.environment] });
+    return { ...outcome, details };
+  }, options.onNote);
+}
+
+export interface RemoveFlag extends Omit<AuditFields, 'approvedBy'> {
+  readonly flag: string;
+  /**
+   * The flag is on 100% everywhere and the code no longer reads it (it always takes the on path):
+   * removing it changes nothing for users.
+   */
+  readonly keepCodePath?: boolean;
+}
+
+/**
+ * `flagops remove`: deletes a flag from the catalog and every environment's flag file, as one
+ * change, once removing it changes nothing for users: off everywhere (the code keeps its off path),
+ * or on 100% everywhere with `keepCodePath` (the code always takes the on path). Refused while
+ * another flag requires it, or while it is on for some users somewhere.
+ */
+export async function removeFlag(ws: Workspace, remove: RemoveFlag, options: EditOptions = {}): Promise<EditOutcome> {
+  return withEditLock(ws.root, async () => {
+    const disk = diskReader(ws.root);
+    const before = parseProject(ws.settings, disk);
+    const { catalog, environments } = before.model;
+    if (!catalog.names.includes(remove.flag)) throw new UsageError(`unknown flag ${quote(remove.flag)}: it is not in ${CATALOG_FILE}`);
+    const refuse = (why: string): EditOutcome => ({ applied: false, refused: why, summary: `${remove.flag} was not removed`, findings: [], files: [], base: 'none' });
+    const invalid = environments.find((e) => e.names.includes(remove.flag) && !e.states[remove.flag]);
+    if (invalid) throw new UsageError(`flag ${quote(remove.flag)} is invalid in ${invalid.file}; run flagops check and fix it first`);
+    const dependants = catalog.names.filter((n) => n !== remove.flag && (catalog.flags[n]?.requires ?? []).includes(remove.flag));
+    if (dependants.length > 0) return refuse(`${dependants.join(', ')} require${dependants.length === 1 ? 's' : ''} ${remove.flag}: take it out of their \`requires\` in ${CATALOG_FILE} first`);
+    const states = environments.map((e) => ({ env: e.settings.name, level: exposure(e.states[remove.flag]), state: e.states[remove.flag] }));
+    const where = states.map((s) => `${s.env}: ${describeExposure(s.state)}`).join(', ');
+    const off = states.every((s) => s.level === 0);
+    const full = states.every((s) => s.level === 100);
+    if (off && remove.keepCodePath) {
+      return refuse(`${remove.flag} is off everywhere (${where}): without the flag the code keeps its off path; --keep-code-path is for a flag on 100% everywhere whose code always takes the on path`);
+    }
+    if (full && !remove.keepCodePath) {
+      return refuse(`${remove.flag} is on 100% everywhere: without it in the ConfigMap the backend falls back to its default (off) for everyone. Remove the flag from the code first so it always takes the on path, then pass --keep-code-path`);
+    }
+    if (!off && !full) {
+      return refuse(`${remove.flag} is on for some users (${where}): removing it would switch them. Turn it off everywhere (flagops disable), or take it to 100% everywhere (flagops advance) and remove it from the code, first`);
+    }
+    const changes = new Map<string, string>();
+    const catalogText = disk.read(CATALOG_FILE);
+    if (catalogText === undefined) throw new UsageError(`${CATALOG_FILE} does not exist`);
+    changes.set(CATALOG_FILE, removeEntry(catalogText, ['flags'], remove.flag, CATALOG_FILE));
+    for (const env of environments) {
+      if (!env.names.includes(remove.flag)) continue;
+      const text = disk.read(env.file);
+      if (text === undefined) throw new UsageError(`${env.file} does not exist`);
+      changes.set(env.file, removeEntry(text, ['flags'], remove.flag, env.file));
+    }
+    const how = off ? 'it was off everywhere' : 'it was on 100% everywhere; the code keeps the on path';
+    return finish(ws, before, changes, `removed ${remove.flag} from the catalog and ${environments.map((e) => e.settings.name).join(', ')} (${how})`, remove.at, options);
+  }, options.onNote);
+}
+
+interface FinishOptions extends EditOptions {
+  /**
+   * The edit lowers exposure (a kill switch): only an error inside the entry it writes blocks it;
+   * every other error is reported and does not.
+   */
+  readonly killSwitch?: { readonly file: string; readonly flag: string; readonly environment: string };
+  /** The environments whose dist/ the edit changes (default: all). */
+  readonly environments?: readonly string[];
+  /** The parses of this run: unchanged files are not parsed again. */
+  readonly cache?: ParseCache;
+}
+
+async function finish(
+  ws: Workspace,
+  before: Parsed,
+  changes: Map<string, string>,
+  summary: string,
+  at: Date,
+  options: FinishOptions,
+): Promise<EditOutcome> {
+  const base = editBase(ws, before, options.cache);
+  const ks = options.killSwitch;
+  const entry = ks ? entryLines(ks.file, changes.get(ks.file)!, ks.flag) : undefined;
+  const blocking = (f: Finding): boolean => f.severity === 'error' && (!ks || (f.file === ks.file && entry !== undefined && f.line >= entry[0] && f.line <= entry[1]));
+  const result = await validate(ws, {
+    reader: overlay(diskReader(ws.root), changes),
+    base: base.parsed,
+    baseLabel: base.label,
+    baseCommit: base.commit,
+    now: at,
+    environments: options.environments,
+    blocking,
+    parseCache: options.cache,
+  });
+  const files = [...changes.keys()];
+  const outcome = { summary, findings: result.findings, files, base: base.label, baseNote: base.note };
+  if (result.findings.some(blocking)) return { applied: false, ...outcome };
+  let dist: DistPlan;
+  // A model with an error in the flag file or the catalog may lack flags (a broken entry is left out):
+  // synthesizing it would change more than the kill switch names, so it rewrites just its flag.
+  const incomplete = result.findings.some((f) => f.severity === 'error' && (files.includes(f.file) || f.file === CATALOG_FILE));
+  if (ks && (incomplete || !result.manifests)) {
+    const env = result.parsed.model.environments.find((e) => e.settings.name === ks.environment)!;
+    const state = env.states[ks.flag]!;
+    const def = result.parsed.model.catalog.flags[ks.flag];
+    const [{ patchFlagConfigMap }, { definitionFields, stateFields }] = await Promise.all([import('./kill-switch.ts'), import('../../infra/synth.ts')]);
+    const patched = patchFlagConfigMap(ws.root, ks.environment, ks.flag, (old) => ({ ...old, ...(def ? definitionFields(def) : {}), ...stateFields(state) }));
+    dist = { write: patched.map((f) => ({ path: f.path, text: f.text, added: false })), remove: [], unchanged: 0 };
+  } else if (result.manifests) {
+    dist = planDist(ws.root, result.manifests, distProjectFiles(ws, result.projectFiles ?? []));
+  } else {
+    return { applied: false, ...outcome };
+  }
+  if (!options.dryRun) {
+    // One transaction for the flag files and dist/: a kill at any point leaves the old or the new
+    // state of every file, or a journal the next flagops command completes (lib/workspace/transaction.ts).
+    const txn = distTransaction(dist);
+    commitTransaction(ws.root, { writes: new Map([...changes, ...txn.writes]), removes: txn.removes });
+  }
+  return { applied: !options.dryRun, ...outcome, dist };
+}
+
+/** The first and last line of a flag's entry (`flags.<flag>`) in a flag file's text. */
+function entryLines(file: string, text: string, flag: string): [number, number] | undefined {
+  const source = new YamlSource(file, text);
+  const flags = source.doc.getIn(['flags'], true);
+  if (!isMap(flags)) return undefined;
+  const pair = (flags.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === flag);
+  const start = (pair?.key as { range?: [number, number, number] } | undefined)?.range?.[0];
+  const value = pair?.value as { range?: [number, number, number] } | null | undefined;
+  if (start === undefined) return undefined;
+  const end = value?.range ? Math.max(value.range[0], value.range[1] - 1) : start;
+  return [source.lineCounter.linePos(start).line, source.lineCounter.linePos(end).line];
+}
+
+interface EditBase {
+  readonly parsed: Parsed;
+  readonly label: string;
+  /** The base's commit (for the soak time); undefined outside git. */
+  readonly commit?: string;
+  readonly note?: string;
+}
+
+/**
+ * The base an edit is judged against: the same as `flagops check` (the merge base of HEAD and
+ * origin/main), so a local edit is refused exactly when CI would refuse the pull request. Without
+ * origin/main: HEAD; outside git: the files as they were before this edit. Both say so.
+ */
+function editBase(ws: Workspace, before: Parsed, cache?: ParseCache): EditBase {
+  const found = findBase(ws.root);
+  if (found.ok) return { parsed: parseProject(ws.settings, gitReader(ws.root, found.base.commit), cache), label: describeBase(found.base), commit: found.base.commit };
+  if (found.fallback) {
+    return {
+      parsed: parseProject(ws.settings, gitReader(ws.root, found.fallback.commit), cache),
+      label: describeBase(found.fallback),
+      commit: found.fallback.commit,
+      note: `${found.problem}; this edit is judged against ${describeBase(found.fallback)}, and CI will judge the pull request against origin/main`,
+    };
+  }
+  return { parsed: before, label: 'the files before this edit', note: `${found.problem}; this edit is judged against the files before it` };
+}
+

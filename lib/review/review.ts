@@ -1,0 +1,196 @@
+/**
+ * What a change does, for review: the flag changes per environment (from policies/change-rules.ts'
+ * flagChanges) and the synthesized objects that change, each with a unified YAML diff. Plain data
+ * out; cli/commands/diff.ts renders it as text, markdown or JSON.
+ */
+import { createTwoFilesPatch } from 'diff';
+import { parse } from 'yaml';
+import { changeKind, flagChanges, usersSwitching, type ChangeKind } from '../../policies/change-rules.ts';
+import { describeExposure } from '../../policies/state-rules.ts';
+import type { CodeReview } from '../code/code-changes.ts';
+import { DIST, readDist } from '../workspace/dist.ts';
+import { listTree, readBlobs } from './git.ts';
+import { flagConfigMapPath } from '../edits/kill-switch.ts';
+import { statesFile, type ProjectModel } from '../workspace/project.ts';
+
+/** One flag's change in one environment, as a reviewer reads it. */
+export interface FlagReview {
+  readonly environment: string;
+  readonly flag: string;
+  readonly kind: ChangeKind;
+  /** `off`, `on 25%`, `absent`. */
+  readonly before: string;
+  readonly after: string;
+  /** Share of users whose result changes; undefined when nobody switches. */
+  readonly switching?: { readonly percent: number; readonly to: 'on' | 'off' };
+  readonly reason?: string;
+  readonly ticket?: string;
+  readonly changedBy?: string;
+  readonly approvedBy?: string;
+}
+
+export type ObjectChange = 'added' | 'removed' | 'changed';
+
+/** One synthesized object that changes. */
+export interface ObjectReview {
+  /** `dist/<env>/<kind>-<name>.yaml`. */
+  readonly path: string;
+  readonly environment: string;
+  readonly change: ObjectChange;
+  /** `ConfigMap pms/feature-flags-config`. */
+  readonly object: string;
+  /** True for Secrets: their content is never shown. */
+  readonly hidden: boolean;
+  /** Unified diff of the YAML (absent when hidden). */
+  readonly patch?: string;
+}
+
+export interface Review {
+  readonly flags: readonly FlagReview[];
+  readonly objects: readonly ObjectReview[];
+  /** What the change does to the flags' code references (when the source folders were compared). */
+  readonly code?: CodeReview;
+}
+
+/** The flag changes between two project models, in promotion and file order. */
+export function reviewFlags(base: ProjectModel, current: ProjectModel): FlagReview[] {
+  return flagChanges(base, current).map((c) => {
+    const shown = c.after ?? c.before!;
+    return {
+      environment: c.environment,
+      flag: c.flag,
+      kind: changeKind(c),
+      before: describeExposure(c.before),
+      after: describeExposure(c.after),
+      switching: usersSwitching(c),
+      reason: shown.reason,
+      ticket: shown.ticket,
+      changedBy: shown.changed_by,
+      approvedBy: shown.approved_by,
+    };
+  });
+}
+
+/** Manifest files (path to text) of dist/ at a commit. */
+export function distAtCommit(root: string, commit: string): Map<string, string> {
+  const tree = [...listTree(root, commit, DIST)].filter(([path]) => path.endsWith('.yaml'));
+  const blobs = readBlobs(root, tree.map(([, sha]) => sha));
+  return new Map(tree.map(([path, sha]) => [path, blobs.get(sha) ?? '']));
+}
+
+/** Manifest files (path to text) of dist/ on disk, for the given environments. */
+export function distOnDisk(root: string, environments: readonly string[]): Map<string, string> {
+  return new Map(environments.flatMap((env) => [...readDist(root, env)]));
+}
+
+/** The objects that differ between two sets of manifest files, sorted by path. */
+export function reviewObjects(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): ObjectReview[] {
+  const paths = [...new Set([...before.keys(), ...after.keys()])].sort();
+  const reviews: ObjectReview[] = [];
+  for (const path of paths) {
+    const a = before.get(path);
+    const b = after.get(path);
+    if (a === b) continue;
+    const change: ObjectChange = a === undefined ? 'added' : b === undefined ? 'removed' : 'changed';
+    const meta = identify((b ?? a)!);
+    const hidden = meta.kind === 'Secret' || (a !== undefined && identify(a).kind === 'Secret');
+    const patch = hidden
+      ? undefined
+      : createTwoFilesPatch(a === undefined ? '/dev/null' : `a/${path}`, b === undefined ? '/dev/null' : `b/${path}`, a ?? '', b ?? '', undefined, undefined, { context: 3 })
+          .split('\n')
+          .filter((line) => !/^={10,}$/.test(line))
+          .join('\n')
+          .trimEnd();
+    reviews.push({ path, environment: path.split('/')[1] ?? '', change, object: meta.label, hidden, patch });
+  }
+  return reviews;
+}
+
+function identify(text: string): { kind: string; label: string } {
+  try {
+    const o = parse(text) as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+    const kind = typeof o?.kind === 'string' ? o.kind : 'object';
+    const name = String(o?.metadata?.name ?? '?');
+    const ns = typeof o?.metadata?.namespace === 'string' ? `${o.metadata.namespace}/` : '';
+    return { kind, label: `${kind} ${ns}${name}` };
+  } catch {
+    return { kind: 'object', label: 'unparsable YAML' };
+  }
+}
+
+const COUNT_WORDS: Record<ChangeKind, [string, string]> = {
+  raised: ['flag raised', 'flags raised'],
+  lowered: ['flag lowered', 'flags lowered'],
+  'kill-switch': ['kill switch', 'kill switches'],
+  added: ['flag added', 'flags added'],
+  removed: ['flag removed', 'flags removed'],
+  updated: ['flag updated without a state change', 'flags updated without a state change'],
+};
+const KIND_ORDER: readonly ChangeKind[] = ['raised', 'kill-switch', 'lowered', 'added', 'removed', 'updated'];
+
+/**
+ * One line for the whole change: `production: 1 flag raised, 1 kill switch; staging: 1 flag lowered;
+ * 3 objects changed`. Environments are listed in the order given (promotion order).
+ */
+export function summaryLine(review: Review, environments: readonly string[]): string {
+  const parts: string[] = [];
+  const n = (count: number, [one, many]: readonly [string, string]) => `${count} ${count === 1 ? one : many}`;
+  for (const env of environments) {
+    const flags = review.flags.filter((f) => f.environment === env);
+    const counts = KIND_ORDER.map((k) => [k, flags.filter((f) => f.kind === k).length] as const).filter(([, c]) => c > 0);
+    if (counts.length > 0) parts.push(`${env}: ${counts.map(([k, c]) => n(c, COUNT_WORDS[k])).join(', ')}`);
+  }
+  const objectCounts = (['added', 'removed', 'changed'] as const)
+    .map((k) => [k, review.objects.filter((o) => o.change === k).length] as const)
+    .filter(([, c]) => c > 0)
+    .map(([k, c]) => `${c} ${c === 1 ? 'object' : 'objects'} ${k}`);
+  if (objectCounts.length > 0) parts.push(objectCounts.join(', '));
+  const removable = review.code?.removable.length ?? 0;
+  if (removable > 0) parts.push(`${removable} ${removable === 1 ? 'flag loses its last code reference' : 'flags lose their last code reference'}`);
+  return parts.length > 0 ? parts.join('; ') : 'nothing changes';
+}
+
+/**
+ * The kill-switch fast lane: a change that only lowers exposure (every flag change a kill switch or
+ * a lower rollout) and touches nothing but those environments' flag files and the objects built
+ * from flag states. CI then skips the long test suite on the pull request and, after the merge,
+ * deploys those environments directly (docs/rollouts.md, "The kill-switch fast lane").
+ */
+export interface Lane {
+  /** True when the change only lowers exposure. */
+  readonly fast: boolean;
+  /** The environments whose flags the change touches, in promotion order. */
+  readonly environments: readonly string[];
+  /** Why the change is not in the fast lane; empty when it is. */
+  readonly reasons: readonly string[];
+}
+
+/** The files a lowering-only change may touch in one environment. */
+export const fastLaneFiles = (environment: string): string[] => [statesFile(environment), flagConfigMapPath(environment), `dist/${environment}/featureflag-feature-flags.yaml`];
+
+const NOT_LOWERING: Readonly<Record<ChangeKind, string>> = {
+  raised: 'raises exposure',
+  added: 'is added',
+  removed: 'is removed',
+  updated: 'changes without lowering exposure',
+  lowered: '',
+  'kill-switch': '',
+};
+
+/** At most this many reasons are listed; the last one says how many more there are. */
+const MAX_REASONS = 20;
+
+/**
+ * Classifies a change for CI: `flags` as `flagops diff` reviews them, `files` changed (relative to
+ * the project; from git), `environments` in promotion order.
+ */
+export function classifyLane(flags: readonly FlagReview[], files: readonly string[], environments: readonly string[]): Lane {
+  const touched = environments.filter((e) => flags.some((f) => f.environment === e));
+  const reasons: string[] = [];
+  if (flags.length === 0) reasons.push('no flag changes state');
+  for (const f of flags) if (NOT_LOWERING[f.kind]) reasons.push(`${f.environment}: ${f.flag} ${NOT_LOWERING[f.kind]} (${f.before} -> ${f.after})`);
+  const allowed = new Set(touched.flatMap(fastLaneFiles));
+  for (const file of files) if (!allowed.has(file)) reasons.push(`changes ${file}, which is not a flag file or flag ConfigMap of ${touched.join(', ') || 'an environment with a lowered flag'}`);
+  const shown = reasons.length > MAX_REASONS ? [...reasons.slice(0, MAX_REASONS - 1), `and ${reasons.length - MAX_REASONS + 1} more`] : reasons;
+  return { fast: reasons.length === 0, environments: touched, reasons: shown };
+}

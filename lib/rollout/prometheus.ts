@@ -1,0 +1,310 @@
+/**
+ * A small client for the Prometheus HTTP API's instant queries (`/api/v1/query`), with basic-auth
+ * or bearer-token authentication, a per-request timeout, and retries with exponential backoff on
+ * transient failures that give up after a bounded time. Secrets never appear in its messages, in
+ * any form (raw, URL-encoded, base64 of `user:password`), whatever the server echoes; an answer of
+ * any other shape than the API's, or larger than {@link MAX_BODY_BYTES}, is an error.
+ */
+import { Redactor, redactUrl } from '../text/redact.ts';
+
+/** Largest answer read: an instant query of flagops' signals returns a few series. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** How to authenticate to Prometheus (or the proxy in front of it). */
+export interface PrometheusAuth {
+  readonly basic?: { readonly user: string; readonly password: string };
+  readonly bearerToken?: string;
+}
+
+export interface PrometheusClientOptions {
+  /** Base URL, e.g. `http://127.0.0.1:9090` or `https://prometheus.example.com/prom`. Credentials in it become basic auth. */
+  readonly url: string;
+  readonly auth?: PrometheusAuth;
+  /** Per-request timeout. @default 10s */
+  readonly timeoutMs?: number;
+  /** How long to keep retrying one query after its first transient failure. @default 60s */
+  readonly retryForMs?: number;
+  /** First backoff delay, doubled on each retry. @default 250ms */
+  readonly backoffMs?: number;
+  /** Longest backoff delay. @default 5s */
+  readonly maxBackoffMs?: number;
+  /** Told about each retry (for a progress line). */
+  readonly onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+  readonly clock?: Clock;
+}
+
+/** Time, injectable for tests. */
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    }),
+};
+
+/** One series of an instant-query result. `value` may be NaN (no data, e.g. 0/0) or ±Infinity. */
+export interface Sample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/**
+ * Why a query failed for good: `unreachable` (network, timeouts, 5xx, after the retries),
+ * `auth` (401/403), `rejected` (Prometheus refused the query or the URL is not a Prometheus API).
+ */
+export type PrometheusFailure = 'unreachable' | 'auth' | 'rejected';
+
+export class PrometheusError extends Error {
+  constructor(
+    message: string,
+    readonly failure: PrometheusFailure,
+  ) {
+    super(message);
+  }
+}
+
+class Transient extends Error {}
+
+const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+export class PrometheusClient {
+  /** The base URL without credentials: safe to print. */
+  readonly displayUrl: string;
+  private readonly endpoint: URL;
+  private readonly headers: Record<string, string>;
+  /** Every form of the credentials sent, for {@link redact}. */
+  readonly secrets = new Redactor();
+  private readonly clock: Clock;
+
+  constructor(private readonly options: PrometheusClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.url);
+    } catch {
+      throw new PrometheusError(`--prometheus must be an http(s) URL, got '${redactUrl(options.url)}'`, 'rejected');
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new PrometheusError(`--prometheus must be an http(s) URL, got '${redactUrl(options.url)}'`, 'rejected');
+    }
+    let auth = options.auth ?? {};
+    if (base.username || base.password) {
+      this.secrets.addUrlCredentials(options.url);
+      if (!auth.basic && !auth.bearerToken) {
+        auth = { basic: { user: safeDecode(base.username), password: safeDecode(base.password) } };
+      }
+      base.username = '';
+      base.password = '';
+    }
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    base.search = '';
+    base.hash = '';
+    this.displayUrl = base.href.replace(/\/$/, '');
+    this.endpoint = new URL('api/v1/query', base);
+    this.headers = { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'flagops-monitor' };
+    if (auth.bearerToken) {
+      this.headers.authorization = `Bearer ${auth.bearerToken}`;
+      this.secrets.add(auth.bearerToken);
+    } else if (auth.basic) {
+      this.headers.authorization = `Basic ${Buffer.from(`${auth.basic.user}:${auth.basic.password}`).toString('base64')}`;
+      this.secrets.addBasic(auth.basic.user, auth.basic.password);
+    }
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Runs an instant query ("now"), retrying transient failures with exponential backoff for at
+   * most `retryForMs`.
+   *
+   * @throws PrometheusError when the query cannot be answered.
+   */
+  async query(promql: string): Promise<Sample[]> {
+    const retryFor = this.options.retryForMs ?? 60_000;
+    const maxBackoff = this.options.maxBackoffMs ?? 5_000;
+    let delay = this.options.backoffMs ?? 250;
+    let firstFailure: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(promql);
+      } catch (e) {
+        if (!(e instanceof Transient)) throw e;
+        const now = this.clock.now();
+        firstFailure ??= now;
+        const reason = this.redact(e.message);
+        if (now - firstFailure + delay > retryFor) {
+          throw new PrometheusError(
+            `cannot query Prometheus at ${this.displayUrl}: ${reason} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'} over ${Math.round((now - firstFailure) / 100) / 10}s)`,
+            'unreachable',
+          );
+        }
+        this.options.onRetry?.({ attempt, delayMs: delay, reason });
+        await this.clock.sleep(delay);
+        delay = Math.min(maxBackoff, delay * 2);
+      }
+    }
+  }
+
+  /** Replaces every secret in `text` with `***`. */
+  redact(text: string): string {
+    return this.secrets.redact(text);
+  }
+
+  private async once(promql: string): Promise<Sample[]> {
+    let response: Response;
+    try {
+      response = await fetch(this.endpoint, {
+        method: 'POST',
+        headers: this.headers,
+        body: new URLSearchParams({ query: promql }).toString(),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+        redirect: 'error',
+      });
+    } catch (e) {
+      throw new Transient(networkReason(e));
+    }
+    const body = await readBody(response);
+    if (body === undefined) {
+      throw new PrometheusError(`the answer from Prometheus is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB (HTTP ${response.status}); is --prometheus the Prometheus base URL?`, 'rejected');
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new PrometheusError(
+        `Prometheus at ${this.displayUrl} refused the credentials (HTTP ${response.status}); check --user/--password-file or --bearer-token-file`,
+        'auth',
+      );
+    }
+    if (TRANSIENT_STATUS.has(response.status)) throw new Transient(this.redact(`HTTP ${response.status}${apiError(body)}`));
+    let parsed: ApiResponse | undefined;
+    try {
+      parsed = JSON.parse(body) as ApiResponse;
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || (parsed.status !== 'success' && parsed.status !== 'error')) {
+      throw new PrometheusError(
+        `${this.endpoint.href} did not answer like the Prometheus HTTP API (HTTP ${response.status}); is --prometheus the Prometheus base URL?`,
+        'rejected',
+      );
+    }
+    if (parsed.status === 'error') {
+      throw new PrometheusError(this.redact(`Prometheus rejected the query (HTTP ${response.status}, ${text(parsed.errorType)}: ${text(parsed.error)}): ${promql}`), 'rejected');
+    }
+    try {
+      return samples(parsed.data);
+    } catch (e) {
+      if (e instanceof PrometheusError) throw new PrometheusError(this.redact(e.message), e.failure);
+      throw e;
+    }
+  }
+}
+
+interface ApiResponse {
+  status: 'success' | 'error';
+  data?: unknown;
+  errorType?: unknown;
+  error?: unknown;
+}
+
+/** The body as text, or undefined when it is larger than {@link MAX_BODY_BYTES} (reading stops there). */
+async function readBody(response: Response): Promise<string | undefined> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        await reader.cancel().catch(() => undefined);
+        return undefined;
+      }
+      chunks.push(value);
+    }
+  } catch {
+    // A connection cut mid-answer: what arrived is judged like any other answer.
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A server-provided field for a message: strings as they are, anything else as JSON, cut short. */
+function text(v: unknown): string {
+  let s: string;
+  try {
+    s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  } catch {
+    s = Array.isArray(v) ? '(a list nested too deeply to show)' : '(an object nested too deeply to show)';
+  }
+  return s.length > 2000 ? `${s.slice(0, 2000)}...` : s;
+}
+
+function apiError(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as ApiResponse | null;
+    return parsed && typeof parsed === 'object' && parsed.error ? `: ${text(parsed.error)}` : '';
+  } catch {
+    return '';
+  }
+}
+
+function networkReason(e: unknown): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'the request timed out';
+  const cause = err.cause;
+  return cause?.message || cause?.code || err.message || String(e);
+}
+
+/** Prometheus sample values are strings: `"0.5"`, `"NaN"`, `"+Inf"`; undefined for anything else. */
+export function sampleValue(text: unknown): number | undefined {
+  if (typeof text !== 'string') return undefined;
+  if (text === '+Inf' || text === 'Inf') return Infinity;
+  if (text === '-Inf') return -Infinity;
+  if (text === 'NaN') return NaN;
+  return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : undefined;
+}
+
+const unexpected = (what: string): PrometheusError => new PrometheusError(`unexpected answer from Prometheus: ${what}`, 'rejected');
+
+function sampleOf(pair: unknown, labels: Readonly<Record<string, string>>): Sample {
+  if (!Array.isArray(pair) || pair.length !== 2) throw unexpected('a sample has no [time, value]');
+  const value = sampleValue(pair[1]);
+  if (value === undefined) throw unexpected(`a sample value is not a number: ${typeof pair[1] === 'string' ? `'${text(pair[1])}'` : text(pair[1])}`);
+  return { labels, value };
+}
+
+function samples(data: unknown): Sample[] {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw unexpected('data is missing');
+  const { resultType, result } = data as { resultType?: unknown; result?: unknown };
+  if (resultType === 'scalar') return [sampleOf(result, {})];
+  if (resultType === 'vector') {
+    if (!Array.isArray(result)) throw unexpected('data.result is not a list');
+    return result.map((r: unknown) => {
+      if (typeof r !== 'object' || r === null) throw unexpected('a series is not an object');
+      const { metric, value } = r as { metric?: unknown; value?: unknown };
+      const labels = typeof metric === 'object' && metric !== null && !Array.isArray(metric) ? (metric as Record<string, string>) : {};
+      return sampleOf(value, labels);
+    });
+  }
+  throw new PrometheusError(`expected an instant vector or scalar from Prometheus, got a ${text(resultType)}`, 'rejected');
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+

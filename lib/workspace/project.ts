@@ -1,0 +1,328 @@
+/**
+ * Parse step: the flag files and environment settings of a project, read into a typed model.
+ *
+ * Reading (disk or a git ref) is behind {@link FileReader}; parsing returns the model plus the
+ * YAML-level and schema findings. Policies run on the model afterwards (policies/*.ts).
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { catalogSchema, flagStatesSchema, type FlagDefinition, type FlagState } from '../../model/flag-schemas.ts';
+import { error, type Finding } from '../../model/findings.ts';
+import { conformsTo, validateAgainstSchema } from '../../policies/schema-validation.ts';
+import '../../policies/precompiled.ts';
+import {
+  resolveEnvironmentSettings,
+  resolveProjectSettings,
+  type EnvironmentConfig,
+  type EnvironmentSettings,
+  type ProjectConfig,
+  type ProjectSettings,
+} from '../../model/environments.ts';
+import { UsageError } from '../text/errors.ts';
+import { isLink, linkIn } from './links.ts';
+import { printable } from '../text/printable.ts';
+import { YamlSource } from '../yaml/yaml-source.ts';
+import type { CatalogModel, EnvironmentModel, Parsed, ProjectModel } from '../../model/flags.ts';
+
+export const CATALOG_FILE = 'environments/catalog.yaml';
+export const statesFile = (env: string): string => `environments/${env}/flags.yaml`;
+
+/**
+ * Where flag files come from: the working tree, or a git ref. `undefined` = the file does not exist.
+ * A path that exists but cannot be read as text throws {@link UnreadableFile}.
+ */
+export interface FileReader {
+  read(path: string): string | undefined;
+}
+
+/** Largest flag file read: far above any real one (the ConfigMap built from them stays under 1 MiB). */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A flag file that exists but is not readable text: a directory, a special file, a file without
+ * permission, one too large, or bytes that are not UTF-8. Reported as an `unreadable-file`
+ * finding (a usage error, exit 2, where no finding can be reported).
+ */
+export class UnreadableFile extends UsageError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    /** Line and column of the problem in the file, when it is about its content. */
+    readonly at?: { readonly line: number; readonly col: number },
+  ) {
+    super(at ? `${path}:${at.line}:${at.col}: ${reason}` : `${path} ${reason}`);
+  }
+}
+
+export function diskReader(root: string): FileReader {
+  return {
+    read: (path) => {
+      // Links are never followed in the project (lib/workspace/links.ts): a flag file under one is unreadable.
+      const link = linkIn(root, path);
+      if (link !== undefined) {
+        throw new UnreadableFile(path, link === path ? 'is a symbolic link; flagops never reads through links in the project: replace it with the plain file' : `is under ${link}, a symbolic link; flagops never reads through links in the project`);
+      }
+      return readTextFile(join(root, path), path);
+    },
+  };
+}
+
+/** Reads a file as UTF-8 text (a leading byte-order mark is kept: YAML allows it). */
+function readTextFile(absolute: string, path: string): string | undefined {
+  let bytes: Buffer;
+  try {
+    const stat = statSync(absolute);
+    if (stat.isDirectory()) throw new UnreadableFile(path, 'is a directory, not a file');
+    if (!stat.isFile()) throw new UnreadableFile(path, 'is not a regular file');
+    if (stat.size > MAX_FILE_BYTES) throw new UnreadableFile(path, `is ${mib(stat.size)}; flag files may be at most ${mib(MAX_FILE_BYTES, 0)}`);
+    bytes = readFileSync(absolute);
+  } catch (e) {
+    if (e instanceof UnreadableFile) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EACCES' || code === 'EPERM') throw new UnreadableFile(path, 'cannot be read (permission denied)');
+    throw new UnreadableFile(path, `cannot be read (${code ?? (e as Error).message})`);
+  }
+  if (bytes.length > MAX_FILE_BYTES) throw new UnreadableFile(path, `is ${mib(bytes.length)}; flag files may be at most ${mib(MAX_FILE_BYTES, 0)}`);
+  return decodeUtf8(bytes, path);
+}
+
+const mib = (bytes: number, digits = 1): string => `${(bytes / 1024 / 1024).toFixed(digits)} MiB`;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text of `bytes`, or UnreadableFile at the first byte that is not UTF-8. */
+function decodeUtf8(bytes: Buffer, path: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8(bytes);
+    const before = bytes.subarray(0, offset).toString('utf8').split('\n');
+    const at = { line: before.length, col: before.at(-1)!.length + 1 };
+    throw new UnreadableFile(path, `byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} is not UTF-8: flag files are UTF-8 text`, at);
+  }
+}
+
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const n = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= bytes.length || (bytes[i + k]! & 0xc0) !== 0x80) return i;
+    const text = bytes.subarray(i, i + n + 1).toString('utf8');
+    if (text.includes('\ufffd')) return i; // overlong, surrogate or beyond U+10FFFF
+    i += n + 1;
+  }
+  return bytes.length;
+}
+
+export type { CatalogModel, EnvironmentModel, Parsed, ProjectModel } from '../../model/flags.ts';
+
+/**
+ * Loads every `environments/<env>/environment.ts` under `root`, in promotion order.
+ *
+ * @throws Error for a broken environment.ts (a programming mistake in the repo, not in flag data).
+ */
+export async function loadEnvironmentSettings(root: string): Promise<EnvironmentSettings[]> {
+  const dir = join(root, 'environments');
+  if (!existsSync(dir)) throw new UsageError(`no environments/ folder under ${root}`);
+  if (isLink(root, 'environments')) throw new UsageError('environments is a symbolic link; flagops never reads, writes or deletes through links in the project: replace it with the plain folder');
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new UsageError(`environments/ cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  // An environment folder (or its environment.ts, which is code) that is a link would be read from
+  // outside the project, or silently skipped: both are refused, naming the link.
+  const linked = entries.find((d) => d.isSymbolicLink() || (d.isDirectory() && isLink(root, `environments/${d.name}/environment.ts`)));
+  if (linked) {
+    const path = linked.isSymbolicLink() ? `environments/${linked.name}` : `environments/${linked.name}/environment.ts`;
+    throw new UsageError(`${printable(path)} is a symbolic link; flagops never reads, writes or deletes through links in the project: replace it with the plain folder or file`);
+  }
+  const names = entries
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'environment.ts')))
+    .map((d) => d.name)
+    .sort();
+  const settings: EnvironmentSettings[] = [];
+  for (const name of names) {
+    const config = await importDefault(join(dir, name, 'environment.ts'), `environments/${name}/environment.ts`);
+    try {
+      settings.push(resolveEnvironmentSettings(name, config as EnvironmentConfig));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  return promotionOrder(settings);
+}
+
+/** The default export of a settings file (TypeScript). */
+async function importDefault(file: string, shown: string): Promise<unknown> {
+  try {
+    const mod = (await importTypeScript(file)) as { default?: unknown };
+    // Without "type": "module" above it, the file arrives CommonJS-wrapped: { default: { default } }.
+    return (mod.default as { default?: unknown } | undefined)?.default ?? mod.default;
+  } catch (e) {
+    throw new UsageError(`${shown} cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/**
+ * Imports a TypeScript module of the project: compiled and cached when the CLI runs compiled
+ * (bin/compiled.mjs provides the compiler), else through tsx (tests, scripts).
+ */
+async function importTypeScript(file: string): Promise<unknown> {
+  const compile = (globalThis as { __flagopsCompileModule?: (path: string) => Promise<string> }).__flagopsCompileModule;
+  // A cache that cannot be written (another user's checkout) only costs speed: tsx loads the source.
+  const compiled = compile ? await compile(file).catch(() => undefined) : undefined;
+  if (compiled) return import(compiled);
+  const { tsImport } = await import('tsx/esm/api');
+  // tsImport loads the file as an ES module whatever package.json (if any) sits above it.
+  return tsImport(pathToFileURL(file).href, import.meta.url);
+}
+
+/** The project-wide settings file (optional; the defaults of environments/settings.ts apply without it). */
+export const PROJECT_FILE = 'environments/project.ts';
+
+/**
+ * Loads `environments/project.ts` under `root` (defaults when it does not exist). `environments`
+ * are the project's environment names.
+ */
+export async function loadProjectSettings(root: string, environments: readonly string[]): Promise<ProjectSettings> {
+  if (isLink(root, PROJECT_FILE)) throw new UsageError(`${PROJECT_FILE} is a symbolic link; flagops never reads, writes or deletes through links in the project: replace it with the plain file`);
+  const file = join(root, PROJECT_FILE);
+  const config = existsSync(file) ? await importDefault(file, PROJECT_FILE) : {};
+  try {
+    return resolveProjectSettings(config as ProjectConfig, environments);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Sorts environments so each comes after the one it promotes from; rejects unknown names and cycles. */
+export function promotionOrder(settings: readonly EnvironmentSettings[]): EnvironmentSettings[] {
+  const byName = new Map(settings.map((s) => [s.name, s]));
+  const depth = (s: EnvironmentSettings, seen: Set<string>): number => {
+    if (!s.promotesFrom) return 0;
+    const from = byName.get(s.promotesFrom);
+    if (!from) throw new UsageError(`environments/${s.name}/environment.ts: promotesFrom names an unknown environment '${s.promotesFrom}'`);
+    if (seen.has(from.name)) throw new UsageError(`environments/${s.name}/environment.ts: promotesFrom forms a cycle`);
+    return 1 + depth(from, new Set([...seen, from.name]));
+  };
+  return [...settings].sort((a, b) => depth(a, new Set([a.name])) - depth(b, new Set([b.name])) || a.name.localeCompare(b.name));
+}
+
+/** Parses the catalog and every environment's flag file. Never throws on bad flag data. */
+/**
+ * Parses already done in this run, by file and text: the base of a change and the working tree
+ * share every file they have in common (each flag file is parsed once per run), and a parse is
+ * plain data nobody changes.
+ */
+export type ParseCache = Map<string, { readonly read: FileRead; readonly findings: readonly Finding[] }>;
+
+export function parseProject(settings: readonly EnvironmentSettings[], reader: FileReader, cache?: ParseCache): Parsed {
+  const findings: Finding[] = [];
+  const parseFile = cache ? cachedParse(cache) : parseFileUncached;
+  const catalogRead = parseFile(CATALOG_FILE, reader, catalogSchema, findings);
+  const catalog: CatalogModel = {
+    file: CATALOG_FILE,
+    source: catalogRead.source,
+    readable: catalogRead.readable,
+    names: catalogRead.names,
+    flags: catalogRead.valid as Record<string, FlagDefinition>,
+  };
+  const environments = settings.map((s): EnvironmentModel => {
+    const file = statesFile(s.name);
+    const read = parseFile(file, reader, flagStatesSchema, findings);
+    return {
+      settings: s,
+      file,
+      source: read.source,
+      readable: read.readable,
+      declaredName: read.data?.environment,
+      names: read.names,
+      states: read.valid as Record<string, FlagState>,
+    };
+  });
+  return { model: { catalog, environments }, findings };
+}
+
+export interface FileRead {
+  source: YamlSource | undefined;
+  readable: boolean;
+  data: Record<string, unknown> | undefined;
+  names: string[];
+  valid: Record<string, unknown>;
+}
+
+type ParseFile = (file: string, reader: FileReader, schema: object, findings: Finding[]) => FileRead;
+
+/** {@link parseFileUncached} through a cache of earlier parses of the same file and text. */
+function cachedParse(cache: ParseCache): ParseFile {
+  return (file, reader, schema, findings) => {
+    let text: string | undefined;
+    try {
+      text = reader.read(file);
+    } catch {
+      return parseFileUncached(file, reader, schema, findings); // reports the unreadable file
+    }
+    if (text === undefined) return parseFileUncached(file, { read: () => undefined }, schema, findings);
+    const key = `${file}\0${text}`;
+    let hit = cache.get(key);
+    if (!hit) {
+      const own: Finding[] = [];
+      hit = { read: parseFileUncached(file, { read: () => text }, schema, own), findings: own };
+      cache.set(key, hit);
+    }
+    for (const f of hit.findings) findings.push(f);
+    return hit.read;
+  };
+}
+
+function parseFileUncached(file: string, reader: FileReader, schema: object, findings: Finding[]): FileRead {
+  const unread = { source: undefined, readable: false, data: undefined, names: [], valid: {} };
+  let text: string | undefined;
+  try {
+    text = reader.read(file);
+  } catch (e) {
+    if (!(e instanceof UnreadableFile)) throw e;
+    findings.push(error({ file, line: e.at?.line ?? 0, col: e.at?.col ?? 0 }, 'unreadable-file', e.at ? e.reason : `${file} ${e.reason}`));
+    return unread;
+  }
+  if (text === undefined) {
+    findings.push(error({ file, line: 0, col: 0 }, 'missing-file', `${file} does not exist`));
+    return unread;
+  }
+  if (text.length > MAX_FILE_BYTES) {
+    findings.push(error({ file, line: 0, col: 0 }, 'unreadable-file', `${file} is ${mib(Buffer.byteLength(text))}; flag files may be at most ${mib(MAX_FILE_BYTES, 0)}`));
+    return unread;
+  }
+  const source = new YamlSource(file, text, { flagFile: true });
+  for (const f of source.findings) findings.push(f);
+  if (!source.ok) return { source, readable: false, data: undefined, names: [], valid: {} };
+  const data = source.data();
+  const schemaFindings = validateAgainstSchema(schema, data, source);
+  for (const f of schemaFindings) findings.push(f);
+  const record = isRecord(data) ? data : undefined;
+  const flags = record && isRecord(record.flags) ? record.flags : {};
+  const names = Object.keys(flags);
+  // An entry is trusted by later rules only when it passes the schema on its own.
+  const entrySchema = (schema as EntrySchemaHolder).properties.flags;
+  const valid = Object.fromEntries(
+    names
+      .filter((n) => conformsTo(entrySchema.propertyNames, n) && conformsTo(entrySchema.additionalProperties, flags[n]))
+      .map((n) => [n, flags[n]]),
+  );
+  // Positions are looked up again only for findings: the document is composed again then.
+  source.release();
+  return { source, readable: record !== undefined && isRecord(record.flags), data: record, names, valid };
+}
+
+interface EntrySchemaHolder {
+  properties: { flags: { propertyNames: object; additionalProperties: object } };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

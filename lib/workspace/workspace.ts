@@ -1,0 +1,164 @@
+/**
+ * The pipeline the CLI drives: parse → state and change rules → synthesize → manifest policies
+ * (→ drift). Each step is a separate module with plain data between them; this module only wires
+ * them together and writes nothing.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { PROJECT_DEFAULTS, type EnvironmentSettings, type ProjectSettings } from '../../model/environments.ts';
+import type { EnvironmentManifests, ProjectFile } from '../../infra/synth.ts';
+import { checkChangeRules, soakNeeds } from '../../policies/change-rules.ts';
+import { hasErrors, type Finding } from '../../model/findings.ts';
+import { checkStateRules } from '../../policies/state-rules.ts';
+import type { ProjectFiles } from './dist.ts';
+import { linkFindings } from './links.ts';
+import { landings } from '../review/landings.ts';
+import { clearDeadLock, describeOwner, withLock } from './lock.ts';
+import { hasJournal, recoverTransactions } from './transaction.ts';
+import { UsageError } from '../text/errors.ts';
+import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type ParseCache, type Parsed } from './project.ts';
+
+export interface Workspace {
+  readonly root: string;
+  /** In promotion order. */
+  readonly settings: readonly EnvironmentSettings[];
+  /** environments/project.ts (default: {@link PROJECT_DEFAULTS}; see {@link projectSettings}). */
+  readonly project?: ProjectSettings;
+}
+
+/** The project-wide settings of a workspace. */
+export const projectSettings = (ws: Workspace): ProjectSettings => ws.project ?? PROJECT_DEFAULTS;
+
+export { UsageError };
+
+/** Finds the project root (the folder holding environments/catalog.yaml) from `cwd` upwards. */
+export function findRoot(cwd: string): string {
+  let dir = resolve(cwd);
+  for (;;) {
+    if (existsSync(join(dir, CATALOG_FILE))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new UsageError(`no ${CATALOG_FILE} found in ${cwd} or any parent folder; run flagops inside a flagops project`);
+    dir = up;
+  }
+}
+
+/**
+ * Opens the project around `cwd`. First, if a command was interrupted while writing, its journal is
+ * completed (or discarded when it had not reached its commit point), under the edit lock, and
+ * `onNote` is told: no command reads a half-written project.
+ */
+export async function openWorkspace(cwd: string, onNote: (note: string) => void = () => {}): Promise<Workspace> {
+  const root = findRoot(cwd);
+  const dead = clearDeadLock(root);
+  if (dead) onNote(`took over the edit lock of a flagops process that is gone (${describeOwner(dead)})`);
+  if (hasJournal(root)) {
+    await withLock(
+      root,
+      async () => {
+        const r = recoverTransactions(root);
+        if (r.completed.length > 0) onNote(`completed an interrupted write before going on (${r.completed.length} files: ${r.completed.slice(0, 4).join(', ')}${r.completed.length > 4 ? ', ...' : ''})`);
+        if (r.discarded > 0) onNote('discarded an interrupted write that had not reached its commit point; the files are as they were before it');
+      },
+      { onNote },
+    );
+  }
+  const settings = await loadEnvironmentSettings(root);
+  return { root, settings, project: await loadProjectSettings(root, settings.map((s) => s.name)) };
+}
+
+export interface ValidateOptions {
+  /** Where the flag files come from (default: the working tree). */
+  readonly reader?: FileReader;
+  /** The project as it was at the base of the change: enables the change rules. */
+  readonly base?: Parsed;
+  /** How messages name the base (`origin/main (merge base 1a2b3c4d5e6f)`). */
+  readonly baseLabel?: string;
+  /** Parses already done in this run (the base's): a file with the same text is not parsed again. */
+  readonly parseCache?: ParseCache;
+  /**
+   * The base's commit, when the base is one: the soak-time rule reads from its first-parent history
+   * when each raised flag's previous step landed on main. Without it, the soak time is not judged.
+   */
+  readonly baseCommit?: string;
+  /** "Now" for time-based rules. */
+  readonly now: Date;
+  /** Compare committed dist/ with the fresh synth. */
+  readonly drift?: boolean;
+  /** Only these environments' manifests (default: all). Flag rules always cover all. */
+  readonly environments?: readonly string[];
+  /**
+   * Which errors stop synthesis (default: every error). The kill switch tolerates errors that
+   * were there before it and lie outside the files it edits.
+   */
+  readonly blocking?: (finding: Finding) => boolean;
+}
+
+export interface Validation {
+  readonly parsed: Parsed;
+  /** Synthesized manifests; undefined when the flag files have errors (nothing to synthesize from). */
+  readonly manifests?: readonly EnvironmentManifests[];
+  /** The project-wide files (the OpenFeature flag manifest), synthesized with the manifests. */
+  readonly projectFiles?: readonly ProjectFile[];
+  readonly findings: readonly Finding[];
+}
+
+export async function validate(ws: Workspace, options: ValidateOptions): Promise<Validation> {
+  const reader = options.reader ?? diskReader(ws.root);
+  const parsed = parseProject(ws.settings, reader, options.parseCache);
+  const project = projectSettings(ws);
+  const links = linkFindings(ws.root, ws.settings.map((s) => s.name), [project.openFeatureManifest]);
+  let findings: Finding[] = [...links, ...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
+  if (options.base) {
+    const soak = options.baseCommit ? { now: options.now, landings: landings(ws.root, options.baseCommit, soakNeeds(options.base.model, parsed.model)) } : undefined;
+    findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, parsed.model, options.baseLabel, soak));
+  }
+  const blocks = (fs: readonly Finding[]) => fs.some((f) => f.severity === 'error' && (options.blocking?.(f) ?? true));
+  if (blocks(findings)) return { parsed, findings };
+  // Synthesis and the manifest policies load cdk8s and every policy: only commands that get this
+  // far pay for them (`flagops list` and `status` never do).
+  const [{ synthesizeAll, synthesizeProjectFiles }, { checkManifests }, { driftFindings }] = await Promise.all([
+    import('../../infra/synth.ts'),
+    import('../../policies/manifest-policies.ts'),
+    import('./dist.ts'),
+  ]);
+  const manifests = synthesizeAll(parsed.model, options.environments);
+  const projectFiles = synthesizeProjectFiles(parsed.model, project);
+  findings.push(...(await checkManifests(manifests, ws.settings)));
+  // Drift only means something for manifests that could be written: synth refuses invalid ones.
+  // The project-wide files count when the whole project is checked (not for one stack's deploy).
+  if (options.drift && !blocks(findings)) {
+    findings.push(...driftFindings(ws.root, manifests, options.environments ? undefined : distProjectFiles(ws, projectFiles)));
+  }
+  return { parsed, manifests, projectFiles, findings };
+}
+
+/** The project-wide files as lib/workspace/dist.ts plans them: they stay out of every environment's dist/ folder. */
+export function distProjectFiles(ws: Workspace, files: readonly ProjectFile[]): ProjectFiles {
+  return { files, environments: ws.settings.map((s) => s.name) };
+}
+
+/**
+ * Change-rule errors replace the state-rule warning they repeat (same rule, same place): a raised
+ * flag that breaks the promotion order is one problem, reported once, as an error.
+ */
+function mergeChangeFindings(findings: readonly Finding[], changeErrors: readonly Finding[]): Finding[] {
+  const key = (f: Finding) => `${f.file}:${f.line}:${f.col}:${f.rule}`;
+  const shadowed = new Set(changeErrors.map(key));
+  return [...findings.filter((f) => f.severity === 'error' || !shadowed.has(key(f))), ...changeErrors];
+}
+
+/** A reader that sees `overrides` (path → text) on top of another reader. */
+export function overlay(reader: FileReader, overrides: ReadonlyMap<string, string>): FileReader {
+  return { read: (path) => overrides.get(path) ?? reader.read(path) };
+}
+
+/** "Now": the FLAGOPS_NOW environment variable (RFC 3339, for reproducible scripts and tests) or the clock. */
+export function now(): Date {
+  const fixed = process.env.FLAGOPS_NOW;
+  if (fixed) {
+    const t = Date.parse(fixed);
+    if (Number.isNaN(t)) throw new UsageError(`FLAGOPS_NOW is not an RFC 3339 timestamp: ${fixed}`);
+    return new Date(t);
+  }
+  return new Date();
+}
