@@ -140,7 +140,7 @@ async function bundle(entry, outdir, options = {}) {
 
 /** The compiled CLI's `cli/main` module: built now when missing or stale. */
 export async function loadCli() {
-  const pointer = join(CACHE, 'current.json');
+  const pointer = join(CACHE, POINTER);
   let record = readJson(pointer);
   if (!fresh(record)) {
     try {
@@ -178,6 +178,29 @@ function linkPackages() {
   symlinkSync(join(ROOT, 'node_modules'), link, 'dir');
 }
 
+/**
+ * The pointer to the current build is per package root: checkouts that share a node_modules (git
+ * worktrees, a linked package) each keep their own build instead of rebuilding in turn.
+ */
+const POINTER = `current-${sha(ROOT).slice(0, 12)}.json`;
+
+/** A build no pointer names is removed only after this long: a command still running from it may load more of it. */
+const KEEP_UNUSED_MS = 24 * 60 * 60 * 1000;
+
+/** Removes builds that no checkout uses any more and that no running command can still be loading. */
+function pruneBuilds() {
+  const names = readdirSync(CACHE);
+  const used = new Set(names.filter((n) => /^current-[0-9a-f]+\.json$/.test(n)).map((n) => readJson(join(CACHE, n))?.dir));
+  for (const name of names) {
+    if (!name.startsWith('cli-') || used.has(name)) continue;
+    try {
+      if (Date.now() - statSync(join(CACHE, name)).mtimeMs > KEEP_UNUSED_MS) rmSync(join(CACHE, name), { recursive: true, force: true });
+    } catch {
+      // removed by another process meanwhile
+    }
+  }
+}
+
 async function buildCli() {
   mkdirSync(CACHE, { recursive: true });
   linkPackages();
@@ -188,10 +211,8 @@ async function buildCli() {
     if (existsSync(join(CACHE, dir))) rmSync(work, { recursive: true, force: true });
     else renameSync(work, join(CACHE, dir));
     const record = { format: FORMAT, root: ROOT, node: process.versions.node, dir, inputs, stamps: stampsOf(inputs) };
-    writeAtomic(join(CACHE, 'current.json'), `${JSON.stringify(record)}\n`);
-    for (const name of readdirSync(CACHE)) {
-      if (name.startsWith('cli-') && name !== dir) rmSync(join(CACHE, name), { recursive: true, force: true });
-    }
+    writeAtomic(join(CACHE, POINTER), `${JSON.stringify(record)}\n`);
+    pruneBuilds();
     debug(`compiled the CLI into ${join(CACHE, dir)}`);
     return record;
   } catch (e) {

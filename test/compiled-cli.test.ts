@@ -3,13 +3,13 @@
  * of the package's sources with its own cache folder stands in for a checkout being edited.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, REPO_ROOT, tempProject } from './helpers.ts';
 
-const SOURCES = ['bin', 'cli', 'lib', 'policies', 'constructs', 'infra', 'environments', 'docs', 'package.json'];
+const SOURCES = ['bin', 'cli', 'model', 'lib', 'policies', 'constructs', 'infra', 'environments', 'docs', 'package.json'];
 
 describe('the compiled CLI', () => {
   let pkg: string;
@@ -54,8 +54,25 @@ describe('the compiled CLI', () => {
     expect(r.stdout).toContain('THE CHANGED flag catalog');
   });
 
+  it('keeps a build a running command may still load from, and removes one unused for a day', () => {
+    // GIVEN an unused build from a minute ago (a command may still load its chunks) and one from two days ago
+    const recent = join(cache, 'cli-0000000000000001');
+    const old = join(cache, 'cli-0000000000000002');
+    for (const dir of [recent, old]) mkdirSync(dir);
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    utimesSync(old, twoDaysAgo, twoDaysAgo);
+    // WHEN a changed source makes the next command build again
+    const file = join(pkg, 'cli', 'commands', 'info.ts');
+    writeFileSync(file, readFileSync(file, 'utf8').replace("'THE CHANGED flag catalog", "'THE flag catalog, changed again"));
+    const r = run('--help');
+    expect(r.stderr).toContain('compiled the CLI into');
+    // THEN the recent one is still there and the old one is gone
+    expect(builds()).toContain('cli-0000000000000001');
+    expect(builds()).not.toContain('cli-0000000000000002');
+  });
+
   it('does not rebuild for a file touched without a change', () => {
-    const file = join(pkg, 'lib', 'errors.ts');
+    const file = join(pkg, 'lib', 'text', 'errors.ts');
     const now = new Date();
     utimesSync(file, now, now);
     const before = builds();
