@@ -40,6 +40,8 @@ interface Step {
   hidden?: boolean;
   /** The exit code it must end with (0 by default): a scenario that stops behaving fails loudly. */
   code?: number;
+  /** Rewrites each line of the output, for what changes from run to run (durations), saying so in the text. */
+  mask?: (line: string) => string;
   /** Keep only these lines of the output (the others become one `...`), for long outputs. */
   keep?: (line: string) => boolean;
 }
@@ -66,6 +68,13 @@ export const SCENARIOS: Record<string, readonly Step[]> = {
     { git: true, args: ['push', '-q', 'origin', 'main'], hidden: true },
     { args: ['status', 'e_prescribing_enabled'] },
     { args: ['advance', 'e_prescribing_enabled', '--approved-by', 'lead@pms.example.com'], code: 1 },
+  ],
+  /** docs/rollouts.md: the rollback drill (without the propagation timing); each flag's time is shown as <t>. */
+  drill: [
+    {
+      args: ['drill', '--env', 'production', '--no-propagation'],
+      mask: (line) => line.replace(/(\d+\.\d)( s +(?:ok|FAILED))$/, (_m, t: string, rest: string) => `${'<t>'.padStart(t.length)}${rest}`),
+    },
   ],
   /** README: a refused edit, production raised before staging is at 100% on main. */
   refused: [
@@ -141,6 +150,7 @@ export async function runScenario(name: string): Promise<string> {
       }
       if (step.hidden) continue;
       shown.push(commandLine([step.git ? 'git' : 'npx flagops', ...step.args.map(shellWord)]));
+      if (step.mask) lines = lines.map(step.mask);
       const keep = step.keep;
       shown.push(...(keep ? lines.map((l) => (keep(l) ? l : '...')).filter((l, i, all) => l !== '...' || all[i - 1] !== '...') : lines));
     }

@@ -1,9 +1,11 @@
 import type { DrillFlagResult, DrillResult } from '../../lib/rollout/drill.ts';
-import { formatDuration } from '../../lib/text/duration.ts';
 import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
 import { printFindings, table } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 import { checkEnv, envOption } from '../options.ts';
+
+/** A duration in seconds with one decimal, right-aligned in a fixed width, so the table keeps its shape from run to run. */
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`.padStart(6);
 
 /** `changed_by` of the scratch kill switches (they are never committed). */
 export const DRILL_BY = 'rollback-drill@flagops.local';
@@ -19,7 +21,7 @@ interface DrillCliOptions {
 function row(r: DrillFlagResult): string[] {
   const after = r.evaluationAfter;
   const off = !after ? '-' : after.on === 0 && after.errors === 0 ? `yes (${after.keys} keys)` : `no (${after.on} on, ${after.errors} errors)`;
-  return [r.flag, r.before, r.allowed ? 'yes' : 'no', r.allowed ? String(r.objectsChanged.length) : '-', off, providerCell(r), formatDuration(Math.round(r.ms)), r.problems.length === 0 ? 'ok' : 'FAILED'];
+  return [r.flag, r.before, r.allowed ? 'yes' : 'no', r.allowed ? String(r.objectsChanged.length) : '-', off, providerCell(r), seconds(r.ms), r.problems.length === 0 ? 'ok' : 'FAILED'];
 }
 
 /** How long the OpenFeature flagd provider took to see the kill switch in a kubelet-style volume. */
