@@ -13,10 +13,12 @@
  * Every figure is the median of several runs after a warm-up; real processes, as a user runs them.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { configMapDataBytes } from '../constructs/feature-flag-config-map.ts';
 import { generateProject } from './generate.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,6 +63,16 @@ async function compileBareSynth(): Promise<string> {
   return out;
 }
 
+/** The flag ConfigMaps synth wrote in a dist/<env>/ folder, with the size of their data. */
+function flagConfigMaps(dir: string): string {
+  if (!existsSync(dir)) return '-';
+  const kib = (file: string) => configMapDataBytes((parse(readFileSync(join(dir, file), 'utf8')) as { data?: Record<string, string> }).data ?? {}) / 1024;
+  const shards = readdirSync(dir).filter((f) => f.startsWith('configmap-feature-flags-shard-'));
+  const main = `${kib('configmap-feature-flags-config.yaml').toFixed(0)} KiB`;
+  if (shards.length === 0) return `1 (${main})`;
+  return `${shards.length} shards (largest ${Math.max(...shards.map(kib)).toFixed(0)} KiB) + feature_flags.json ${main}`;
+}
+
 const work = mkdtempSync(join(tmpdir(), 'flagops-bench-'));
 try {
   const sample = join(work, 'sample');
@@ -88,8 +100,8 @@ try {
 
   // 2. Size.
   const bare = await compileBareSynth();
-  console.log('\n| project | flags x envs | bare synth, flag ConfigMap only | flagops synth | flagops check | check / bare | peak memory (check) |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('\n| project | flags x envs | bare synth, flag ConfigMap only | flagops synth | flagops check | check / bare | flagops list | flagops status | peak memory (synth / check) | flag ConfigMaps (production) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   const notes: string[] = [];
   for (const [name, count, runs] of [['sample', 15, 5], ['generated', 1000, 3], ['generated', 10_000, 3]] as const) {
     const dir = count === 15 ? sample : join(work, `gen-${count}`);
@@ -97,9 +109,13 @@ try {
     const bareT = median(runs, node(bare, dir, 'configmap'), ROOT);
     const synth = median(runs, flagops('synth'), dir);
     const check = median(runs, flagops('check'), dir);
+    const list = median(runs, flagops('list'), dir);
+    const status = median(runs, flagops('status'), dir);
     const ratio = check.ms / bareT.ms;
     const goal = count === 1000 ? ' (goal <= 2.0x)' : count === 10_000 ? ' (goal <= 1.5x)' : '';
-    console.log(`| ${name} | ${count} x 3 | ${ms(bareT)} | ${ms(synth)} | ${ms(check)} | ${ratio.toFixed(2)}x${goal} | ${mib(check)} |`);
+    console.log(
+      `| ${name} | ${count} x 3 | ${ms(bareT)} | ${ms(synth)} | ${ms(check)} | ${ratio.toFixed(2)}x${goal} | ${ms(list)} | ${ms(status)} | ${mib(synth)} / ${mib(check)} (goal < 500 MiB) | ${flagConfigMaps(join(dir, 'dist', 'production'))} |`,
+    );
     if (check.code !== 0) notes.push(`${count} flags: check exit ${check.code}: ${check.output.trim().split('\n').at(-1)}`);
   }
   for (const n of notes) console.log(`\n${n}`);
