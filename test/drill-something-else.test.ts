@@ -93,7 +93,7 @@ describe('flagops drill: a kill switch that changes something else', () => {
     const r = await flagops(dir, 'drill', '--env', 'production', '--no-propagation');
     // THEN the prerequisite's rollback fails, naming the other flag's entry that would change
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^patient_portal_messaging_enabled\s+on 100%\s+yes\s+1\s+yes \(1000 keys\)\s+-\s+\S+\s+FAILED$/m);
+    expect(r.stdout).toMatch(/^patient_portal_messaging_enabled\s+on 100%\s+yes\s+1\s+yes \(1000 keys\)\s+-\s+\d+\.\d s\s+FAILED$/m);
     expect(r.stderr).toContain('patient_portal_messaging_enabled cannot be rolled back cleanly');
     expect(r.stderr).toContain(
       'changes something else: dist/production/configmap-feature-flags-config.yaml: data.flags.flagd.json (flags.secure_document_upload_enabled)',
