@@ -42,7 +42,7 @@ describe('the OpenFeature flag manifest', () => {
       const def = catalog.flags[name]!;
       expect(manifest.flags[name]).toEqual({ flagType: 'boolean', defaultValue: false, description: def.description, owner: def.owner, ...(def.expires ? { expiry: def.expires } : {}) });
     }
-    expect(manifest.flags.online_bill_pay_enabled!.expiry).toBe('2026-06-30');
+    expect(manifest.flags.online_bill_pay_enabled!.expiry).toBe('2027-06-30');
     expect(manifest.flags.maintenance_mode_enabled).not.toHaveProperty('expiry');
   });
 
