@@ -12,6 +12,8 @@ export const ACCESS_NAMES = {
   breakGlass: 'feature-flags-break-glass',
 } as const;
 
+/** `app.kubernetes.io/component` of every ServiceAccount, Role and RoleBinding. */
+export const ACCESS_COMPONENT = 'access-control';
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 /** What a deployer does to each object it owns (server-side apply, and deletion of removed objects). */
 export const DEPLOY_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] as const;
@@ -97,37 +99,38 @@ export class AccessControl extends Construct {
     if (badShard !== undefined) {
       throw new Error(`The 'flagShards' property must name ConfigMaps other than the flag ConfigMap itself (DNS subdomain names). The value passed is: ${JSON.stringify(badShard)}`);
     }
-    const labels = { 'app.kubernetes.io/component': 'access-control' };
+    // `app.kubernetes.io/name` is the identity each object is about: its ServiceAccount or group Role.
+    const labels = (name: string): Record<string, string> => ({ 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': ACCESS_COMPONENT });
     // The flag ConfigMap, then its shards in order: a stable list.
     const flagConfigMaps = [props.flagConfigMap, ...[...new Set(props.flagShards ?? [])].sort()];
 
-    this.appServiceAccount = new ServiceAccount(this, 'App', { metadata: { name: ACCESS_NAMES.app, labels }, automountToken: true });
-    this.backupServiceAccount = new ServiceAccount(this, 'Backup', { metadata: { name: ACCESS_NAMES.backup, labels }, automountToken: false });
-    this.deployerServiceAccount = new ServiceAccount(this, 'Deployer', { metadata: { name: ACCESS_NAMES.deployer, labels }, automountToken: false });
+    this.appServiceAccount = new ServiceAccount(this, 'App', { metadata: { name: ACCESS_NAMES.app, labels: labels(ACCESS_NAMES.app) }, automountToken: true });
+    this.backupServiceAccount = new ServiceAccount(this, 'Backup', { metadata: { name: ACCESS_NAMES.backup, labels: labels(ACCESS_NAMES.backup) }, automountToken: false });
+    this.deployerServiceAccount = new ServiceAccount(this, 'Deployer', { metadata: { name: ACCESS_NAMES.deployer, labels: labels(ACCESS_NAMES.deployer) }, automountToken: false });
 
-    this.role('AppRole', ACCESS_NAMES.appRole, labels, [
+    this.role('AppRole', ACCESS_NAMES.appRole, labels(ACCESS_NAMES.app), [
       { apiGroups: [''], resources: ['configmaps'], resourceNames: flagConfigMaps, verbs: READ_VERBS },
     ]);
-    this.bind('AppBinding', ACCESS_NAMES.appRole, labels, [serviceAccountSubject(ACCESS_NAMES.app)]);
+    this.bind('AppBinding', ACCESS_NAMES.appRole, labels(ACCESS_NAMES.app), [serviceAccountSubject(ACCESS_NAMES.app)]);
 
     const deployerRole = new k8s.KubeRole(this, 'DeployerRole', {
-      metadata: { name: ACCESS_NAMES.deployer, labels },
+      metadata: { name: ACCESS_NAMES.deployer, labels: labels(ACCESS_NAMES.deployer) },
       rules: Lazy.any({ produce: () => deployerRules(Chart.of(this), deployerRole) }),
     });
-    this.bind('DeployerBinding', ACCESS_NAMES.deployer, labels, [serviceAccountSubject(ACCESS_NAMES.deployer)]);
+    this.bind('DeployerBinding', ACCESS_NAMES.deployer, labels(ACCESS_NAMES.deployer), [serviceAccountSubject(ACCESS_NAMES.deployer)]);
 
     const readers = [...props.onCallGroups, ...props.developerGroups];
     if (readers.length > 0) {
-      this.role('ReadOnlyRole', ACCESS_NAMES.readOnly, labels, READ_ONLY_RULES);
-      this.bind('ReadOnlyBinding', ACCESS_NAMES.readOnly, labels, [...new Set(readers)].sort().map(groupSubject));
+      this.role('ReadOnlyRole', ACCESS_NAMES.readOnly, labels(ACCESS_NAMES.readOnly), READ_ONLY_RULES);
+      this.bind('ReadOnlyBinding', ACCESS_NAMES.readOnly, labels(ACCESS_NAMES.readOnly), [...new Set(readers)].sort().map(groupSubject));
     }
 
     const breakGlass = props.breakGlassGroups ?? [];
     if (breakGlass.length > 0) {
-      this.role('BreakGlassRole', ACCESS_NAMES.breakGlass, { ...labels, 'pms.example.com/break-glass': 'true' }, [
+      this.role('BreakGlassRole', ACCESS_NAMES.breakGlass, { ...labels(ACCESS_NAMES.breakGlass), 'pms.example.com/break-glass': 'true' }, [
         { apiGroups: [''], resources: ['configmaps'], resourceNames: flagConfigMaps, verbs: ['get', 'patch', 'update'] },
       ]);
-      this.bind('BreakGlassBinding', ACCESS_NAMES.breakGlass, labels, [...new Set(breakGlass)].sort().map(groupSubject));
+      this.bind('BreakGlassBinding', ACCESS_NAMES.breakGlass, labels(ACCESS_NAMES.breakGlass), [...new Set(breakGlass)].sort().map(groupSubject));
     }
   }
 

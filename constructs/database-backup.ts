@@ -15,6 +15,7 @@ import {
   type IServiceAccount,
 } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { ownPodTemplateLabels } from './labels.ts';
 import { restrictPodSecurity } from './pod-security.ts';
 import { BACKUP_SCRIPT, RESTORE_VERIFY_SCRIPT } from './scripts/index.ts';
 
@@ -196,6 +197,7 @@ export class DatabaseBackup extends Construct {
       ],
     });
     restrictPodSecurity(this.backup, 'CronJob');
+    ownPodTemplateLabels(this.backup, 'CronJob');
 
     this.restoreVerify = new CronJob(this, 'RestoreVerify', {
       ...podDefaults,
@@ -232,5 +234,6 @@ export class DatabaseBackup extends Construct {
       ],
     });
     restrictPodSecurity(this.restoreVerify, 'CronJob');
+    ownPodTemplateLabels(this.restoreVerify, 'CronJob');
   }
 }

@@ -8,6 +8,7 @@ import { AlertRules } from './alert-rules.ts';
 import { FeatureFlagConfigMap, type FeatureFlag } from './feature-flag-config-map.ts';
 import { FlagdServer, OpenFeatureOperatorFlags } from './flag-serving.ts';
 import { GrafanaDashboards } from './grafana-dashboards.ts';
+import { labelPodTemplates } from './labels.ts';
 
 export interface EnvironmentChartProps extends ChartProps {
   /** The environment's resolved settings (environments/<env>/environment.ts). */
@@ -52,6 +53,8 @@ export class EnvironmentChart extends Chart {
       metadata: {
         name: settings.namespace,
         labels: {
+          'app.kubernetes.io/name': COMMON_LABELS['app.kubernetes.io/part-of'],
+          'app.kubernetes.io/component': 'namespace',
           'pod-security.kubernetes.io/enforce': 'restricted',
           'pod-security.kubernetes.io/enforce-version': 'latest',
           'pod-security.kubernetes.io/audit': 'restricted',
@@ -109,5 +112,8 @@ export class EnvironmentChart extends Chart {
     const monitoring = { environment: settings.name, namespace: settings.namespace, monitoring: settings.monitoring, flagServing: serving.mode };
     this.alertRules = new AlertRules(this, 'AlertRules', monitoring);
     this.dashboards = new GrafanaDashboards(this, 'Dashboards', { ...monitoring, flagConfigMap: this.featureFlags.configMap.name });
+
+    // The chart's labels reach each object's own metadata; the pod templates get them here.
+    labelPodTemplates(this, this.labels);
   }
 }

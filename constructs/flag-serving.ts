@@ -2,6 +2,7 @@ import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import { Cpu, Deployment, DeploymentStrategy, ImagePullPolicy, LabelSelector, PercentOrAbsolute, Probe, Protocol, ServiceAccount, Volume, k8s, type IConfigMap } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { flagdFlagSet, groupByShard, MAX_FLAG_SHARDS, shardId, FLAGD_KEY, type FeatureFlag, type FlagSetSource } from './feature-flag-config-map.ts';
+import { ownPodTemplateLabels } from './labels.ts';
 import { restrictPodSecurity } from './pod-security.ts';
 
 /** The flagd release the manifests target (open-feature/flagd tag `flagd/v0.16.1`); see docs/flag-serving.md. */
@@ -200,7 +201,7 @@ export class FlagdServer extends Construct {
       );
     }
     // cdk8s-plus labels every pod template with its construct address; the selector above is ours.
-    deployment.addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
+    ownPodTemplateLabels(this.deployment, 'Deployment');
     if (replicas >= 2) {
       deployment.addJsonPatch(
         JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [

@@ -8,6 +8,7 @@ import { YamlSource } from '../lib/yaml/yaml-source.ts';
 import { configMapDataBytes, FLAG_CONFIG_MAP, isFlagConfigMapName } from '../constructs/feature-flag-config-map.ts';
 import { error, warning, type Finding, type Location, type Locator } from '../model/findings.ts';
 import { kubernetesSchemaPolicy } from './kubernetes-schema.ts';
+import { labelsPolicy } from './label-policies.ts';
 import { flagWritersPolicy } from './access-policies.ts';
 import { flagdFlagSetPolicy, networkPolicyPolicy } from './flag-serving-policies.ts';
 import { backupCronJobPolicy, podSecurityPolicy, rbacPolicy } from './manifest-schemas.ts';
@@ -47,6 +48,7 @@ export const configMapSizePolicy: ManifestPolicy = ({ files }, context) => {
 /** Every manifest policy, in the order they run. Later features register theirs here. */
 export const MANIFEST_POLICIES: readonly ManifestPolicy[] = [
   kubernetesSchemaPolicy,
+  labelsPolicy,
   configMapSizePolicy,
   podSecurityPolicy,
   rbacPolicy,

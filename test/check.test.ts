@@ -50,7 +50,7 @@ describe('flagops check', () => {
 
   it('[drift] reports a hand edit to a committed manifest at the first differing line', async () => {
     const dir = tempProject();
-    replaceIn(dir, 'dist/production/namespace-pms.yaml', 'name: pms\n', 'name: pms-prod\n');
+    replaceIn(dir, 'dist/production/namespace-pms.yaml', '\n  name: pms\n', '\n  name: pms-prod\n');
     const r = await flagops(dir, 'check');
     expect(r.code).toBe(1);
     const line = read(dir, 'dist/production/namespace-pms.yaml').split('\n').indexOf('  name: pms-prod') + 1;

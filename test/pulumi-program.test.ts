@@ -298,17 +298,19 @@ describe('following the constructs', () => {
             this.node.tryRemoveChild('FeatureFlags');
             return;
           }
-          new ApiObject(this, 'Reader', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'pms-reporting' }, automountServiceAccountToken: false });
+          // name and component labels, which the labels policy asks of every object (the chart adds the rest)
+          const labels = { 'app.kubernetes.io/name': 'pms-reporting', 'app.kubernetes.io/component': 'reporting' };
+          new ApiObject(this, 'Reader', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'pms-reporting', labels }, automountServiceAccountToken: false });
           new ApiObject(this, 'ReadFlags', {
             apiVersion: 'rbac.authorization.k8s.io/v1',
             kind: 'Role',
-            metadata: { name: 'read-flags' },
+            metadata: { name: 'read-flags', labels },
             rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['feature-flags-config'], verbs: ['get'] }],
           });
           new ApiObject(this, 'Backups', {
             apiVersion: 'v1',
             kind: 'PersistentVolumeClaim',
-            metadata: { name: 'pms-report-cache' },
+            metadata: { name: 'pms-report-cache', labels },
             spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } },
           });
         }
