@@ -6,9 +6,9 @@
  * `cdk8s.io/metadata.addr` is a construct address: it changes when code moves, and a selector on
  * it is immutable on a live Deployment).
  */
-import type { KubeObject } from '../infra/synth.ts';
-import { error, type Finding, type Location } from './findings.ts';
-import type { ManifestPolicy } from './manifest-policies.ts';
+import type { KubeObject } from '../model/manifests.ts';
+import { error, type Finding, type Location } from '../model/findings.ts';
+import type { ManifestPolicy } from './manifest-policy.ts';
 
 /** https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/ */
 export const RECOMMENDED_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/part-of', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/component'] as const;

@@ -13,7 +13,7 @@ import { DatabaseBackup } from '../constructs/database-backup.ts';
 import { FlagdServer } from '../constructs/flag-serving.ts';
 import type { EnvironmentSettings } from '../environments/settings.ts';
 import { renderFiles, synthesizeAll, type EnvironmentManifests, type KubeObject } from '../infra/synth.ts';
-import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/project.ts';
+import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { labelFindings, labelsPolicy, RECOMMENDED_LABELS } from '../policies/label-policies.ts';
 import { checkManifests, MANIFEST_POLICIES } from '../policies/manifest-policies.ts';
 import { REPO_ROOT } from './helpers.ts';
