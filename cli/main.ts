@@ -4,9 +4,10 @@
  *
  * Exit codes: 0 clean (warnings allowed), 1 violations or a refused edit, 2 usage error.
  */
-import { Command, CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { UsageError } from '../lib/errors.ts';
 import { Redactor, runSecrets } from '../lib/redact.ts';
+import { addHelpCommand, FlagopsCommand, versionLine } from './program.ts';
 import { consoleOutput, printable, type Output } from './report.ts';
 
 export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 70 } as const;
@@ -59,14 +60,16 @@ export const COMMANDS: readonly CommandModule[] = [
  * unknown one, so commander's help and errors list everything).
  */
 export async function buildProgram(ctx: CommandContext, argv: readonly string[]): Promise<Command> {
-  const program = new Command('flagops')
+  const program = new FlagopsCommand('flagops')
     .description('Feature flags, alerts, dashboards, backups and RBAC of the PMS as reviewed, deterministic Kubernetes manifests.')
+    .version(versionLine(), '-V, --version', 'print the version of flagops')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.output.out(printableLines(s.trimEnd())), writeErr: (s) => ctx.output.err(printableLines(s.trimEnd())) });
   const requested = argv.slice(2).find((a) => !a.startsWith('-'));
   const wanted = COMMANDS.filter((m) => requested !== undefined && m.names.includes(requested));
   for (const module of wanted.length > 0 ? wanted : COMMANDS) (await module.load())(program, ctx);
+  addHelpCommand(program);
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }

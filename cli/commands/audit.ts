@@ -2,6 +2,7 @@ import { auditTrail, type AuditEntry } from '../../lib/audit.ts';
 import { DEFAULT_UPSTREAM } from '../../lib/base.ts';
 import { resolveRef, tryGit } from '../../lib/git.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
+import { unknownEnvironment } from '../../lib/suggest.ts';
 import { printable, safeJson, table } from '../report.ts';
 import { EXIT, type Register, note } from '../main.ts';
 
@@ -18,7 +19,7 @@ export const registerAudit: Register = (program, ctx) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const environments = ws.settings.map((s) => s.name);
       if (opts.env !== undefined && !environments.includes(opts.env)) {
-        throw new UsageError(`unknown environment '${opts.env}'; known: ${environments.join(', ')}`);
+        throw new UsageError(unknownEnvironment(opts.env, environments));
       }
       if (!resolveRef(ws.root, 'HEAD')) throw new UsageError('flagops audit reads the git history: run it in a git repository with at least one commit');
       const since = parseSince(opts.since);
