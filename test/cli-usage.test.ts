@@ -9,7 +9,7 @@ import { parseDocument } from 'yaml';
 import { distinct } from '../cli/report.ts';
 import { suggest } from '../lib/suggest.ts';
 import type { Finding } from '../policies/findings.ts';
-import { flagops, flagopsProcess, read, REPO_ROOT, tempProject, write } from './helpers.ts';
+import { flagops, flagopsProcess, git, read, REPO_ROOT, tempProject, write } from './helpers.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const FLAG = 'telehealth_appointments_enabled';
@@ -204,5 +204,37 @@ describe('one finding per problem', () => {
     expect(new Set(rows.map((row) => row.flag)).size).toBe(rows.length);
     const text = await flagops(dir, 'stale');
     for (const row of rows) expect(text.stdout.split('\n').filter((l) => l.startsWith(`${row.flag} `))).toHaveLength(1);
+  });
+});
+
+describe('one SHA form in headers: the 12-character short SHA', () => {
+  it('check and diff with --base <full SHA> name the commit once, short', async () => {
+    const dir = tempProject({ git: true });
+    const sha = git(dir, 'rev-parse', 'HEAD').trim();
+    const check = await flagops(dir, 'check', '--base', sha);
+    expect(check.stdout).toMatch(new RegExp(`^flagops check \\(base: ${sha.slice(0, 12)}\\): `, 'm'));
+    expect(check.stdout).not.toContain(sha);
+    const text = await flagops(dir, 'diff', '--base', sha);
+    expect(text.stdout).toMatch(new RegExp(`^flagops diff against ${sha.slice(0, 12)}: nothing changes$`, 'm'));
+    expect(text.stdout).not.toContain(sha);
+    const markdown = await flagops(dir, 'diff', '--base', sha, '--format', 'markdown');
+    expect(markdown.stdout).toContain(`### flagops diff against \`${sha.slice(0, 12)}\`\n`);
+    // JSON is for machines: the ref as given
+    expect(JSON.parse((await flagops(dir, 'diff', '--base', sha, '--format', 'json')).stdout).base).toBe(sha);
+  });
+
+  it('a named base shows the name and the short merge base', async () => {
+    const dir = tempProject({ git: true });
+    const sha = git(dir, 'rev-parse', 'HEAD').trim();
+    expect((await flagops(dir, 'check', '--base', 'main')).stdout).toContain(`(base: main, merge base ${sha.slice(0, 12)})`);
+    expect((await flagops(dir, 'diff', '--base', 'main')).stdout).toContain(`flagops diff against main (merge base ${sha.slice(0, 12)})`);
+  });
+
+  it('audit shows commits by their short SHA', async () => {
+    const dir = tempProject({ git: true });
+    const sha = git(dir, 'rev-parse', 'HEAD').trim();
+    const r = await flagops(dir, 'audit', '--ref', 'HEAD');
+    expect(r.stdout).toContain(`  ${sha.slice(0, 12)}  `);
+    expect(r.stdout).not.toContain(sha);
   });
 });

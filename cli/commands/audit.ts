@@ -1,6 +1,6 @@
 import { auditTrail, type AuditEntry } from '../../lib/audit.ts';
 import { DEFAULT_UPSTREAM } from '../../lib/base.ts';
-import { resolveRef, tryGit } from '../../lib/git.ts';
+import { resolveRef, shortSha, tryGit } from '../../lib/git.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace.ts';
 import { unknownEnvironment } from '../../lib/suggest.ts';
 import { printable, safeJson, table } from '../report.ts';
@@ -39,7 +39,7 @@ export const registerAudit: Register = (program, ctx) => {
       for (const w of trail.warnings) ctx.output.err(`flagops: warning: ${printable(w)}`);
       if (trail.cut) {
         ctx.output.err(
-          `flagops: warning: the history is shallow and cut at ${trail.cut.commit.slice(0, 12)} (${trail.cut.date}): changes before it are not shown, ` +
+          `flagops: warning: the history is shallow and cut at ${shortSha(trail.cut.commit)} (${trail.cut.date}): changes before it are not shown, ` +
             'and the state there is where this audit starts; run `git fetch --unshallow` for the complete trail',
         );
       }
@@ -80,7 +80,7 @@ function row(e: AuditEntry): string[] {
     e.user_id,
     e.approval_ticket ?? '-',
     e.approved_by ?? '-',
-    e.commit.slice(0, 8),
+    shortSha(e.commit),
     via(e),
     e.reason,
   ];
@@ -90,6 +90,6 @@ function row(e: AuditEntry): string[] {
 function via(e: AuditEntry): string {
   if (e.commits.length === 1 && e.commits[0]!.commit === e.commit) return '-';
   if (e.commits.length === 0) return '0';
-  const shown = e.commits.slice(0, 3).map((c) => c.commit.slice(0, 8));
+  const shown = e.commits.slice(0, 3).map((c) => shortSha(c.commit));
   return `${e.commits.length}: ${shown.join(' ')}${e.commits.length > 3 ? ' ...' : ''}`;
 }
