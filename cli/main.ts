@@ -105,9 +105,17 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
       safe.err(`flagops: error: ${printable(e.message)}`);
       return EXIT.usage;
     }
+    if (missingPackage(e)) {
+      // A command's lazily loaded dependency is missing (bin/flagops.mjs checks them before start-up too).
+      safe.err('flagops: error: dependencies are not installed; run `npm ci` first');
+      return EXIT.usage;
+    }
     safe.err(`flagops: internal error: ${printable((e as Error).message)}`);
     if (process.env.FLAGOPS_DEBUG) safe.err(String((e as Error).stack));
     else safe.err('(set FLAGOPS_DEBUG=1 for the stack trace, and please report it)');
     return EXIT.internal;
   }
 }
+
+/** An import of a package that is not installed (not a module of flagops' own that is missing). */
+const missingPackage = (e: unknown): boolean => (e as NodeJS.ErrnoException | undefined)?.code === 'ERR_MODULE_NOT_FOUND' && /Cannot find package/.test((e as Error).message);
