@@ -4,9 +4,10 @@
  *
  * Exit codes: 0 clean (warnings allowed), 1 violations or a refused edit, 2 usage error.
  */
-import { Command, CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { UsageError } from '../lib/text/errors.ts';
 import { Redactor, runSecrets } from '../lib/text/redact.ts';
+import { addHelpCommand, FlagopsCommand, versionLine } from './program.ts';
 import { consoleOutput, printable, type Output } from './report.ts';
 
 import { EXIT, type CommandContext, type Register } from './context.ts';
@@ -40,14 +41,16 @@ export const COMMANDS: readonly CommandModule[] = [
  * unknown one, so commander's help and errors list everything).
  */
 export async function buildProgram(ctx: CommandContext, argv: readonly string[]): Promise<Command> {
-  const program = new Command('flagops')
+  const program = new FlagopsCommand('flagops')
     .description('Feature flags, alerts, dashboards, backups and RBAC of the PMS as reviewed, deterministic Kubernetes manifests.')
+    .version(versionLine(), '-V, --version', 'print the version of flagops')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.output.out(printableLines(s.trimEnd())), writeErr: (s) => ctx.output.err(printableLines(s.trimEnd())) });
   const requested = argv.slice(2).find((a) => !a.startsWith('-'));
   const wanted = COMMANDS.filter((m) => requested !== undefined && m.names.includes(requested));
   for (const module of wanted.length > 0 ? wanted : COMMANDS) (await module.load())(program, ctx);
+  addHelpCommand(program);
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
@@ -83,9 +86,17 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
       safe.err(`flagops: error: ${printable(e.message)}`);
       return EXIT.usage;
     }
+    if (missingPackage(e)) {
+      // A command's lazily loaded dependency is missing (bin/flagops.mjs checks them before start-up too).
+      safe.err('flagops: error: dependencies are not installed; run `npm ci` first');
+      return EXIT.usage;
+    }
     safe.err(`flagops: internal error: ${printable((e as Error).message)}`);
     if (process.env.FLAGOPS_DEBUG) safe.err(String((e as Error).stack));
     else safe.err('(set FLAGOPS_DEBUG=1 for the stack trace, and please report it)');
     return EXIT.internal;
   }
 }
+
+/** An import of a package that is not installed (not a module of flagops' own that is missing). */
+const missingPackage = (e: unknown): boolean => (e as NodeJS.ErrnoException | undefined)?.code === 'ERR_MODULE_NOT_FOUND' && /Cannot find package/.test((e as Error).message);

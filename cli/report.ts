@@ -76,7 +76,7 @@ export const MAX_SHOWN_PER_RULE = 100;
 
 /** Prints findings and a summary line; `extra` goes into the JSON form next to `findings` (e.g. the base). */
 export function printFindings(o: Output, findings: readonly Finding[], format: 'text' | 'json', context: string, extra: Readonly<Record<string, unknown>> = {}): void {
-  const sorted = sortFindings(findings);
+  const sorted = distinct(sortFindings(findings));
   if (format === 'json') {
     const summary = { errors: sorted.filter((f) => f.severity === 'error').length, warnings: sorted.filter((f) => f.severity === 'warning').length };
     o.out(safeJson({ ...extra, findings: sorted, summary }, 2));
@@ -95,5 +95,19 @@ export function printFindings(o: Output, findings: readonly Finding[], format: '
     o.out(`${printable(file)}: note: ${n - MAX_SHOWN_PER_RULE} more [${rule}] findings not shown (--format json lists them all)`);
   }
   o.out(`${context}: ${summarize(sorted)}`);
+}
+
+/**
+ * Findings without exact repeats (same place, rule, severity and message): one line per problem
+ * even when two checks reach the same conclusion. The order is kept.
+ */
+export function distinct(sorted: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return sorted.filter((f) => {
+    const key = `${f.file}\0${f.line}\0${f.col}\0${f.severity}\0${f.rule}\0${f.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 

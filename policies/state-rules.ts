@@ -5,7 +5,12 @@
  */
 import type { EnvironmentModel, ProjectModel } from '../model/flags.ts';
 import type { FlagState } from '../model/flag-schemas.ts';
+import { didYouMean } from '../lib/text/suggest.ts';
 import { error, fileLocator, warning, type Finding, type Locator } from '../model/findings.ts';
+
+/** "Did you mean" costs a pass over the names: given for the first few typos, among a bounded list. */
+const MAX_HINTS = 20;
+const MAX_HINT_CANDIDATES = 1000;
 
 /** Tolerated clock skew for `changed_at` in the future. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -28,11 +33,14 @@ function checkCatalog(model: ProjectModel, { now }: StateRuleOptions): Finding[]
   const findings: Finding[] = [];
   const today = now.toISOString().slice(0, 10);
   const declared = new Set(catalog.names);
+  let hints = 0;
   for (const [name, def] of Object.entries(catalog.flags)) {
     (def.requires ?? []).forEach((req, i) => {
       if (req === name) findings.push(error(at.locate(['flags', name, 'requires', i]), 'unknown-prerequisite', `flag '${name}' cannot require itself`));
       else if (!declared.has(req)) {
-        findings.push(error(at.locate(['flags', name, 'requires', i]), 'unknown-prerequisite', `flag '${name}' requires '${req}', which is not in the catalog`));
+        // A suggestion costs a pass over the catalog: only for the first few (a typo, not a generated file).
+        const hint = hints++ < MAX_HINTS ? didYouMean(req, catalog.names) : '';
+        findings.push(error(at.locate(['flags', name, 'requires', i]), 'unknown-prerequisite', `flag '${name}' requires '${req}', which is not in the catalog${hint}`));
       }
     });
     if (def.expires && def.expires < today) {
@@ -71,9 +79,13 @@ function checkEnvironment(model: ProjectModel, env: EnvironmentModel, { now }: S
       );
     }
   }
+  // A misspelt entry is most likely meant for a catalog flag this file lacks.
+  const missing = model.catalog.names.filter((name) => !present.has(name));
+  let hints = 0;
   for (const name of model.catalog.readable ? env.names : []) {
     if (!declared.has(name)) {
-      findings.push(error(at.locate(['flags', name], 'key'), 'unknown-flag', `flag '${name}' is not declared in environments/catalog.yaml`));
+      const hint = missing.length > 0 && missing.length <= MAX_HINT_CANDIDATES && hints++ < MAX_HINTS ? didYouMean(name, missing) : '';
+      findings.push(error(at.locate(['flags', name], 'key'), 'unknown-flag', `flag '${name}' is not declared in environments/catalog.yaml${hint}`));
     }
   }
   for (const [name, state] of Object.entries(env.states)) {

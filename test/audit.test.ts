@@ -192,7 +192,7 @@ describe('flagops audit', () => {
     expect(lines[0]).toMatch(/^TIMESTAMP\s+ENV\s+FLAG\s+EVENT\s+CHANGE\s+BY\s+TICKET\s+APPROVED BY\s+COMMIT\s+VIA\s+REASON$/);
     expect(lines).toHaveLength(3);
     expect(lines[2]).toMatch(
-      new RegExp(`^2026-11-23T11:00:00Z\\s+production\\s+telehealth_appointments_enabled\\s+toggled\\s+on 25% -> off\\s+oncall@pms.example.com\\s+TICKET-13020\\s+-\\s+${sha.kill!.slice(0, 8)}\\s+-\\s+Kill switch: video provider outage \\(INC-2301\\)$`),
+      new RegExp(`^2026-11-23T11:00:00Z\\s+production\\s+telehealth_appointments_enabled\\s+toggled\\s+on 25% -> off\\s+oncall@pms.example.com\\s+TICKET-13020\\s+-\\s+${sha.kill!.slice(0, 12)}\\s+-\\s+Kill switch: video provider outage \\(INC-2301\\)$`),
     );
   });
 

@@ -148,7 +148,8 @@ describe('flagops monitor: Prometheus failures', () => {
   it('retries transient errors with backoff and carries on', async () => {
     // GIVEN a Prometheus that answers 503 twice before it is ready
     const url = await serve((s, n) => (s === 'errorRatio' && n <= 2 ? { status: 503, body: '{"status":"error","error":"not ready"}' } : healthy(s)));
-    const r = await monitorIn(tempProject({ dist: false }), url);
+    // (retries end with the duration: long enough for two back-offs)
+    const r = await monitorIn(tempProject({ dist: false }), url, '--duration', '2s', '--interval', '1s');
     expect(r.stderr).toContain('Prometheus: HTTP 503: not ready; retry 1 in 250ms');
     expect(r.stderr).toContain('retry 2 in 500ms');
     expect(r.code).toBe(0);

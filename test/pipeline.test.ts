@@ -151,7 +151,7 @@ describe('flagops advance: from flagops add to 100% in production, one merged st
     const dir = cloneOf(gitServer());
     const r = await at(dir, '2026-11-23T09:00:00Z', 'advance', 'no_such_flag_enabled');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('flagops: error: unknown flag "no_such_flag_enabled": it is not in environments/catalog.yaml');
+    expect(r.stderr).toContain("flagops: error: unknown flag 'no_such_flag_enabled': it is not in environments/catalog.yaml (declare it with flagops add)");
     const s = await at(dir, '2026-11-23T09:00:00Z', 'status', 'e_prescribing_enabled', '--env', 'production');
     expect(s.code).toBe(2);
   });

@@ -1,7 +1,8 @@
 import { auditTrail, type AuditEntry } from '../../lib/review/audit.ts';
 import { DEFAULT_UPSTREAM } from '../../lib/review/base.ts';
-import { resolveRef, tryGit } from '../../lib/review/git.ts';
+import { resolveRef, shortSha, tryGit } from '../../lib/review/git.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
+import { unknownEnvironment } from '../../lib/text/suggest.ts';
 import { printable, safeJson, table } from '../report.ts';
 import { EXIT, type Register, note } from '../context.ts';
 
@@ -18,7 +19,7 @@ export const registerAudit: Register = (program, ctx) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const environments = ws.settings.map((s) => s.name);
       if (opts.env !== undefined && !environments.includes(opts.env)) {
-        throw new UsageError(`unknown environment '${opts.env}'; known: ${environments.join(', ')}`);
+        throw new UsageError(unknownEnvironment(opts.env, environments));
       }
       if (!resolveRef(ws.root, 'HEAD')) throw new UsageError('flagops audit reads the git history: run it in a git repository with at least one commit');
       const since = parseSince(opts.since);
@@ -38,7 +39,7 @@ export const registerAudit: Register = (program, ctx) => {
       for (const w of trail.warnings) ctx.output.err(`flagops: warning: ${printable(w)}`);
       if (trail.cut) {
         ctx.output.err(
-          `flagops: warning: the history is shallow and cut at ${trail.cut.commit.slice(0, 12)} (${trail.cut.date}): changes before it are not shown, ` +
+          `flagops: warning: the history is shallow and cut at ${shortSha(trail.cut.commit)} (${trail.cut.date}): changes before it are not shown, ` +
             'and the state there is where this audit starts; run `git fetch --unshallow` for the complete trail',
         );
       }
@@ -79,7 +80,7 @@ function row(e: AuditEntry): string[] {
     e.user_id,
     e.approval_ticket ?? '-',
     e.approved_by ?? '-',
-    e.commit.slice(0, 8),
+    shortSha(e.commit),
     via(e),
     e.reason,
   ];
@@ -89,6 +90,6 @@ function row(e: AuditEntry): string[] {
 function via(e: AuditEntry): string {
   if (e.commits.length === 1 && e.commits[0]!.commit === e.commit) return '-';
   if (e.commits.length === 0) return '0';
-  const shown = e.commits.slice(0, 3).map((c) => c.commit.slice(0, 8));
+  const shown = e.commits.slice(0, 3).map((c) => shortSha(c.commit));
   return `${e.commits.length}: ${shown.join(' ')}${e.commits.length > 3 ? ' ...' : ''}`;
 }

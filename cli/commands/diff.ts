@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi } from '../../lib/review/base.ts';
-import { changedFiles, gitReader } from '../../lib/review/git.ts';
+import { changedFiles, gitReader, isShaOf, refLabel, shortSha } from '../../lib/review/git.ts';
 import { reviewCodeReferences, type CodeReview } from '../../lib/code/code-changes.ts';
 import { sourceFolders } from '../../lib/code/code-refs.ts';
 import { parseProject, PROJECT_FILE, type ProjectModel } from '../../lib/workspace/project.ts';
@@ -59,7 +59,7 @@ export const registerDiff: Register = (program, ctx) => {
       notes.push(...(code?.notes ?? []));
       const files = changedFiles(ws.root, commit);
       const lane: Lane = files ? classifyLane(review.flags, files, environments) : { fast: false, environments: [], reasons: ['git cannot list the changed files'] };
-      const header = { base: chosen.ref, commit: commit.slice(0, 12), mergeBase: chosen.mergeBase, maxChars: opts.maxChars, lane };
+      const header = { base: chosen.ref, commit: shortSha(commit), mergeBase: chosen.mergeBase, maxChars: opts.maxChars, lane };
       const render = { text: renderText, markdown: renderMarkdown, json: renderJson }[opts.format];
       render(ctx.output, review, environments, header, notes);
       const changed = review.flags.length > 0 || review.objects.length > 0;
@@ -108,8 +108,17 @@ function positiveInt(value: string): number {
 const switching = (f: FlagReview): string => (f.switching ? `${f.switching.percent}% of users switch ${f.switching.to}` : 'nobody switches');
 const orDash = (s: string | undefined): string => (s === undefined ? '-' : printable(s));
 
+/**
+ * `origin/main (merge base 1a2b3c4d5e6f)`; a base given as a SHA once, short: `1a2b3c4d5e6f`, not
+ * the full SHA and then its short form (JSON keeps the ref as given).
+ */
+function against(h: Header, show: (s: string) => string): string {
+  if (isShaOf(h.base, h.commit)) return show(h.commit);
+  return `${show(refLabel(h.base))} (${h.mergeBase ? 'merge base ' : ''}${show(h.commit)})`;
+}
+
 function renderText(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  const title = `flagops diff against ${printable(h.base)} (${h.mergeBase ? 'merge base ' : ''}${h.commit})`;
+  const title = `flagops diff against ${against(h, printable)}`;
   for (const n of notes) o.err(`flagops: note: ${printable(n)}`);
   if (review.flags.length === 0 && review.objects.length === 0 && !review.code?.removable.length) {
     o.out(`${title}: nothing changes`);
@@ -156,7 +165,7 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
 export const MARKDOWN_BUDGET = 60_000;
 
 function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against ${code(h.base)} (${h.mergeBase ? 'merge base ' : ''}\`${h.commit}\`)`, ''];
+  const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against ${against(h, code)}`, ''];
   for (const n of notes) lines.push(`> **Note:** ${inline(n)}`, '');
   if (review.flags.length === 0 && review.objects.length === 0 && !review.code?.removable.length) {
     lines.push('Nothing changes: the flag files and the synthesized manifests are the same as the base.');

@@ -20,6 +20,7 @@ import { diskReader, parseProject } from '../../lib/workspace/project.ts';
 import { PrometheusClient, PrometheusError, type PrometheusAuth } from '../../lib/rollout/prometheus.ts';
 import type { RollbackResult, RollbackTarget } from '../../lib/rollout/rollback.ts';
 import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
+import { unknownEnvironment, unknownFlag } from '../../lib/text/suggest.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import { printable, printFindings, type Output } from '../report.ts';
 import { EXIT, note, type CommandContext, type Register } from '../context.ts';
@@ -151,9 +152,9 @@ export const registerMonitor: Register = (program, ctx) => {
 
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const settings = ws.settings.find((s) => s.name === opts.env);
-      if (!settings) throw new UsageError(`unknown environment '${opts.env}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
+      if (!settings) throw new UsageError(unknownEnvironment(opts.env, ws.settings.map((s) => s.name)));
       const parsed = parseProject(ws.settings, diskReader(ws.root));
-      if (!parsed.model.catalog.names.includes(flag)) throw new UsageError(`unknown flag '${flag}': it is not in environments/catalog.yaml`);
+      if (!parsed.model.catalog.names.includes(flag)) throw new UsageError(unknownFlag(flag, parsed.model.catalog.names, parsed.model.catalog.file));
       const state = parsed.model.environments.find((e) => e.settings.name === opts.env)?.states[flag];
       // Everything the rollback branch needs is checked before monitoring starts, not after a breach.
       if ((opts.push !== undefined || opts.by !== undefined) && !opts.rollback) throw new UsageError('--push and --by go with --rollback');

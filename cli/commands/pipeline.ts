@@ -7,6 +7,7 @@ import { editFlagState } from '../../lib/edits/edits.ts';
 import { pipelinePosition, type PipelinePosition, type StateDifference } from '../../lib/rollout/pipeline.ts';
 import { diskReader, parseProject, type ProjectModel } from '../../lib/workspace/project.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
+import { unknownFlag } from '../../lib/text/suggest.ts';
 import type { FlagState } from '../../model/flag-schemas.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import { printable, safeJson, table } from '../report.ts';
@@ -23,7 +24,7 @@ interface AdvanceOptions {
 
 /** A flag the catalog declares, or a usage error that says so. */
 function knownFlag(model: ProjectModel, flag: string): void {
-  if (!model.catalog.names.includes(flag)) throw new UsageError(`unknown flag ${JSON.stringify(flag)}: it is not in environments/catalog.yaml (declare it with flagops add)`);
+  if (!model.catalog.names.includes(flag)) throw new UsageError(unknownFlag(flag, model.catalog.names, model.catalog.file, true));
 }
 
 const differences = (list: readonly StateDifference[], a: string, b: string): string =>

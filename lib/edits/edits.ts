@@ -18,6 +18,7 @@ import { YamlSource } from '../yaml/yaml-source.ts';
 import type { FlagFileSource } from '../../model/flags.ts';
 import { isMap, isScalar, type Pair } from 'yaml';
 import { quote } from '../text/errors.ts';
+import { unknownEnvironment, unknownFlag } from '../text/suggest.ts';
 import { distProjectFiles, overlay, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
 
 /** The audit fields every edit carries. */
@@ -90,7 +91,7 @@ export async function withEditLock<T>(root: string, fn: () => Promise<T>, onNote
 /** The parsed environment `name`, or a usage error listing the known ones. */
 function environmentOf(ws: Workspace, parsed: Parsed, name: string): Parsed['model']['environments'][number] {
   const env = parsed.model.environments.find((e) => e.settings.name === name);
-  if (!env) throw new UsageError(`unknown environment '${name}'; known: ${ws.settings.map((s) => s.name).join(', ')}`);
+  if (!env) throw new UsageError(unknownEnvironment(name, ws.settings.map((s) => s.name)));
   return env;
 }
 
@@ -102,7 +103,7 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
     const cache: ParseCache = new Map();
     const before = parseProject(ws.settings, disk, cache);
     const env = environmentOf(ws, before, edit.environment);
-    if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(`unknown flag ${quote(edit.flag)}: it is not in ${CATALOG_FILE} (declare it with flagops add)`);
+    if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(unknownFlag(edit.flag, before.model.catalog.names, CATALOG_FILE, true));
     let current = env.states[edit.flag];
     let invalidEntry = false;
     if (!current && !env.readable) {
@@ -246,7 +247,7 @@ export async function restoreFlags(ws: Workspace, restore: RestoreFlags, options
     const then = parseProject(ws.settings, gitReader(ws.root, commit)).model.environments.find((e) => e.settings.name === restore.environment)!;
     if (!then.readable) throw new UsageError(`${env.file} cannot be read at ${restore.to} (${commit.slice(0, 12)}): it is missing there or has errors, so there is nothing to restore from`);
     for (const flag of restore.flags ?? []) {
-      if (!before.model.catalog.names.includes(flag)) throw new UsageError(`unknown flag ${quote(flag)}: it is not in ${CATALOG_FILE}`);
+      if (!before.model.catalog.names.includes(flag)) throw new UsageError(unknownFlag(flag, before.model.catalog.names, CATALOG_FILE));
       if (!then.states[flag]) throw new UsageError(`flag ${quote(flag)} has no valid entry in ${env.file} at ${restore.to} (${commit.slice(0, 12)}), so it cannot be restored from there`);
     }
     const scope = restore.flags ?? before.model.catalog.names;
@@ -305,7 +306,7 @@ export async function removeFlag(ws: Workspace, remove: RemoveFlag, options: Edi
     const disk = diskReader(ws.root);
     const before = parseProject(ws.settings, disk);
     const { catalog, environments } = before.model;
-    if (!catalog.names.includes(remove.flag)) throw new UsageError(`unknown flag ${quote(remove.flag)}: it is not in ${CATALOG_FILE}`);
+    if (!catalog.names.includes(remove.flag)) throw new UsageError(unknownFlag(remove.flag, catalog.names, CATALOG_FILE));
     const refuse = (why: string): EditOutcome => ({ applied: false, refused: why, summary: `${remove.flag} was not removed`, findings: [], files: [], base: 'none' });
     const invalid = environments.find((e) => e.names.includes(remove.flag) && !e.states[remove.flag]);
     if (invalid) throw new UsageError(`flag ${quote(remove.flag)} is invalid in ${invalid.file}; run flagops check and fix it first`);

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { resolveRef, tryGit } from './git.ts';
+import { isShaOf, refLabel, resolveRef, shortSha, tryGit } from './git.ts';
 
 /** The default upstream a change is compared with. */
 export const DEFAULT_UPSTREAM = 'origin/main';
@@ -29,9 +29,13 @@ export type BaseResult =
   /** No base as asked: `problem` is one line with the fix; `fallback` is HEAD when there is one. */
   | { readonly ok: false; readonly problem: string; readonly fallback?: ChangeBase };
 
-/** `origin/main, merge base 1a2b3c4d5e6f`; `HEAD 1a2b3c4d5e6f`. */
+/**
+ * `origin/main, merge base 1a2b3c4d5e6f`; `HEAD 1a2b3c4d5e6f`; a base given as a SHA is shown once,
+ * short: `1a2b3c4d5e6f` (`--base <full SHA>` in CI), or `0f0f0f0f0f0f, merge base 1a2b3c4d5e6f`.
+ */
 export function describeBase(base: ChangeBase): string {
-  return `${base.ref}${base.mergeBase ? ', merge base' : ''} ${base.commit.slice(0, 12)}`;
+  if (isShaOf(base.ref, base.commit)) return shortSha(base.commit);
+  return `${refLabel(base.ref)}${base.mergeBase ? ', merge base' : ''} ${shortSha(base.commit)}`;
 }
 
 /** Whether flagops runs under CI (`CI=true` or `GITHUB_ACTIONS=true`): a missing base is then an error. */

@@ -2,6 +2,23 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import type { FileReader } from '../workspace/project.ts';
 
+/**
+ * Commits in text output are shown by one form, the first 12 hex digits (JSON keeps full SHAs
+ * where a machine reads them): docs/review-and-audit.md, "Commit SHAs in output".
+ */
+export const SHORT_SHA_LENGTH = 12;
+export const shortSha = (sha: string): string => sha.slice(0, SHORT_SHA_LENGTH);
+
+/** Whether `ref` as the user wrote it is the SHA `commit` (either may be abbreviated, to 7 digits at least). */
+export function isShaOf(ref: string, commit: string): boolean {
+  if (!/^[0-9a-f]{7,64}$/i.test(ref)) return false;
+  const [a, b] = [ref.toLowerCase(), commit.toLowerCase()];
+  return a.startsWith(b) || b.startsWith(a);
+}
+
+/** A ref for text output: a hex SHA in its short form, a name (branch, tag, HEAD~2) as written. */
+export const refLabel = (ref: string): string => (/^[0-9a-f]{13,64}$/i.test(ref) ? shortSha(ref.toLowerCase()) : ref);
+
 export function git(root: string, args: readonly string[]): string {
   return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
 }

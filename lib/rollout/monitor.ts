@@ -49,7 +49,8 @@ export function monitorSignals(settings: EnvironmentSettings, flag: string, wind
 
 /** Anything that answers instant queries (the Prometheus client, or a fake in tests). */
 export interface QueryApi {
-  query(promql: string): Promise<Sample[]>;
+  /** The answers to `promqls`, in order; retries (if any) end by `deadline`, a clock time. */
+  queryAll(promqls: readonly string[], deadline?: number): Promise<Sample[][]>;
 }
 
 /** The figures of one poll. `null`: no data (no series, or NaN such as 0/0 without traffic). */
@@ -127,7 +128,8 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
     const at = clock.now();
     let values: Record<SignalId, number | null>;
     try {
-      const results = await Promise.all(options.signals.map((s) => options.api.query(s.query)));
+      // One call for every signal: a retry is one round (one line), and none runs past the duration.
+      const results = await options.api.queryAll(options.signals.map((s) => s.query), start + options.durationMs);
       values = Object.fromEntries(options.signals.map((s, k) => [s.id, worst(results[k]!)])) as Record<SignalId, number | null>;
     } catch (e) {
       if (e instanceof PrometheusError) return finish('unreachable', e.message);

@@ -7,6 +7,12 @@
  */
 import { Redactor, redactUrl } from '../text/redact.ts';
 
+/**
+ * The shortest timeout a request gets when a deadline is near: the last poll of a run still gets an
+ * answer from a healthy Prometheus; a run ends at most this long after its deadline.
+ */
+export const MIN_REQUEST_MS = 2_000;
+
 /** Largest answer read: an instant query of flagops' signals returns a few series. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -126,33 +132,53 @@ export class PrometheusClient {
 
   /**
    * Runs an instant query ("now"), retrying transient failures with exponential backoff for at
-   * most `retryForMs`.
+   * most `retryForMs`, and never past `deadline` (see {@link queryAll}).
    *
    * @throws PrometheusError when the query cannot be answered.
    */
-  async query(promql: string): Promise<Sample[]> {
+  async query(promql: string, deadline?: number): Promise<Sample[]> {
+    return (await this.queryAll([promql], deadline))[0]!;
+  }
+
+  /**
+   * Runs instant queries at once. Transient failures are retried together, as one round: one
+   * {@link PrometheusClientOptions.onRetry} call per retry, whichever and however many queries
+   * failed. Retries stop after `retryForMs`, and at `deadline` (a clock time, e.g. the end of
+   * `monitor --duration`): no back-off runs past it, and each request's timeout is cut to the time
+   * left, but never below {@link MIN_REQUEST_MS} (or the timeout, when shorter).
+   *
+   * @throws PrometheusError when a query cannot be answered.
+   */
+  async queryAll(promqls: readonly string[], deadline?: number): Promise<Sample[][]> {
     const retryFor = this.options.retryForMs ?? 60_000;
     const maxBackoff = this.options.maxBackoffMs ?? 5_000;
+    const timeout = this.options.timeoutMs ?? 10_000;
     let delay = this.options.backoffMs ?? 250;
     let firstFailure: number | undefined;
+    const results: (Sample[] | undefined)[] = promqls.map(() => undefined);
     for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.once(promql);
-      } catch (e) {
-        if (!(e instanceof Transient)) throw e;
-        const now = this.clock.now();
-        firstFailure ??= now;
-        const reason = this.redact(e.message);
-        if (now - firstFailure + delay > retryFor) {
-          throw new PrometheusError(
-            `cannot query Prometheus at ${this.displayUrl}: ${reason} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'} over ${Math.round((now - firstFailure) / 100) / 10}s)`,
-            'unreachable',
-          );
-        }
-        this.options.onRetry?.({ attempt, delayMs: delay, reason });
-        await this.clock.sleep(delay);
-        delay = Math.min(maxBackoff, delay * 2);
+      const left = deadline === undefined ? Infinity : deadline - this.clock.now();
+      const requestTimeout = Math.min(timeout, Math.max(left, MIN_REQUEST_MS));
+      const pending = results.flatMap((r, i) => (r === undefined ? [i] : []));
+      const settled = await Promise.allSettled(pending.map((i) => this.once(promqls[i]!, requestTimeout)));
+      let transient: Transient | undefined;
+      for (const [k, s] of settled.entries()) {
+        if (s.status === 'fulfilled') results[pending[k]!] = s.value;
+        else if (s.reason instanceof Transient) transient ??= s.reason;
+        else throw s.reason;
       }
+      if (!transient) return results as Sample[][];
+      const now = this.clock.now();
+      firstFailure ??= now;
+      const reason = this.redact(transient.message);
+      const outOfTime = deadline !== undefined && now + delay >= deadline;
+      if (now - firstFailure + delay > retryFor || outOfTime) {
+        const over = `${attempt} attempt${attempt === 1 ? '' : 's'} over ${Math.round((now - firstFailure) / 100) / 10}s`;
+        throw new PrometheusError(`cannot query Prometheus at ${this.displayUrl}: ${reason} (gave up after ${over}${outOfTime ? ', at the end of the run' : ''})`, 'unreachable');
+      }
+      this.options.onRetry?.({ attempt, delayMs: delay, reason });
+      await this.clock.sleep(delay);
+      delay = Math.min(maxBackoff, delay * 2);
     }
   }
 
@@ -161,14 +187,14 @@ export class PrometheusClient {
     return this.secrets.redact(text);
   }
 
-  private async once(promql: string): Promise<Sample[]> {
+  private async once(promql: string, timeoutMs: number): Promise<Sample[]> {
     let response: Response;
     try {
       response = await fetch(this.endpoint, {
         method: 'POST',
         headers: this.headers,
         body: new URLSearchParams({ query: promql }).toString(),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+        signal: AbortSignal.timeout(timeoutMs),
         redirect: 'error',
       });
     } catch (e) {

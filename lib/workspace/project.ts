@@ -247,7 +247,22 @@ export function parseProject(settings: readonly EnvironmentSettings[], reader: F
       states: read.valid as Record<string, FlagState>,
     };
   });
-  return { model: { catalog, environments }, findings };
+  return { model: { catalog, environments }, findings: withoutRepeatedNameFindings(findings, catalogRead.names) };
+}
+
+/**
+ * A flag name breaking the naming rule is one problem, reported once: in the catalog, which declares
+ * the name. The same key in each environment's file is not reported again (it goes away with the
+ * rename); a bad name only an environment file has is still reported there.
+ */
+function withoutRepeatedNameFindings(findings: readonly Finding[], catalogNames: readonly string[]): Finding[] {
+  const inCatalog = new Set(catalogNames);
+  const reportedInCatalog = new Set(findings.filter((f) => f.file === CATALOG_FILE && f.rule === 'flag-name').map((f) => f.message));
+  return findings.filter((f) => {
+    if (f.file === CATALOG_FILE || f.rule !== 'flag-name' || !reportedInCatalog.has(f.message)) return true;
+    const name = /^invalid flag name '(.*)':/.exec(f.message)?.[1];
+    return name === undefined || !inCatalog.has(name);
+  });
 }
 
 export interface FileRead {
