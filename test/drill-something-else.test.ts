@@ -56,6 +56,8 @@ vi.mock('../infra/synth.ts', async (importOriginal) => {
     }),
   });
 
+  // the four labels the labels policy asks of every object
+  const ROLLOUT_LIST_LABELS = { 'app.kubernetes.io/name': 'flag-rollouts', 'app.kubernetes.io/part-of': 'pms', 'app.kubernetes.io/managed-by': 'flagops', 'app.kubernetes.io/component': 'feature-flags' };
   const synthesizeAll: typeof original.synthesizeAll = (model, only) => {
     if (mode.current === 'cascade-requires') return original.synthesizeAll(cascadeRequires(model), only);
     const manifests = original.synthesizeAll(model, only);
@@ -64,7 +66,7 @@ vi.mock('../infra/synth.ts', async (importOriginal) => {
       const env = model.environments.find((e) => e.settings.name === m.environment)!;
       const partial = Object.entries(env.states).filter(([, s]) => s.enabled && s.rollout < 100).map(([name, s]) => `${name}=${s.rollout}`);
       const [extra] = original.renderFiles(m.environment, [
-        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'flag-rollouts', namespace: env.settings.namespace }, data: { rollouts: partial.sort().join('\n') } },
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'flag-rollouts', namespace: env.settings.namespace, labels: ROLLOUT_LIST_LABELS }, data: { rollouts: partial.sort().join('\n') } },
       ]);
       return { ...m, files: [...m.files, extra!].sort((a, b) => (a.path < b.path ? -1 : 1)) };
     });
