@@ -49,7 +49,11 @@ export async function buildProgram(ctx: CommandContext, argv: readonly string[])
     .configureOutput({ writeOut: (s) => ctx.output.out(printableLines(s.trimEnd())), writeErr: (s) => ctx.output.err(printableLines(s.trimEnd())) });
   const requested = argv.slice(2).find((a) => !a.startsWith('-'));
   const wanted = COMMANDS.filter((m) => requested !== undefined && m.names.includes(requested));
-  for (const module of wanted.length > 0 ? wanted : COMMANDS) (await module.load())(program, ctx);
+  // `flagops --version` needs no command at all; anything else without a known command (help, a
+  // misspelt command) needs every command's name and description.
+  const versionOnly = requested === undefined && argv.slice(2).some((a) => a === '--version' || a === '-V');
+  const modules = wanted.length > 0 ? wanted : versionOnly ? [] : COMMANDS;
+  for (const module of modules) (await module.load())(program, ctx);
   addHelpCommand(program);
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;

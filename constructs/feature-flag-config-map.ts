@@ -27,10 +27,9 @@ export interface FeatureFlag {
   readonly expires?: string;
 }
 
-/** Name of the flag ConfigMap the backend mounts (the construct's default). */
-export const FLAG_CONFIG_MAP = 'feature-flags-config';
-/** Names of the shard ConfigMaps start with this: `feature-flags-shard-03-of-64`. */
-export const FLAG_SHARD_PREFIX = 'feature-flags-shard';
+import { FLAG_CONFIG_MAP, FLAG_SHARD_PREFIX } from './names.ts';
+
+export { FLAG_CONFIG_MAP, FLAG_SHARD_PREFIX };
 /**
  * The flag set is split into shards once the single flag ConfigMap's data would exceed this:
  * 256 KiB, where client-side `kubectl apply` stops working (its last-applied annotation holds the

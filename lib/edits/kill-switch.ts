@@ -27,10 +27,11 @@ import {
 } from '../../constructs/feature-flag-config-map.ts';
 import { renderObject, type KubeObject, type ManifestFile } from '../../infra/synth.ts';
 import { DIST, readDist } from '../workspace/dist.ts';
+import { flagConfigMapPath } from '../../constructs/names.ts';
 import { UsageError } from '../text/errors.ts';
 
 /** The flag ConfigMap's file in dist/ (the construct's default name). */
-export const flagConfigMapPath = (environment: string): string => `${DIST}/${environment}/configmap-${FLAG_CONFIG_MAP}.yaml`;
+export { flagConfigMapPath };
 
 /** The file of a flag shard ConfigMap in dist/. */
 export const flagShardPath = (environment: string, shard: FlagShard): string => `${DIST}/${environment}/configmap-${shard.name}.yaml`;

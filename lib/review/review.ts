@@ -10,7 +10,7 @@ import { describeExposure } from '../../policies/state-rules.ts';
 import type { CodeReview } from '../code/code-changes.ts';
 import { DIST, readDist } from '../workspace/dist.ts';
 import { listTree, readBlobs } from './git.ts';
-import { flagConfigMapPath } from '../edits/kill-switch.ts';
+import { flagConfigMapPath } from '../../constructs/names.ts';
 import { statesFile, type ProjectModel } from '../workspace/project.ts';
 
 /** One flag's change in one environment, as a reviewer reads it. */
