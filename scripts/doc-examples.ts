@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../cli/main.ts';
+import { healthy, startFakePrometheus, type Answer, type SignalName } from '../test/support/fake-prometheus.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The moment every scenario runs at (FLAGOPS_NOW). */
@@ -26,6 +27,8 @@ const WHEN = '2026-11-23T12:00:00Z';
 /** When the sample lands on main: a day before the change, so production's soak time (30 minutes) is over. */
 const SAMPLE_LANDED = '2026-11-22T12:00:00Z';
 const USER = 'sam.lee@pms.example.com';
+/** How the URL of the scripted Prometheus is shown. */
+const SHOWN_PROMETHEUS = 'http://prometheus:9090';
 
 /** One command of a scenario: shown with its output, or run silently to set the scene. */
 interface Step {
@@ -42,6 +45,11 @@ interface Step {
   code?: number;
   /** Rewrites each line of the output, for what changes from run to run (durations), saying so in the text. */
   mask?: (line: string) => string;
+  /**
+   * Answers of a scripted Prometheus (test/support/fake-prometheus.ts) started for this step on
+   * loopback; the argument `PROMETHEUS` stands for its URL and is shown as `http://prometheus:9090`.
+   */
+  prometheus?: (signal: SignalName, n: number) => Answer;
   /** Keep only these lines of the output (the others become one `...`), for long outputs. */
   keep?: (line: string) => boolean;
 }
@@ -74,6 +82,18 @@ export const SCENARIOS: Record<string, readonly Step[]> = {
     {
       args: ['drill', '--env', 'production', '--no-propagation'],
       mask: (line) => line.replace(/(\d+\.\d)( s +(?:ok|FAILED))$/, (_m, t: string, rest: string) => `${'<t>'.padStart(t.length)}${rest}`),
+    },
+  ],
+  /**
+   * docs/rollouts.md: a rollout step watched until a breach, against a scripted Prometheus whose
+   * error ratio jumps to 12.5% at the second poll. Clock times are shown as <time>, elapsed times as <t>.
+   */
+  monitor: [
+    {
+      args: ['monitor', 'telehealth_appointments_enabled', '--env', 'production', '--prometheus', 'PROMETHEUS', '--duration', '10m', '--interval', '200ms'],
+      code: 3,
+      prometheus: (signal, n) => (signal === 'errorRatio' && n >= 2 ? '0.125' : healthy(signal)),
+      mask: (line) => line.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>').replace(/\[[^\]/ ]+\/10m\]/, '[<t>/10m]'),
     },
   ],
   /** README: a refused edit, production raised before staging is at 100% on main. */
@@ -145,11 +165,14 @@ export async function runScenario(name: string): Promise<string> {
         lines = [];
         const sink = (l: string) => lines.push(...l.split('\n'));
         process.env.FLAGOPS_NOW = step.now ?? WHEN;
-        const code = await main(['node', 'flagops', ...step.args], { out: sink, err: sink, color: false }, dir);
+        const fake = step.prometheus ? await startFakePrometheus(step.prometheus) : undefined;
+        const args = step.args.map((a) => (a === 'PROMETHEUS' && fake ? fake.url : a));
+        const code = await main(['node', 'flagops', ...args], { out: (l) => sink(fake ? l.replaceAll(fake.url, SHOWN_PROMETHEUS) : l), err: sink, color: false }, dir).finally(() => fake?.close());
         if (code !== (step.code ?? 0)) throw new Error(`scenario ${name}: flagops ${step.args.join(' ')} exited ${code}, expected ${step.code ?? 0}:\n${lines.join('\n')}`);
       }
       if (step.hidden) continue;
-      shown.push(commandLine([step.git ? 'git' : 'npx flagops', ...step.args.map(shellWord)]));
+      const words = step.args.map((a) => (a === 'PROMETHEUS' ? SHOWN_PROMETHEUS : a));
+      shown.push(commandLine([step.git ? 'git' : 'npx flagops', ...words.map(shellWord)]));
       if (step.mask) lines = lines.map(step.mask);
       const keep = step.keep;
       shown.push(...(keep ? lines.map((l) => (keep(l) ? l : '...')).filter((l, i, all) => l !== '...' || all[i - 1] !== '...') : lines));
