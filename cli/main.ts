@@ -12,8 +12,6 @@ import { consoleOutput, printable, type Output } from './report.ts';
 
 import { EXIT, type CommandContext, type Register } from './context.ts';
 
-export { EXIT, note, type CommandContext, type Register } from './context.ts';
-
 /** A command module: the command names it registers, loaded only when one of them runs. */
 export interface CommandModule {
   readonly names: readonly string[];

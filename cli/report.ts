@@ -12,7 +12,6 @@ import { sortFindings, type Finding } from '../model/findings.ts';
 import { formatFinding, summarize, table } from '../lib/text/format.ts';
 
 export { printable, safeJson };
-export { formatFinding, summarize, table };
 
 export interface Output {
   out(line: string): void;

@@ -28,8 +28,6 @@ export interface FeatureFlag {
 }
 
 import { FLAG_CONFIG_MAP, FLAG_SHARD_PREFIX } from './names.ts';
-
-export { FLAG_CONFIG_MAP, FLAG_SHARD_PREFIX };
 /**
  * The flag set is split into shards once the single flag ConfigMap's data would exceed this:
  * 256 KiB, where client-side `kubectl apply` stops working (its last-applied annotation holds the

@@ -3,7 +3,8 @@
  * (the per-object rules are JSON Schemas: policies/rbac.schema.json).
  */
 import { ACCESS_NAMES } from '../constructs/access-control.ts';
-import { FLAG_CONFIG_MAP, isFlagConfigMapName } from '../constructs/feature-flag-config-map.ts';
+import { isFlagConfigMapName } from '../constructs/feature-flag-config-map.ts';
+import { FLAG_CONFIG_MAP } from '../constructs/names.ts';
 import type { KubeObject } from '../model/manifests.ts';
 import { accessMatrix, describeSubject, ruleAllows, VERB_WORDS, type PolicyRule, type Target } from './access-matrix.ts';
 import { error, type Finding } from '../model/findings.ts';

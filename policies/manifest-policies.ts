@@ -5,7 +5,8 @@
 import type { EnvironmentSettings } from '../model/environments.ts';
 import type { EnvironmentManifests, ManifestFile } from '../model/manifests.ts';
 import { YamlSource } from '../lib/yaml/yaml-source.ts';
-import { configMapDataBytes, FLAG_CONFIG_MAP, isFlagConfigMapName } from '../constructs/feature-flag-config-map.ts';
+import { configMapDataBytes, isFlagConfigMapName } from '../constructs/feature-flag-config-map.ts';
+import { FLAG_CONFIG_MAP } from '../constructs/names.ts';
 import { error, warning, type Finding, type Location, type Locator } from '../model/findings.ts';
 import { kubernetesSchemaPolicy } from './kubernetes-schema.ts';
 import { labelsPolicy } from './label-policies.ts';
@@ -14,8 +15,6 @@ import { flagdFlagSetPolicy, networkPolicyPolicy } from './flag-serving-policies
 import { backupCronJobPolicy, podSecurityPolicy, rbacPolicy } from './manifest-schemas.ts';
 import { MONITORING_POLICIES } from './monitoring-policies.ts';
 import type { ManifestContext, ManifestPolicy } from './manifest-policy.ts';
-
-export type { ManifestContext, ManifestPolicy } from './manifest-policy.ts';
 
 /** The API server rejects a ConfigMap whose data exceeds 1 MiB. */
 export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;

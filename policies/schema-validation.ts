@@ -9,8 +9,6 @@ import { error, type Finding, type Locator } from '../model/findings.ts';
 import { compileCached, instanceKey, type CompilingAjv } from './validator-cache.ts';
 import { describePath } from '../lib/text/paths.ts';
 
-export { describePath };
-
 // ajv's compiler is loaded on first use, synchronously (it is CommonJS): the flag files' schemas are
 // precompiled (policies/precompiled.ts), so commands that only parse them never load it.
 const require = createRequire(import.meta.url);

@@ -2,7 +2,7 @@ import { App, Chart } from 'cdk8s';
 import { ConfigMap } from 'cdk8s-plus-27';
 import { describe, expect, it } from 'vitest';
 import { AccessControl, type AccessControlProps } from '../constructs/access-control.ts';
-import type { KubeObject } from '../infra/synth.ts';
+import type { KubeObject } from '../model/manifests.ts';
 import { accessMatrix, describeVerbs } from '../policies/access-matrix.ts';
 import { flagConfigMapTarget } from '../policies/access-policies.ts';
 import { flagops, replaceIn, tempProject } from './helpers.ts';

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { landings } from '../lib/rollout/pipeline.ts';
+import { landings } from '../lib/review/landings.ts';
 import { checkChangeRules, landingKey, soakNeeds } from '../policies/change-rules.ts';
 import { flagops, git, replaceIn, tempProject, type CliResult } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';

@@ -8,7 +8,8 @@ import { closeSync, openSync, readdirSync, readSync, rmSync, statSync, utimesSyn
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_NAMES } from '../constructs/database-backup.ts';
-import { synthesizeAll, type KubeObject } from '../infra/synth.ts';
+import { synthesizeAll } from '../infra/synth.ts';
+import type { KubeObject } from '../model/manifests.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { REPO_ROOT } from './helpers.ts';
 import { findPostgresBin, runCronJob, TestPostgres, userDir, userTempDir, type RunResult } from './support/postgres.ts';

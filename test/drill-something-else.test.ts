@@ -15,7 +15,7 @@
  * such a construct would commit it, so the drill's drift pre-check passes.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ProjectModel } from '../lib/workspace/project.ts';
+import type { ProjectModel } from '../model/flags.ts';
 import { flagops, tempProject } from './helpers.ts';
 
 const mode = vi.hoisted(() => ({ current: 'none' as 'none' | 'cascade-requires' | 'rollout-list' | 'keep-audit-streaming' }));
@@ -24,7 +24,7 @@ const mode = vi.hoisted(() => ({ current: 'none' as 'none' | 'cascade-requires' 
 // in production. It makes that flag's kill switch a refused edit, which the drill must report.
 vi.mock('../policies/manifest-policies.ts', async (importOriginal) => {
   const original = await importOriginal<typeof import('../policies/manifest-policies.ts')>();
-  const keepAuditStreaming: import('../policies/manifest-policies.ts').ManifestPolicy = ({ environment, files }) => {
+  const keepAuditStreaming: import('../policies/manifest-policy.ts').ManifestPolicy = ({ environment, files }) => {
     if (mode.current !== 'keep-audit-streaming' || environment !== 'production') return [];
     const cm = files.find((f) => f.object.kind === 'ConfigMap' && f.object.metadata.name === 'feature-flags-config')!;
     const legacy = JSON.parse((cm.object.data as Record<string, string>)['feature_flags.json']!);

@@ -11,13 +11,13 @@ import { parse } from 'yaml';
 import { FLAGD_KEY, flagdFlagSet, type FeatureFlag } from '../constructs/feature-flag-config-map.ts';
 import { FLAGD_IMAGE, FLAGD_PORTS, FlagdServer, OpenFeatureOperatorFlags } from '../constructs/flag-serving.ts';
 import { resolveEnvironmentSettings, type EnvironmentConfig } from '../model/environments.ts';
-import type { EnvironmentManifests, KubeObject } from '../infra/synth.ts';
+import type { EnvironmentManifests, KubeObject } from '../model/manifests.ts';
 import { renderFiles } from '../infra/synth.ts';
 import { compareDist } from '../lib/rollout/drill.ts';
 import { flagdFlagSetPolicy, flagdFlagSetProblems, networkPolicyPolicy } from '../policies/flag-serving-policies.ts';
 import { fileLocator } from '../model/findings.ts';
 import { kubernetesSchemaPolicy } from '../policies/kubernetes-schema.ts';
-import type { ManifestContext } from '../policies/manifest-policies.ts';
+import type { ManifestContext } from '../policies/manifest-policy.ts';
 import { flagops, git, read, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
 
 const ENVIRONMENTS = ['dev', 'staging', 'production'] as const;

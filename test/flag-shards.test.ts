@@ -31,7 +31,8 @@ import {
 } from '../constructs/feature-flag-config-map.ts';
 import { FlagdServer, OpenFeatureOperatorFlags } from '../constructs/flag-serving.ts';
 import { resolveEnvironmentSettings } from '../model/environments.ts';
-import { renderFiles, type KubeObject } from '../infra/synth.ts';
+import { renderFiles } from '../infra/synth.ts';
+import type { KubeObject } from '../model/manifests.ts';
 import { parseProtectRules, planDeployment } from '../infra/pulumi/manifests.ts';
 import { compareDist } from '../lib/rollout/drill.ts';
 import { measurePropagation } from '../lib/rollout/flag-propagation.ts';

@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentSettings } from '../model/environments.ts';
-import { renderObject, type EnvironmentManifests, type KubeObject } from '../infra/synth.ts';
+import { renderObject } from '../infra/synth.ts';
+import type { EnvironmentManifests, KubeObject } from '../model/manifests.ts';
 import { openWorkspace, validate } from '../lib/workspace/workspace.ts';
 import type { Finding } from '../model/findings.ts';
 import { kubernetesSchemaPolicy } from '../policies/kubernetes-schema.ts';
-import { checkManifests, type ManifestPolicy } from '../policies/manifest-policies.ts';
+import { checkManifests } from '../policies/manifest-policies.ts';
+import type { ManifestPolicy } from '../policies/manifest-policy.ts';
 import {
   alertRulesPolicy,
   dashboardPolicy,

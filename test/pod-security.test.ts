@@ -2,7 +2,7 @@ import { App, Chart, Cron } from 'cdk8s';
 import { CronJob, Deployment } from 'cdk8s-plus-27';
 import { describe, expect, it } from 'vitest';
 import { restrictPodSecurity } from '../constructs/pod-security.ts';
-import type { KubeObject } from '../infra/synth.ts';
+import type { KubeObject } from '../model/manifests.ts';
 import { fileLocator } from '../model/findings.ts';
 import { POD_SECURITY_SCHEMA, schemaFindings } from '../policies/manifest-schemas.ts';
 

@@ -3,7 +3,7 @@
  * rules, counts. No Pulumi runtime involved.
  */
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../infra/synth.ts';
+import type { KubeObject } from '../model/manifests.ts';
 import {
   countByKind,
   isBuiltInGroup,

@@ -5,7 +5,7 @@
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentSettings } from '../model/environments.ts';
-import type { KubeObject } from '../infra/synth.ts';
+import type { KubeObject } from '../model/manifests.ts';
 import { readDist } from '../lib/workspace/dist.ts';
 import { loadEnvironmentSettings } from '../lib/workspace/project.ts';
 import { CONFIGMAP_LIMIT_BYTES, CONFIGMAP_WARN_BYTES, MANIFEST_POLICIES } from '../policies/manifest-policies.ts';

@@ -10,7 +10,7 @@ import type * as PulumiModule from '@pulumi/pulumi';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Deployment, StackOutputs } from '../infra/pulumi/program.ts';
-import type { KubeObject } from '../infra/synth.ts';
+import type { KubeObject } from '../model/manifests.ts';
 import { readDist } from '../lib/workspace/dist.ts';
 import { flagDataChecksum } from '../constructs/feature-flag-config-map.ts';
 import { generateProject } from '../bench/generate.ts';

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Option } from 'commander';
 import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
-import { table } from '../report.ts';
+import { table } from '../../lib/text/format.ts';
 import { note, type Register } from '../context.ts';
 import { checkEnv, envOption } from '../options.ts';
 

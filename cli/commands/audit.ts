@@ -3,7 +3,8 @@ import { DEFAULT_UPSTREAM } from '../../lib/review/base.ts';
 import { resolveRef, shortSha, tryGit } from '../../lib/review/git.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
 import { unknownEnvironment } from '../../lib/text/suggest.ts';
-import { printable, safeJson, table } from '../report.ts';
+import { printable, safeJson } from '../report.ts';
+import { table } from '../../lib/text/format.ts';
 import { EXIT, type Register, note } from '../context.ts';
 
 export const registerAudit: Register = (program, ctx) => {

@@ -1,6 +1,7 @@
 import type { DrillFlagResult, DrillResult } from '../../lib/rollout/drill.ts';
 import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
-import { printFindings, table } from '../report.ts';
+import { printFindings } from '../report.ts';
+import { table } from '../../lib/text/format.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 import { checkEnv, envOption } from '../options.ts';
 

@@ -1,8 +1,10 @@
 import type { StaleFlag } from '../../lib/code/flag-debt.ts';
-import { diskReader, parseProject, PROJECT_FILE, type Parsed } from '../../lib/workspace/project.ts';
+import { diskReader, parseProject, PROJECT_FILE } from '../../lib/workspace/project.ts';
+import type { Parsed } from '../../model/flags.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
-import { printFindings, safeJson, table } from '../report.ts';
+import { printFindings, safeJson } from '../report.ts';
+import { table } from '../../lib/text/format.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 import { checkEnv, envOption } from '../options.ts';
 

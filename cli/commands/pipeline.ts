@@ -5,12 +5,14 @@
  */
 import { editFlagState } from '../../lib/edits/edits.ts';
 import { pipelinePosition, type PipelinePosition, type StateDifference } from '../../lib/rollout/pipeline.ts';
-import { diskReader, parseProject, type ProjectModel } from '../../lib/workspace/project.ts';
+import { diskReader, parseProject } from '../../lib/workspace/project.ts';
+import type { ProjectModel } from '../../model/flags.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
 import { unknownFlag } from '../../lib/text/suggest.ts';
 import type { FlagState } from '../../model/flag-schemas.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
-import { printable, safeJson, table } from '../report.ts';
+import { printable, safeJson } from '../report.ts';
+import { table } from '../../lib/text/format.ts';
 import { EXIT, note, type CommandContext, type Register } from '../context.ts';
 import { changedBy, oneLine, report } from './edit.ts';
 

@@ -1,11 +1,14 @@
 import { Option } from 'commander';
-import { scanSources, sourceFolders, type CodeReference, type ReferenceScan, type SkippedFiles, type SourceFolder } from '../../lib/code/code-refs.ts';
-import { CATALOG_FILE, diskReader, parseProject, PROJECT_FILE, type ProjectModel } from '../../lib/workspace/project.ts';
+import { scanSources, sourceFolders, type SourceFolder } from '../../lib/code/code-refs.ts';
+import type { CodeReference, ReferenceScan, SkippedFiles } from '../../model/code-references.ts';
+import { CATALOG_FILE, diskReader, parseProject, PROJECT_FILE } from '../../lib/workspace/project.ts';
+import type { ProjectModel } from '../../model/flags.ts';
 import { openWorkspace, projectSettings, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
 import { codeReferenceFindings, FLAG_UNREFERENCED, UNKNOWN_FLAG_KEY } from '../../policies/code-references.ts';
 import { hasErrors, sortFindings, strict, type Finding } from '../../model/findings.ts';
 import { cell, code, inline } from '../markdown.ts';
-import { formatFinding, printable, safeJson, summarize, table, type Output } from '../report.ts';
+import { printable, safeJson, type Output } from '../report.ts';
+import { formatFinding, summarize, table } from '../../lib/text/format.ts';
 import { EXIT, note, type Register } from '../context.ts';
 
 /** The first line of the markdown form: CI finds its own PR comment by it. */

@@ -4,8 +4,9 @@
  * the Pulumi runtime, so every rule is testable without mocks.
  */
 import { parse } from 'yaml';
-import { FLAG_CONFIG_MAP, isFlagConfigMapName } from '../../constructs/feature-flag-config-map.ts';
-import type { KubeObject } from '../synth.ts';
+import { isFlagConfigMapName } from '../../constructs/feature-flag-config-map.ts';
+import { FLAG_CONFIG_MAP } from '../../constructs/names.ts';
+import type { KubeObject } from '../../model/manifests.ts';
 import { readDist } from '../../lib/workspace/dist.ts';
 
 /** A committed object and the dist/ file it came from. */

@@ -10,7 +10,8 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { EnvironmentSettings } from '../../model/environments.ts';
-import { CHECKSUM_ANNOTATION, FLAG_CONFIG_MAP, flagDataChecksum } from '../../constructs/feature-flag-config-map.ts';
+import { CHECKSUM_ANNOTATION, flagDataChecksum } from '../../constructs/feature-flag-config-map.ts';
+import { FLAG_CONFIG_MAP } from '../../constructs/names.ts';
 import { now as clockNow, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
 import { formatFinding, summarize } from '../../lib/text/format.ts';
 import { sortFindings } from '../../model/findings.ts';

@@ -11,9 +11,10 @@
  */
 import { join } from 'node:path';
 import { describeBase, findBase } from '../review/base.ts';
-import { referencesInTexts, scanSources, shownPath, type CodeReference, type SourceFolder } from './code-refs.ts';
+import { referencesInTexts, scanSources, shownPath, type SourceFolder } from './code-refs.ts';
+import type { CodeReference } from '../../model/code-references.ts';
 import { readBlobs, tryGit } from '../review/git.ts';
-import type { ProjectModel } from '../workspace/project.ts';
+import type { ProjectModel } from '../../model/flags.ts';
 
 /** A flag the change leaves without any code reference. */
 export interface RemovableFlag {

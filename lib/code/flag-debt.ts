@@ -15,7 +15,7 @@
 import { auditTrail } from '../review/audit.ts';
 import { DEFAULT_UPSTREAM } from '../review/base.ts';
 import { resolveRef } from '../review/git.ts';
-import type { ProjectModel } from '../workspace/project.ts';
+import type { ProjectModel } from '../../model/flags.ts';
 import { exposure } from '../../policies/state-rules.ts';
 import type { FlagType } from '../../model/flag-schemas.ts';
 

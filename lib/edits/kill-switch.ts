@@ -13,25 +13,14 @@
  * says so instead of guessing.
  */
 import { parse } from 'yaml';
-import {
-  FLAG_CONFIG_MAP,
-  FLAGD_KEY,
-  flagConfigMapData,
-  flagShardData,
-  flagsFromFlagSet,
-  legacyConfigMapData,
-  parseFlagShard,
-  shardIndexOf,
-  type FeatureFlag,
-  type FlagShard,
-} from '../../constructs/feature-flag-config-map.ts';
-import { renderObject, type KubeObject, type ManifestFile } from '../../infra/synth.ts';
+import { FLAGD_KEY, flagConfigMapData, flagShardData, flagsFromFlagSet, legacyConfigMapData, parseFlagShard, shardIndexOf, type FeatureFlag, type FlagShard } from '../../constructs/feature-flag-config-map.ts';
+import { FLAG_CONFIG_MAP, flagConfigMapPath } from '../../constructs/names.ts';
+import { renderObject } from '../../infra/synth.ts';
+import type { KubeObject, ManifestFile } from '../../model/manifests.ts';
 import { DIST, readDist } from '../workspace/dist.ts';
-import { flagConfigMapPath } from '../../constructs/names.ts';
 import { UsageError } from '../text/errors.ts';
 
 /** The flag ConfigMap's file in dist/ (the construct's default name). */
-export { flagConfigMapPath };
 
 /** The file of a flag shard ConfigMap in dist/. */
 export const flagShardPath = (environment: string, shard: FlagShard): string => `${DIST}/${environment}/configmap-${shard.name}.yaml`;

@@ -14,8 +14,6 @@ import { UsageError } from '../text/errors.ts';
 
 import { IDENTITIES_FILE, type PullRequestAuthor, type PullRequestFacts } from '../../model/pull-request.ts';
 
-export { IDENTITIES_FILE, type PullRequestAuthor, type PullRequestFacts } from '../../model/pull-request.ts';
-
 type Json = unknown;
 const isRecord = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: Json): string | undefined => (typeof v === 'string' && v.length > 0 && v.length <= 320 ? v : undefined);

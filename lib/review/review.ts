@@ -11,7 +11,8 @@ import type { CodeReview } from '../code/code-changes.ts';
 import { DIST, readDist } from '../workspace/dist.ts';
 import { listTree, readBlobs } from './git.ts';
 import { flagConfigMapPath } from '../../constructs/names.ts';
-import { statesFile, type ProjectModel } from '../workspace/project.ts';
+import { statesFile } from '../workspace/project.ts';
+import type { ProjectModel } from '../../model/flags.ts';
 
 /** One flag's change in one environment, as a reviewer reads it. */
 export interface FlagReview {

@@ -11,14 +11,13 @@
 import type { EnvironmentSettings } from '../../model/environments.ts';
 import { checkChangeRules, landingKey, soakNeeds, type Landing } from '../../policies/change-rules.ts';
 import { landings } from '../review/landings.ts';
-
-export { landings };
 import type { FlagState } from '../../model/flag-schemas.ts';
 import type { Finding } from '../../model/findings.ts';
 import { exposure } from '../../policies/state-rules.ts';
 import { describeBase, findBase, type ChangeBase } from '../review/base.ts';
 import { gitReader, resolveRef } from '../review/git.ts';
-import { parseProject, type ProjectModel } from '../workspace/project.ts';
+import { parseProject } from '../workspace/project.ts';
+import type { ProjectModel } from '../../model/flags.ts';
 import type { Workspace } from '../workspace/workspace.ts';
 
 /** Where a flag stands in one environment of the pipeline. */

@@ -6,7 +6,7 @@
 import { lstatSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFlagopsManifest } from '../../infra/openfeature-manifest.ts';
-import type { EnvironmentManifests, ProjectFile } from '../../infra/synth.ts';
+import type { EnvironmentManifests, ProjectFile } from '../../model/manifests.ts';
 import { error, type Finding } from '../../model/findings.ts';
 import { isLink, linkIn } from './links.ts';
 import { commitTransaction, type Transaction } from './transaction.ts';

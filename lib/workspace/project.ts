@@ -119,8 +119,6 @@ function firstInvalidUtf8(bytes: Buffer): number {
   return bytes.length;
 }
 
-export type { CatalogModel, EnvironmentModel, Parsed, ProjectModel } from '../../model/flags.ts';
-
 /**
  * Loads every `environments/<env>/environment.ts` under `root`, in promotion order.
  *

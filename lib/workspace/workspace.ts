@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PROJECT_DEFAULTS, type EnvironmentSettings, type ProjectSettings } from '../../model/environments.ts';
-import type { EnvironmentManifests, ProjectFile } from '../../infra/synth.ts';
+import type { EnvironmentManifests, ProjectFile } from '../../model/manifests.ts';
 import { checkChangeRules, soakNeeds } from '../../policies/change-rules.ts';
 import { hasErrors, type Finding } from '../../model/findings.ts';
 import { checkStateRules } from '../../policies/state-rules.ts';
@@ -16,7 +16,8 @@ import { landings } from '../review/landings.ts';
 import { clearDeadLock, describeOwner, withLock } from './lock.ts';
 import { hasJournal, recoverTransactions } from './transaction.ts';
 import { UsageError } from '../text/errors.ts';
-import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type ParseCache, type Parsed } from './project.ts';
+import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type ParseCache } from './project.ts';
+import type { Parsed } from '../../model/flags.ts';
 
 export interface Workspace {
   readonly root: string;

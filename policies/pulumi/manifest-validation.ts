@@ -10,11 +10,13 @@ import type { PolicyResource, ReportViolation, StackValidationArgs, StackValidat
 import type { EnvironmentSettings } from '../../model/environments.ts';
 import { formatFinding } from '../../lib/text/format.ts';
 import { EXTERNAL_CRD_PREFIX } from '../../infra/pulumi/manifests.ts';
-import { renderFiles, type KubeObject } from '../../infra/synth.ts';
+import { renderFiles } from '../../infra/synth.ts';
+import type { KubeObject } from '../../model/manifests.ts';
 import { loadEnvironmentSettings } from '../../lib/workspace/project.ts';
 import { findRoot } from '../../lib/workspace/workspace.ts';
 import { sortFindings, type Finding, type Severity } from '../../model/findings.ts';
-import { checkManifests, MANIFEST_POLICIES, type ManifestPolicy } from '../manifest-policies.ts';
+import { checkManifests, MANIFEST_POLICIES } from '../manifest-policies.ts';
+import type { ManifestPolicy } from '../manifest-policy.ts';
 
 /** What the validation reads of a resource (a subset of PolicyResource, so tests can build them). */
 export type StackResource = Pick<PolicyResource, 'type' | 'urn' | 'name' | 'props'>;

@@ -8,7 +8,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeObject } from '../../infra/synth.ts';
+import type { KubeObject } from '../../model/manifests.ts';
 import { freePort } from './ports.ts';
 
 /** The newest `/usr/lib/postgresql/<major>/bin` holding initdb, or undefined when PostgreSQL is not installed. */
