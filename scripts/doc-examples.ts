@@ -50,6 +50,8 @@ interface Step {
    * loopback; the argument `PROMETHEUS` stands for its URL and is shown as `http://prometheus:9090`.
    */
   prometheus?: (signal: SignalName, n: number) => Answer;
+  /** Show the output alone, as markdown (no command line, no code fence): for `--format markdown`. */
+  raw?: boolean;
   /** Keep only these lines of the output (the others become one `...`), for long outputs. */
   keep?: (line: string) => boolean;
 }
@@ -95,6 +97,15 @@ export const SCENARIOS: Record<string, readonly Step[]> = {
       prometheus: (signal, n) => (signal === 'errorRatio' && n >= 2 ? '0.125' : healthy(signal)),
       mask: (line) => line.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>').replace(/\[[^\]/ ]+\/10m\]/, '[<t>/10m]'),
     },
+  ],
+  /**
+   * docs/review-and-audit.md: what CI posts on a pull request that rolls e_prescribing_enabled from
+   * 5% to 25% in production and pulls a kill switch there.
+   */
+  'diff-markdown': [
+    { args: ['rollout', 'e_prescribing_enabled', '--env', 'production', '--to', '25', '--reason', 'Gradual rollout - Phase 2 (25% of prescribers)', '--ticket', 'TICKET-12502', '--by', 'sam.lee@pms.example.com', '--approved-by', 'lead@pms.example.com'], hidden: true },
+    { args: ['disable', 'secure_document_upload_enabled', '--env', 'production', '--reason', 'Kill switch: upload scanner backlog (INC-2310)', '--ticket', 'TICKET-12760', '--by', 'oncall@pms.example.com'], hidden: true },
+    { args: ['diff', '--base', 'main', '--format', 'markdown'], raw: true },
   ],
   /** README: a refused edit, production raised before staging is at 100% on main. */
   refused: [
@@ -157,6 +168,7 @@ export async function runScenario(name: string): Promise<string> {
   const { dir, remove } = sampleRepository();
   try {
     const shown: string[] = [];
+    let raw: string | undefined;
     for (const step of steps) {
       let lines: string[];
       if (step.git) {
@@ -171,11 +183,19 @@ export async function runScenario(name: string): Promise<string> {
         if (code !== (step.code ?? 0)) throw new Error(`scenario ${name}: flagops ${step.args.join(' ')} exited ${code}, expected ${step.code ?? 0}:\n${lines.join('\n')}`);
       }
       if (step.hidden) continue;
+      if (step.raw) {
+        raw = lines.join('\n');
+        continue;
+      }
       const words = step.args.map((a) => (a === 'PROMETHEUS' ? SHOWN_PROMETHEUS : a));
       shown.push(commandLine([step.git ? 'git' : 'npx flagops', ...words.map(shellWord)]));
       if (step.mask) lines = lines.map(step.mask);
       const keep = step.keep;
       shown.push(...(keep ? lines.map((l) => (keep(l) ? l : '...')).filter((l, i, all) => l !== '...' || all[i - 1] !== '...') : lines));
+    }
+    if (raw !== undefined) {
+      if (shown.length > 0) throw new Error(`scenario ${name}: a raw step must be the only one shown`);
+      return raw;
     }
     return ['```', ...shown, '```'].join('\n');
   } finally {

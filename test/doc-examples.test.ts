@@ -11,6 +11,8 @@ describe('the example sessions of README.md and docs/', () => {
     expect(blocksOf(pages.find((p) => p.file === 'README.md')!.text)).toEqual(['flag-change', 'refused', 'kill-switch']);
     // WHEN the scenarios run again
     const sessions = await allSessions();
+    // (the pull-request diff shows the share of users each change switches)
+    expect(sessions.get('diff-markdown')).toContain('| `e_prescribing_enabled` | on 5% | on 25% | 20% on |');
     // THEN each page already holds their output (the merge base's SHA depends on every file of the
     // sample project, so it is compared as a placeholder)
     const sha = (s: string) => s.replace(/\b[0-9a-f]{12}\b/g, '<sha>');
