@@ -17,7 +17,7 @@ import { parse } from 'yaml';
 import { setFields } from '../lib/yaml/yaml-edit.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin', 'flagops.mjs');
+const BIN = join(ROOT, 'bin', 'flagops.cjs');
 /** Commits touching the flag files (AUDIT_COMMITS); the budget grows with them (issue 14: 10,000 in < 5 s). */
 const FLAG_COMMITS = Number(process.env.AUDIT_COMMITS ?? 10_000);
 const UNRELATED_EVERY = 4;

@@ -22,7 +22,7 @@ import { configMapDataBytes } from '../constructs/feature-flag-config-map.ts';
 import { generateProject } from './generate.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin', 'flagops.mjs');
+const BIN = join(ROOT, 'bin', 'flagops.cjs');
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 interface Timing {

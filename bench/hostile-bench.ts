@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin', 'flagops.mjs');
+const BIN = join(ROOT, 'bin', 'flagops.cjs');
 const N = 100_000;
 const BUDGET_MS = 60_000;
 

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin', 'flagops.mjs');
+const BIN = join(ROOT, 'bin', 'flagops.cjs');
 const FILES = 100_000;
 const PER_FOLDER = 50;
 const IGNORED = 10_000;

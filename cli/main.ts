@@ -89,7 +89,7 @@ export async function main(argv: readonly string[], output: Output = consoleOutp
       return EXIT.usage;
     }
     if (missingPackage(e)) {
-      // A command's lazily loaded dependency is missing (bin/flagops.mjs checks them before start-up too).
+      // A command's lazily loaded dependency is missing (bin/flagops.cjs checks them before start-up too).
       safe.err('flagops: error: dependencies are not installed; run `npm ci` first');
       return EXIT.usage;
     }

@@ -4,6 +4,7 @@
  * for the OpenFeature Operator's kinds, the `openAPIV3Schema` of its CRD vendored in policies/crds/.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { error, type Finding } from '../model/findings.ts';
@@ -87,6 +88,8 @@ function prunedFields(schema: StructuralSchema | undefined, data: unknown, at: s
 
 const cache = new Map<string, Promise<ModelClass | undefined>>();
 
+const requireModel = createRequire(import.meta.url);
+
 /** The kubernetes-models class for an apiVersion and kind, or undefined when no package has it. */
 export function modelFor(apiVersion: string, kind: string): Promise<ModelClass | undefined> {
   const key = `${apiVersion}/${kind}`;
@@ -100,10 +103,14 @@ export function modelFor(apiVersion: string, kind: string): Promise<ModelClass |
   if (!found) {
     const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
     const pkg = CRD_PACKAGES[group] ?? 'kubernetes-models';
-    found = import(`${pkg}/${apiVersion}/${kind}`).then(
-      (mod: Record<string, unknown>) => (mod[kind] ?? mod.default) as ModelClass | undefined,
-      () => undefined,
-    );
+    // require, not import(): the compiled CLI is a script run from V8's code cache, where Node 20
+    // cannot run a dynamic import (bin/compiled.cjs). The model packages are CommonJS.
+    found = Promise.resolve()
+      .then(() => {
+        const mod = requireModel(`${pkg}/${apiVersion}/${kind}`) as Record<string, unknown>;
+        return (mod[kind] ?? mod.default) as ModelClass | undefined;
+      })
+      .catch(() => undefined);
     cache.set(key, found);
   }
   return found;

@@ -35,7 +35,8 @@ export function schemaValidator(): Ajv2020 {
 }
 
 /** Names the shared instance's options in the validator cache. */
-const SHARED_KEY = instanceKey('flagops-2020', { allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, formats: 'ajv-formats', keywords: ['x-rule'] });
+/** Named on first use (a hash: node:crypto loads then). */
+const sharedKey = (): string => instanceKey('flagops-2020', { allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, formats: 'ajv-formats', keywords: ['x-rule'] });
 
 /**
  * Validators compiled ahead of time (policies/generated/, by `npm run schemas`) for the schemas
@@ -48,7 +49,7 @@ export function registerPrecompiled(validators: ReadonlyMap<object, ValidateFunc
 function validatorFor(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = compileCached(schemaValidator() as unknown as CompilingAjv, schema, SHARED_KEY);
+    validate = compileCached(schemaValidator() as unknown as CompilingAjv, schema, sharedKey());
     compiled.set(schema, validate);
   }
   return validate;

@@ -27,7 +27,7 @@ function packageCopy(except?: readonly string[]): string {
 }
 
 const run = (pkg: string, ...args: string[]) =>
-  spawnSync(process.execPath, [join(pkg, 'bin', 'flagops.mjs'), ...args], {
+  spawnSync(process.execPath, [join(pkg, 'bin', 'flagops.cjs'), ...args], {
     cwd: tempProject({ dist: false }),
     encoding: 'utf8',
     env: cliEnv({ FLAGOPS_CACHE_DIR: mkdtempSync(join(tmpdir(), 'flagops-cache-')) }),

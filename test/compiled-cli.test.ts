@@ -1,5 +1,5 @@
 /**
- * The CLI runs compiled (bin/compiled.mjs): built on the first run, and never run stale. A copy
+ * The CLI runs compiled (bin/compiled.cjs): built on the first run, and never run stale. A copy
  * of the package's sources with its own cache folder stands in for a checkout being edited.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,7 +16,7 @@ describe('the compiled CLI', () => {
   let cache: string;
   let project: string;
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, [join(pkg, 'bin', 'flagops.mjs'), ...args], { cwd: project, encoding: 'utf8', env: cliEnv({ FLAGOPS_CACHE_DIR: cache, FLAGOPS_DEBUG: '1' }) });
+    spawnSync(process.execPath, [join(pkg, 'bin', 'flagops.cjs'), ...args], { cwd: project, encoding: 'utf8', env: cliEnv({ FLAGOPS_CACHE_DIR: cache, FLAGOPS_DEBUG: '1' }) });
   const builds = () => readdirSync(cache).filter((n) => n.startsWith('cli-'));
 
   beforeAll(() => {
@@ -80,6 +80,26 @@ describe('the compiled CLI', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).not.toContain('compiled the CLI');
     expect(builds()).toEqual(before);
+  });
+
+  it('runs from V8\'s code cache, one per command, and writes a rejected one again', () => {
+    // GIVEN a build whose `list` has run once (the cache is written at exit)
+    expect(run('list').status).toBe(0);
+    const pointer = readdirSync(cache).find((n) => n.startsWith('current-'))!;
+    const dir = join(cache, (JSON.parse(readFileSync(join(cache, pointer), 'utf8')) as { dir: string }).dir);
+    const listCache = join(dir, 'main.cjs.list.v8');
+    expect(statSync(listCache).size).toBeGreaterThan(1000);
+    // WHEN the cache is garbage
+    writeFileSync(listCache, 'not a code cache');
+    const r = run('list');
+    // THEN the command still runs, says so under FLAGOPS_DEBUG, and the cache is written again
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('V8 rejected the code cache');
+    expect(statSync(listCache).size).toBeGreaterThan(1000);
+    expect(run('list').stderr).not.toContain('rejected');
+    // AND a misspelt command leaves no cache of its own
+    expect(run('lsit').status).toBe(2);
+    expect(readdirSync(dir).filter((n) => n.includes('lsit'))).toEqual([]);
   });
 
   it('compiles an environment.ts again when it changes', () => {

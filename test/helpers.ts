@@ -1,6 +1,6 @@
 /**
  * Test helpers: a scratch copy of the sample project (optionally a git repository), and the CLI
- * run in-process (fast) or as a real process through bin/flagops.mjs (exact user experience).
+ * run in-process (fast) or as a real process through bin/flagops.cjs (exact user experience).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { main } from '../cli/main.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const BIN = join(REPO_ROOT, 'bin', 'flagops.mjs');
+export const BIN = join(REPO_ROOT, 'bin', 'flagops.cjs');
 /** A fixed "now" after every sample timestamp, for reproducible edits. */
 export const NOW = '2026-11-23T12:00:00Z';
 /** When {@link tempProject} commits the sample (`git: true`): after every sample timestamp, before {@link NOW}. */

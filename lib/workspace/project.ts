@@ -168,15 +168,23 @@ async function importDefault(file: string, shown: string): Promise<unknown> {
   }
 }
 
+/** How the compiled CLI (bin/compiled.cjs) compiles and loads the project's TypeScript modules. */
+interface CompiledModules {
+  /** Compiles the file (cached by content); the path of the compiled module. */
+  compile(file: string): Promise<string>;
+  /** Loads a compiled module. */
+  load(compiled: string): unknown;
+}
+
 /**
  * Imports a TypeScript module of the project: compiled and cached when the CLI runs compiled
- * (bin/compiled.mjs provides the compiler), else through tsx (tests, scripts).
+ * (bin/compiled.cjs provides the compiler), else through tsx (tests, scripts).
  */
 async function importTypeScript(file: string): Promise<unknown> {
-  const compile = (globalThis as { __flagopsCompileModule?: (path: string) => Promise<string> }).__flagopsCompileModule;
+  const modules = (globalThis as { __flagopsModules?: CompiledModules }).__flagopsModules;
   // A cache that cannot be written (another user's checkout) only costs speed: tsx loads the source.
-  const compiled = compile ? await compile(file).catch(() => undefined) : undefined;
-  if (compiled) return import(compiled);
+  const compiled = modules ? await modules.compile(file).catch(() => undefined) : undefined;
+  if (modules && compiled) return modules.load(compiled);
   const { tsImport } = await import('tsx/esm/api');
   // tsImport loads the file as an ES module whatever package.json (if any) sits above it.
   return tsImport(pathToFileURL(file).href, import.meta.url);

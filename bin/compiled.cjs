@@ -5,23 +5,33 @@
 // exactly what the sources say (a content hash of every file that went into it) before running it.
 // A stale build never runs; when nothing can be built or cached, the sources run through tsx.
 //
+// The build is one CommonJS file, run with V8's code cache (see runCached): Node 20 has no
+// compile cache for modules, and compiling the CLI's code again at every start was the largest
+// share of a short command's time.
+//
 // Modules the CLI loads at run time from the project (environments/<env>/environment.ts) are
 // compiled and cached the same way (compileModule), keyed by the content of every file they use.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+//
+// This file and bin/flagops.cjs are CommonJS: an ES module entry costs Node about 20 ms more to
+// start (its loader, and the facade of every builtin it imports).
+'use strict';
+const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } = require('node:fs');
+const Module = require('node:module');
+const vm = require('node:vm');
+const { dirname, join, relative, resolve, sep } = require('node:path');
+const { pathToFileURL } = require('node:url');
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(__dirname, '..');
 /** Where builds are kept (FLAGOPS_CACHE_DIR moves it, for tests and read-only installs). */
 const CACHE = process.env.FLAGOPS_CACHE_DIR ? resolve(process.env.FLAGOPS_CACHE_DIR) : join(ROOT, 'node_modules', '.cache', 'flagops');
-const FORMAT = 4; // bump when the shape of the cache records changes
+const FORMAT = 5; // bump when the shape of the cache records changes
 const debug = (message) => {
   if (process.env.FLAGOPS_DEBUG) process.stderr.write(`flagops: debug: ${message}\n`);
 };
 
-// node:crypto is loaded only when a file's stat changed (it costs as much as the rest of a start).
-const sha = (data) => createRequire(import.meta.url)('node:crypto').createHash('sha256').update(data).digest('hex');
+// node:crypto is loaded only when a file's stat changed or something is built (it costs about
+// 5 ms to load).
+const sha = (data) => require('node:crypto').createHash('sha256').update(data).digest('hex');
 
 /**
  * A file's identity for the fast check: size, inode, and the modification and change times in
@@ -81,8 +91,8 @@ function writeAtomic(path, text) {
 }
 
 /**
- * esbuild leaves `import.meta.url` as the bundle's own URL; the sources use it to find files next
- * to them (schemas, CRDs, scripts, runbooks). Each source's own URL is put in its place.
+ * The sources use `import.meta.url` to find files next to them (schemas, CRDs, scripts, runbooks);
+ * a CommonJS bundle has no such thing. Each source's own URL is put in its place.
  */
 const sourceUrls = {
   name: 'flagops-source-urls',
@@ -105,31 +115,34 @@ function externals() {
   return names.flatMap((n) => [n, `${n}/*`]);
 }
 
-/** Bundles `entry` (absolute) into `outdir`; returns the project inputs with their content hashes. */
-async function bundle(entry, outdir, options = {}) {
+/**
+ * Bundles `entry` (absolute) into one CommonJS file, `outfile`; returns the project inputs with
+ * their content hashes. CommonJS, because only a classic script can run with V8's code cache
+ * (runCached); the sources' dynamic imports of their own modules become lazy initializers in the
+ * one file, so a command still evaluates only what it uses.
+ */
+async function bundle(entry, outfile) {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
     entryPoints: [entry],
-    outdir,
+    outfile,
     bundle: true,
-    splitting: options.splitting ?? true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: `node${process.versions.node.split('.')[0]}`,
-    // Dependencies stay in node_modules, but for the few every command loads: bundled into one
-    // chunk, they load without resolving dozens of files (yaml alone is 72).
+    // Dependencies stay in node_modules, but for the few every command loads: bundled, they load
+    // without resolving dozens of files (yaml alone is 72).
     external: externals(),
     absWorkingDir: ROOT,
     metafile: true,
     logLevel: 'silent',
-    entryNames: options.entryName ?? '[name]',
-    chunkNames: 'chunk-[hash]',
     plugins: [sourceUrls],
-    // The bundled CommonJS packages call require() (for node: builtins): give each chunk one.
-    banner: { js: "import { createRequire as __flagopsRequire } from 'node:module'; const require = __flagopsRequire(import.meta.url);" },
+    // Half the text to read and hand to V8 at every start; names are kept for error messages.
+    minify: true,
+    keepNames: true,
   });
   // The build also depends on how it is made (this file) and on which packages stay external.
-  const inputs = { 'bin/compiled.mjs': sha(readFileSync(fileURLToPath(import.meta.url))), 'package.json': sha(readFileSync(join(ROOT, 'package.json'))) };
+  const inputs = { 'bin/compiled.cjs': sha(readFileSync(__filename)), 'package.json': sha(readFileSync(join(ROOT, 'package.json'))) };
   for (const input of Object.keys(result.metafile.inputs).sort()) {
     const absolute = resolve(ROOT, input);
     if (absolute.split(sep).includes('node_modules')) continue;
@@ -138,8 +151,14 @@ async function bundle(entry, outdir, options = {}) {
   return inputs;
 }
 
+/** The project's modules as the compiled CLI loads them (lib/workspace/project.ts uses it when present). */
+const runtime = {
+  compile: (absolute) => compileModule(absolute),
+  load: (file) => require(file),
+};
+
 /** The compiled CLI's `cli/main` module: built now when missing or stale. */
-export async function loadCli() {
+async function loadCli() {
   const pointer = join(CACHE, POINTER);
   let record = readJson(pointer);
   if (!fresh(record)) {
@@ -157,15 +176,61 @@ export async function loadCli() {
       // a read-only cache: the content check runs again next time
     }
   }
-  globalThis.__flagopsCompileModule = compileModule;
+  globalThis.__flagopsModules = runtime;
   try {
-    return await import(pathToFileURL(join(CACHE, record.dir, 'main.js')).href);
+    return runCached(join(CACHE, record.dir, 'main.cjs'));
   } catch (e) {
     // A build that does not load is never worth a broken command: run the sources instead.
     debug(`the compiled CLI does not load (${e.message}); running the sources through tsx`);
-    delete globalThis.__flagopsCompileModule;
+    delete globalThis.__flagopsModules;
     return loadSources();
   }
+}
+
+/**
+ * The code cache of a run is kept per command: V8 compiles a function only when it first runs, and
+ * the cache holds what was compiled, so each command's cache has that command's code. The
+ * command is the first argument that is not an option, as cli/main.ts reads it.
+ */
+function codeCacheName(argv) {
+  const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (command === undefined) return 'none';
+  return /^[a-z][a-z-]{0,30}$/.test(command) ? command : undefined;
+}
+
+/**
+ * Runs a CommonJS file with V8's code cache next to it: a start then deserializes the compiled
+ * code instead of parsing and compiling it again. V8 checks the cache against the source and its
+ * own version and flags; a rejected or missing one is written (by rename) when the process exits,
+ * so that it holds every function the command ran. The cache is per build folder: a new build
+ * never meets an old cache. A name that is not one of the CLI's commands (`exports.COMMANDS`)
+ * writes none, so typos do not fill the folder.
+ */
+function runCached(file) {
+  const name = codeCacheName(process.argv);
+  const cacheFile = name === undefined ? undefined : `${file}.${name}.v8`;
+  let cachedData;
+  try {
+    if (cacheFile) cachedData = readFileSync(cacheFile);
+  } catch {
+    // no cache yet: compiled from the source, cached at exit
+  }
+  const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  const loaded = { exports: {}, filename: file, id: file };
+  script.runInThisContext().call(loaded.exports, loaded.exports, Module.createRequire(file), loaded, file, dirname(file));
+  if (script.cachedDataRejected) debug(`V8 rejected the code cache ${cacheFile}; it is written again at exit`);
+  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
+    process.once('exit', () => {
+      const known = name === 'none' || loaded.exports.COMMANDS?.some((m) => m.names.includes(name));
+      if (!known) return;
+      try {
+        writeAtomic(cacheFile, script.createCachedData());
+      } catch {
+        // a read-only cache: the next start compiles again
+      }
+    });
+  }
+  return loaded.exports;
 }
 
 /**
@@ -182,7 +247,19 @@ function linkPackages() {
  * The pointer to the current build is per package root: checkouts that share a node_modules (git
  * worktrees, a linked package) each keep their own build instead of rebuilding in turn.
  */
-const POINTER = `current-${sha(ROOT).slice(0, 12)}.json`;
+const POINTER = `current-${nameHash(ROOT)}.json`;
+
+/** A short hash for a name (FNV-1a, twice over): cheaper at every start than loading node:crypto. */
+function nameHash(text) {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 13);
+  }
+  return [a, b].map((h) => (h >>> 0).toString(16).padStart(8, '0')).join('');
+}
 
 /** A build no pointer names is removed only after this long: a command still running from it may load more of it. */
 const KEEP_UNUSED_MS = 24 * 60 * 60 * 1000;
@@ -190,7 +267,9 @@ const KEEP_UNUSED_MS = 24 * 60 * 60 * 1000;
 /** Removes builds that no checkout uses any more and that no running command can still be loading. */
 function pruneBuilds() {
   const names = readdirSync(CACHE);
-  const used = new Set(names.filter((n) => /^current-[0-9a-f]+\.json$/.test(n)).map((n) => readJson(join(CACHE, n))?.dir));
+  // A pointer in an older format is left by an older flagops: its build is rebuilt when it runs.
+  const pointers = names.filter((n) => /^current-[0-9a-f]+\.json$/.test(n)).map((n) => readJson(join(CACHE, n)));
+  const used = new Set(pointers.filter((p) => p?.format === FORMAT).map((p) => p.dir));
   for (const name of names) {
     if (!name.startsWith('cli-') || used.has(name)) continue;
     try {
@@ -206,7 +285,7 @@ async function buildCli() {
   linkPackages();
   const work = join(CACHE, `build-${process.pid}-${Date.now()}`);
   try {
-    const inputs = await bundle(join(ROOT, 'cli', 'main.ts'), work);
+    const inputs = await bundle(join(ROOT, 'cli', 'main.ts'), join(work, 'main.cjs'));
     const dir = `cli-${sha(JSON.stringify(inputs)).slice(0, 16)}`;
     if (existsSync(join(CACHE, dir))) rmSync(work, { recursive: true, force: true });
     else renameSync(work, join(CACHE, dir));
@@ -229,11 +308,11 @@ async function loadSources() {
 
 /**
  * Compiles a TypeScript module of the project (an environment.ts) into the cache, keyed by the
- * content of every file it bundles, and returns its file URL. Used by lib/workspace/project.ts when present.
+ * content of every file it bundles, and returns the path of the CommonJS file.
  */
-export async function compileModule(absolute) {
+async function compileModule(absolute) {
   const modules = join(CACHE, 'modules');
-  const key = sha(absolute).slice(0, 16);
+  const key = nameHash(absolute);
   const pointer = join(modules, `${key}.json`);
   let record = readJson(pointer);
   const current = fresh(record, '/');
@@ -250,10 +329,10 @@ export async function compileModule(absolute) {
     linkPackages();
     const work = join(modules, `build-${process.pid}-${Date.now()}`);
     try {
-      const relativeInputs = await bundle(absolute, work, { splitting: false, entryName: 'module' });
+      const relativeInputs = await bundle(absolute, join(work, 'module.cjs'));
       const inputs = Object.fromEntries(Object.entries(relativeInputs).map(([path, hash]) => [resolve(ROOT, path), hash]));
-      const file = `${key}-${sha(JSON.stringify(inputs)).slice(0, 16)}.mjs`;
-      renameSync(join(work, 'module.js'), join(modules, file));
+      const file = `${key}-${sha(JSON.stringify(inputs)).slice(0, 16)}.cjs`;
+      renameSync(join(work, 'module.cjs'), join(modules, file));
       record = { format: FORMAT, root: ROOT, node: process.versions.node, file, inputs, stamps: stampsOf(inputs, '/') };
       writeAtomic(pointer, `${JSON.stringify(record)}\n`);
       for (const name of readdirSync(modules)) if (name.startsWith(`${key}-`) && name !== file) rmSync(join(modules, name), { force: true });
@@ -261,5 +340,7 @@ export async function compileModule(absolute) {
       rmSync(work, { recursive: true, force: true });
     }
   }
-  return pathToFileURL(join(modules, record.file)).href;
+  return join(modules, record.file);
 }
+
+module.exports = { ROOT, loadCli, compileModule };
