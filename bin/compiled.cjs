@@ -151,10 +151,21 @@ async function bundle(entry, outfile) {
   return inputs;
 }
 
-/** The project's modules as the compiled CLI loads them (lib/workspace/project.ts uses it when present). */
+/**
+ * What the compiled CLI gives the sources (lib/workspace/project.ts uses it when present): the
+ * project's TypeScript modules compiled and loaded, and a folder for the parses kept across runs
+ * (in the build's folder: other code never meets them).
+ */
 const runtime = {
-  compile: (absolute) => compileModule(absolute),
-  load: (file) => require(file),
+  async importModule(absolute) {
+    // A cache that cannot be written (another user's checkout) only costs speed: tsx loads the source.
+    const compiled = await compileModule(absolute).catch(() => undefined);
+    if (compiled) return require(compiled);
+    const { tsImport } = await import('tsx/esm/api');
+    return tsImport(pathToFileURL(absolute).href, __filename);
+  },
+  parses: undefined,
+  debug,
 };
 
 /** The compiled CLI's `cli/main` module: built now when missing or stale. */
@@ -176,6 +187,7 @@ async function loadCli() {
       // a read-only cache: the content check runs again next time
     }
   }
+  runtime.parses = join(CACHE, record.dir, 'parses');
   globalThis.__flagopsModules = runtime;
   try {
     return runCached(join(CACHE, record.dir, 'main.cjs'));

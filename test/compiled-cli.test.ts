@@ -3,7 +3,7 @@
  * of the package's sources with its own cache folder stands in for a checkout being edited.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,58 @@ describe('the compiled CLI', () => {
     // AND a misspelt command leaves no cache of its own
     expect(run('lsit').status).toBe(2);
     expect(readdirSync(dir).filter((n) => n.includes('lsit'))).toEqual([]);
+  });
+
+  it('has no import() a code-cached script cannot run, but the tsx fallback nothing compiled reaches', () => {
+    expect(run('--version').status).toBe(0);
+    const pointer = readdirSync(cache).find((n) => n.startsWith('current-'))!;
+    const bundle = readFileSync(join(cache, (JSON.parse(readFileSync(join(cache, pointer), 'utf8')) as { dir: string }).dir, 'main.cjs'), 'utf8');
+    expect(bundle.match(/\bimport\([^)]{0,80}\)/g)).toEqual(['import("tsx/esm/api")']);
+  });
+
+  it('keeps parses across runs: the same output from the parse store, a changed file parsed again', () => {
+    // GIVEN a flag file with a problem, so the findings need positions in it
+    const file = join(project, 'environments', 'dev', 'flags.yaml');
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace(/rollout: \d+/, 'rollout: 150'));
+    const stored = (stderr: string) => stderr.split('\n').filter((l) => l.endsWith(': from the parse store')).map((l) => l.split(' ')[2]);
+    const first = run('check');
+    expect(first.status).toBe(1);
+    expect(first.stdout).toMatch(/environments\/dev\/flags\.yaml:\d+:\d+: error: .*\[/);
+    // WHEN check runs again on the same files
+    const second = run('check');
+    // THEN every flag file comes from the store, and the output is the same byte for byte
+    expect(stored(second.stderr)).toEqual(['environments/catalog.yaml:', 'environments/dev/flags.yaml:', 'environments/staging/flags.yaml:', 'environments/production/flags.yaml:']);
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.status).toBe(1);
+    // AND a file changed only in a comment is parsed again, the others still come from the store
+    const staging = join(project, 'environments', 'staging', 'flags.yaml');
+    writeFileSync(staging, `# a comment\n${readFileSync(staging, 'utf8')}`);
+    const third = run('check');
+    expect(stored(third.stderr)).not.toContain('environments/staging/flags.yaml:');
+    expect(stored(third.stderr)).toContain('environments/dev/flags.yaml:');
+    expect(third.stdout).toBe(first.stdout);
+    writeFileSync(file, text);
+  });
+
+  it.runIf(process.getuid?.() === 0)('runs for a user who may not write the cache: environment modules through tsx, no code cache or parse kept', () => {
+    // GIVEN a new project (its environment modules are not compiled yet) that nobody may read, and
+    // a cache only root may write
+    expect(run('list').status).toBe(0); // the build exists
+    const other = tempProject();
+    for (const dir of [other, pkg, cache]) chmodSync(dir, 0o755);
+    const r = spawnSync(process.execPath, [join(pkg, 'bin', 'flagops.cjs'), 'check'], {
+      cwd: other,
+      encoding: 'utf8',
+      env: cliEnv({ FLAGOPS_CACHE_DIR: cache, HOME: other, FLAGOPS_DEBUG: '1' }),
+      uid: 65534,
+      gid: 65534,
+    });
+    // THEN the command runs the compiled CLI, as for anyone else
+    expect(r.stderr).not.toContain('running the sources');
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout + r.stderr).toContain('0 errors');
   });
 
   it('compiles an environment.ts again when it changes', () => {

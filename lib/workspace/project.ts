@@ -22,8 +22,9 @@ import {
 import { UsageError } from '../text/errors.ts';
 import { isLink, linkIn } from './links.ts';
 import { printable } from '../text/printable.ts';
-import { YamlSource } from '../yaml/yaml-source.ts';
-import type { CatalogModel, EnvironmentModel, Parsed, ProjectModel } from '../../model/flags.ts';
+import { DeferredYamlSource, YamlSource } from '../yaml/yaml-source.ts';
+import type { CatalogModel, EnvironmentModel, FlagFileSource, Parsed, ProjectModel } from '../../model/flags.ts';
+import { parseStoreIn, type ParseStore } from './parse-store.ts';
 
 export const CATALOG_FILE = 'environments/catalog.yaml';
 export const statesFile = (env: string): string => `environments/${env}/flags.yaml`;
@@ -168,12 +169,25 @@ async function importDefault(file: string, shown: string): Promise<unknown> {
   }
 }
 
-/** How the compiled CLI (bin/compiled.cjs) compiles and loads the project's TypeScript modules. */
+/** What the compiled CLI (bin/compiled.cjs) provides: it compiles and loads the project's TypeScript modules, and keeps parses. */
 interface CompiledModules {
-  /** Compiles the file (cached by content); the path of the compiled module. */
-  compile(file: string): Promise<string>;
-  /** Loads a compiled module. */
-  load(compiled: string): unknown;
+  /** Loads a TypeScript module of the project: compiled and cached (through tsx when the cache cannot be written). */
+  importModule(file: string): Promise<unknown>;
+  /** The folder of the parses kept across runs (lib/workspace/parse-store.ts), in the build's own folder. */
+  readonly parses?: string;
+  debug?(message: string): void;
+}
+
+const compiledModules = (): CompiledModules | undefined => (globalThis as { __flagopsModules?: CompiledModules }).__flagopsModules;
+
+let parseStore: ParseStore | null | undefined;
+/** The parses kept across runs: only when the CLI runs compiled (tests and scripts parse every time). */
+function persistentParses(): ParseStore | undefined {
+  if (parseStore === undefined) {
+    const modules = compiledModules();
+    parseStore = modules?.parses ? parseStoreIn(modules.parses, modules.debug) : null;
+  }
+  return parseStore ?? undefined;
 }
 
 /**
@@ -181,10 +195,9 @@ interface CompiledModules {
  * (bin/compiled.cjs provides the compiler), else through tsx (tests, scripts).
  */
 async function importTypeScript(file: string): Promise<unknown> {
-  const modules = (globalThis as { __flagopsModules?: CompiledModules }).__flagopsModules;
-  // A cache that cannot be written (another user's checkout) only costs speed: tsx loads the source.
-  const compiled = modules ? await modules.compile(file).catch(() => undefined) : undefined;
-  if (modules && compiled) return modules.load(compiled);
+  const modules = compiledModules();
+  // Not import() here: the compiled CLI runs from V8's code cache, where Node 20 cannot import().
+  if (modules) return modules.importModule(file);
   const { tsImport } = await import('tsx/esm/api');
   // tsImport loads the file as an ES module whatever package.json (if any) sits above it.
   return tsImport(pathToFileURL(file).href, import.meta.url);
@@ -272,7 +285,7 @@ function withoutRepeatedNameFindings(findings: readonly Finding[], catalogNames:
 }
 
 export interface FileRead {
-  source: YamlSource | undefined;
+  source: FlagFileSource | undefined;
   readable: boolean;
   data: Record<string, unknown> | undefined;
   names: string[];
@@ -321,6 +334,19 @@ function parseFileUncached(file: string, reader: FileReader, schema: object, fin
     findings.push(error({ file, line: 0, col: 0 }, 'unreadable-file', `${file} is ${mib(Buffer.byteLength(text))}; flag files may be at most ${mib(MAX_FILE_BYTES, 0)}`));
     return unread;
   }
+  const store = persistentParses();
+  const stored = store?.get(file, text);
+  if (stored) {
+    for (const f of stored.findings) findings.push(f);
+    return { source: new DeferredYamlSource(file, text, { flagFile: true }), readable: stored.readable, data: stored.data, names: stored.names, valid: stored.valid };
+  }
+  const first = findings.length;
+  const read = parseText(file, text, schema, findings);
+  store?.put(file, text, { readable: read.readable, data: read.data, names: read.names, valid: read.valid, findings: findings.slice(first) });
+  return read;
+}
+
+function parseText(file: string, text: string, schema: object, findings: Finding[]): FileRead {
   const source = new YamlSource(file, text, { flagFile: true });
   for (const f of source.findings) findings.push(f);
   if (!source.ok) return { source, readable: false, data: undefined, names: [], valid: {} };

@@ -16,6 +16,7 @@
  */
 import { Composer, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Parser, Scalar, YAMLParseError, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { error, type Finding, type Location, type Locator } from '../../model/findings.ts';
+import type { FlagFileSource } from '../../model/flags.ts';
 import { describePath } from '../text/paths.ts';
 import { escapeCharacter, UNSAFE_CHARACTER, unsafeCharacters } from '../text/printable.ts';
 
@@ -435,4 +436,30 @@ function isNodeWithRange(n: unknown): n is Node & { range: [number, number, numb
 
 function firstLine(message: string): string {
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+/**
+ * A source whose text was read before (lib/workspace/parse-store.ts): parsed only when something
+ * asks where a value is or for the document (a finding's position, an edit).
+ */
+export class DeferredYamlSource implements FlagFileSource {
+  private parsed: YamlSource | undefined;
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    private readonly options: YamlSourceOptions = {},
+  ) {}
+
+  get doc(): Document.Parsed {
+    return this.source().doc;
+  }
+
+  locate(path: readonly (string | number)[], at?: 'key' | 'value'): Location {
+    return this.source().locate(path, at);
+  }
+
+  private source(): YamlSource {
+    return (this.parsed ??= new YamlSource(this.file, this.text, this.options));
+  }
 }
