@@ -8,8 +8,8 @@
  * An entry is used only when its file and whole text equal the ones read now (the hash only
  * names the entry). The store lives in the compiled CLI's build folder, so code that parses
  * differently never meets an old entry. A parse that JSON cannot hold exactly (a non-finite
- * number, a negative zero) is not kept. At most {@link MAX_ENTRIES} entries and
- * {@link MAX_BYTES} are kept, the least recently used go first. Nothing here is ever needed: an
+ * number, a negative zero) is not kept, nor one above 16 MiB. At most {@link MAX_ENTRIES} entries
+ * and {@link MAX_BYTES} are kept, the least recently used go first. Nothing here is ever needed: an
  * entry that cannot be read or written only costs the parse.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,8 @@ interface Entry extends StoredParse {
 const FORMAT = 1;
 export const MAX_ENTRIES = 64;
 export const MAX_BYTES = 64 * 1024 * 1024;
+/** Largest entry kept: a parse with hundreds of thousands of findings is not worth its write. */
+const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
 
 /** A store in `dir` (created on the first write). `debug` hears which files came from it. */
 export function parseStoreIn(dir: string, debug: (message: string) => void = () => {}): ParseStore {
@@ -71,6 +73,7 @@ export function parseStoreIn(dir: string, debug: (message: string) => void = () 
       } catch {
         return; // JSON would change a value: parsed again next time
       }
+      if (json.length > MAX_ENTRY_BYTES) return;
       try {
         mkdirSync(dir, { recursive: true });
         const at = path(file, text);
