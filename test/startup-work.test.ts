@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mayBeInRepository } from '../lib/review/git.ts';
 import { sortFindings, type Finding } from '../model/findings.ts';
-import { flagopsProcess, initRepository, tempProject } from './helpers.ts';
+import { flagopsProcess, git, initRepository, tempProject } from './helpers.ts';
 
 /** A `git` first on PATH that logs its arguments and then runs the real one. */
 function loggingGit(): { path: string; log: string } {
@@ -48,6 +48,19 @@ describe('work a short command does not do', () => {
     const { path, log } = loggingGit();
     expect(flagopsProcess(project, ['status'], { PATH: path }).code).toBe(0);
     expect(calls(log).some((c) => c.startsWith('rev-parse'))).toBe(true);
+  });
+
+  it('in a clone of main, status reads main\'s history with 4 git processes (it took 6)', () => {
+    // GIVEN a clone with origin/main
+    const origin = tempProject({ git: true });
+    const clone = mkdtempSync(join(tmpdir(), 'flagops-clone-'));
+    git(clone, 'clone', '-q', origin, '.');
+    const { path, log } = loggingGit();
+    // WHEN status runs
+    const r = flagopsProcess(clone, ['status'], { PATH: path });
+    // THEN: the base ref, the folder's paths, the history, the blobs; nothing twice
+    expect(r.code, r.stderr).toBe(0);
+    expect(calls(log).map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['rev-parse --verify', 'rev-parse --show-prefix', 'log --first-parent', 'cat-file --batch']);
   });
 
   it('a worktree or submodule (.git is a file) counts as a repository', () => {

@@ -15,7 +15,7 @@
  */
 import { parse } from 'yaml';
 import { shallowBoundary } from './base.ts';
-import { git, readBlobs } from './git.ts';
+import { git, readBlobs, repositoryPaths } from './git.ts';
 import { statesFile } from '../workspace/project.ts';
 
 export type AuditEventType = 'feature_flag_toggled' | 'feature_flag_rollout_changed' | 'feature_flag_added' | 'feature_flag_removed';
@@ -126,9 +126,10 @@ const FORMAT = `--format=%x01%H${SEP}%P${SEP}%an${SEP}%ae${SEP}%cI${SEP}%s`;
  */
 export function auditTrail(root: string, environments: readonly string[], filter: AuditFilter = {}, ref = 'HEAD'): AuditTrail {
   const envs = filter.environment ? environments.filter((e) => e === filter.environment) : environments;
-  const changes = histories(root, envs, ref);
+  const { changes, chain: logged } = readHistories(root, envs, ref);
   if (changes.length === 0) return { entries: [], warnings: [] };
-  const chain = git(root, ['rev-list', '--first-parent', ref]).split('\n').filter(Boolean);
+  // Newest first: the order of the one git log when every file came from it, else main's whole chain.
+  const chain = logged ?? git(root, ['rev-list', '--first-parent', ref]).split('\n').filter(Boolean);
   const rank = new Map(chain.map((sha, i) => [sha, chain.length - i]));
   const envIndex = new Map(envs.map((e, i) => [e, i]));
   changes.sort((a, b) => (rank.get(a.commit.sha) ?? 0) - (rank.get(b.commit.sha) ?? 0) || envIndex.get(a.environment)! - envIndex.get(b.environment)!);
@@ -183,15 +184,27 @@ export function auditTrail(root: string, environments: readonly string[], filter
  * was renamed, or moved into this folder) is read again with `--follow`, which takes one path.
  */
 export function histories(root: string, environments: readonly string[], ref: string): FileChange[] {
-  const prefix = git(root, ['rev-parse', '--show-prefix']).trim();
+  return readHistories(root, environments, ref).changes;
+}
+
+/**
+ * {@link histories}, with `chain`: the commits of the one `git log` in first-parent order, newest
+ * first, when no environment had to be read again (undefined otherwise).
+ */
+function readHistories(root: string, environments: readonly string[], ref: string): { changes: FileChange[]; chain?: string[] } {
+  const { prefix } = repositoryPaths(root);
   const byPath = new Map(environments.map((env) => [`${prefix}${statesFile(env)}`, env]));
   const all = logChanges(root, ref, [], environments.map(statesFile), (path) => byPath.get(path));
-  return environments.flatMap((env) => {
+  let followed = false;
+  const changes = environments.flatMap((env) => {
     const own = all.filter((c) => c.environment === env);
     const first = own[own.length - 1];
     const appeared = first !== undefined && first.oldBlob === undefined && first.commit.parents.length > 0;
-    return appeared ? logChanges(root, ref, ['--follow'], [statesFile(env)], () => env) : own;
+    if (!appeared) return own;
+    followed = true;
+    return logChanges(root, ref, ['--follow'], [statesFile(env)], () => env);
   });
+  return { changes, ...(followed ? {} : { chain: [...new Set(all.map((c) => c.commit.sha))] }) };
 }
 
 /**

@@ -9,8 +9,7 @@
  * the caller says so: {@link BaseResult} carries the one-line problem and its fix.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
-import { isShaOf, refLabel, resolveRef, shortSha, tryGit } from './git.ts';
+import { isShaOf, refLabel, repositoryPaths, resolveRef, shortSha, tryGit } from './git.ts';
 
 /** The default upstream a change is compared with. */
 export const DEFAULT_UPSTREAM = 'origin/main';
@@ -51,9 +50,12 @@ export function isShallow(root: string): boolean {
 
 /** The commits where a shallow clone's history is cut (their parents are missing). */
 export function shallowBoundary(root: string): Set<string> {
-  const out = tryGit(root, ['rev-parse', '--git-path', 'shallow'])?.trim();
-  if (!out) return new Set();
-  const path = isAbsolute(out) ? out : join(root, out);
+  let path: string;
+  try {
+    path = repositoryPaths(root).shallowFile;
+  } catch {
+    return new Set(); // not a repository
+  }
   if (!existsSync(path)) return new Set();
   return new Set(readFileSync(path, 'utf8').split('\n').filter((l) => /^[0-9a-f]{40,64}$/.test(l)));
 }

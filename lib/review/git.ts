@@ -39,6 +39,30 @@ export function resolveRef(root: string, ref: string): string | undefined {
 
 const repositoryLookups = new Map<string, boolean>();
 
+/** Where a folder of a repository is, as git reports it. */
+export interface RepositoryPaths {
+  /** The folder relative to the top of the work tree: '' at the top, else ending in '/'. */
+  readonly prefix: string;
+  /** Where git keeps the list of a shallow clone's cut commits (it may not exist), absolute. */
+  readonly shallowFile: string;
+}
+
+const pathLookups = new Map<string, RepositoryPaths>();
+
+/**
+ * {@link RepositoryPaths} of `root`: one git process for both, once per folder and run (neither
+ * changes while flagops runs). Throws as {@link git} does outside a repository.
+ */
+export function repositoryPaths(root: string): RepositoryPaths {
+  let paths = pathLookups.get(root);
+  if (!paths) {
+    const [prefix = '', shallow = ''] = git(root, ['rev-parse', '--show-prefix', '--git-path', 'shallow']).split('\n');
+    paths = { prefix: prefix.trim(), shallowFile: resolve(root, shallow.trim()) };
+    pathLookups.set(root, paths);
+  }
+  return paths;
+}
+
 /**
  * False when `root` is certainly not in a git repository: no `.git` in it or any folder above, and
  * no variable that points git at a repository elsewhere. A project outside git then spends no git
