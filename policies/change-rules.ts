@@ -7,6 +7,7 @@ import type { EnvironmentModel, ProjectModel } from '../model/flags.ts';
 import type { FlagState } from '../model/flag-schemas.ts';
 import { error, type Finding } from '../model/findings.ts';
 import { describeExposure, exposure } from './state-rules.ts';
+import { shortSha } from '../lib/text/sha.ts';
 
 /** One flag's change in one environment. */
 export interface FlagChange {
@@ -211,7 +212,7 @@ function soakTime(base: ProjectModel, current: ProjectModel, env: EnvironmentMod
     const ready = Date.parse(landing.at) + step.minutes * 60_000;
     if (soak.now.getTime() >= ready) continue;
     const state = base.environments.find((e) => e.settings.name === step.environment)?.states[flag];
-    const since = `${landing.cut ? 'at least since' : 'only since'} ${landing.at} (commit ${landing.commit.slice(0, 12)}${landing.cut ? ', where the shallow history is cut' : ''})`;
+    const since = `${landing.cut ? 'at least since' : 'only since'} ${landing.at} (commit ${shortSha(landing.commit)}${landing.cut ? ', where the shallow history is cut' : ''})`;
     const hold = step.environment === name ? `${name} holds each step for ${step.minutes} minutes` : `${step.environment} holds each step for ${step.minutes} minutes before ${name} may follow`;
     findings.push(
       error(

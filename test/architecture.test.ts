@@ -107,3 +107,10 @@ describe('the module layers (docs/architecture.md)', () => {
   });
 });
 
+
+describe('one way to do a thing', () => {
+  it('commit SHAs are shortened by shortSha (lib/text/sha.ts), never by hand', () => {
+    const byHand = SOURCE_FOLDERS.flatMap(sources).filter((path) => /\.slice\(0, 12\)/.test(readFileSync(join(REPO_ROOT, path), 'utf8')));
+    expect(byHand).toEqual([]);
+  });
+});

@@ -1,6 +1,7 @@
 import { auditTrail, type AuditEntry } from '../../lib/review/audit.ts';
 import { DEFAULT_UPSTREAM } from '../../lib/review/base.ts';
-import { resolveRef, shortSha, tryGit } from '../../lib/review/git.ts';
+import { resolveRef, tryGit } from '../../lib/review/git.ts';
+import { shortSha } from '../../lib/text/sha.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
 import { unknownEnvironment } from '../../lib/text/suggest.ts';
 import { printable, safeJson } from '../report.ts';

@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi } from '../../lib/review/base.ts';
-import { changedFiles, gitReader, isShaOf, refLabel, shortSha } from '../../lib/review/git.ts';
+import { changedFiles, gitReader, isShaOf, refLabel } from '../../lib/review/git.ts';
+import { shortSha } from '../../lib/text/sha.ts';
 import { reviewCodeReferences, type CodeReview } from '../../lib/code/code-changes.ts';
 import { sourceFolders } from '../../lib/code/code-refs.ts';
 import { parseProject, PROJECT_FILE } from '../../lib/workspace/project.ts';

@@ -24,6 +24,7 @@ import { unknownEnvironment, unknownFlag } from '../../lib/text/suggest.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import { printable, printFindings, type Output } from '../report.ts';
 import { EXIT, note, type CommandContext, type Register } from '../context.ts';
+import { shortSha } from '../../lib/text/sha.ts';
 
 interface MonitorOptions {
   env: string;
@@ -264,7 +265,7 @@ function reportRollback(ctx: CommandContext, r: RollbackResult): void {
   const out = ctx.output;
   switch (r.status) {
     case 'prepared':
-      out.out(`rollback branch: ${r.branch} (commit ${r.commit.slice(0, 12)}, from ${r.start}): the kill switch, with every rule checked against main`);
+      out.out(`rollback branch: ${r.branch} (commit ${shortSha(r.commit)}, from ${r.start}): the kill switch, with every rule checked against main`);
       out.out(r.pushed ? `pushed to ${printable(r.pushed)}: open its pull request (gh pr create --base main --head ${r.branch})` : `push it and open its pull request: git push origin ${r.branch}`);
       return;
     case 'already-off':

@@ -15,6 +15,7 @@ import { printable, safeJson } from '../report.ts';
 import { table } from '../../lib/text/format.ts';
 import { EXIT, note, type CommandContext, type Register } from '../context.ts';
 import { changedBy, oneLine, report } from './edit.ts';
+import { shortSha } from '../../lib/text/sha.ts';
 
 interface AdvanceOptions {
   reason?: string;
@@ -144,7 +145,7 @@ export async function flagStatus(ctx: CommandContext, ws: Workspace, model: Proj
     const level = s.state?.enabled ? s.state.rollout : 0;
     const steps = s.steps.map((x) => (x === level ? `[${x}]` : String(x))).join(' ');
     const state = killOrState(s.state) + (p.base && describeExposure(s.onMain) !== describeExposure(s.state) ? ` (${describeExposure(s.onMain)} on main)` : '');
-    return [s.environment, state, s.landed ? `${s.landed.at} (${s.landed.commit.slice(0, 12)})` : '-', steps, s.soakMinutes > 0 ? `${s.soakMinutes}m` : '-'];
+    return [s.environment, state, s.landed ? `${s.landed.at} (${shortSha(s.landed.commit)})` : '-', steps, s.soakMinutes > 0 ? `${s.soakMinutes}m` : '-'];
   });
   for (const l of table(rows, ['ENVIRONMENT', 'STATE', 'ON MAIN SINCE', 'PIPELINE', 'SOAK'])) out.out(l);
   if (!p.next) {

@@ -18,6 +18,7 @@ import { resolveRef } from '../review/git.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import { exposure } from '../../policies/state-rules.ts';
 import type { FlagType } from '../../model/flag-schemas.ts';
+import { shortSha } from '../text/sha.ts';
 
 /** Where a "since" comes from. */
 export type SinceSource =
@@ -106,7 +107,7 @@ export function fullRollouts(root: string, model: ProjectModel): FullRollouts {
     }
     if (each.length === envs.length) since.set(name, each.reduce((a, b) => (Date.parse(b.at) > Date.parse(a.at) ? b : a)));
   }
-  return { since, ...(cut ? { note: `the history is shallow (cut at ${cut.commit.slice(0, 12)}): "at 100% since" is at least since ${cut.date.slice(0, 10)} for flags unchanged since` } : {}) };
+  return { since, ...(cut ? { note: `the history is shallow (cut at ${shortSha(cut.commit)}): "at 100% since" is at least since ${cut.date.slice(0, 10)} for flags unchanged since` } : {}) };
 }
 
 export interface DebtOptions {

@@ -20,6 +20,7 @@ import { isMap, isScalar, type Pair } from 'yaml';
 import { quote } from '../text/errors.ts';
 import { unknownEnvironment, unknownFlag } from '../text/suggest.ts';
 import { distProjectFiles, overlay, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
+import { shortSha } from '../text/sha.ts';
 
 /** The audit fields every edit carries. */
 export interface AuditFields {
@@ -245,10 +246,10 @@ export async function restoreFlags(ws: Workspace, restore: RestoreFlags, options
     const commit = resolveRef(ws.root, restore.to);
     if (!commit) throw new UsageError(`--to ${quote(restore.to)} is not a commit in this repository: name a branch, a tag or a commit SHA (\`git log --oneline -- ${env.file}\` lists the changes; fetch it first if it is on the server)`);
     const then = parseProject(ws.settings, gitReader(ws.root, commit)).model.environments.find((e) => e.settings.name === restore.environment)!;
-    if (!then.readable) throw new UsageError(`${env.file} cannot be read at ${restore.to} (${commit.slice(0, 12)}): it is missing there or has errors, so there is nothing to restore from`);
+    if (!then.readable) throw new UsageError(`${env.file} cannot be read at ${restore.to} (${shortSha(commit)}): it is missing there or has errors, so there is nothing to restore from`);
     for (const flag of restore.flags ?? []) {
       if (!before.model.catalog.names.includes(flag)) throw new UsageError(unknownFlag(flag, before.model.catalog.names, CATALOG_FILE));
-      if (!then.states[flag]) throw new UsageError(`flag ${quote(flag)} has no valid entry in ${env.file} at ${restore.to} (${commit.slice(0, 12)}), so it cannot be restored from there`);
+      if (!then.states[flag]) throw new UsageError(`flag ${quote(flag)} has no valid entry in ${env.file} at ${restore.to} (${shortSha(commit)}), so it cannot be restored from there`);
     }
     const scope = restore.flags ?? before.model.catalog.names;
     let text = disk.read(env.file);
@@ -276,7 +277,7 @@ export async function restoreFlags(ws: Workspace, restore: RestoreFlags, options
       }, env.file);
     }
     if (skipped.length > 0) options.onNote?.(`left as they are (no entry in ${env.file} at ${restore.to}): ${skipped.join(', ')}`);
-    const at = `${restore.to} (${commit.slice(0, 12)})`;
+    const at = `${restore.to} (${shortSha(commit)})`;
     if (details.length === 0) {
       return { applied: false, noop: true, summary: `${restore.environment}: every flag restored is already in its state at ${at}; nothing changed`, findings: [], files: [], base: 'none' };
     }

@@ -17,6 +17,7 @@ import { parse } from 'yaml';
 import { shallowBoundary } from './base.ts';
 import { git, readBlobs, repositoryPaths } from './git.ts';
 import { statesFile } from '../workspace/project.ts';
+import { shortSha } from '../text/sha.ts';
 
 export type AuditEventType = 'feature_flag_toggled' | 'feature_flag_rollout_changed' | 'feature_flag_added' | 'feature_flag_removed';
 
@@ -152,7 +153,7 @@ export function auditTrail(root: string, environments: readonly string[], filter
   for (const change of changes) {
     const after = flagsOf(change.newBlob);
     if (!after) {
-      warnings.push(`${change.commit.sha.slice(0, 12)}: ${change.path} is not a readable flag file; skipped`);
+      warnings.push(`${shortSha(change.commit.sha)}: ${change.path} is not a readable flag file; skipped`);
       continue;
     }
     if (boundary.has(change.commit.sha) && change.commit.parents.length === 0) {

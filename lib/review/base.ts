@@ -9,7 +9,8 @@
  * the caller says so: {@link BaseResult} carries the one-line problem and its fix.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { isShaOf, refLabel, repositoryPaths, resolveRef, shortSha, tryGit } from './git.ts';
+import { isShaOf, refLabel, repositoryPaths, resolveRef, tryGit } from './git.ts';
+import { shortSha } from '../text/sha.ts';
 
 /** The default upstream a change is compared with. */
 export const DEFAULT_UPSTREAM = 'origin/main';

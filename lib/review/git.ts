@@ -3,13 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { FileReader } from '../workspace/project.ts';
+import { shortSha } from '../text/sha.ts';
 
-/**
- * Commits in text output are shown by one form, the first 12 hex digits (JSON keeps full SHAs
- * where a machine reads them): docs/review-and-audit.md, "Commit SHAs in output".
- */
-export const SHORT_SHA_LENGTH = 12;
-export const shortSha = (sha: string): string => sha.slice(0, SHORT_SHA_LENGTH);
 
 /** Whether `ref` as the user wrote it is the SHA `commit` (either may be abbreviated, to 7 digits at least). */
 export function isShaOf(ref: string, commit: string): boolean {

@@ -5,6 +5,7 @@
 import { formatDuration } from '../text/duration.ts';
 import { printable, safeJson } from '../text/printable.ts';
 import { exitCode, formatThreshold, formatValue, type MonitorResult, type Signal, type SignalId } from './monitor.ts';
+import { shortSha } from '../text/sha.ts';
 
 export interface MonitorReport {
   readonly flag: string;
@@ -123,7 +124,7 @@ function toMarkdown(r: MonitorReport): string {
     lines.push(
       '## Roll back',
       '',
-      `The kill switch is prepared on branch \`${b.branch}\` (commit \`${b.commit.slice(0, 12)}\`${b.pushed ? `, pushed to \`${printable(b.pushed)}\`` : ''}), with every rule checked against main: review and merge its pull request. The same change by hand:`,
+      `The kill switch is prepared on branch \`${b.branch}\` (commit \`${shortSha(b.commit)}\`${b.pushed ? `, pushed to \`${printable(b.pushed)}\`` : ''}), with every rule checked against main: review and merge its pull request. The same change by hand:`,
       '',
       '```sh',
       printable(r.rollback ?? ''),

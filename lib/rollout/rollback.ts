@@ -16,6 +16,7 @@ import { resolveRef, tryGit } from '../review/git.ts';
 import { printable } from '../text/printable.ts';
 import { redactUrl } from '../text/redact.ts';
 import { openWorkspace } from '../workspace/workspace.ts';
+import { shortSha } from '../text/sha.ts';
 
 export interface RollbackRequest {
   readonly flag: string;
@@ -88,7 +89,7 @@ export const rollbackBranchName = (flag: string, at: Date): string =>
 export async function prepareRollback(target: RollbackTarget, request: RollbackRequest, onNote?: (note: string) => void): Promise<RollbackResult> {
   const start = resolveRef(target.top, target.startRef);
   if (!start) return { status: 'failed', problem: `${target.startRef} is not a commit any more` };
-  const startLabel = `${target.startRef} ${start.slice(0, 12)}`;
+  const startLabel = `${target.startRef} ${shortSha(start)}`;
   const branch = rollbackBranchName(request.flag, request.at);
   if (resolveRef(target.top, `refs/heads/${branch}`)) return { status: 'failed', problem: `branch ${branch} exists already` };
   const tmp = mkdtempSync(join(tmpdir(), 'flagops-rollback-'));
