@@ -102,6 +102,14 @@ describe('the compiled CLI', () => {
     expect(readdirSync(dir).filter((n) => n.includes('lsit'))).toEqual([]);
   });
 
+  it('runs through bin/flagops.mjs too, which links made before bin/flagops.cjs (an npx cache) still name', () => {
+    const old = (...args: string[]) => spawnSync(join(pkg, 'bin', 'flagops.mjs'), args, { cwd: project, encoding: 'utf8', env: cliEnv({ FLAGOPS_CACHE_DIR: cache }) });
+    expect(old('list').stdout).toBe(run('list').stdout);
+    const typo = old('lsit');
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain('Did you mean list?');
+  });
+
   it('has no import() a code-cached script cannot run, but the tsx fallback nothing compiled reaches', () => {
     expect(run('--version').status).toBe(0);
     const pointer = readdirSync(cache).find((n) => n.startsWith('current-'))!;
