@@ -107,6 +107,8 @@ export function modelFor(apiVersion: string, kind: string): Promise<ModelClass |
     // cannot run a dynamic import (bin/compiled.cjs). The model packages are CommonJS.
     found = Promise.resolve()
       .then(() => {
+        // The names come from the manifest: only a name a model could have becomes a module path.
+        if (!/^(?:[a-z0-9.-]+\/)?v[0-9a-z]+$/.test(apiVersion) || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) return undefined;
         const mod = requireModel(`${pkg}/${apiVersion}/${kind}`) as Record<string, unknown>;
         return (mod[kind] ?? mod.default) as ModelClass | undefined;
       })

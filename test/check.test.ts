@@ -170,6 +170,18 @@ describe('manifest policies', () => {
     expect(findings[0]!.file).toBe('dist/production/configmap-feature-flags-config.yaml');
   });
 
+  it.each([
+    ['apps/v1/../../v1', 'ConfigMap'],
+    ['v1', '../ConfigMap'],
+    ['v1', 'index'],
+  ])('[k8s-schema] apiVersion %s, kind %s: no schema is known, and nothing is loaded by that name', async (apiVersion, kind) => {
+    const { settings, manifests } = await sampleManifests();
+    const cm = manifests[0]!.files.find((f) => f.object.kind === 'ConfigMap')!;
+    const odd = { ...cm, object: { ...cm.object, apiVersion, kind } };
+    const findings = await checkManifests([{ environment: manifests[0]!.environment, files: [odd] }], settings, [kubernetesSchemaPolicy]);
+    expect(findings.map((f) => `${f.rule} ${f.message}`)).toEqual([`k8s-schema no Kubernetes schema is known for ${apiVersion} ${kind}`]);
+  });
+
   it('[configmap-size] warns above 256 KiB and fails above 1 MiB', async () => {
     const { settings, manifests } = await sampleManifests();
     const cm = manifests[0]!.files.find((f) => f.object.kind === 'ConfigMap')!;

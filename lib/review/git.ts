@@ -32,8 +32,6 @@ export function resolveRef(root: string, ref: string): string | undefined {
   return tryGit(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])?.trim() || undefined;
 }
 
-const repositoryLookups = new Map<string, boolean>();
-
 /** Where a folder of a repository is, as git reports it. */
 export interface RepositoryPaths {
   /** The folder relative to the top of the work tree: '' at the top, else ending in '/'. */
@@ -65,20 +63,11 @@ export function repositoryPaths(root: string): RepositoryPaths {
  */
 export function mayBeInRepository(root: string, env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.GIT_DIR || env.GIT_WORK_TREE || env.GIT_COMMON_DIR) return true;
-  const start = resolve(root);
-  let known = repositoryLookups.get(start);
-  if (known === undefined) {
-    known = false;
-    for (let dir = start; ; dir = dirname(dir)) {
-      if (existsSync(join(dir, '.git'))) {
-        known = true;
-        break;
-      }
-      if (dirname(dir) === dir) break;
-    }
-    repositoryLookups.set(start, known);
+  // A few stats, asked each time: a folder may become a repository while a process runs.
+  for (let dir = resolve(root); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, '.git'))) return true;
+    if (dirname(dir) === dir) return false;
   }
-  return known;
 }
 
 /** The default base of a change: the merge base with origin/main when it exists. */
