@@ -58,9 +58,12 @@ describe('work a short command does not do', () => {
     const { path, log } = loggingGit();
     // WHEN status runs
     const r = flagopsProcess(clone, ['status'], { PATH: path });
-    // THEN: the base ref, the folder's paths, the history, the blobs; nothing twice
+    // THEN: the base ref (looked up exactly: refs/remotes/origin/main, never a tag), the folder's paths, the history, the blobs; nothing twice
     expect(r.code, r.stderr).toBe(0);
-    expect(calls(log).map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['rev-parse --verify', 'rev-parse --show-prefix', 'log --first-parent', 'cat-file --batch']);
+    const logged = calls(log);
+    expect(logged.map((c) => c.split(' ')[0])).toEqual(['for-each-ref', 'rev-parse', 'log', 'cat-file']);
+    expect(logged[0]).toMatch(/ refs\/remotes\/origin\/main$/);
+    expect(logged.slice(1).map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['rev-parse --show-prefix', 'log --first-parent', 'cat-file --batch']);
   });
 
   it('a worktree or submodule (.git is a file) counts as a repository', () => {

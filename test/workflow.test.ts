@@ -56,7 +56,27 @@ describe('the CI workflow', () => {
     expect(script).toContain('github.rest.pulls.listCommits');
     expect(script).toContain('github.rest.pulls.listReviews');
     expect(script).toContain('github.paginate');
-    expect(runs(check)).toContain('npx flagops check --base origin/main --pull-request "$RUNNER_TEMP/pull-request.json"');
+    expect(runs(check)).toContain('npx flagops check --base refs/remotes/origin/main --pull-request "$RUNNER_TEMP/pull-request.json"');
+  });
+
+  it('passes git and flagops only qualified refs: a tag named origin/main or main never stands in for the branch', () => {
+    // git resolves `origin/main` in refs/tags/ first, and actions/checkout with full history fetches every tag
+    const commands = allJobs.flatMap(([name, job]) =>
+      runs(job).flatMap((run) => run.split('\n').map((line) => [name, line.trim()] as const)).filter(([, line]) => line !== '' && !line.startsWith('#')),
+    );
+    const invocations = commands.filter(([, line]) => /(^|\$\(|[;|&!]\s*)(git|npx flagops)\s/.test(line));
+    expect(invocations.length).toBeGreaterThan(10);
+    for (const [name, line] of invocations) {
+      // a branch only fully qualified (refs/remotes/origin/main, refs/heads/main); HEAD, HEAD^1 and SHAs are never ambiguous
+      expect(line.replace(/refs\/(remotes|heads)\/[\w./-]+/g, ''), `${name}: ${line}`).not.toMatch(/(^|[\s:.'"=])(origin\/)?main\b/);
+    }
+    expect(commands.map(([, line]) => line).filter((line) => line.includes('refs/remotes/origin/main'))).toEqual([
+      'others=$(git diff --name-only refs/remotes/origin/main...HEAD | grep -Ev "$FLAG_STATE_FILES" || true)',
+      'npx flagops diff --base refs/remotes/origin/main --format json > "$RUNNER_TEMP/lane.json"',
+      'npx flagops check --base refs/remotes/origin/main --pull-request "$RUNNER_TEMP/pull-request.json"',
+      'npx flagops diff --base refs/remotes/origin/main --format markdown --max-chars 1000000 >> "$GITHUB_STEP_SUMMARY"',
+      'npx flagops diff --base refs/remotes/origin/main --format markdown > flagops-diff.md',
+    ]);
   });
 
   it('is read-only by default, and only the comment job may write to pull requests', () => {
@@ -82,10 +102,10 @@ describe('the CI workflow', () => {
     // node_modules comes from a cache keyed by the lock file; npm ci runs on a miss
     expect(check.steps!.find((s) => s.uses?.startsWith('actions/cache@'))!.with).toEqual({ path: 'node_modules', key: "node-modules-${{ runner.os }}-node20-${{ hashFiles('package-lock.json') }}" });
     expect(check.steps!.find((s) => s.run === 'npm ci')!.if).toBe("steps.modules.outputs.cache-hit != 'true'");
-    expect(at('npx flagops check --base origin/main')).toBeGreaterThan(at('npm test'));
+    expect(at('npx flagops check --base refs/remotes/origin/main')).toBeGreaterThan(at('npm test'));
     const diff = commands[at('npx flagops diff')]!;
-    expect(diff).toContain('npx flagops diff --base origin/main --format markdown --max-chars 1000000 >> "$GITHUB_STEP_SUMMARY"');
-    expect(diff).toContain('npx flagops diff --base origin/main --format markdown > flagops-diff.md');
+    expect(diff).toContain('npx flagops diff --base refs/remotes/origin/main --format markdown --max-chars 1000000 >> "$GITHUB_STEP_SUMMARY"');
+    expect(diff).toContain('npx flagops diff --base refs/remotes/origin/main --format markdown > flagops-diff.md');
     // the job running the pull request's code gets no secrets
     expect(JSON.stringify(check)).not.toContain('secrets.');
   });
@@ -133,16 +153,16 @@ describe('the CI workflow', () => {
     const check = workflow.jobs.check!;
     const lane = check.steps!.find((s) => s.id === 'lane')!;
     // the PR's own code never decides alone: anything but flag files and flag ConfigMaps is the full lane
-    expect(lane.run).toContain('git diff --name-only origin/main...HEAD | grep -Ev "$FLAG_STATE_FILES"');
+    expect(lane.run).toContain('git diff --name-only refs/remotes/origin/main...HEAD | grep -Ev "$FLAG_STATE_FILES"');
     expect(workflow.env?.FLAG_STATE_FILES).toBe('^(environments/[^/]+/flags\\.yaml|dist/[^/]+/(configmap-feature-flags-config|featureflag-feature-flags)\\.yaml)$');
-    expect(lane.run).toContain('npx flagops diff --base origin/main --format json');
+    expect(lane.run).toContain('npx flagops diff --base refs/remotes/origin/main --format json');
     expect(lane.run).toContain(`jq -r '.lane.fast'`);
     // the long steps are skipped in the fast lane; check and diff never are
     const skipped = (s: Step) => s.if === "steps.lane.outputs.fast != 'true'";
     expect(check.steps!.filter(skipped).map((s) => s.name ?? s.run)).toEqual(['Install promtool and PostgreSQL for the alert and backup tests', 'npm test']);
     const index = (s: Step) => check.steps!.indexOf(s);
     expect(index(lane)).toBeLessThan(index(check.steps!.find((s) => s.run === 'npm test')!));
-    for (const cmd of ['npx flagops check --base origin/main', 'npx flagops diff --base origin/main']) {
+    for (const cmd of ['npx flagops check --base refs/remotes/origin/main', 'npx flagops diff --base refs/remotes/origin/main']) {
       const step = check.steps!.find((s) => s.run?.startsWith(cmd))!;
       expect(step.if === undefined || step.if === '${{ !cancelled() }}', cmd).toBe(true);
     }

@@ -1,5 +1,5 @@
 import { auditTrail, type AuditEntry } from '../../lib/review/audit.ts';
-import { DEFAULT_UPSTREAM } from '../../lib/review/base.ts';
+import { DEFAULT_UPSTREAM, UPSTREAM_REF } from '../../lib/review/base.ts';
 import { resolveRef, tryGit } from '../../lib/review/git.ts';
 import { shortSha } from '../../lib/text/sha.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
@@ -25,8 +25,9 @@ export const registerAudit: Register = (program, ctx) => {
       }
       if (!resolveRef(ws.root, 'HEAD')) throw new UsageError('flagops audit reads the git history: run it in a git repository with at least one commit');
       const since = parseSince(opts.since);
-      let ref = opts.ref ?? DEFAULT_UPSTREAM;
-      if (!resolveRef(ws.root, ref)) {
+      // The commit of main, resolved once: a tag named origin/main never stands in for it.
+      let ref = opts.ref === undefined ? resolveRef(ws.root, UPSTREAM_REF) : resolveRef(ws.root, opts.ref, '--ref');
+      if (!ref) {
         if (opts.ref !== undefined) throw new UsageError(`--ref ${printable(opts.ref)} is not a commit in this repository`);
         ref = 'HEAD';
         const branch = tryGit(ws.root, ['symbolic-ref', '--quiet', '--short', 'HEAD'])?.trim();

@@ -13,7 +13,7 @@
  * - **unreferenced**: no code in the source folders uses it (lib/code/code-refs.ts).
  */
 import { auditTrail } from '../review/audit.ts';
-import { DEFAULT_UPSTREAM } from '../review/base.ts';
+import { UPSTREAM_REF } from '../review/base.ts';
 import { resolveRef } from '../review/git.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import { exposure } from '../../policies/state-rules.ts';
@@ -54,10 +54,12 @@ export interface FullRollouts {
   readonly note?: string;
 }
 
-/** The branch whose history counts: origin/main, else HEAD (as `flagops audit`). Undefined outside git. */
+/**
+ * The branch whose history counts: the commit of `refs/remotes/origin/main` (never a tag of that
+ * name), else HEAD (as `flagops audit`). Undefined outside git.
+ */
 export function mainRef(root: string): string | undefined {
-  if (resolveRef(root, DEFAULT_UPSTREAM)) return DEFAULT_UPSTREAM;
-  return resolveRef(root, 'HEAD') ? 'HEAD' : undefined;
+  return resolveRef(root, UPSTREAM_REF) ?? (resolveRef(root, 'HEAD') ? 'HEAD' : undefined);
 }
 
 /**

@@ -243,7 +243,7 @@ export async function restoreFlags(ws: Workspace, restore: RestoreFlags, options
     const before = parseProject(ws.settings, disk);
     const env = environmentOf(ws, before, restore.environment);
     if (!resolveRef(ws.root, 'HEAD')) throw new UsageError('flagops restore reads the flags at a git ref, and this project is not in a git repository with a commit');
-    const commit = resolveRef(ws.root, restore.to);
+    const commit = resolveRef(ws.root, restore.to, '--to');
     if (!commit) throw new UsageError(`--to ${quote(restore.to)} is not a commit in this repository: name a branch, a tag or a commit SHA (\`git log --oneline -- ${env.file}\` lists the changes; fetch it first if it is on the server)`);
     const then = parseProject(ws.settings, gitReader(ws.root, commit)).model.environments.find((e) => e.settings.name === restore.environment)!;
     if (!then.readable) throw new UsageError(`${env.file} cannot be read at ${restore.to} (${shortSha(commit)}): it is missing there or has errors, so there is nothing to restore from`);

@@ -3,7 +3,7 @@
  * environment's flag file, in the compliance team's format (BRIEF section 6) plus the commit that
  * landed it and the pull request's commits behind it.
  *
- * It follows the first-parent history of main (`origin/main` by default): each commit on it is a
+ * It follows the first-parent history of main (`refs/remotes/origin/main` by default): each commit on it is a
  * landed change (a merge, or a direct commit) and is compared with its first parent, so a state that
  * existed only on a branch (0 -> 25% -> 5% in two branch commits) is never reported as an
  * environment's state; the merge says 0 -> 5%, with the branch commits as detail.
@@ -123,7 +123,8 @@ const FORMAT = `--format=%x01%H${SEP}%P${SEP}%an${SEP}%ae${SEP}%cI${SEP}%s`;
 
 /**
  * Builds the audit trail of `environments` (promotion order) from the first-parent history of
- * `ref` (the main branch: `origin/main`, or HEAD when there is none).
+ * `ref` (the main branch: the commit of `refs/remotes/origin/main`, or HEAD when there is none;
+ * a short name would let a tag named like the branch stand in for it).
  */
 export function auditTrail(root: string, environments: readonly string[], filter: AuditFilter = {}, ref = 'HEAD'): AuditTrail {
   const envs = filter.environment ? environments.filter((e) => e === filter.environment) : environments;

@@ -3,8 +3,9 @@
  * `diff` and the edit commands all find it here, so a local edit is refused exactly when CI would
  * refuse it.
  *
- * The base is the merge base of HEAD and `--base REF` (default `origin/main`): for a branch, the
- * commit it forked from; for GitHub's merge ref (refs/pull/N/merge), the tip of main. When it cannot
+ * The base is the merge base of HEAD and `--base REF` (default `origin/main`, resolved as
+ * `refs/remotes/origin/main` only): for a branch, the commit it forked from; for GitHub's merge ref
+ * (refs/pull/N/merge), the tip of main. A `--base` that git finds ambiguous is a usage error. When it cannot
  * be found (no `origin/main`, a shallow clone that does not reach the merge base, an unknown ref),
  * the caller says so: {@link BaseResult} carries the one-line problem and its fix.
  */
@@ -12,14 +13,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isShaOf, refLabel, repositoryPaths, resolveRef, tryGit } from './git.ts';
 import { shortSha } from '../text/sha.ts';
 
-/** The default upstream a change is compared with. */
+/**
+ * The default upstream a change is compared with, as messages name it. Never given to git: git
+ * resolves `origin/main` in refs/tags/ before refs/remotes/, so a tag of that name pushed by anyone
+ * would stand in for main.
+ */
 export const DEFAULT_UPSTREAM = 'origin/main';
+/** The same, fully qualified: the one form flagops resolves (exactly, see {@link resolveRef}). */
+export const UPSTREAM_REF = 'refs/remotes/origin/main';
 
 export interface ChangeBase {
   /** What the base was named by: `--base REF`, `origin/main`, or `HEAD` (a local fallback). */
   readonly ref: string;
   /** Full SHA of the commit the change is judged against. */
   readonly commit: string;
+  /** Full SHA of the commit `ref` names (the tip of main), of which `commit` is the merge base with HEAD. */
+  readonly tip: string;
   /** True when the base is the merge base of HEAD and `ref` (always, except for the HEAD fallback). */
   readonly mergeBase: boolean;
 }
@@ -65,19 +74,20 @@ const UNSHALLOW = 'fetch the full history: `git fetch --unshallow origin` (GitHu
 
 /**
  * Finds the base of the change in the repository at `root`: the merge base of HEAD and `explicit`
- * (or `origin/main`). Never throws.
+ * (or `refs/remotes/origin/main`, never a tag or branch named `origin/main`). Throws only a
+ * UsageError, for an `explicit` name that git finds ambiguous.
  */
 export function findBase(root: string, explicit?: string): BaseResult {
   const head = resolveRef(root, 'HEAD');
   if (!head) {
     return { ok: false, problem: 'this project is not in a git repository with a commit, so there is no base to compare with: commit it first, or pass --base REF' };
   }
-  const fallback: ChangeBase = { ref: 'HEAD', commit: head, mergeBase: false };
+  const fallback: ChangeBase = { ref: 'HEAD', commit: head, tip: head, mergeBase: false };
   const ref = explicit ?? DEFAULT_UPSTREAM;
+  const target = explicit === undefined ? resolveRef(root, UPSTREAM_REF) : resolveRef(root, explicit, '--base');
   const shallow = isShallow(root);
-  const target = resolveRef(root, ref);
   if (!target) {
-    const remote = /^origin\/([^\s:]+)$/.exec(ref)?.[1];
+    const remote = /^(?:refs\/remotes\/)?origin\/([^\s:~^]+)$/.exec(ref)?.[1];
     const fetch = remote ? `\`git fetch${shallow ? ' --unshallow' : ''} origin ${remote}:refs/remotes/origin/${remote}\`` : undefined;
     const ci = '(GitHub Actions: actions/checkout with `fetch-depth: 0`)';
     if (explicit !== undefined) {
@@ -93,5 +103,5 @@ export function findBase(root: string, explicit?: string): BaseResult {
       : `HEAD and ${ref} share no history (unrelated histories), so the change has no base: pass --base REF`;
     return { ok: false, problem, fallback };
   }
-  return { ok: true, base: { ref, commit: mergeBase, mergeBase: true } };
+  return { ok: true, base: { ref, commit: mergeBase, tip: target, mergeBase: true } };
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { FileReader } from '../workspace/project.ts';
 import { shortSha } from '../text/sha.ts';
+import { quote, UsageError } from '../text/errors.ts';
 
 
 /** Whether `ref` as the user wrote it is the SHA `commit` (either may be abbreviated, to 7 digits at least). */
@@ -13,8 +14,11 @@ export function isShaOf(ref: string, commit: string): boolean {
   return a.startsWith(b) || b.startsWith(a);
 }
 
-/** A ref for text output: a hex SHA in its short form, a name (branch, tag, HEAD~2) as written. */
-export const refLabel = (ref: string): string => (/^[0-9a-f]{13,64}$/i.test(ref) ? shortSha(ref.toLowerCase()) : ref);
+/**
+ * A ref for text output: a hex SHA in its short form, a remote-tracking branch or a branch by its
+ * readable name (`refs/remotes/origin/main` is `origin/main`), any other name (tag, HEAD~2) as written.
+ */
+export const refLabel = (ref: string): string => (/^[0-9a-f]{13,64}$/i.test(ref) ? shortSha(ref.toLowerCase()) : ref.replace(/^refs\/(?:remotes|heads)\/(?=.)/, ''));
 
 export function git(root: string, args: readonly string[]): string {
   return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
@@ -26,10 +30,102 @@ export function tryGit(root: string, args: readonly string[]): string | undefine
   return r.status === 0 ? r.stdout : undefined;
 }
 
-/** Whether `ref` names a commit in the repository at `root`. */
-export function resolveRef(root: string, ref: string): string | undefined {
+/**
+ * The commit `ref` names in the repository at `root`, or undefined; never a ref git's shortening
+ * rules picked over the one meant:
+ *
+ * - a full ref name (`refs/remotes/origin/main`, with or without a suffix such as `~2`) is looked up
+ *   exactly: git would take `refs/tags/refs/remotes/origin/main` when the ref itself is missing;
+ * - a full SHA, `HEAD` (and the other names git keeps in its own folder, which nothing fetched can
+ *   shadow) and a revision that names no ref (`@{-1}`) resolve as git resolves them;
+ * - a short name goes through git's list (gitrevisions: `refs/<name>`, `refs/tags/<name>`,
+ *   `refs/heads/<name>`, `refs/remotes/<name>`, `refs/remotes/<name>/HEAD`; a short SHA too): when
+ *   more than one exists, git would pick the first, silently (a tag `origin/main` pushed by anyone
+ *   comes before the remote-tracking branch), so this throws a {@link UsageError} naming them all,
+ *   said as the `option` the user gave (`--base origin/main`).
+ *
+ * One git process for a full ref or a short name without a suffix, as many as before otherwise.
+ */
+export function resolveRef(root: string, ref: string, option?: string): string | undefined {
   if (!mayBeInRepository(root)) return undefined;
-  return tryGit(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])?.trim() || undefined;
+  const { name, suffix } = splitRevision(ref);
+  if (FULL_SHA.test(name) || name === '' || name === '@' || name === 'HEAD') return commitOf(root, ref);
+  if (name.startsWith('refs/')) {
+    const [found] = lookupRefs(root, [name]);
+    return found && (suffix === '' ? found.commit ?? commitOf(root, found.object) : commitOf(root, `${name}${suffix}`));
+  }
+  const found = lookupRefs(root, SHORT_NAME_RULES.map((rule) => rule(name)));
+  if (found.length === 0 || (PSEUDO_REF.test(name) && inGitFolder(root, name))) return commitOf(root, ref);
+  const candidates: Candidate[] = [...found.map((r) => ({ name: r.name, commit: r.commit ?? commitOf(root, r.object) })), ...commitsWithPrefix(root, name)];
+  if (candidates.length > 1) throw new UsageError(ambiguous(option, ref, suffix, candidates));
+  return suffix === '' ? candidates[0]!.commit : commitOf(root, `${candidates[0]!.name}${suffix}`);
+}
+
+/** Git's rules for a short ref name after `$GIT_DIR/<name>`, in its order (gitrevisions). */
+const SHORT_NAME_RULES: readonly ((name: string) => string)[] = [(n) => `refs/${n}`, (n) => `refs/tags/${n}`, (n) => `refs/heads/${n}`, (n) => `refs/remotes/${n}`, (n) => `refs/remotes/${n}/HEAD`];
+const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
+/** Names git may keep in its own folder (FETCH_HEAD, ORIG_HEAD): they come first in its list. */
+const PSEUDO_REF = /^[A-Z][A-Z0-9_-]*$/;
+
+/** `origin/main~2` is the name `origin/main` and the suffix `~2` (a ref name holds none of `~^:` nor `@{`). */
+function splitRevision(ref: string): { name: string; suffix: string } {
+  const at = ref.search(/[~^:]|@\{/);
+  return at < 0 ? { name: ref, suffix: '' } : { name: ref.slice(0, at), suffix: ref.slice(at) };
+}
+
+const commitOf = (root: string, revision: string): string | undefined =>
+  tryGit(root, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`])?.trim() || undefined;
+
+const inGitFolder = (root: string, name: string): boolean => {
+  const path = tryGit(root, ['rev-parse', '--git-path', name])?.trim();
+  return path !== undefined && existsSync(resolve(root, path));
+};
+
+interface FoundRef {
+  readonly name: string;
+  readonly object: string;
+  /** The commit it names, when one step of peeling reaches it. */
+  readonly commit?: string;
+}
+interface Candidate {
+  readonly name: string;
+  readonly commit: string | undefined;
+  /** A commit whose SHA starts with the short name (no ref): said as `the commit <SHA>`. */
+  readonly sha?: true;
+}
+
+/** The refs with exactly these names, in the order of `names` (one `git for-each-ref`). */
+function lookupRefs(root: string, names: readonly string[]): FoundRef[] {
+  const out = tryGit(root, ['for-each-ref', '--format=%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(*objecttype)', ...names]) ?? '';
+  const found = new Map<string, FoundRef>();
+  for (const line of out.split('\n')) {
+    const [name = '', object = '', type, peeled, peeledType] = line.split('\0');
+    if (!names.includes(name)) continue; // for-each-ref also lists refs below a name (refs/x/y for refs/x)
+    found.set(name, { name, object, ...(type === 'commit' ? { commit: object } : peeledType === 'commit' ? { commit: peeled } : {}) });
+  }
+  return names.flatMap((n) => found.get(n) ?? []);
+}
+
+/** For a name that is also a short SHA: the commits it abbreviates (git takes the ref, silently). */
+function commitsWithPrefix(root: string, name: string): Candidate[] {
+  if (!/^[0-9a-f]{4,63}$/i.test(name)) return [];
+  const objects = tryGit(root, ['rev-parse', '--disambiguate=' + name.toLowerCase()])?.split('\n').filter(Boolean) ?? [];
+  if (objects.length === 0) return [];
+  const r = spawnSync('git', ['cat-file', '--batch-check=%(objectname) %(objecttype)'], { cwd: root, input: `${objects.join('\n')}\n`, encoding: 'utf8' });
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter(([, type]) => type === 'commit')
+    .map(([sha]) => ({ name: sha!, commit: sha, sha: true }));
+}
+
+/** `--base origin/main is ambiguous: git finds refs/tags/origin/main (1a2b3c4d5e6f) and refs/remotes/origin/main (...); pass the full ref you mean: ...` */
+function ambiguous(option: string | undefined, ref: string, suffix: string, candidates: readonly Candidate[]): string {
+  const said = (c: Candidate) => (c.sha ? `the commit ${c.name}` : `${c.name}${c.commit ? ` (${shortSha(c.commit)})` : ''}`);
+  const list = (items: readonly string[]) => (items.length === 2 ? items.join(' and ') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
+  const what = option === undefined ? quote(ref) : `${option} ${ref}`;
+  const pass = candidates.map((c) => `${option === undefined ? '' : `${option} `}${c.name}${suffix}`);
+  return `${what} is ambiguous: git finds ${list(candidates.map(said))}; pass the full ref you mean: ${pass.join(' or ')}`;
 }
 
 /** Where a folder of a repository is, as git reports it. */
@@ -68,12 +164,6 @@ export function mayBeInRepository(root: string, env: NodeJS.ProcessEnv = process
     if (existsSync(join(dir, '.git'))) return true;
     if (dirname(dir) === dir) return false;
   }
-}
-
-/** The default base of a change: the merge base with origin/main when it exists. */
-export function defaultBase(root: string): string | undefined {
-  if (!resolveRef(root, 'origin/main')) return undefined;
-  return tryGit(root, ['merge-base', 'HEAD', 'origin/main'])?.trim() || undefined;
 }
 
 /**

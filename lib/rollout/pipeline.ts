@@ -15,7 +15,7 @@ import type { FlagState } from '../../model/flag-schemas.ts';
 import type { Finding } from '../../model/findings.ts';
 import { exposure } from '../../policies/state-rules.ts';
 import { describeBase, findBase, type ChangeBase } from '../review/base.ts';
-import { gitReader, resolveRef } from '../review/git.ts';
+import { gitReader } from '../review/git.ts';
 import { parseProject } from '../workspace/project.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import type { Workspace } from '../workspace/workspace.ts';
@@ -126,7 +126,7 @@ export function pipelinePosition(ws: Workspace, current: ProjectModel, flag: str
   }));
   const pending = baseModel ? stateDifferences(baseModel, current, flag) : [];
   let behind: StateDifference[] = [];
-  const tip = found.ok ? resolveRef(ws.root, found.base.ref) : undefined;
+  const tip = found.ok ? found.base.tip : undefined;
   if (found.ok && tip && tip !== found.base.commit && baseModel) {
     behind = stateDifferences(baseModel, parseProject(ws.settings, gitReader(ws.root, tip)).model, flag);
   }

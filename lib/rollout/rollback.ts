@@ -1,10 +1,11 @@
 /**
  * The automatic rollback of `flagops monitor --rollback`: on a breach, the kill switch is prepared
  * as a commit on a new branch `flagops/rollback/<flag>-<UTC time>`, started from the tip of main
- * (`<remote>/main`), and with `push` pushed there, ready for a pull request. It never writes to
- * main, nor to the working tree the monitor runs in: the edit runs in a temporary `git worktree`,
- * with the same code as `flagops disable` (every rule, against main), and the worktree is removed
- * afterwards whatever happens. The branch is created only once its commit exists.
+ * (`refs/remotes/<remote>/main`, never a tag of that name), and with `push` pushed there, ready for
+ * a pull request. It never writes to main, nor to the working tree the monitor runs in: the edit
+ * runs in a temporary `git worktree`, with the same code as `flagops disable` (every rule, against
+ * main), and the worktree is removed afterwards whatever happens. The branch is created only once
+ * its commit exists.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { editFlagState, type EditOutcome } from '../edits/edits.ts';
 import { UsageError } from '../text/errors.ts';
-import { resolveRef, tryGit } from '../review/git.ts';
+import { refLabel, resolveRef, tryGit } from '../review/git.ts';
 import { printable } from '../text/printable.ts';
 import { redactUrl } from '../text/redact.ts';
 import { openWorkspace } from '../workspace/workspace.ts';
@@ -36,7 +37,7 @@ export interface RollbackTarget {
   readonly prefix: string;
   /** The remote to push to, when asked. */
   readonly push?: string;
-  /** What the branch starts from: `origin/main`, or `HEAD` when there is no such ref. */
+  /** What the branch starts from: `refs/remotes/origin/main` (fully qualified: never a tag of that name), or `HEAD` when there is no such ref. */
   readonly startRef: string;
 }
 
@@ -77,7 +78,7 @@ export function rollbackTarget(root: string, push: string | undefined): Rollback
       throw new UsageError(`--push ${JSON.stringify(redactUrl(push))} is not a remote of this repository: name one of \`git remote\` (a URL is not accepted)`);
     }
   }
-  const upstream = `${push ?? 'origin'}/main`;
+  const upstream = `refs/remotes/${push ?? 'origin'}/main`;
   return { top, prefix, push, startRef: resolveRef(root, upstream) ? upstream : 'HEAD' };
 }
 
@@ -88,8 +89,8 @@ export const rollbackBranchName = (flag: string, at: Date): string =>
 /** Prepares the kill switch of `request` on a new branch (see the module comment). Never throws for git failures. */
 export async function prepareRollback(target: RollbackTarget, request: RollbackRequest, onNote?: (note: string) => void): Promise<RollbackResult> {
   const start = resolveRef(target.top, target.startRef);
-  if (!start) return { status: 'failed', problem: `${target.startRef} is not a commit any more` };
-  const startLabel = `${target.startRef} ${shortSha(start)}`;
+  if (!start) return { status: 'failed', problem: `${refLabel(target.startRef)} is not a commit any more` };
+  const startLabel = `${refLabel(target.startRef)} ${shortSha(start)}`;
   const branch = rollbackBranchName(request.flag, request.at);
   if (resolveRef(target.top, `refs/heads/${branch}`)) return { status: 'failed', problem: `branch ${branch} exists already` };
   const tmp = mkdtempSync(join(tmpdir(), 'flagops-rollback-'));
