@@ -206,6 +206,12 @@ describe('a ref the user names that git finds ambiguous is a usage error', () =>
     const head = await flagops(dir, 'diff', '--base', 'HEAD');
     expect(head.code, head.stderr).toBe(0);
     expect(head.stdout).toContain('nothing changes');
+    // AND so for FETCH_HEAD, which git writes into its own folder
+    git(dir, 'fetch', '-q', 'origin', 'main');
+    git(dir, 'tag', 'FETCH_HEAD', attack.raise);
+    const fetched = await flagops(dir, 'diff', '--base', 'FETCH_HEAD');
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stdout).toContain('nothing changes');
     const unknown = await flagops(dir, 'check', '--base', 'refs/remotes/origin/nothing');
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toContain('--base refs/remotes/origin/nothing is not a commit in this repository: run `git fetch origin nothing:refs/remotes/origin/nothing`');

@@ -44,7 +44,8 @@ export function tryGit(root: string, args: readonly string[]): string | undefine
  *   comes before the remote-tracking branch), so this throws a {@link UsageError} naming them all,
  *   said as the `option` the user gave (`--base origin/main`).
  *
- * One git process for a full ref or a short name without a suffix, as many as before otherwise.
+ * One git process for a full ref or a short name, like the `git rev-parse` it replaces; more only
+ * for a suffix, a name that could be a short SHA, or a name git may read from its own folder.
  */
 export function resolveRef(root: string, ref: string, option?: string): string | undefined {
   if (!mayBeInRepository(root)) return undefined;
@@ -64,8 +65,8 @@ export function resolveRef(root: string, ref: string, option?: string): string |
 /** Git's rules for a short ref name after `$GIT_DIR/<name>`, in its order (gitrevisions). */
 const SHORT_NAME_RULES: readonly ((name: string) => string)[] = [(n) => `refs/${n}`, (n) => `refs/tags/${n}`, (n) => `refs/heads/${n}`, (n) => `refs/remotes/${n}`, (n) => `refs/remotes/${n}/HEAD`];
 const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
-/** Names git may keep in its own folder (FETCH_HEAD, ORIG_HEAD): they come first in its list. */
-const PSEUDO_REF = /^[A-Z][A-Z0-9_-]*$/;
+/** Names git may read from its own folder (FETCH_HEAD, ORIG_HEAD: capitals and `_` only): they come first in its list. */
+const PSEUDO_REF = /^[A-Z_]+$/;
 
 /** `origin/main~2` is the name `origin/main` and the suffix `~2` (a ref name holds none of `~^:` nor `@{`). */
 function splitRevision(ref: string): { name: string; suffix: string } {
