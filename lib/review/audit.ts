@@ -3,9 +3,9 @@
  * environment's flag file, in the compliance team's format (BRIEF section 6) plus the commit that
  * landed it and the pull request's commits behind it.
  *
- * It follows the first-parent history of main (`refs/remotes/origin/main` by default): each commit on it is a
- * landed change (a merge, or a direct commit) and is compared with its first parent, so a state that
- * existed only on a branch (0 -> 25% -> 5% in two branch commits) is never reported as an
+ * It follows the first-parent history of main (`refs/remotes/origin/main` by default): each commit
+ * on it is a landed change (a merge, or a direct commit) and is compared with its first parent, so a
+ * state that existed only on a branch (0 -> 25% -> 5% in two branch commits) is never reported as an
  * environment's state; the merge says 0 -> 5%, with the branch commits as detail.
  *
  * Git work: one `git log --first-parent --follow` per environment (renames kept), one `git log

@@ -5,9 +5,9 @@
  *
  * The base is the merge base of HEAD and `--base REF` (default `origin/main`, resolved as
  * `refs/remotes/origin/main` only): for a branch, the commit it forked from; for GitHub's merge ref
- * (refs/pull/N/merge), the tip of main. A `--base` that git finds ambiguous is a usage error. When it cannot
- * be found (no `origin/main`, a shallow clone that does not reach the merge base, an unknown ref),
- * the caller says so: {@link BaseResult} carries the one-line problem and its fix.
+ * (refs/pull/N/merge), the tip of main. A `--base` that git finds ambiguous is a usage error. When
+ * it cannot be found (no `origin/main`, a shallow clone that does not reach the merge base, an
+ * unknown ref), the caller says so: {@link BaseResult} carries the one-line problem and its fix.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isShaOf, refLabel, repositoryPaths, resolveRef, tryGit } from './git.ts';
