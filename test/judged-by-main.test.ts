@@ -81,6 +81,29 @@ describe("the base's settings judge the change (environment.ts on main)", () => 
     expect(changes[0]).toContain('CI requires an approval from someone in the base\'s .github/flagops-identities who authored none of its commits');
     // AND check wrote nothing
     expect(git(dir, 'status', '--porcelain')).toBe('');
+    // AND diff shows the settings change in its own section, above the flags
+    const text = await flagopsWith(dir, ['diff'], CI);
+    expect(text.stdout).toMatch(/: 3 settings or rules changed; production: 1 flag raised; /);
+    const section = text.stdout.indexOf('settings and rules (');
+    expect(section).toBeGreaterThan(0);
+    expect(section).toBeLessThan(text.stdout.indexOf('\nproduction:\n'));
+    expect(text.stdout).toMatch(/\n {2}environments\/production\/environment\.ts:\d+: production soakMinutes: 30 -> 0\n/);
+    const markdown = await flagopsWith(dir, ['diff', '--format', 'markdown'], CI);
+    expect(markdown.stdout.indexOf('#### Settings and rules')).toBeGreaterThan(0);
+    expect(markdown.stdout.indexOf('#### Settings and rules')).toBeLessThan(markdown.stdout.indexOf('#### production'));
+    expect(markdown.stdout).toMatch(/\| `environments\/production\/environment\.ts:\d+` \| production requireApproval \| `true` \| `false` \|/);
+    const json = JSON.parse((await flagopsWith(dir, ['diff', '--format', 'json'], CI)).stdout) as { rules: { subject: string; before: string; after: string }[] };
+    expect(json.rules.map((r) => `${r.subject}: ${r.before} -> ${r.after}`)).toEqual(['rolloutOneStepAtATime: true -> false', 'soakMinutes: 30 -> 0', 'requireApproval: true -> false']);
+  });
+
+  it('a settings change that reaches no flag still shows in diff, which never says "nothing changes" for it', async () => {
+    const dir = repository();
+    replaceIn(dir, PRODUCTION_SETTINGS, '  soakMinutes: 30,', '  soakMinutes: 45,');
+    commitAll(dir, 'longer soak', { date: '2026-11-23T11:00:00Z', ...SAM });
+    const r = await flagopsWith(dir, ['diff', '--exit-code'], CI);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/: 1 setting or rule changed$/m);
+    expect(r.stdout).toContain('production soakMinutes: 30 -> 45');
   });
 
   it('soak time is the base\'s: setting soakMinutes to 0 does not let the next step follow at once', async () => {
@@ -115,6 +138,17 @@ describe("the base's settings judge the change (environment.ts on main)", () => 
     expect(lines(r, 'warning', 'rules-change')).toEqual([
       expect.stringMatching(/^environments\/catalog\.yaml:\d+:5: warning: this change alters what judges flag changes \(secure_document_upload_enabled requires: \[patient_portal_messaging_enabled\] -> \[\]\)/),
     ]);
+  });
+});
+
+describe('a local edit is judged like the pull request', () => {
+  it('rollout refuses to skip a step even after environment.ts is relaxed in the working tree', async () => {
+    const dir = repository();
+    replaceIn(dir, PRODUCTION_SETTINGS, '  rolloutOneStepAtATime: true,', '  rolloutOneStepAtATime: false,');
+    const r = await flagopsWith(dir, ['rollout', 'e_prescribing_enabled', '--env', 'production', '--to', '100', '--reason', 'All in', '--ticket', 'TICKET-13503', '--by', 'sam.lee@pms.example.com', '--approved-by', 'lead@pms.example.com'], { FLAGOPS_NOW: NOW });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(`${r.stdout}\n${r.stderr}`).toContain("flag 'e_prescribing_enabled' goes from 5% on the base (origin/main, merge base");
+    expect(git(dir, 'status', '--porcelain')).toBe(' M environments/production/environment.ts\n');
   });
 });
 

@@ -1,17 +1,9 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi, type ChangeBase } from '../../lib/review/base.ts';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { baseJudges, baseProject, workingJudges, type BaseProject } from '../../lib/review/base-project.ts';
-import { statesFile, type ParseCache } from '../../lib/workspace/project.ts';
-import { approvalScopes, loadPullRequest, readIdentities, type ScopeTarget } from '../../lib/review/pull-request.ts';
-import { now, openWorkspace, validate, type Workspace } from '../../lib/workspace/workspace.ts';
-import { entryText } from '../../lib/yaml/yaml-source.ts';
-import { flagChanges } from '../../policies/change-rules.ts';
-import { checkPullRequestIdentities } from '../../policies/identity-rules.ts';
-import { checkRulesChanges, judgedModel, rulesChanges } from '../../policies/judged-by-base.ts';
-import type { Parsed } from '../../model/flags.ts';
-import { entryScopeKey, fileScopeKey, type PullRequestFacts } from '../../model/pull-request.ts';
+import { baseProject, judgeChange } from '../../lib/review/base-project.ts';
+import type { ParseCache } from '../../lib/workspace/project.ts';
+import { loadPullRequest, readIdentities } from '../../lib/review/pull-request.ts';
+import { now, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
 import { error, hasErrors, strict, warning, type Finding } from '../../model/findings.ts';
 import { printFindings } from '../report.ts';
 import { EXIT, type Register, note } from '../context.ts';
@@ -65,31 +57,3 @@ export const registerCheck: Register = (program, ctx) => {
     });
 };
 
-/**
- * What only the base may decide: changes to the judges themselves (settings, prerequisites,
- * identities) and, with the pull request's facts, who changed and approved each production entry.
- */
-function judgeChange(ws: Workspace, onBase: BaseProject, current: Parsed, label: string, pr: PullRequestFacts | undefined): Finding[] {
-  const before = baseJudges(onBase);
-  const changes = rulesChanges(before, workingJudges(ws, current));
-  const judged = judgedModel(onBase.parsed.model, current.model);
-  if (!pr) return checkRulesChanges(changes, label);
-  // What each approval covers: the entries the pull request changes and the judges' files it changes.
-  const targets: ScopeTarget[] = [];
-  for (const c of flagChanges(onBase.parsed.model, judged)) {
-    const env = current.model.environments.find((e) => e.settings.name === c.environment);
-    const text = env?.source?.text;
-    targets.push({ key: entryScopeKey(c.environment, c.flag), file: statesFile(c.environment), flag: c.flag, head: text === undefined ? undefined : entryText(env!.file, text, ['flags', c.flag]) });
-  }
-  for (const file of new Set(changes.map((c) => c.file))) targets.push({ key: fileScopeKey(file), file, head: readText(ws.root, file) });
-  const scopes = approvalScopes(ws.root, pr, targets);
-  return [...checkRulesChanges(changes, label, { pr, baseIdentities: before.identities, scopes }), ...checkPullRequestIdentities(onBase.parsed.model, judged, pr, scopes)];
-}
-
-function readText(root: string, path: string): string | undefined {
-  try {
-    return readFileSync(join(root, path), 'utf8');
-  } catch {
-    return undefined;
-  }
-}

@@ -18,13 +18,16 @@ import * as environmentModel from '../../model/environments.ts';
 import { resolveEnvironmentSettings, type EnvironmentConfig, type EnvironmentSettings } from '../../model/environments.ts';
 import { warning, type Finding } from '../../model/findings.ts';
 import type { Parsed } from '../../model/flags.ts';
-import { IDENTITIES_FILE } from '../../model/pull-request.ts';
 import { printable } from '../text/printable.ts';
 import { shortSha } from '../text/sha.ts';
-import { parseProject, promotionOrder, type ParseCache } from '../workspace/project.ts';
-import type { Judges } from '../../policies/judged-by-base.ts';
+import { parseProject, promotionOrder, statesFile, type ParseCache } from '../workspace/project.ts';
+import { flagChanges } from '../../policies/change-rules.ts';
+import { checkPullRequestIdentities } from '../../policies/identity-rules.ts';
+import { checkRulesChanges, judgedModel, rulesChanges, type Judges } from '../../policies/judged-by-base.ts';
+import { entryScopeKey, fileScopeKey, IDENTITIES_FILE, type PullRequestFacts } from '../../model/pull-request.ts';
+import { entryText } from '../yaml/yaml-source.ts';
 import { gitReader, listTree, readBlobs } from './git.ts';
-import { parseIdentities, readIdentities } from './pull-request.ts';
+import { approvalScopes, parseIdentities, readIdentities, type ScopeTarget } from './pull-request.ts';
 
 /** What a change is judged by: the base's flag files, settings and identities. */
 export interface BaseProject {
@@ -153,4 +156,25 @@ export function workingJudges(ws: WorkingSettings, current: Parsed): Judges {
     identities: identities.identities,
     ...(identities.text !== undefined ? { identitiesText: identities.text } : {}),
   };
+}
+
+/**
+ * What only the base may decide, for `flagops check`: changes to the judges themselves (settings,
+ * prerequisites, identities) and, with the pull request's facts, who changed and approved each
+ * entry in an environment that requires approval. `label` names the base in messages.
+ */
+export function judgeChange(ws: WorkingSettings, onBase: BaseProject, current: Parsed, label: string, pr: PullRequestFacts | undefined): Finding[] {
+  const before = baseJudges(onBase);
+  const changes = rulesChanges(before, workingJudges(ws, current));
+  if (!pr) return checkRulesChanges(changes, label);
+  const judged = judgedModel(onBase.parsed.model, current.model);
+  // What each approval covers: the entries the pull request changes, and the judges' files it changes.
+  const targets: ScopeTarget[] = flagChanges(onBase.parsed.model, judged).map((c) => {
+    const env = current.model.environments.find((e) => e.settings.name === c.environment);
+    const text = env?.source?.text;
+    return { key: entryScopeKey(c.environment, c.flag), file: statesFile(c.environment), flag: c.flag, head: text === undefined ? undefined : entryText(statesFile(c.environment), text, ['flags', c.flag]) };
+  });
+  for (const file of new Set(changes.map((c) => c.file))) targets.push({ key: fileScopeKey(file), file, head: readWorking(ws.root, file)?.toString('utf8') });
+  const scopes = approvalScopes(ws.root, pr, targets);
+  return [...checkRulesChanges(changes, label, { pr, baseIdentities: before.identities, scopes }), ...checkPullRequestIdentities(onBase.parsed.model, judged, pr, scopes)];
 }
