@@ -13,11 +13,17 @@ const fixture = (name: string): unknown => JSON.parse(readFileSync(join(REPO_ROO
 const PR = { commits: fixture('pull-request-commits.json'), reviews: fixture('pull-request-reviews.json') };
 const IDENTITIES = '# logins to e-mails\n@pms-lead lead@pms.example.com\n@marco-diaz  marco.diaz@pms.example.com   # release manager\n@grace-kim grace.kim@pms.example.com\n';
 
-/** GIVEN main with the sample project, and a pull request changing production e_prescribing_enabled 5% -> 25% with `fields`. */
+/**
+ * GIVEN main with the sample project and the identities file (on main: the base's identities are
+ * the ones that count), and a pull request changing production e_prescribing_enabled 5% -> 25%
+ * with `fields`.
+ */
 async function checkPullRequest(fields: Record<string, string | undefined>, options: { identities?: string; pr?: unknown } = {}): Promise<CliResult> {
   const dir = tempProject({ git: true });
   mkdirSync(join(dir, '.github'));
   write(dir, '.github/flagops-identities', options.identities ?? IDENTITIES);
+  git(dir, 'add', '.github');
+  git(dir, 'commit', '-q', '-m', 'identities');
   setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 25, changed_at: '2026-11-23T10:00:00Z', reason: 'Phase 2', ticket: 'TICKET-13400', changed_by: 'sam.lee@pms.example.com', approved_by: 'lead@pms.example.com', ...fields });
   expect((await flagops(dir, 'synth')).code).toBe(0);
   write(dir, 'pr.json', JSON.stringify(options.pr ?? PR));
@@ -43,7 +49,7 @@ describe('flagops check --pull-request', () => {
     const errors = errorsOf(r, 'changed-by-not-author');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(
-      /^environments\/production\/flags\.yaml:\d+:\d+: error: flag 'e_prescribing_enabled' in production says changed_by nora\.ali@pms\.example\.com, who is not among the pull request's commit authors \(@sam-lee\); commit as that person, or map their GitHub login in \.github\/flagops-identities \[changed-by-not-author\]$/,
+      /^environments\/production\/flags\.yaml:\d+:\d+: error: flag 'e_prescribing_enabled' in production says changed_by nora\.ali@pms\.example\.com, who is not among the pull request's commit authors \(@sam-lee\); commit as that person from their GitHub account, or map their GitHub login in \.github\/flagops-identities on main \[changed-by-not-author\]$/,
     );
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { fastLaneFiles } from '../lib/review/review.ts';
+import { parsePullRequest } from '../lib/review/pull-request.ts';
 import { read, REPO_ROOT } from './helpers.ts';
 
 interface Step {
@@ -77,6 +78,25 @@ describe('the CI workflow', () => {
       'npx flagops diff --base refs/remotes/origin/main --format markdown --max-chars 1000000 >> "$GITHUB_STEP_SUMMARY"',
       'npx flagops diff --base refs/remotes/origin/main --format markdown > flagops-diff.md',
     ]);
+  });
+
+  it("writes what flagops reads: the script's file gives the head commit and the opener, so approvals are judged by the commit they were given on", async () => {
+    const check = workflow.jobs.check!;
+    const script = String(check.steps!.find((s) => s.uses?.startsWith('actions/github-script@'))!.with!.script);
+    // The script as actions/github-script runs it: an async function of github, context and require.
+    const head = 'c'.repeat(40);
+    const commits = [{ sha: 'a'.repeat(40), author: { login: 'sam-lee' }, committer: { login: 'sam-lee' }, commit: { author: { email: 'sam.lee@pms.example.com' } } }];
+    const reviews = [{ user: { login: 'pms-lead' }, state: 'APPROVED', commit_id: head }];
+    const github = { rest: { pulls: { listCommits: 'commits', listReviews: 'reviews' } }, paginate: async (what: string) => (what === 'commits' ? commits : reviews) };
+    const context = { repo: { owner: 'pms-example', repo: 'flags' }, payload: { pull_request: { number: 7, head: { sha: head }, user: { login: 'sam-lee' } } } };
+    let written = '';
+    const fakeRequire = (name: string) => (name === 'node:fs' ? { writeFileSync: (_path: string, text: string) => (written = text) } : undefined);
+    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...args: unknown[]) => Promise<void>;
+    await new AsyncFunction('github', 'context', 'require', script)(github, context, fakeRequire);
+    const facts = parsePullRequest(JSON.parse(written));
+    expect(facts.head).toBe(head);
+    expect(facts.opener).toBe('sam-lee');
+    expect(facts.approvals).toEqual([{ login: 'pms-lead', commit: head }]);
   });
 
   it('is read-only by default, and only the comment job may write to pull requests', () => {

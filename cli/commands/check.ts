@@ -1,10 +1,9 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi, type ChangeBase } from '../../lib/review/base.ts';
-import { gitReader } from '../../lib/review/git.ts';
-import { parseProject, type ParseCache } from '../../lib/workspace/project.ts';
-import { loadPullRequest } from '../../lib/review/pull-request.ts';
+import { baseProject, judgeChange } from '../../lib/review/base-project.ts';
+import type { ParseCache } from '../../lib/workspace/project.ts';
+import { loadPullRequest, readIdentities } from '../../lib/review/pull-request.ts';
 import { now, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
-import { checkPullRequestIdentities } from '../../policies/identity-rules.ts';
 import { error, hasErrors, strict, warning, type Finding } from '../../model/findings.ts';
 import { printFindings } from '../report.ts';
 import { EXIT, type Register, note } from '../context.ts';
@@ -42,17 +41,19 @@ export const registerCheck: Register = (program, ctx) => {
       const label = base ? describeBase(base) : undefined;
       // One parse per file and text in this run: files the change leaves alone are parsed once.
       const parseCache: ParseCache = new Map();
-      const parsedBase = base ? parseProject(ws.settings, gitReader(ws.root, base.commit), parseCache) : undefined;
-      const result = await validate(ws, { now: now(), base: parsedBase, baseLabel: label, baseCommit: base?.commit, drift: true, parseCache });
-      const findings = [...baseFindings, ...result.findings];
-      if (opts.pullRequest !== undefined) {
-        const pr = loadPullRequest(ws.root, opts.pullRequest, ctx.cwd);
-        if (!parsedBase) findings.push(error({ file: '', line: 0, col: 0 }, BASE_UNKNOWN, '--pull-request needs a base to know which entries the pull request changed'));
-        else findings.push(...checkPullRequestIdentities(parsedBase.model, result.parsed.model, pr));
-      }
+      // Judged by main: the base's flag files with the base's settings and identities.
+      const onBase = base ? baseProject(ws, base.commit, parseCache) : undefined;
+      const result = await validate(ws, { now: now(), base: onBase?.parsed, baseLabel: label, baseCommit: base?.commit, drift: true, parseCache });
+      const findings = [...baseFindings, ...(onBase?.findings ?? []), ...result.findings];
+      const working = readIdentities(ws.root);
+      findings.push(...working.findings);
+      const pr = opts.pullRequest !== undefined ? loadPullRequest(opts.pullRequest, ctx.cwd, onBase ? onBase.identities : working.text) : undefined;
+      if (pr && !onBase) findings.push(error({ file: '', line: 0, col: 0 }, BASE_UNKNOWN, '--pull-request needs a base to know which entries the pull request changed'));
+      if (onBase) findings.push(...judgeChange(ws, onBase, result.parsed, label!, pr));
       const shown = opts.strict ? strict(findings) : findings;
       const what = `flagops check (base: ${label ?? 'none, change rules not applied'})`;
       printFindings(ctx.output, shown, opts.format, what, { base: base ? { ref: base.ref, commit: base.commit, mergeBase: base.mergeBase } : null });
       ctx.exitCode = hasErrors(shown) ? EXIT.violations : EXIT.ok;
     });
 };
+

@@ -1,10 +1,12 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi } from '../../lib/review/base.ts';
-import { changedFiles, gitReader, isShaOf, refLabel } from '../../lib/review/git.ts';
+import { baseJudges, baseProject, workingJudges } from '../../lib/review/base-project.ts';
+import { changedFiles, isShaOf, refLabel } from '../../lib/review/git.ts';
+import { rulesChanges, type RuleChange } from '../../policies/judged-by-base.ts';
 import { shortSha } from '../../lib/text/sha.ts';
 import { reviewCodeReferences, type CodeReview } from '../../lib/code/code-changes.ts';
 import { sourceFolders } from '../../lib/code/code-refs.ts';
-import { parseProject, PROJECT_FILE } from '../../lib/workspace/project.ts';
+import { PROJECT_FILE } from '../../lib/workspace/project.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import { classifyLane, distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type Lane, type ObjectReview, type Review } from '../../lib/review/review.ts';
 import { now, openWorkspace, projectSettings, UsageError, validate, type Workspace } from '../../lib/workspace/workspace.ts';
@@ -42,7 +44,8 @@ export const registerDiff: Register = (program, ctx) => {
       }
       const chosen = found.ok ? found.base : found.fallback!;
       const commit = chosen.commit;
-      const base = parseProject(ws.settings, gitReader(ws.root, commit));
+      const onBase = baseProject(ws, commit);
+      const base = onBase.parsed;
       const current = await validate(ws, { now: now() });
       const environments = ws.settings.map((s) => s.name);
       let after: Map<string, string>;
@@ -54,6 +57,7 @@ export const registerDiff: Register = (program, ctx) => {
       }
       const code = codeReview(ws, current.parsed.model, commit);
       const review: Review = {
+        rules: rulesChanges(baseJudges(onBase), workingJudges(ws, current.parsed)),
         flags: reviewFlags(base.model, current.parsed.model),
         objects: reviewObjects(distAtCommit(ws.root, commit), after),
         ...(code ? { code } : {}),
@@ -64,7 +68,7 @@ export const registerDiff: Register = (program, ctx) => {
       const header = { base: chosen.ref, commit: shortSha(commit), mergeBase: chosen.mergeBase, maxChars: opts.maxChars, lane };
       const render = { text: renderText, markdown: renderMarkdown, json: renderJson }[opts.format];
       render(ctx.output, review, environments, header, notes);
-      const changed = review.flags.length > 0 || review.objects.length > 0;
+      const changed = review.flags.length > 0 || review.objects.length > 0 || review.rules.length > 0;
       ctx.exitCode = opts.exitCode && changed ? EXIT.violations : EXIT.ok;
     });
 };
@@ -122,12 +126,17 @@ function against(h: Header, show: (s: string) => string): string {
 function renderText(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const title = `flagops diff against ${against(h, printable)}`;
   for (const n of notes) o.err(`flagops: note: ${printable(n)}`);
-  if (review.flags.length === 0 && review.objects.length === 0 && !review.code?.removable.length) {
+  if (nothingChanges(review)) {
     o.out(`${title}: nothing changes`);
     return;
   }
   o.out(`${title}: ${summaryLine(review, environments)}`);
   if (h.lane.fast) o.out(fastLaneLine(h.lane));
+  if (review.rules.length > 0) {
+    o.out('');
+    o.out(`settings and rules (${RULES_NOTE}):`);
+    for (const r of review.rules) o.out(`  ${printable(where(r))}: ${printable(ruleSubject(r))}: ${printable(r.before)} -> ${printable(r.after)}`);
+  }
   for (const env of environments) {
     const flags = review.flags.filter((f) => f.environment === env);
     if (flags.length === 0) continue;
@@ -169,13 +178,17 @@ export const MARKDOWN_BUDGET = 60_000;
 function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against ${against(h, code)}`, ''];
   for (const n of notes) lines.push(`> **Note:** ${inline(n)}`, '');
-  if (review.flags.length === 0 && review.objects.length === 0 && !review.code?.removable.length) {
+  if (nothingChanges(review)) {
     lines.push('Nothing changes: the flag files and the synthesized manifests are the same as the base.');
     o.out(lines.join('\n'));
     return;
   }
   lines.push(`**${summaryLine(review, environments)}**`);
   if (h.lane.fast) lines.push('', `> ${fastLaneLine(h.lane)}`);
+  if (review.rules.length > 0) {
+    lines.push('', '#### Settings and rules', '', `> **This pull request changes what judges flag changes:** ${RULES_NOTE}.`, '', '| Where | What | Before | After |', '|---|---|---|---|');
+    for (const r of review.rules) lines.push(`| ${code(where(r))} | ${cell(ruleSubject(r))} | ${code(r.before)} | ${code(r.after)} |`);
+  }
   for (const env of environments) {
     const flags = review.flags.filter((f) => f.environment === env);
     if (flags.length === 0) continue;
@@ -223,5 +236,17 @@ function objectDetails(obj: ObjectReview, tooLarge = false): string[] {
 }
 
 function renderJson(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  o.out(safeJson({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, lane: h.lane, flags: review.flags, objects: review.objects, code: review.code ?? null }, 2));
+  const rules = review.rules.map((r) => ({ file: r.file, line: r.at.line, environment: r.environment ?? null, subject: r.subject, before: r.before, after: r.after }));
+  o.out(safeJson({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, lane: h.lane, rules, flags: review.flags, objects: review.objects, code: review.code ?? null }, 2));
 }
+
+/** What the settings-and-rules section says above its list. */
+const RULES_NOTE =
+  "it is judged by the base's settings, prerequisites and identities, which apply until it lands, and needs an approval from someone in the base's .github/flagops-identities who authored none of its commits";
+
+/** `environments/production/environment.ts:14` (the file alone when the key is gone). */
+const where = (r: RuleChange): string => (r.at.line > 0 ? `${r.file}:${r.at.line}` : r.file);
+/** `production soakMinutes`, `x_enabled requires`, `@login`. */
+const ruleSubject = (r: RuleChange): string => (r.environment ? `${r.environment} ${r.subject}` : r.subject);
+
+const nothingChanges = (review: Review): boolean => review.flags.length === 0 && review.objects.length === 0 && review.rules.length === 0 && !review.code?.removable.length;

@@ -8,6 +8,7 @@ import { describeExposure, exposure } from '../../policies/state-rules.ts';
 import type { Finding } from '../../model/findings.ts';
 import { FLAG_NAME_PATTERN, type FlagState, type FlagType } from '../../model/flag-schemas.ts';
 import { describeBase, findBase } from '../review/base.ts';
+import { baseProject } from '../review/base-project.ts';
 import { distTransaction, planDist, type DistPlan } from '../workspace/dist.ts';
 import { gitReader, resolveRef } from '../review/git.ts';
 import { withLock } from '../workspace/lock.ts';
@@ -431,10 +432,11 @@ interface EditBase {
  */
 function editBase(ws: Workspace, before: Parsed, cache?: ParseCache): EditBase {
   const found = findBase(ws.root);
-  if (found.ok) return { parsed: parseProject(ws.settings, gitReader(ws.root, found.base.commit), cache), label: describeBase(found.base), commit: found.base.commit };
+  // Judged by main: the base's flag files with the base's settings, as check judges the pull request.
+  if (found.ok) return { parsed: baseProject(ws, found.base.commit, cache).parsed, label: describeBase(found.base), commit: found.base.commit };
   if (found.fallback) {
     return {
-      parsed: parseProject(ws.settings, gitReader(ws.root, found.fallback.commit), cache),
+      parsed: baseProject(ws, found.fallback.commit, cache).parsed,
       label: describeBase(found.fallback),
       commit: found.fallback.commit,
       note: `${found.problem}; this edit is judged against ${describeBase(found.fallback)}, and CI will judge the pull request against origin/main`,

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { changeKind, flagChanges, usersSwitching, type ChangeKind } from '../../policies/change-rules.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import type { CodeReview } from '../code/code-changes.ts';
+import type { RuleChange } from '../../policies/judged-by-base.ts';
 import { DIST, readDist } from '../workspace/dist.ts';
 import { listTree, readBlobs } from './git.ts';
 import { flagConfigMapPath } from '../../constructs/names.ts';
@@ -47,6 +48,8 @@ export interface ObjectReview {
 }
 
 export interface Review {
+  /** Changes to what judges flag changes (settings, prerequisites, identities): shown above the flags. */
+  readonly rules: readonly RuleChange[];
   readonly flags: readonly FlagReview[];
   readonly objects: readonly ObjectReview[];
   /** What the change does to the flags' code references (when the source folders were compared). */
@@ -136,6 +139,7 @@ const KIND_ORDER: readonly ChangeKind[] = ['raised', 'kill-switch', 'lowered', '
 export function summaryLine(review: Review, environments: readonly string[]): string {
   const parts: string[] = [];
   const n = (count: number, [one, many]: readonly [string, string]) => `${count} ${count === 1 ? one : many}`;
+  if (review.rules.length > 0) parts.push(n(review.rules.length, ['setting or rule changed', 'settings or rules changed']));
   for (const env of environments) {
     const flags = review.flags.filter((f) => f.environment === env);
     const counts = KIND_ORDER.map((k) => [k, flags.filter((f) => f.kind === k).length] as const).filter(([, c]) => c > 0);

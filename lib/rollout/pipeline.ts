@@ -17,6 +17,8 @@ import { exposure } from '../../policies/state-rules.ts';
 import { describeBase, findBase, type ChangeBase } from '../review/base.ts';
 import { gitReader } from '../review/git.ts';
 import { parseProject } from '../workspace/project.ts';
+import { baseProject } from '../review/base-project.ts';
+import { judgedModel } from '../../policies/judged-by-base.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import type { Workspace } from '../workspace/workspace.ts';
 
@@ -116,7 +118,8 @@ export function pipelinePosition(ws: Workspace, current: ProjectModel, flag: str
   const found = findBase(ws.root);
   const base = found.ok ? found.base : found.fallback;
   const baseProblem = found.ok ? undefined : found.problem;
-  const baseModel = base ? parseProject(ws.settings, gitReader(ws.root, base.commit)).model : undefined;
+  // Judged by main: the base's flag files with the base's settings (a step is what main's pipeline allows).
+  const baseModel = base ? baseProject(ws, base.commit).parsed.model : undefined;
   const names = ws.settings.map((s) => s.name);
   const landed = base && baseModel ? landings(ws.root, base.commit, names.map((environment) => ({ environment, flag }))) : new Map<string, Landing>();
   const stagesNow = stages(current, flag).map((s) => ({
@@ -130,10 +133,11 @@ export function pipelinePosition(ws: Workspace, current: ProjectModel, flag: str
   if (found.ok && tip && tip !== found.base.commit && baseModel) {
     behind = stateDifferences(baseModel, parseProject(ws.settings, gitReader(ws.root, tip)).model, flag);
   }
-  const next = nextStep(current, flag);
+  const judged = baseModel ? judgedModel(baseModel, current) : current;
+  const next = nextStep(judged, flag);
   let blockers: Finding[] = [];
   if (next && !next.done && baseModel && base) {
-    const simulated = withState(current, next.environment, flag, {
+    const simulated = withState(judged, next.environment, flag, {
       ...next.from,
       enabled: true,
       rollout: next.to,

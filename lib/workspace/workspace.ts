@@ -10,6 +10,7 @@ import type { EnvironmentManifests, ProjectFile } from '../../model/manifests.ts
 import { checkChangeRules, soakNeeds } from '../../policies/change-rules.ts';
 import { hasErrors, type Finding } from '../../model/findings.ts';
 import { checkStateRules } from '../../policies/state-rules.ts';
+import { judgedModel } from '../../policies/judged-by-base.ts';
 import type { ProjectFiles } from './dist.ts';
 import { linkFindings } from './links.ts';
 import { landings } from '../review/landings.ts';
@@ -110,8 +111,11 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
   const links = linkFindings(ws.root, ws.settings.map((s) => s.name), [project.openFeatureManifest]);
   let findings: Finding[] = [...links, ...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
   if (options.base) {
-    const soak = options.baseCommit ? { now: options.now, landings: landings(ws.root, options.baseCommit, soakNeeds(options.base.model, parsed.model)) } : undefined;
-    findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, parsed.model, options.baseLabel, soak));
+    // Judged by main: the base's settings and prerequisites, whatever the change does to them.
+    const judged = judgedModel(options.base.model, parsed.model);
+    if (judged !== parsed.model) findings = withJudgedFindings(findings, checkStateRules(judged, { now: options.now }), options.baseLabel);
+    const soak = options.baseCommit ? { now: options.now, landings: landings(ws.root, options.baseCommit, soakNeeds(options.base.model, judged)) } : undefined;
+    findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, judged, options.baseLabel, soak));
   }
   const blocks = (fs: readonly Finding[]) => fs.some((f) => f.severity === 'error' && (options.blocking?.(f) ?? true));
   if (blocks(findings)) return { parsed, findings };
@@ -136,6 +140,18 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
 /** The project-wide files as lib/workspace/dist.ts plans them: they stay out of every environment's dist/ folder. */
 export function distProjectFiles(ws: Workspace, files: readonly ProjectFile[]): ProjectFiles {
   return { files, environments: ws.settings.map((s) => s.name) };
+}
+
+/**
+ * The state rules as the base's settings judge them, added where they find more than the working
+ * tree's settings do (a change that sets `requireApproval: false` still needs `approved_by`), each
+ * saying why.
+ */
+function withJudgedFindings(findings: readonly Finding[], judged: readonly Finding[], baseLabel = 'the base'): Finding[] {
+  const key = (f: Finding) => `${f.file}:${f.line}:${f.col}:${f.rule}`;
+  const seen = new Set(findings.map(key));
+  const more = judged.filter((f) => !seen.has(key(f))).map((f) => ({ ...f, message: `${f.message} (by the settings on the base, ${baseLabel}: a change to them applies once it has landed)` }));
+  return [...findings, ...more];
 }
 
 /**

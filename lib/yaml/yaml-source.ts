@@ -463,3 +463,20 @@ export class DeferredYamlSource implements FlagFileSource {
     return (this.parsed ??= new YamlSource(this.file, this.text, this.options));
   }
 }
+
+/**
+ * The exact text of one entry of a mapping (`['flags', 'x_enabled']`): from its key to the end of
+ * its value, byte for byte. Undefined when the file is not trusted YAML or has no such entry. Used
+ * to tell whether an entry is the same in two versions of a file (an approval given on an earlier
+ * commit covers an entry only while its text is unchanged).
+ */
+export function entryText(file: string, text: string, path: readonly string[]): string | undefined {
+  const source = new YamlSource(file, text, { flagFile: true });
+  if (!source.ok) return undefined;
+  const parent = source.doc.getIn(path.slice(0, -1), true);
+  if (!isMap(parent)) return undefined;
+  const pair = (parent.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === path.at(-1));
+  const start = (pair?.key as { range?: [number, number, number] } | undefined)?.range?.[0];
+  const end = (pair?.value as { range?: [number, number, number] } | null | undefined)?.range?.[1];
+  return start === undefined ? undefined : text.slice(start, end ?? start);
+}
