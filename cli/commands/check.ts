@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi, type ChangeBase } from '../../lib/review/base.ts';
-import { baseProject, judgeChange } from '../../lib/review/base-project.ts';
+import { baseIdentities, baseProject, judgeChange } from '../../lib/review/base-project.ts';
 import type { ParseCache } from '../../lib/workspace/project.ts';
 import { loadPullRequest, readIdentities } from '../../lib/review/pull-request.ts';
 import { now, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
@@ -47,7 +47,7 @@ export const registerCheck: Register = (program, ctx) => {
       const findings = [...baseFindings, ...(onBase?.findings ?? []), ...result.findings];
       const working = readIdentities(ws.root);
       findings.push(...working.findings);
-      const pr = opts.pullRequest !== undefined ? loadPullRequest(opts.pullRequest, ctx.cwd, onBase ? onBase.identities : working.text) : undefined;
+      const pr = opts.pullRequest !== undefined ? loadPullRequest(opts.pullRequest, ctx.cwd, onBase ? baseIdentities(onBase) : working.text) : undefined;
       if (pr && !onBase) findings.push(error({ file: '', line: 0, col: 0 }, BASE_UNKNOWN, '--pull-request needs a base to know which entries the pull request changed'));
       if (onBase) findings.push(...judgeChange(ws, onBase, result.parsed, label!, pr));
       const shown = opts.strict ? strict(findings) : findings;

@@ -35,8 +35,9 @@ export interface BaseProject {
   readonly parsed: Parsed;
   /** The base's environment settings, in promotion order. */
   readonly settings: readonly EnvironmentSettings[];
-  /** `.github/flagops-identities` at the base; undefined when it did not exist there. */
-  readonly identities?: string;
+  /** The project's root and the base commit (the identities are read from there when asked: {@link baseIdentities}). */
+  readonly root: string;
+  readonly commit: string;
   /** The text of each `environments/<env>/environment.ts` at the base, by path. */
   readonly settingsFiles: ReadonlyMap<string, string>;
   /** Problems reading the base's settings (the working tree's are used instead, and said so). */
@@ -79,7 +80,6 @@ export function baseProject(ws: WorkingSettings, commit: string, cache?: ParseCa
       const bytes = ws.settings.some((s) => s.name === name) ? readWorking(ws.root, path) : undefined;
       return bytes !== undefined && blobSha(bytes) === sha;
     });
-  const identities = gitReader(ws.root, commit).read(IDENTITIES_FILE);
   let settings: readonly EnvironmentSettings[] = ws.settings;
   let settingsFiles = new Map<string, string>();
   const findings: Finding[] = [];
@@ -103,7 +103,7 @@ export function baseProject(ws: WorkingSettings, commit: string, cache?: ParseCa
     }
   }
   const parsed = parseProject(settings, gitReader(ws.root, commit), cache);
-  return { parsed, settings, identities, settingsFiles, findings };
+  return { parsed, settings, root: ws.root, commit, settingsFiles, findings };
 }
 
 /** What an environment.ts may import at run time: the settings module (types are erased). */
@@ -129,14 +129,18 @@ export function evaluateSettings(name: string, path: string, text: string): Envi
   return resolveEnvironmentSettings(name, config);
 }
 
+/** `.github/flagops-identities` at the base; undefined when it did not exist there. */
+export const baseIdentities = (base: BaseProject): string | undefined => gitReader(base.root, base.commit).read(IDENTITIES_FILE);
+
 /** The judges on the base, as policies/judged-by-base.ts compares them. */
 export function baseJudges(base: BaseProject): Judges {
+  const text = baseIdentities(base);
   return {
     settings: base.settings,
     settingsFiles: base.settingsFiles,
     catalog: base.parsed.model.catalog,
-    identities: parseIdentities(base.identities ?? '').identities,
-    ...(base.identities !== undefined ? { identitiesText: base.identities } : {}),
+    identities: parseIdentities(text ?? '').identities,
+    ...(text !== undefined ? { identitiesText: text } : {}),
   };
 }
 
