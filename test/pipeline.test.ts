@@ -145,6 +145,7 @@ describe('flagops advance: from flagops add to 100% in production, one merged st
     const behind = await at(dir, '2026-11-23T09:10:00Z', 'advance', FLAG);
     expect(behind.code).toBe(1);
     expect(behind.stderr).toContain(`main has moved on for ${FLAG} since this clone's base (dev: off at the base, on 100% on origin/main): update first`);
+    expect(behind.stderr).toContain("`git rebase refs/remotes/origin/main` on a branch");
   });
 
   it('is a usage error for an unknown flag (exit 2), and status FLAG refuses --env', async () => {

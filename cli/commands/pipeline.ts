@@ -3,6 +3,7 @@
  * (lib/rollout/pipeline.ts works it out, lib/edits/edits.ts writes it like `enable`/`rollout`), and
  * `flagops status FLAG` shows where the flag stands and what blocks its next step.
  */
+import { DEFAULT_UPSTREAM, UPSTREAM_REF } from '../../lib/review/base.ts';
 import { editFlagState } from '../../lib/edits/edits.ts';
 import { pipelinePosition, type PipelinePosition, type StateDifference } from '../../lib/rollout/pipeline.ts';
 import { diskReader, parseProject } from '../../lib/workspace/project.ts';
@@ -39,7 +40,7 @@ function notOnMain(p: PipelinePosition): string | undefined {
     return `${p.flag} has changes here that are not on main yet (${differences(p.pending, 'on main', 'here')}; base: ${p.baseLabel}): merge their pull request first, update this clone (\`git checkout main && git pull\`), then run flagops advance again`;
   }
   if (p.behind.length > 0) {
-    return `main has moved on for ${p.flag} since this clone's base (${differences(p.behind, 'at the base', `on ${p.base!.ref}`)}): update first (\`git pull\`, or \`git rebase ${p.base!.ref}\` on a branch), then run flagops advance again`;
+    return `main has moved on for ${p.flag} since this clone's base (${differences(p.behind, 'at the base', `on ${p.base!.ref}`)}): update first (\`git pull\`, or \`git rebase ${p.base!.ref === DEFAULT_UPSTREAM ? UPSTREAM_REF : p.base!.ref}\` on a branch), then run flagops advance again`;
   }
   return undefined;
 }
