@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi, type ChangeBase } from '../../lib/review/base.ts';
 import { gitReader } from '../../lib/review/git.ts';
+import { journalFindings } from '../../lib/workspace/journal.ts';
 import { parseProject, type ParseCache } from '../../lib/workspace/project.ts';
 import { loadPullRequest } from '../../lib/review/pull-request.ts';
 import { now, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
@@ -21,7 +22,7 @@ export const registerCheck: Register = (program, ctx) => {
     .option('--strict', 'treat warnings as errors')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: { base?: string; pullRequest?: string; strict?: boolean; format: 'text' | 'json' }) => {
-      const ws = await openWorkspace(ctx.cwd, note(ctx));
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { quiet: true });
       const found = findBase(ws.root, opts.base);
       const baseFindings: Finding[] = [];
       let base: ChangeBase | undefined;
@@ -44,7 +45,7 @@ export const registerCheck: Register = (program, ctx) => {
       const parseCache: ParseCache = new Map();
       const parsedBase = base ? parseProject(ws.settings, gitReader(ws.root, base.commit), parseCache) : undefined;
       const result = await validate(ws, { now: now(), base: parsedBase, baseLabel: label, baseCommit: base?.commit, drift: true, parseCache });
-      const findings = [...baseFindings, ...result.findings];
+      const findings = [...journalFindings(ws), ...baseFindings, ...result.findings];
       if (opts.pullRequest !== undefined) {
         const pr = loadPullRequest(ws.root, opts.pullRequest, ctx.cwd);
         if (!parsedBase) findings.push(error({ file: '', line: 0, col: 0 }, BASE_UNKNOWN, '--pull-request needs a base to know which entries the pull request changed'));
