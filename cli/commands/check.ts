@@ -45,7 +45,7 @@ export const registerCheck: Register = (program, ctx) => {
       const parseCache: ParseCache = new Map();
       const parsedBase = base ? parseProject(ws.settings, gitReader(ws.root, base.commit), parseCache) : undefined;
       const result = await validate(ws, { now: now(), base: parsedBase, baseLabel: label, baseCommit: base?.commit, drift: true, parseCache });
-      const findings = [...journalFindings(ws), ...baseFindings, ...result.findings];
+      const findings = [...journalFindings(ws, note(ctx)), ...baseFindings, ...result.findings];
       if (opts.pullRequest !== undefined) {
         const pr = loadPullRequest(ws.root, opts.pullRequest, ctx.cwd);
         if (!parsedBase) findings.push(error({ file: '', line: 0, col: 0 }, BASE_UNKNOWN, '--pull-request needs a base to know which entries the pull request changed'));

@@ -86,12 +86,14 @@ function journalState(scope: JournalScope, trackedJournal: readonly string[]): J
   if (!hasJournal(scope.root)) return { kind: 'none' };
   const contents: JournalContents = readJournal(scope.root, journalMayName(scope));
   if (!contents.ok) return { kind: 'untrusted', problem: contents.problem };
+  if (contents.transactions.length === 0) return { kind: 'none' };
   return { kind: 'pending', committed: contents.transactions.flatMap((t) => (t.plan ? [...t.plan.writes.map((w) => w.path), ...t.plan.removes] : [])) };
 }
 
 const pendingWrite = (committed: readonly string[]): string =>
   `${JOURNAL_DIR}/ holds an interrupted write that reached its commit point (${fileList(committed)}): the files may be half-written`;
 const COMPLETE_IT = 'run flagops synth (or the interrupted edit again) to complete it';
+const DISCARDED_NEXT = `${JOURNAL_DIR}/ holds an interrupted write that had not reached its commit point: the files are as they were before it; the next flagops synth or edit discards it`;
 
 /**
  * What a command that only reads says about the journal, as notes; it changes nothing. Costs one
@@ -107,15 +109,16 @@ export function noteJournal(scope: JournalScope, onNote: (note: string) => void)
       return onNote(`${state.problem}; flagops left it alone, so the files may be half-written: delete it (rm -r ${JOURNAL_DIR}) and check the flag files and dist/ with git status`);
     case 'pending':
       if (state.committed.length > 0) return onNote(`${pendingWrite(state.committed)}; ${COMPLETE_IT}`);
-      return onNote(`${JOURNAL_DIR}/ holds an interrupted write that had not reached its commit point: the files are as they were before it; the next flagops synth or edit discards it`);
+      return onNote(DISCARDED_NEXT);
   }
 }
 
 /**
  * `flagops check`'s findings about the journal and the lock: in git (they must never reach main),
- * or an interrupted write pending here (the files checked may be half-written). Changes nothing.
+ * or an interrupted write pending here (the files checked may be half-written). An interrupted
+ * write that changed no file yet is only a note. Changes nothing.
  */
-export function journalFindings(scope: JournalScope): Finding[] {
+export function journalFindings(scope: JournalScope, onNote: (note: string) => void): Finding[] {
   const t = tracked(scope.root);
   const journal = { file: JOURNAL_DIR, line: 0, col: 0 };
   const findings: Finding[] = [];
@@ -143,6 +146,7 @@ export function journalFindings(scope: JournalScope): Finding[] {
       break;
     case 'pending':
       if (state.committed.length > 0) findings.push(error(journal, INTERRUPTED_WRITE, `${pendingWrite(state.committed)}, and ${judged}; ${COMPLETE_IT}, then check again`));
+      else onNote(DISCARDED_NEXT);
       break;
   }
   return findings;

@@ -2,7 +2,7 @@
  * All-or-nothing writes: every command that writes (synth, the edit commands) writes all its files
  * (flag files and dist/) as one transaction, so a failure or a kill at any instant leaves the old
  * state of every file, the new state of every file, or a journal that the next flagops command
- * completes before doing anything else.
+ * that writes completes before doing anything else.
  *
  * A transaction is a folder under `.flagops/`:
  *
@@ -14,15 +14,18 @@
  *
  * A folder without `COMMITTED` is an interrupted preparation: discarded (the project is still in
  * its old state). A folder with it is completed (renames of files still staged; removals again).
- * Both are idempotent. Writes never go through a symbolic link: every path's folders and the
- * target are checked with lstat first, and a link is refused ({@link LinkError}).
+ * Both are idempotent, and only a command that writes does either ({@link recoverTransactions});
+ * the journal is input like any other file, so it is read first and trusted only as flagops writes
+ * it ({@link readJournal}; who may complete one: lib/workspace/journal.ts). Writes never go through
+ * a symbolic link: every path's folders and the target are checked with lstat before any file
+ * moves, and a link is refused ({@link LinkError}).
  */
 import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../text/errors.ts';
 import { printable } from '../text/printable.ts';
 
-/** The folder holding interrupted transactions (ignored by git; empty or absent between commands). */
+/** The folder holding interrupted transactions (ignored by git, never committed; absent between commands). */
 export const JOURNAL_DIR = '.flagops';
 
 export interface Transaction {
@@ -227,6 +230,7 @@ const shown = (path: string): string => printable(path);
  * trusted only as flagops writes it: `.flagops/` and each `txn-<pid>-<time>` in it plain folders,
  * every file in them a plain file with a single link (a symbolic or hard link would move a file
  * from elsewhere into the project), and each committed plan naming only paths `mayName` accepts.
+ * What vanishes while it reads (a flagops process finishing its own write) is passed over.
  */
 export function readJournal(root: string, mayName: MayName): JournalContents {
   const refuse = (problem: string): JournalContents => ({ ok: false, problem });
@@ -240,34 +244,39 @@ export function readJournal(root: string, mayName: MayName): JournalContents {
       return 'absent';
     }
   };
-  const untrusted = (path: string, what: string) => refuse(`${shown(path)} is ${what}, so ${JOURNAL_DIR}/ is not a journal flagops can trust`);
-  const expectKind = (path: string, wanted: 'dir' | 'file'): JournalContents | undefined => {
+  /** Why `path` is not what flagops writes there; undefined when it is, or when it is gone. */
+  const unlike = (path: string, wanted: 'dir' | 'file'): JournalContents | undefined => {
     const found = kind(path);
-    if (found === wanted) return undefined;
-    if (found === 'link') return untrusted(path, 'a symbolic link');
-    return untrusted(path, wanted === 'dir' ? 'not a folder' : 'not a plain file with a single link');
+    if (found === wanted || found === 'absent') return undefined;
+    const what = found === 'link' ? 'a symbolic link' : wanted === 'dir' ? 'not a folder' : 'not a plain file with a single link';
+    return refuse(`${shown(path)} is ${what}, so ${JOURNAL_DIR}/ is not a journal flagops can trust`);
   };
-  if (kind(JOURNAL_DIR) === 'absent') return { ok: true, transactions: [] };
-  const top = expectKind(JOURNAL_DIR, 'dir');
+  const list = (path: string): string[] | undefined => {
+    try {
+      return readdirSync(join(root, path)).sort();
+    } catch {
+      return undefined;
+    }
+  };
+  const foreign = (path: string): JournalContents => refuse(`${shown(path)} is not part of a journal flagops wrote (it keeps only txn-<pid>-<time> folders in ${JOURNAL_DIR}/, each with files/, plan.json or COMMITTED)`);
+  const top = unlike(JOURNAL_DIR, 'dir');
   if (top) return top;
   const transactions: PendingTransaction[] = [];
-  for (const name of readdirSync(join(root, JOURNAL_DIR)).sort()) {
+  for (const name of list(JOURNAL_DIR) ?? []) {
     const dir = `${JOURNAL_DIR}/${name}`;
-    const bad = expectKind(dir, 'dir');
+    const bad = unlike(dir, 'dir');
     if (bad) return bad;
-    if (!/^txn-\d+-\d+$/.test(name)) return refuse(`${shown(dir)} is not a journal flagops wrote (it keeps only txn-<pid>-<time> folders in ${JOURNAL_DIR}/)`);
-    const entries = readdirSync(join(root, dir)).sort();
+    if (!/^txn-\d+-\d+$/.test(name)) return foreign(dir);
+    const entries = list(dir);
+    if (!entries) continue; // completed meanwhile
     for (const entry of entries) {
-      const path = `${dir}/${entry}`;
-      if (entry !== 'files' && entry !== 'plan.json' && entry !== 'COMMITTED') return refuse(`${shown(path)} is not part of a journal flagops wrote`);
-      const wrong = expectKind(path, entry === 'files' ? 'dir' : 'file');
+      if (entry !== 'files' && entry !== 'plan.json' && entry !== 'COMMITTED') return foreign(`${dir}/${entry}`);
+      const wrong = unlike(`${dir}/${entry}`, entry === 'files' ? 'dir' : 'file');
       if (wrong) return wrong;
     }
-    const staged = entries.includes('files') ? readdirSync(join(root, dir, 'files')).sort() : [];
-    for (const file of staged) {
-      const path = `${dir}/files/${file}`;
-      if (!/^\d+$/.test(file)) return refuse(`${shown(path)} is not part of a journal flagops wrote`);
-      const wrong = expectKind(path, 'file');
+    for (const file of entries.includes('files') ? (list(`${dir}/files`) ?? []) : []) {
+      if (!/^\d+$/.test(file)) return foreign(`${dir}/files/${file}`);
+      const wrong = unlike(`${dir}/files/${file}`, 'file');
       if (wrong) return wrong;
     }
     if (!entries.includes('COMMITTED')) {
@@ -275,8 +284,8 @@ export function readJournal(root: string, mayName: MayName): JournalContents {
       continue;
     }
     const plan = readPlan(join(root, dir, 'COMMITTED'));
-    if (typeof plan === 'string') return refuse(`${shown(dir)} is not a journal flagops wrote: ${plan}`);
-    transactions.push({ name, plan });
+    if (typeof plan !== 'string') transactions.push({ name, plan });
+    else if (kind(`${dir}/COMMITTED`) !== 'absent') return refuse(`${shown(dir)} is not a journal flagops wrote: ${plan}`);
   }
   return { ok: true, transactions };
 
@@ -293,11 +302,11 @@ export function readJournal(root: string, mayName: MayName): JournalContents {
     for (const w of plan.writes as unknown[]) {
       const { path, staged } = (w ?? {}) as Partial<Record<'path' | 'staged', unknown>>;
       if (typeof path !== 'string' || typeof staged !== 'string' || !/^files\/\d+$/.test(staged)) return 'its plan is not the JSON flagops writes';
-      if (!isJournalPath(path) || !mayName(path, false)) return `its plan names ${JSON.stringify(shown(path))}, which no flagops command writes`;
+      if (!isJournalPath(path) || !mayName(path, false)) return `its plan names ${shown(JSON.stringify(path))}, which no flagops command writes`;
     }
     for (const path of plan.removes as unknown[]) {
       if (typeof path !== 'string') return 'its plan is not the JSON flagops writes';
-      if (!isJournalPath(path) || !mayName(path, true)) return `its plan removes ${JSON.stringify(shown(path))}, which no flagops command removes`;
+      if (!isJournalPath(path) || !mayName(path, true)) return `its plan removes ${shown(JSON.stringify(path))}, which no flagops command removes`;
     }
     return plan;
   }
