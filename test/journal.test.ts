@@ -109,8 +109,7 @@ describe('a journal committed to a pull request', () => {
   });
 
   it('diff shows the raise that is committed, and diff, audit, status and every other reading command write nothing', async () => {
-    const server = gitServer();
-    const ci = await pullRequest(server, 'raise', raiseWithReplay);
+    const ci = await pullRequest(gitServer(), 'raise', raiseWithReplay);
     for (const args of READ_ONLY) {
       const r = await writesNothing(ci, () => flagops(ci, ...args));
       expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBeLessThan(2);
@@ -122,8 +121,7 @@ describe('a journal committed to a pull request', () => {
   });
 
   it('an edit refuses to replay it (exit 2), says how to remove it, and writes nothing', async () => {
-    const server = gitServer();
-    const ci = await pullRequest(server, 'raise', raiseWithReplay);
+    const ci = await pullRequest(gitServer(), 'raise', raiseWithReplay);
     const r = await writesNothing(ci, () => flagops(ci, 'disable', FLAG, '--env', 'production', '--reason', 'outage', '--ticket', 'INC-1', '--by', 'oncall@pms.example.com'));
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
@@ -258,6 +256,25 @@ describe('an interrupted write on this machine', () => {
     expect(snapshot(dir)).toEqual(snapshot(done));
     expect(existsSync(join(dir, '.flagops'))).toBe(false);
     expect((await flagops(dir, 'check')).code).toBe(0);
+  });
+
+  it('one killed before its commit point: reading commands and check leave it alone, and the next write discards it', async () => {
+    // GIVEN a rollout killed (SIGKILL) after staging its files, before its commit point: no file changed
+    const dir = tempProject({ git: true });
+    const before = snapshot(dir);
+    const killed = spawnSync(process.execPath, [BIN, ...ROLLOUT], { cwd: dir, encoding: 'utf8', env: { ...process.env, FLAGOPS_NOW: NOW, FLAGOPS_CRASH_AFTER: '2', CI: '' } });
+    expect(killed.signal).toBe('SIGKILL');
+    const note = 'flagops: note: .flagops/ holds an interrupted write that had not reached its commit point: the files are as they were before it; the next flagops synth or edit discards it';
+    // WHEN status and check run THEN they say so, pass, and the staged files stay where they are
+    for (const args of [['status'], ['check']]) {
+      const r = await writesNothing(dir, () => flagops(dir, ...args));
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.stderr).toContain(note);
+    }
+    // WHEN synth runs THEN it discards the preparation, and every file is as before
+    const synth = await flagops(dir, 'synth');
+    expect(synth.stderr).toContain('flagops: note: discarded an interrupted write that had not reached its commit point');
+    expect(snapshot(dir)).toEqual(before);
   });
 
   it('a journal naming environments/../../escaped.txt is refused, and nothing is written outside the project', async () => {
