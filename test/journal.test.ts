@@ -49,16 +49,16 @@ async function writesNothing(dir: string, run: () => Promise<CliResult>): Promis
 }
 
 /**
- * Writes a journal as flagops writes one: `.flagops/<name>/files/<n>` holding `files`' texts, and a
- * plan naming their targets, as `COMMITTED` (past the commit point) or `plan.json`.
+ * Writes a transaction as flagops writes one, past its commit point: `files/<n>` holding `files`'
+ * texts, and the plan naming their targets as `COMMITTED`.
  */
-function writeJournal(folder: string, files: Readonly<Record<string, string>>, committed = true): void {
+function writeJournal(folder: string, files: Readonly<Record<string, string>>): void {
   mkdirSync(join(folder, 'files'), { recursive: true });
   const writes = Object.entries(files).map(([path, text], n) => {
     writeFileSync(join(folder, 'files', String(n)), text);
     return { path, staged: `files/${n}` };
   });
-  writeFileSync(join(folder, committed ? 'COMMITTED' : 'plan.json'), JSON.stringify({ writes, removes: [] }));
+  writeFileSync(join(folder, 'COMMITTED'), JSON.stringify({ writes, removes: [] }));
 }
 
 /** Jumps production e_prescribing_enabled 5% -> 100% (one step at a time is the rule) and synthesizes. */
