@@ -228,6 +228,18 @@ describe('a .flagops.lock that git tracks', () => {
   });
 });
 
+describe('a lock left by a flagops process that is gone', () => {
+  it('stays as it is under reading commands, and the next command that writes takes it over', async () => {
+    const dir = tempProject({ git: true });
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(join(dir, '.flagops.lock'), JSON.stringify({ pid: Number(gone), host: hostname(), since: '2026-11-23T11:59:00Z', command: 'flagops rollout x' }));
+    for (const args of [['status'], ['check'], ['diff']]) await writesNothing(dir, () => flagops(dir, ...args));
+    const synth = await flagops(dir, 'synth');
+    expect(synth.stderr).toContain(`flagops: note: took over the edit lock of a flagops process that is gone (pid ${gone} on `);
+    expect(existsSync(join(dir, '.flagops.lock'))).toBe(false);
+  });
+});
+
 describe('an interrupted write on this machine', () => {
   it('killed half-way through moving files into place: reading commands say so and change nothing, check fails, synth completes it', async () => {
     // GIVEN a rollout killed (SIGKILL) after its commit point, with one of its two files in place
