@@ -3,7 +3,7 @@
  * run in-process (fast) or as a real process through bin/flagops.cjs (exact user experience).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,26 @@ export function git(cwd: string, ...args: string[]): string {
 
 export const read = (dir: string, path: string): string => readFileSync(join(dir, path), 'utf8');
 export const write = (dir: string, path: string, text: string): void => writeFileSync(join(dir, path), text);
+/**
+ * Every file under `dir` by path (git's own `.git` folder aside), with its content; a symbolic link
+ * as `symlink -> <target>`, never followed. Two equal snapshots: not one byte, mode aside, changed.
+ */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(dir, path));
+      if (st.isSymbolicLink()) out[path] = `symlink -> ${readlinkSync(join(dir, path))}`;
+      else if (st.isDirectory()) {
+        if (path !== '.git') walk(path);
+      } else out[path] = readFileSync(join(dir, path), 'utf8');
+    }
+  };
+  walk('');
+  return out;
+}
+
 /** Replaces exactly one occurrence of `from` in a file; fails the test when it is not there once. */
 export function replaceIn(dir: string, path: string, from: string, to: string): void {
   const text = read(dir, path);

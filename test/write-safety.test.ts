@@ -1,34 +1,21 @@
 /**
  * Writes stay inside the project and are all-or-nothing (issue 11): symbolic links under dist/ and
  * environments/ are refused, never followed or deleted through; an edit killed at any instant
- * leaves the old or the new state, or a journal the next command completes; a lock left by a dead
- * edit is taken over at once; file modes are kept and no temporary file survives.
+ * leaves the old or the new state, or a journal the next command that writes completes (one that
+ * only reads leaves it alone: test/journal.test.ts); a lock left by a dead edit is taken over at
+ * once; file modes are kept and no temporary file survives.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, flagops, flagopsProcess, NOW, read, tempProject, write } from './helpers.ts';
+import { BIN, flagops, flagopsProcess, NOW, read, snapshot as tree, tempProject, write } from './helpers.ts';
 
 const PROD = 'environments/production/flags.yaml';
 const CM = 'dist/production/configmap-feature-flags-config.yaml';
 const ROLLOUT = ['rollout', 'e_prescribing_enabled', '--env', 'production', '--to', '25', '--reason', 'Phase 2', '--ticket', 'TICKET-13500', '--by', 'sam.lee@pms.example.com', '--approved-by', 'lead@pms.example.com'];
 const ADD = ['add', 'visit_notes_export_enabled', '--description', 'Export visit notes as PDF.', '--owner', 'team-clinical', '--type', 'release', '--expires', '2027-06-30', '--reason', 'New flag', '--ticket', 'TICKET-13501', '--by', 'sam.lee@pms.example.com'];
-
-/** Every file under the project (but the journal and lock) by path, with its content. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const path = rel ? `${rel}/${name}` : name;
-      if (statSync(join(dir, path)).isDirectory()) walk(path);
-      else out[path] = readFileSync(join(dir, path), 'utf8');
-    }
-  };
-  walk('');
-  return out;
-}
 
 /** Files left behind by an interrupted write: temp files, the journal, the lock. */
 function leftovers(dir: string): string[] {
@@ -114,10 +101,12 @@ describe('symbolic links in the project', () => {
     mkdirSync(join(txn, 'files'), { recursive: true });
     writeFileSync(join(txn, 'files', '0'), 'pwned\n');
     writeFileSync(join(txn, 'COMMITTED'), JSON.stringify({ writes: [{ path: '../escaped.txt', staged: 'files/0' }], removes: [] }));
-    const r = await flagops(dir, 'status');
+    const before = tree(dir);
+    const r = await flagops(dir, 'synth');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('is not a journal flagops wrote');
     expect(existsSync(join(dir, '..', 'escaped.txt'))).toBe(false);
+    expect(tree(dir)).toEqual(before);
   });
 });
 
@@ -131,8 +120,9 @@ describe('all-or-nothing writes', () => {
   }
 
   /**
-   * Kills `args` (SIGKILL) after each of `steps` file-system steps of its write, runs another command,
-   * and expects the old or the new state of every file, nothing left over.
+   * Kills `args` (SIGKILL) after each of `steps` file-system steps of its write, runs a command that
+   * only reads (it changes nothing) and one that writes, and expects the old or the new state of
+   * every file, nothing left over.
    */
   async function crashAt(args: readonly string[], steps: Iterable<number>): Promise<Set<string>> {
     const old = tree(tempProject());
@@ -149,9 +139,13 @@ describe('all-or-nothing writes', () => {
         seen.add('finished');
         break;
       }
-      // WHEN any flagops command runs next (here: status, which only reads)
-      const after = await flagops(dir, 'status');
-      expect(after.code, after.stderr).toBe(0);
+      // WHEN a command that only reads runs THEN it changes nothing
+      const interrupted = tree(dir);
+      expect((await flagops(dir, 'status')).code).toBe(0);
+      expect(tree(dir)).toEqual(interrupted);
+      // WHEN the next command that writes runs (here: synth)
+      const after = await flagops(dir, 'synth');
+      expect(after.code, after.stdout + after.stderr).toBe(0);
       // THEN every file is in its old state or every file in its new state, and nothing is left over
       const now = JSON.stringify(tree(dir));
       expect(leftovers(dir)).toEqual([]);
@@ -164,7 +158,7 @@ describe('all-or-nothing writes', () => {
     return seen;
   }
 
-  it('rollout (one flag file, one manifest), killed after every single file-system step: old or new state, completed by the next command', async () => {
+  it('rollout (one flag file, one manifest), killed after every single file-system step: old or new state, completed by the next command that writes', async () => {
     const seen = await crashAt(ROLLOUT, Array.from({ length: 30 }, (_, i) => i + 1));
     expect([...seen].sort()).toEqual(['finished', 'new', 'old']);
   }, 180_000);
@@ -191,7 +185,7 @@ describe('all-or-nothing writes', () => {
       await new Promise((r) => setTimeout(r, Math.floor(((i + Math.random()) / 8) * duration)));
       child.kill('SIGKILL');
       await exited;
-      expect(flagopsProcess(dir, ['status']).code).toBe(0);
+      expect(flagopsProcess(dir, ['synth']).code).toBe(0);
       const now = JSON.stringify(tree(dir));
       expect(leftovers(dir)).toEqual([]);
       expect([JSON.stringify(old), JSON.stringify(next)]).toContain(now);

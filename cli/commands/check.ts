@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import { describeBase, findBase, underCi, type ChangeBase } from '../../lib/review/base.ts';
 import { baseIdentities, baseProject, judgeChange } from '../../lib/review/base-project.ts';
+import { journalFindings } from '../../lib/workspace/journal.ts';
 import type { ParseCache } from '../../lib/workspace/project.ts';
 import { loadPullRequest, readIdentities } from '../../lib/review/pull-request.ts';
 import { now, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
@@ -20,7 +21,7 @@ export const registerCheck: Register = (program, ctx) => {
     .option('--strict', 'treat warnings as errors')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: { base?: string; pullRequest?: string; strict?: boolean; format: 'text' | 'json' }) => {
-      const ws = await openWorkspace(ctx.cwd, note(ctx));
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { quiet: true });
       const found = findBase(ws.root, opts.base);
       const baseFindings: Finding[] = [];
       let base: ChangeBase | undefined;
@@ -44,7 +45,7 @@ export const registerCheck: Register = (program, ctx) => {
       // Judged by main: the base's flag files with the base's settings and identities.
       const onBase = base ? baseProject(ws, base.commit, parseCache) : undefined;
       const result = await validate(ws, { now: now(), base: onBase?.parsed, baseLabel: label, baseCommit: base?.commit, drift: true, parseCache });
-      const findings = [...baseFindings, ...(onBase?.findings ?? []), ...result.findings];
+      const findings = [...journalFindings(ws, note(ctx)), ...baseFindings, ...(onBase?.findings ?? []), ...result.findings];
       const working = readIdentities(ws.root);
       findings.push(...working.findings);
       const pr = opts.pullRequest !== undefined ? loadPullRequest(opts.pullRequest, ctx.cwd, onBase ? baseIdentities(onBase) : working.text) : undefined;

@@ -90,7 +90,7 @@ function stateCommand(program: Command, ctx: CommandContext, kind: StateEditKind
     .option('--approved-by <email>', 'approver, a second person (required in production for enabled flags)')
     .action(async (flag: string, opts: AuditOptions & { rollout?: number; to?: number }) => {
       oneLine('reason', opts.reason);
-      const ws = await openWorkspace(ctx.cwd, note(ctx));
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: !opts.dryRun });
       const outcome = await editFlagState(
         ws,
         {
@@ -139,7 +139,7 @@ export const registerEdits: Register = (program, ctx) => {
     .action(async (flag: string, opts: Omit<AuditOptions, 'env'> & { description: string; owner: string; type: 'release'; expires?: string; requires?: string[] }) => {
       oneLine('reason', opts.reason);
       oneLine('description', opts.description);
-      const ws = await openWorkspace(ctx.cwd, note(ctx));
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: !opts.dryRun });
       const outcome = await addFlag(
         ws,
         {
@@ -170,7 +170,7 @@ export const registerEdits: Register = (program, ctx) => {
     .option('--approved-by <email>', 'approver, a second person (required in production for flags that end up enabled)')
     .action(async (opts: AuditOptions & { to: string; flag?: string[] }) => {
       oneLine('reason', opts.reason);
-      const ws = await openWorkspace(ctx.cwd, note(ctx));
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: !opts.dryRun });
       const outcome = await restoreFlags(
         ws,
         { environment: opts.env, to: opts.to, flags: opts.flag, reason: opts.reason, ticket: opts.ticket, by: changedBy(ws, opts.by), approvedBy: opts.approvedBy, at: now() },
@@ -186,7 +186,7 @@ export const registerEdits: Register = (program, ctx) => {
       .option('--keep-code-path', 'the flag is on 100% everywhere and the code no longer reads it (it always takes the on path)'),
   ).action(async (flag: string, opts: Omit<AuditOptions, 'env' | 'approvedBy'> & { keepCodePath?: boolean }) => {
     oneLine('reason', opts.reason);
-    const ws = await openWorkspace(ctx.cwd, note(ctx));
+    const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: !opts.dryRun });
     const outcome = await removeFlag(ws, { flag, keepCodePath: opts.keepCodePath, reason: opts.reason, ticket: opts.ticket, by: changedBy(ws, opts.by), at: now() }, { dryRun: opts.dryRun, onNote: note(ctx) });
     // The entry is gone, so the audit trail takes the removal's reason and ticket from the commit subject.
     const subject = `Remove ${flag}: ${opts.reason}${opts.ticket ? ` (${opts.ticket})` : ''}`;

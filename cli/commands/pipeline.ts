@@ -65,7 +65,7 @@ export const registerPipeline: Register = (program, ctx) => {
     .option('--dry-run', 'say what the next step is and validate it, write nothing')
     .action(async (flag: string, opts: AdvanceOptions) => {
       oneLine('reason', opts.reason);
-      const ws = await openWorkspace(ctx.cwd, note(ctx));
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: !opts.dryRun });
       const current = parseProject(ws.settings, diskReader(ws.root)).model;
       knownFlag(current, flag);
       const at = now();

@@ -13,7 +13,7 @@ export const registerSynth: Register = (program, ctx) => {
     .description('validate, then write dist/<env>/ (all environments by default) and the OpenFeature flag manifest; nothing is written when validation fails')
     .addOption(envOption())
     .action(async (opts: { env?: string }) => {
-      const ws = await openWorkspace(ctx.cwd, note(ctx));
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: true });
       const environments = checkEnv(ws, opts.env);
       await withEditLock(
         ws.root,

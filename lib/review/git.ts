@@ -181,6 +181,18 @@ export function gitUserEmail(root: string): string | undefined {
 }
 
 /**
+ * Which of `paths` (files or folders relative to `root`) git tracks, in the index or in HEAD: the
+ * files under them, relative to `root`. Empty outside a repository.
+ */
+export function trackedPaths(root: string, paths: readonly string[]): string[] {
+  if (!mayBeInRepository(root)) return [];
+  const specs = paths.map((p) => `:(literal)${p}`);
+  // --with-tree adds what HEAD has and the index lost (a `git rm --cached` not yet committed); a repository without a commit has no HEAD.
+  const out = tryGit(root, ['ls-files', '-z', '--with-tree=HEAD', '--', ...specs]) ?? tryGit(root, ['ls-files', '-z', '--', ...specs]) ?? '';
+  return [...new Set(out.split('\0').filter(Boolean))];
+}
+
+/**
  * Reads many blobs with one `git cat-file --batch` process (by object name: a SHA or `rev:path`).
  * Missing objects are absent from the result.
  */

@@ -98,7 +98,7 @@ export async function prepareRollback(target: RollbackTarget, request: RollbackR
   try {
     const add = run(target.top, ['worktree', 'add', '--quiet', '--detach', tree, start]);
     if (add.status !== 0) return { status: 'failed', problem: `git worktree add failed: ${gitProblem(add.stderr)}` };
-    const ws = await openWorkspace(join(tree, target.prefix), onNote);
+    const ws = await openWorkspace(join(tree, target.prefix), onNote, { writes: true });
     const outcome = await editFlagState(ws, { kind: 'disable', flag: request.flag, environment: request.environment, reason: request.reason, ticket: request.ticket, by: request.by, at: request.at }, { onNote });
     if (outcome.noop) return { status: 'already-off', start: startLabel, summary: outcome.summary };
     if (!outcome.applied) return { status: 'refused', start: startLabel, outcome };

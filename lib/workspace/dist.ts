@@ -26,6 +26,33 @@ export function readDist(root: string, environment: string): Map<string, string>
   return files;
 }
 
+/**
+ * Whether `path` is a manifest of one of `environments` as {@link readDist} and synthesis name
+ * them: a `.yaml` file right in `dist/<env>/`.
+ */
+export function isEnvironmentManifest(path: string, environments: readonly string[]): boolean {
+  const m = /^dist\/([^/]+)\/[^/]+\.yaml$/.exec(path);
+  return m !== null && environments.includes(m[1]!);
+}
+
+/**
+ * Whether `path` is a project-wide file that {@link planDist} may remove as stale: a `.json` file
+ * under dist/, outside every environment's folder, that is a flagops manifest (or is gone already).
+ */
+export function isGeneratedProjectFile(root: string, path: string, environments: readonly string[]): boolean {
+  if (!path.startsWith(`${DIST}/`) || !path.endsWith('.json') || environments.some((env) => path.startsWith(`${DIST}/${env}/`))) return false;
+  if (linkIn(root, path) !== undefined) return false;
+  let exists = true;
+  try {
+    lstatSync(join(root, path));
+  } catch {
+    exists = false;
+  }
+  if (!exists) return true;
+  const text = readPlainFile(root, path);
+  return text !== undefined && isFlagopsManifest(text);
+}
+
 export interface DistPlan {
   readonly write: readonly { path: string; text: string; added: boolean }[];
   readonly remove: readonly string[];

@@ -14,8 +14,7 @@ import { judgedModel } from '../../policies/judged-by-base.ts';
 import type { ProjectFiles } from './dist.ts';
 import { linkFindings } from './links.ts';
 import { landings } from '../review/landings.ts';
-import { clearDeadLock, describeOwner, withLock } from './lock.ts';
-import { hasJournal, recoverTransactions } from './transaction.ts';
+import { noteJournal, prepareToWrite } from './journal.ts';
 import { UsageError } from '../text/errors.ts';
 import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type ParseCache } from './project.ts';
 import type { Parsed } from '../../model/flags.ts';
@@ -44,28 +43,30 @@ export function findRoot(cwd: string): string {
   }
 }
 
+export interface OpenOptions {
+  /**
+   * The command writes flag files or dist/ (synth, the edits, not their dry runs): before anything
+   * is read, an interrupted write it may trust is completed (or discarded), under the edit lock, and
+   * anything else in its journal is refused (lib/workspace/journal.ts). Every other command changes
+   * nothing, ever, and only notes what it finds.
+   */
+  readonly writes?: boolean;
+  /** A command that only reads: say nothing about the journal (`check` reports it as findings). */
+  readonly quiet?: boolean;
+}
+
 /**
- * Opens the project around `cwd`. First, if a command was interrupted while writing, its journal is
- * completed (or discarded when it had not reached its commit point), under the edit lock, and
- * `onNote` is told: no command reads a half-written project.
+ * Opens the project around `cwd`. A command that writes first completes an interrupted write (see
+ * {@link OpenOptions.writes}), so it never reads a half-written project; `onNote` is told what was
+ * done, or, for a command that only reads, what is pending.
  */
-export async function openWorkspace(cwd: string, onNote: (note: string) => void = () => {}): Promise<Workspace> {
+export async function openWorkspace(cwd: string, onNote: (note: string) => void = () => {}, options: OpenOptions = {}): Promise<Workspace> {
   const root = findRoot(cwd);
-  const dead = clearDeadLock(root);
-  if (dead) onNote(`took over the edit lock of a flagops process that is gone (${describeOwner(dead)})`);
-  if (hasJournal(root)) {
-    await withLock(
-      root,
-      async () => {
-        const r = recoverTransactions(root);
-        if (r.completed.length > 0) onNote(`completed an interrupted write before going on (${r.completed.length} files: ${r.completed.slice(0, 4).join(', ')}${r.completed.length > 4 ? ', ...' : ''})`);
-        if (r.discarded > 0) onNote('discarded an interrupted write that had not reached its commit point; the files are as they were before it');
-      },
-      { onNote },
-    );
-  }
   const settings = await loadEnvironmentSettings(root);
-  return { root, settings, project: await loadProjectSettings(root, settings.map((s) => s.name)) };
+  const ws: Workspace = { root, settings, project: await loadProjectSettings(root, settings.map((s) => s.name)) };
+  if (options.writes) await prepareToWrite(ws, onNote);
+  else if (!options.quiet) noteJournal(ws, onNote);
+  return ws;
 }
 
 export interface ValidateOptions {
