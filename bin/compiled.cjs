@@ -24,7 +24,7 @@
 const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const vm = require('node:vm');
-const { dirname, join, relative, resolve, sep } = require('node:path');
+const { dirname, join, resolve, sep } = require('node:path');
 const { pathToFileURL } = require('node:url');
 
 const ROOT = resolve(__dirname, '..');
@@ -40,14 +40,16 @@ const debug = (message) => {
 const sha = (data) => require('node:crypto').createHash('sha256').update(data).digest('hex');
 
 /**
- * A file's identity for the fast check: size, inode, and the modification and change times in
- * nanoseconds. Any write to a file updates its ctime, which no tool can set back: while these are
- * unchanged, so is the content. When they changed, the content hash decides.
+ * A file's identity for the fast check: size, inode, and the modification and change times. Any
+ * write to a file updates its ctime, which no tool can set back: while these are unchanged, so is
+ * the content. When they changed, the content hash decides. The times are milliseconds as
+ * doubles, exact to a fraction of a microsecond, finer than the clock file systems stamp with; the
+ * nanosecond BigInts cost three times as much at a start that checks some 200 files.
  */
 function stamp(path) {
   try {
-    const st = statSync(path, { bigint: true });
-    return `${st.size}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st === undefined ? undefined : `${st.size}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}`;
   } catch {
     return undefined;
   }
@@ -58,15 +60,15 @@ const ABSENT = '-';
 
 /**
  * Whether every input of a recorded build still has the content it was built from. `inputs` maps
- * a path to its content hash; `stamps` to its stat stamp when the hash was taken. Refreshes the
- * stamps of files whose stat changed but whose content did not (`record.restamped`): a package
- * installed again with the same files (new inodes) keeps its build.
+ * an absolute path to its content hash (paths as they are: resolving 200 of them again would cost
+ * more than their stats); `stamps` to its stat stamp when the hash was taken. Refreshes the stamps
+ * of files whose stat changed but whose content did not (`record.restamped`): a package installed
+ * again with the same files (new inodes) keeps its build.
  */
-function fresh(record, base = ROOT) {
+function fresh(record) {
   if (!record || record.format !== FORMAT || record.root !== ROOT || record.node !== process.versions.node) return false;
   for (const [path, hash] of Object.entries(record.inputs)) {
-    const absolute = resolve(base, path);
-    const now = stamp(absolute);
+    const now = stamp(path);
     if (now === undefined || hash === ABSENT) {
       if (now === undefined && hash === ABSENT) continue;
       return false;
@@ -74,7 +76,7 @@ function fresh(record, base = ROOT) {
     if (record.stamps?.[path] === now) continue;
     let text;
     try {
-      text = readFileSync(absolute);
+      text = readFileSync(path);
     } catch {
       return false;
     }
@@ -85,8 +87,8 @@ function fresh(record, base = ROOT) {
   return true;
 }
 
-/** The stat stamps of `inputs` (paths relative to `base`). */
-const stampsOf = (inputs, base = ROOT) => Object.fromEntries(Object.keys(inputs).map((path) => [path, stamp(resolve(base, path))]));
+/** The stat stamps of `inputs` (absolute paths). */
+const stampsOf = (inputs) => Object.fromEntries(Object.keys(inputs).map((path) => [path, stamp(path)]));
 
 function readJson(path) {
   try {
@@ -134,8 +136,8 @@ function externals() {
 }
 
 /**
- * Bundles `entry` (absolute) into one CommonJS file, `outfile`; returns its inputs (paths relative
- * to ROOT) with their content hashes. CommonJS, because only a classic script can run with V8's
+ * Bundles `entry` (absolute) into one CommonJS file, `outfile`; returns its inputs (absolute paths)
+ * with their content hashes. CommonJS, because only a classic script can run with V8's
  * code cache (runCached); the sources' dynamic imports of their own modules become lazy
  * initializers in the one file, so a command still evaluates only what it uses.
  */
@@ -171,10 +173,9 @@ async function bundle(entry, outfile) {
     for (const manifest of packageManifests(absolute)) files.add(manifest);
   }
   const inputs = {};
-  for (const absolute of [...files].sort()) {
-    const path = relative(ROOT, absolute);
+  for (const path of [...files].sort()) {
     try {
-      inputs[path] = sha(readFileSync(absolute));
+      inputs[path] = sha(readFileSync(path));
     } catch (e) {
       if (e.code !== 'ENOENT') throw e;
       inputs[path] = ABSENT;
@@ -222,7 +223,7 @@ const runtime = {
 async function loadCli() {
   const pointer = join(CACHE, POINTER);
   let record = readJson(pointer);
-  const checking = process.env.FLAGOPS_DEBUG ? process.hrtime.bigint() : undefined;
+  const checking = process.env.FLAGOPS_DEBUG ? { wall: process.hrtime.bigint(), cpu: process.cpuUsage() } : undefined;
   if (!fresh(record)) {
     try {
       record = await buildCli();
@@ -232,7 +233,9 @@ async function loadCli() {
     }
   } else if (checking !== undefined) {
     // The cost of the check, which the start-up bench reports (npm run bench -- --only=startup).
-    debug(`build check: ${Object.keys(record.inputs).length} input files unchanged, in ${(Number(process.hrtime.bigint() - checking) / 1e6).toFixed(2)} ms`);
+    const cpu = process.cpuUsage(checking.cpu);
+    const ms = (n) => n.toFixed(2);
+    debug(`build check: ${Object.keys(record.inputs).length} input files unchanged, in ${ms(Number(process.hrtime.bigint() - checking.wall) / 1e6)} ms (${ms((cpu.user + cpu.system) / 1000)} ms of CPU)`);
   }
   if (record.restamped) {
     try {
@@ -389,7 +392,7 @@ async function compileModule(absolute) {
   const key = nameHash(absolute);
   const pointer = join(modules, `${key}.json`);
   let record = readJson(pointer);
-  const current = fresh(record, '/');
+  const current = fresh(record);
   if (current && record.restamped) {
     delete record.restamped;
     try {
@@ -403,11 +406,10 @@ async function compileModule(absolute) {
     linkPackages(modules);
     const work = join(modules, `build-${process.pid}-${Date.now()}`);
     try {
-      const relativeInputs = await bundle(absolute, join(work, 'module.cjs'));
-      const inputs = Object.fromEntries(Object.entries(relativeInputs).map(([path, hash]) => [resolve(ROOT, path), hash]));
+      const inputs = await bundle(absolute, join(work, 'module.cjs'));
       const file = `${key}-${sha(JSON.stringify(inputs)).slice(0, 16)}.cjs`;
       renameSync(join(work, 'module.cjs'), join(modules, file));
-      record = { format: FORMAT, root: ROOT, node: process.versions.node, file, inputs, stamps: stampsOf(inputs, '/') };
+      record = { format: FORMAT, root: ROOT, node: process.versions.node, file, inputs, stamps: stampsOf(inputs) };
       writeAtomic(pointer, `${JSON.stringify(record)}\n`);
       for (const name of readdirSync(modules)) if (name.startsWith(`${key}-`) && name !== file) rmSync(join(modules, name), { force: true });
       debug(`compiled the environment module ${JSON.stringify(absolute)} into ${join(modules, file)}`);
