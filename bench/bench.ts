@@ -137,6 +137,20 @@ function startup(runs: number, commands: readonly [string, string[]][], sample: 
     const ok = t.ms <= 250 && ratio <= 4;
     console.log(`| \`${name}\` | ${ms(t)} | ${ratio.toFixed(1)}x | <= 250 ms and <= 4x: ${ok ? 'met' : 'NOT met'} |`);
   });
+  buildCheck(runs, sample);
+}
+
+/**
+ * The part of every start that checks the compiled CLI against its inputs (bin/compiled.cjs: a stat
+ * of each source and bundled package file), as FLAGOPS_DEBUG reports it: the median of `runs` starts.
+ */
+function buildCheck(runs: number, sample: string): void {
+  const reports = Array.from({ length: runs }, () => time(['env', 'FLAGOPS_DEBUG=1', ...flagops('--version')], sample).output)
+    .map((output) => /build check: (\d+) input files unchanged, in ([\d.]+) ms \(([\d.]+) ms of CPU\)/.exec(output))
+    .filter((m): m is RegExpExecArray => m !== null);
+  const middleOf = (column: number): string => reports.map((m) => Number(m[column])).sort((a, b) => a - b)[Math.floor(reports.length / 2)]!.toFixed(1);
+  if (reports.length === 0) console.log('\nbuild check at each start: not measured (no report: was the CLI built again at every start?)');
+  else console.log(`\nbuild check at each start (part of every figure above): ${reports[0]![1]} input files, median ${middleOf(2)} ms (${middleOf(3)} ms of CPU)`);
 }
 
 async function sizes(sample: string): Promise<void> {

@@ -2,8 +2,14 @@
 // every start, more than a command like `flagops list` should take in all. There is no build step
 // to remember: the first command after `npm ci` (or after any source change) bundles the CLI with
 // esbuild into node_modules/.cache/flagops/, and every later start checks that the build is still
-// exactly what the sources say (a content hash of every file that went into it) before running it.
-// A stale build never runs; when nothing can be built or cached, the sources run through tsx.
+// exactly what the sources say (a content hash of every file that went into it: the sources, the
+// files of the packages bundled with them as installed, package.json, the lockfiles) before running
+// it. A stale build never runs; when nothing can be built or cached, the sources run through tsx.
+//
+// A build belongs to one checkout: the sources' own paths are baked into it (sourceUrls), so its
+// folder is named by the checkout's path as well as by its inputs, and checkouts that share a
+// node_modules (git worktrees, a linked node_modules) or a FLAGOPS_CACHE_DIR never run each other's
+// build, parse store or compiled modules.
 //
 // The build is one CommonJS file, run with V8's code cache (see runCached): Node 20 has no
 // compile cache for modules, and compiling the CLI's code again at every start was the largest
@@ -18,13 +24,13 @@
 const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const vm = require('node:vm');
-const { dirname, join, relative, resolve, sep } = require('node:path');
+const { dirname, join, resolve, sep } = require('node:path');
 const { pathToFileURL } = require('node:url');
 
 const ROOT = resolve(__dirname, '..');
 /** Where builds are kept (FLAGOPS_CACHE_DIR moves it, for tests and read-only installs). */
 const CACHE = process.env.FLAGOPS_CACHE_DIR ? resolve(process.env.FLAGOPS_CACHE_DIR) : join(ROOT, 'node_modules', '.cache', 'flagops');
-const FORMAT = 5; // bump when the shape of the cache records changes
+const FORMAT = 6; // bump when the shape of the cache records changes
 const debug = (message) => {
   if (process.env.FLAGOPS_DEBUG) process.stderr.write(`flagops: debug: ${message}\n`);
 };
@@ -34,34 +40,43 @@ const debug = (message) => {
 const sha = (data) => require('node:crypto').createHash('sha256').update(data).digest('hex');
 
 /**
- * A file's identity for the fast check: size, inode, and the modification and change times in
- * nanoseconds. Any write to a file updates its ctime, which no tool can set back: while these are
- * unchanged, so is the content. When they changed, the content hash decides.
+ * A file's identity for the fast check: size, inode, and the modification and change times. Any
+ * write to a file updates its ctime, which no tool can set back: while these are unchanged, so is
+ * the content. When they changed, the content hash decides. The times are milliseconds as
+ * doubles, exact to a fraction of a microsecond, finer than the clock file systems stamp with; the
+ * nanosecond BigInts cost three times as much at a start that checks some 200 files.
  */
 function stamp(path) {
   try {
-    const st = statSync(path, { bigint: true });
-    return `${st.size}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st === undefined ? undefined : `${st.size}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}`;
   } catch {
     return undefined;
   }
 }
 
+/** The content "hash" of an input that did not exist at build time (a lockfile): one appearing makes the build stale. */
+const ABSENT = '-';
+
 /**
  * Whether every input of a recorded build still has the content it was built from. `inputs` maps
- * a path to its content hash; `stamps` to its stat stamp when the hash was taken. Refreshes the
- * stamps of files whose stat changed but whose content did not (`record.restamped`).
+ * an absolute path to its content hash (paths as they are: resolving 200 of them again would cost
+ * more than their stats); `stamps` to its stat stamp when the hash was taken. Refreshes the stamps
+ * of files whose stat changed but whose content did not (`record.restamped`): a package installed
+ * again with the same files (new inodes) keeps its build.
  */
-function fresh(record, base = ROOT) {
+function fresh(record) {
   if (!record || record.format !== FORMAT || record.root !== ROOT || record.node !== process.versions.node) return false;
   for (const [path, hash] of Object.entries(record.inputs)) {
-    const absolute = resolve(base, path);
-    const now = stamp(absolute);
-    if (now === undefined) return false;
+    const now = stamp(path);
+    if (now === undefined || hash === ABSENT) {
+      if (now === undefined && hash === ABSENT) continue;
+      return false;
+    }
     if (record.stamps?.[path] === now) continue;
     let text;
     try {
-      text = readFileSync(absolute);
+      text = readFileSync(path);
     } catch {
       return false;
     }
@@ -72,8 +87,8 @@ function fresh(record, base = ROOT) {
   return true;
 }
 
-/** The stat stamps of `inputs` (paths relative to `base`). */
-const stampsOf = (inputs, base = ROOT) => Object.fromEntries(Object.keys(inputs).map((path) => [path, stamp(resolve(base, path))]));
+/** The stat stamps of `inputs` (absolute paths). */
+const stampsOf = (inputs) => Object.fromEntries(Object.keys(inputs).map((path) => [path, stamp(path)]));
 
 function readJson(path) {
   try {
@@ -121,10 +136,10 @@ function externals() {
 }
 
 /**
- * Bundles `entry` (absolute) into one CommonJS file, `outfile`; returns the project inputs with
- * their content hashes. CommonJS, because only a classic script can run with V8's code cache
- * (runCached); the sources' dynamic imports of their own modules become lazy initializers in the
- * one file, so a command still evaluates only what it uses.
+ * Bundles `entry` (absolute) into one CommonJS file, `outfile`; returns its inputs (absolute paths)
+ * with their content hashes. CommonJS, because only a classic script can run with V8's
+ * code cache (runCached); the sources' dynamic imports of their own modules become lazy
+ * initializers in the one file, so a command still evaluates only what it uses.
  */
 async function bundle(entry, outfile) {
   const esbuild = await import('esbuild');
@@ -146,14 +161,45 @@ async function bundle(entry, outfile) {
     minify: true,
     keepNames: true,
   });
-  // The build also depends on how it is made (this file) and on which packages stay external.
-  const inputs = { 'bin/compiled.cjs': sha(readFileSync(__filename)), 'package.json': sha(readFileSync(join(ROOT, 'package.json'))) };
-  for (const input of Object.keys(result.metafile.inputs).sort()) {
+  // The build also depends on how it is made (this file), on which packages stay external
+  // (package.json) and on how esbuild reads TypeScript (tsconfig.json); an install or update shows
+  // in the lockfiles even where it leaves every bundled file as it was.
+  const files = new Set([__filename, ...['package.json', 'tsconfig.json', 'package-lock.json', join('node_modules', '.package-lock.json')].map((f) => join(ROOT, f))]);
+  // Every file esbuild read, bundled packages' files included, and the package.json files that
+  // decide how it read those (their entry points, exports, module type).
+  for (const input of Object.keys(result.metafile.inputs)) {
     const absolute = resolve(ROOT, input);
-    if (absolute.split(sep).includes('node_modules')) continue;
-    inputs[relative(ROOT, absolute)] = sha(readFileSync(absolute));
+    files.add(absolute);
+    for (const manifest of packageManifests(absolute)) files.add(manifest);
+  }
+  const inputs = {};
+  for (const path of [...files].sort()) {
+    try {
+      inputs[path] = sha(readFileSync(path));
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e;
+      inputs[path] = ABSENT;
+    }
   }
   return inputs;
+}
+
+/**
+ * The package.json files between a file installed under node_modules and its package's root
+ * (`node_modules/<name>` or `node_modules/@scope/<name>`), the root's included; none for a file of
+ * the project.
+ */
+function packageManifests(file) {
+  const parts = file.split(sep);
+  const at = parts.lastIndexOf('node_modules');
+  if (at < 0) return [];
+  const depth = at + (parts[at + 1]?.startsWith('@') ? 3 : 2);
+  const manifests = [];
+  for (let end = parts.length - 1; end >= depth; end--) {
+    const manifest = [...parts.slice(0, end), 'package.json'].join(sep);
+    if (end === depth || existsSync(manifest)) manifests.push(manifest);
+  }
+  return manifests;
 }
 
 /**
@@ -177,6 +223,7 @@ const runtime = {
 async function loadCli() {
   const pointer = join(CACHE, POINTER);
   let record = readJson(pointer);
+  const checking = process.env.FLAGOPS_DEBUG ? { wall: process.hrtime.bigint(), cpu: process.cpuUsage() } : undefined;
   if (!fresh(record)) {
     try {
       record = await buildCli();
@@ -184,7 +231,13 @@ async function loadCli() {
       debug(`no compiled CLI (${e.message}); running the sources through tsx`);
       return loadSources();
     }
-  } else if (record.restamped) {
+  } else if (checking !== undefined) {
+    // The cost of the check, which the start-up bench reports (npm run bench -- --only=startup).
+    const cpu = process.cpuUsage(checking.cpu);
+    const ms = (n) => n.toFixed(2);
+    debug(`build check: ${Object.keys(record.inputs).length} input files unchanged, in ${ms(Number(process.hrtime.bigint() - checking.wall) / 1e6)} ms (${ms((cpu.user + cpu.system) / 1000)} ms of CPU)`);
+  }
+  if (record.restamped) {
     try {
       delete record.restamped;
       writeAtomic(pointer, `${JSON.stringify(record)}\n`);
@@ -252,20 +305,24 @@ function runCached(file) {
 }
 
 /**
- * The bundle imports its external packages by name, resolved from where it lies: a cache outside
- * the package's node_modules gets a link to it.
+ * The bundle imports its external packages by name, resolved from where it lies: in a cache inside
+ * the checkout's node_modules, from that node_modules; in one outside it (FLAGOPS_CACHE_DIR, which
+ * several checkouts may share), through a link in `dir` (a build's own folder, or the checkout's
+ * modules folder) to this checkout's node_modules.
  */
-function linkPackages() {
-  const link = join(CACHE, 'node_modules');
+function linkPackages(dir) {
+  const link = join(dir, 'node_modules');
   if (CACHE.startsWith(join(ROOT, 'node_modules') + sep) || existsSync(link)) return;
   symlinkSync(join(ROOT, 'node_modules'), link, 'dir');
 }
 
 /**
- * The pointer to the current build is per package root: checkouts that share a node_modules (git
- * worktrees, a linked package) each keep their own build instead of rebuilding in turn.
+ * The checkout's key: the pointer to its current build and its compiled modules are per checkout,
+ * so checkouts that share a cache (git worktrees with a linked node_modules, a FLAGOPS_CACHE_DIR)
+ * each keep their own instead of rebuilding in turn.
  */
-const POINTER = `current-${nameHash(ROOT)}.json`;
+const ROOT_KEY = nameHash(ROOT);
+const POINTER = `current-${ROOT_KEY}.json`;
 
 /** A short hash for a name (FNV-1a, twice over): cheaper at every start than loading node:crypto. */
 function nameHash(text) {
@@ -300,11 +357,12 @@ function pruneBuilds() {
 
 async function buildCli() {
   mkdirSync(CACHE, { recursive: true });
-  linkPackages();
   const work = join(CACHE, `build-${process.pid}-${Date.now()}`);
   try {
     const inputs = await bundle(join(ROOT, 'cli', 'main.ts'), join(work, 'main.cjs'));
-    const dir = `cli-${sha(JSON.stringify(inputs)).slice(0, 16)}`;
+    linkPackages(work);
+    // Named by the checkout too: the same sources at another path make another build (their paths are in it).
+    const dir = `cli-${sha(JSON.stringify({ root: ROOT, node: process.versions.node, inputs })).slice(0, 16)}`;
     if (existsSync(join(CACHE, dir))) rmSync(work, { recursive: true, force: true });
     else renameSync(work, join(CACHE, dir));
     const record = { format: FORMAT, root: ROOT, node: process.versions.node, dir, inputs, stamps: stampsOf(inputs) };
@@ -325,15 +383,16 @@ async function loadSources() {
 }
 
 /**
- * Compiles a TypeScript module of the project (an environment.ts) into the cache, keyed by the
- * content of every file it bundles, and returns the path of the CommonJS file.
+ * Compiles a TypeScript module of the project (an environment.ts) into the checkout's folder of the
+ * cache, keyed by the module's path and the content of every file it bundles, and returns the path
+ * of the CommonJS file.
  */
 async function compileModule(absolute) {
-  const modules = join(CACHE, 'modules');
+  const modules = join(CACHE, 'modules', ROOT_KEY);
   const key = nameHash(absolute);
   const pointer = join(modules, `${key}.json`);
   let record = readJson(pointer);
-  const current = fresh(record, '/');
+  const current = fresh(record);
   if (current && record.restamped) {
     delete record.restamped;
     try {
@@ -344,16 +403,16 @@ async function compileModule(absolute) {
   }
   if (!current) {
     mkdirSync(modules, { recursive: true });
-    linkPackages();
+    linkPackages(modules);
     const work = join(modules, `build-${process.pid}-${Date.now()}`);
     try {
-      const relativeInputs = await bundle(absolute, join(work, 'module.cjs'));
-      const inputs = Object.fromEntries(Object.entries(relativeInputs).map(([path, hash]) => [resolve(ROOT, path), hash]));
+      const inputs = await bundle(absolute, join(work, 'module.cjs'));
       const file = `${key}-${sha(JSON.stringify(inputs)).slice(0, 16)}.cjs`;
       renameSync(join(work, 'module.cjs'), join(modules, file));
-      record = { format: FORMAT, root: ROOT, node: process.versions.node, file, inputs, stamps: stampsOf(inputs, '/') };
+      record = { format: FORMAT, root: ROOT, node: process.versions.node, file, inputs, stamps: stampsOf(inputs) };
       writeAtomic(pointer, `${JSON.stringify(record)}\n`);
       for (const name of readdirSync(modules)) if (name.startsWith(`${key}-`) && name !== file) rmSync(join(modules, name), { force: true });
+      debug(`compiled the environment module ${JSON.stringify(absolute)} into ${join(modules, file)}`);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
