@@ -66,24 +66,24 @@ describe('flagops diff', () => {
     expect(lines).toContain('**production: 1 flag raised, 1 kill switch; 1 object changed**');
     expect(lines).toContain('#### production');
     expect(lines).toContain('| Flag | Before | After | Users switching | Reason | Ticket | Changed by | Approved by |');
-    expect(lines).toContain('| `telehealth_appointments_enabled` | on 25% | off (kill switch) | 25% off | Kill switch: video provider outage | TICKET-13020 | oncall@pms.example.com | – |');
-    expect(lines).toContain('| `e_prescribing_enabled` | on 5% | on 25% | 20% on | Gradual rollout - Phase 2 | TICKET-13010 | sam.lee@pms.example.com | lead@pms.example.com |');
+    expect(lines).toContain('| `telehealth_appointments_enabled` | on 25% | off (kill switch) | 25% off | Kill switch: video provider outage | TICKET-13020 | `oncall@pms.example.com` | – |');
+    expect(lines).toContain('| `e_prescribing_enabled` | on 5% | on 25% | 20% on | Gradual rollout - Phase 2 | TICKET-13010 | `sam.lee@pms.example.com` | `lead@pms.example.com` |');
     expect(lines).not.toContain('#### staging');
-    expect(lines).toContain('<summary>changed <code>dist/production/configmap-feature-flags-config.yaml</code> (ConfigMap pms/feature-flags-config)</summary>');
+    expect(lines).toContain('<summary>changed <code>dist/production/configmap-feature-flags-config.yaml</code> (<code>ConfigMap pms/feature-flags-config</code>)</summary>');
     expect(r.stdout).toMatch(/<details>\n<summary>[^\n]*<\/summary>\n\n```diff\n--- a\/dist\/production[\s\S]*\n```\n<\/details>/);
   });
 
-  it('leaves out object diffs that would pass the comment size budget, and escapes HTML in reasons', async () => {
+  it('leaves out object diffs that would pass the comment size budget, and keeps HTML in reasons as text', async () => {
     // GIVEN a change whose ConfigMap diff is larger than a tiny budget, with markup in the reason
     const dir = tempProject({ git: true });
     const r0 = await flagops(dir, 'rollout', 'e_prescribing_enabled', '--env', 'production', '--to', '25', '--reason', 'Phase 2 <b>now</b> | fast', '--ticket', 'TICKET-1', ...audit, '--approved-by', 'lead@pms.example.com');
     expect(r0.code).toBe(0);
     // WHEN rendering markdown with --max-chars 1000
     const r = await flagops(dir, 'diff', '--format', 'markdown', '--max-chars', '1000');
-    // THEN the object is listed without its diff, and the reason cannot inject markup or break the table
+    // THEN the object is listed without its diff, and the reason cannot inject markup (a code span) or break the table
     expect(r.stdout).not.toContain('```diff');
     expect(r.stdout).toMatch(/<summary>changed <code>dist\/production\/configmap-feature-flags-config\.yaml<\/code>[^\n]*\n\nDiff of \d+ lines left out to keep this under the size limit/);
-    expect(r.stdout).toContain('| Phase 2 &lt;b&gt;now&lt;/b&gt; \\| fast |');
+    expect(r.stdout).toContain('| Phase 2 `<b>now</b>` \\| fast |');
     // AND the default budget keeps the diff
     expect((await flagops(dir, 'diff', '--format', 'markdown')).stdout).toContain('```diff');
   });

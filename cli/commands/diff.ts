@@ -8,7 +8,7 @@ import { parseProject, PROJECT_FILE } from '../../lib/workspace/project.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import { classifyLane, distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type Lane, type ObjectReview, type Review } from '../../lib/review/review.ts';
 import { now, openWorkspace, projectSettings, UsageError, validate, type Workspace } from '../../lib/workspace/workspace.ts';
-import { cell, code, inline } from '../markdown.ts';
+import { cell, code, fenced, htmlCode, inline } from '../markdown.ts';
 import { printable, safeJson, type Output } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 
@@ -166,7 +166,7 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
  */
 export const MARKDOWN_BUDGET = 60_000;
 
-function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
+export function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against ${against(h, code)}`, ''];
   for (const n of notes) lines.push(`> **Note:** ${inline(n)}`, '');
   if (review.flags.length === 0 && review.objects.length === 0 && !review.code?.removable.length) {
@@ -174,12 +174,12 @@ function renderMarkdown(o: Output, review: Review, environments: readonly string
     o.out(lines.join('\n'));
     return;
   }
-  lines.push(`**${summaryLine(review, environments)}**`);
-  if (h.lane.fast) lines.push('', `> ${fastLaneLine(h.lane)}`);
+  lines.push(`**${inline(summaryLine(review, environments))}**`);
+  if (h.lane.fast) lines.push('', `> ${inline(fastLaneLine(h.lane))}`);
   for (const env of environments) {
     const flags = review.flags.filter((f) => f.environment === env);
     if (flags.length === 0) continue;
-    lines.push('', `#### ${env}`, '', '| Flag | Before | After | Users switching | Reason | Ticket | Changed by | Approved by |', '|---|---|---|---|---|---|---|---|');
+    lines.push('', `#### ${inline(env)}`, '', '| Flag | Before | After | Users switching | Reason | Ticket | Changed by | Approved by |', '|---|---|---|---|---|---|---|---|');
     for (const f of flags) {
       const share = f.switching ? `${f.switching.percent}% ${f.switching.to}` : 'none';
       lines.push(
@@ -192,7 +192,7 @@ function renderMarkdown(o: Output, review: Review, environments: readonly string
     lines.push('', '#### Code references', '');
     for (const r of removable) {
       const was = r.before.map((ref) => code(`${ref.file}:${ref.line}`)).join(', ');
-      lines.push(`- ${code(r.flag)} (${inline(r.owner)}): this change removes its last code reference (${was}), so the flag can now be removed: \`flagops remove ${inline(r.flag)}\``);
+      lines.push(`- ${code(r.flag)} (${inline(r.owner)}): this change removes its last code reference (${was}), so the flag can now be removed: ${code(`flagops remove ${r.flag}`)}`);
     }
   }
   if (review.objects.length > 0) {
@@ -209,17 +209,15 @@ function renderMarkdown(o: Output, review: Review, environments: readonly string
 }
 
 function objectDetails(obj: ObjectReview, tooLarge = false): string[] {
-  const summary = `<summary>${obj.change} <code>${inline(obj.path)}</code> (${inline(obj.object)})</summary>`;
+  // Raw HTML: markdown is not parsed there, so names go in <code> (GitHub links and mentions nothing inside it).
+  const summary = `<summary>${obj.change} ${htmlCode(obj.path)} (${htmlCode(obj.object)})</summary>`;
   if (obj.hidden) return ['<details>', summary, '', 'Secret: content not shown.', '</details>', ''];
   if (tooLarge) {
     const n = obj.patch!.split('\n').length;
     return ['<details>', summary, '', `Diff of ${n} lines left out to keep this under the size limit: see the job summary or run \`npx flagops diff\`.`, '</details>', ''];
   }
   // A fence longer than any backtick run in the patch, so YAML content cannot end it.
-  const patch = obj.patch!.split('\n').map(printable).join('\n');
-  const longest = (patch.match(/`+/g) ?? []).reduce((n, s) => Math.max(n, s.length), 2);
-  const fence = '`'.repeat(longest + 1);
-  return ['<details>', summary, '', `${fence}diff`, patch, fence, '</details>', ''];
+  return ['<details>', summary, '', ...fenced(obj.patch!, 'diff'), '</details>', ''];
 }
 
 function renderJson(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
