@@ -82,7 +82,7 @@ const HOSTILE = [
 /** Strings with everything that markdown or GitHub reacts to, and arbitrary Unicode. */
 const freeText = fc.oneof(
   fc.constantFrom(...HOSTILE),
-  fc.array(fc.constantFrom('@', '#', '1', '7', 'a', 'f', 'Z', 'G', 'H', '-', '[', ']', '(', ')', '!', '<', '>', '/', ':', '.', 'w', 'h', 't', 'p', 's', '`', '*', '_', '~', '|', '\\', '&', ';', ' ', '$', '^', '"', "'", '=', '+', '{', '}', '\n', '\t', 'é', '＠', 'www.', 'http://', '@org/team', '#12', 'GH-3', '](', '![', '<a href=x>', '&#64;', '\\|', '\\\\|', '`|', '|`'), { maxLength: 30 }).map((a) => a.join('')),
+  fc.array(fc.constantFrom('@', '#', '1', '7', 'a', 'f', 'Z', 'G', 'H', '-', '[', ']', '(', ')', '!', '<', '>', '/', ':', '.', 'w', 'h', 't', 'p', 's', '`', '*', '_', '~', '|', '\\', '&', ';', ' ', '$', '^', '"', "'", '=', '+', '{', '}', '\n', '\t', 'é', '＠', 'www.', 'http://', '@org/team', '#12', 'GH-3', '](', '![', '<a href=x>', '&#64;', '\\|', '\\\\|', '`|', '|`', '`x`', ' `a b` ', '(`', '`).', '\\`'), { maxLength: 30 }).map((a) => a.join('')),
   fc.string({ unit: 'binary', maxLength: 30 }),
 );
 

@@ -10,6 +10,9 @@ import { classifyLane, distAtCommit, distOnDisk, reviewFlags, reviewObjects, sum
 import { now, openWorkspace, projectSettings, UsageError, validate, type Workspace } from '../../lib/workspace/workspace.ts';
 import { cell, code, fenced, htmlCode, inline } from '../markdown.ts';
 import { printable, safeJson, type Output } from '../report.ts';
+import { formatFinding } from '../../lib/text/format.ts';
+import { DRIFT_FIX } from '../../lib/workspace/dist.ts';
+import type { Finding } from '../../model/findings.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 
 /** The first line of the markdown form: CI finds its own PR comment by it. */
@@ -43,7 +46,9 @@ export const registerDiff: Register = (program, ctx) => {
       const chosen = found.ok ? found.base : found.fallback!;
       const commit = chosen.commit;
       const base = parseProject(ws.settings, gitReader(ws.root, commit));
-      const current = await validate(ws, { now: now() });
+      // With the drift check of `flagops check`: the comment never says "nothing changes" where check fails.
+      const current = await validate(ws, { now: now(), drift: true });
+      const drift = current.findings.filter((f) => f.rule === 'drift');
       const environments = ws.settings.map((s) => s.name);
       let after: Map<string, string>;
       if (current.manifests) {
@@ -57,6 +62,7 @@ export const registerDiff: Register = (program, ctx) => {
         flags: reviewFlags(base.model, current.parsed.model),
         objects: reviewObjects(distAtCommit(ws.root, commit), after),
         ...(code ? { code } : {}),
+        ...(drift.length > 0 ? { drift } : {}),
       };
       notes.push(...(code?.notes ?? []));
       const files = changedFiles(ws.root, commit);
@@ -64,7 +70,7 @@ export const registerDiff: Register = (program, ctx) => {
       const header = { base: chosen.ref, commit: shortSha(commit), mergeBase: chosen.mergeBase, maxChars: opts.maxChars, lane };
       const render = { text: renderText, markdown: renderMarkdown, json: renderJson }[opts.format];
       render(ctx.output, review, environments, header, notes);
-      const changed = review.flags.length > 0 || review.objects.length > 0;
+      const changed = review.flags.length > 0 || review.objects.length > 0 || drift.length > 0;
       ctx.exitCode = opts.exitCode && changed ? EXIT.violations : EXIT.ok;
     });
 };
@@ -107,6 +113,33 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** Whether the review has nothing to show: no flag, object, code reference or drift. */
+const unchanged = (review: Review): boolean => review.flags.length === 0 && review.objects.length === 0 && !review.code?.removable.length && !review.drift?.length;
+
+const DRIFT_TITLE = 'dist/ is not what the flag files synthesize (a hand edit, or a synth not committed)';
+
+/** The drift section of the text form: check's findings, as check prints them. */
+function driftText(o: Output, drift: readonly Finding[] | undefined): void {
+  if (!drift?.length) return;
+  o.out('');
+  o.out(`drift: ${DRIFT_TITLE}; flagops check fails until it is:`);
+  for (const f of drift) o.out(`  ${formatFinding(f, o.color)}`);
+}
+
+/** The drift section of the markdown form: what is deployed is the committed dist/, not the flag files shown below. */
+function driftMarkdown(drift: readonly Finding[] | undefined): string[] {
+  if (!drift?.length) return [];
+  const what = (f: Finding) => f.message.replace(`${f.file} `, '').replace(`; ${DRIFT_FIX}`, '');
+  return [
+    '',
+    `#### Drift: ${DRIFT_TITLE}`,
+    '',
+    `\`flagops check\` fails with \`drift\`: the committed manifests are what deploys, and they differ from what the flag files below synthesize. To fix: ${inline(DRIFT_FIX)}.`,
+    '',
+    ...drift.map((f) => `- ${code(f.line > 0 ? `${f.file}:${f.line}` : f.file)}: ${inline(what(f))}`),
+  ];
+}
+
 const switching = (f: FlagReview): string => (f.switching ? `${f.switching.percent}% of users switch ${f.switching.to}` : 'nobody switches');
 const orDash = (s: string | undefined): string => (s === undefined ? '-' : printable(s));
 
@@ -122,12 +155,13 @@ function against(h: Header, show: (s: string) => string): string {
 function renderText(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const title = `flagops diff against ${against(h, printable)}`;
   for (const n of notes) o.err(`flagops: note: ${printable(n)}`);
-  if (review.flags.length === 0 && review.objects.length === 0 && !review.code?.removable.length) {
+  if (unchanged(review)) {
     o.out(`${title}: nothing changes`);
     return;
   }
   o.out(`${title}: ${summaryLine(review, environments)}`);
   if (h.lane.fast) o.out(fastLaneLine(h.lane));
+  driftText(o, review.drift);
   for (const env of environments) {
     const flags = review.flags.filter((f) => f.environment === env);
     if (flags.length === 0) continue;
@@ -169,13 +203,14 @@ export const MARKDOWN_BUDGET = 60_000;
 export function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against ${against(h, code)}`, ''];
   for (const n of notes) lines.push(`> **Note:** ${inline(n)}`, '');
-  if (review.flags.length === 0 && review.objects.length === 0 && !review.code?.removable.length) {
+  if (unchanged(review)) {
     lines.push('Nothing changes: the flag files and the synthesized manifests are the same as the base.');
     o.out(lines.join('\n'));
     return;
   }
   lines.push(`**${inline(summaryLine(review, environments))}**`);
   if (h.lane.fast) lines.push('', `> ${inline(fastLaneLine(h.lane))}`);
+  lines.push(...driftMarkdown(review.drift));
   for (const env of environments) {
     const flags = review.flags.filter((f) => f.environment === env);
     if (flags.length === 0) continue;
@@ -221,5 +256,10 @@ function objectDetails(obj: ObjectReview, tooLarge = false): string[] {
 }
 
 function renderJson(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
-  o.out(safeJson({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, lane: h.lane, flags: review.flags, objects: review.objects, code: review.code ?? null }, 2));
+  o.out(
+    safeJson(
+      { base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, lane: h.lane, flags: review.flags, objects: review.objects, code: review.code ?? null, drift: review.drift ?? [] },
+      2,
+    ),
+  );
 }

@@ -48,17 +48,33 @@ function span(text: string): string {
 }
 
 /**
+ * A pair of backticks around text that stands alone: after a space, the start or an opening
+ * parenthesis that does, and before a space, the end, or punctuation followed by one (so that no
+ * code span of a word can touch it).
+ */
+const QUOTED = /((?<=^|\s|(?:^|\s)\()`[^`]+`(?=$|\s|[.,;:!?)]+(?:$|\s)))/;
+
+/**
  * Prose from files, git or servers as markdown text, on one line, safe in a paragraph, a list item,
  * a quote, a heading or a table cell: ordinary words as they are, every word with a character
- * markdown or GitHub acts on (see {@link ACTIVE}) as a code span, `|` escaped.
+ * markdown or GitHub acts on (see {@link ACTIVE}) as a code span, `|` escaped. Text between a pair
+ * of backticks (flagops' messages quote commands so: `npx flagops synth`) is one code span.
  */
 export function inline(s: string): string {
   const out = printable(s)
-    .split(/(\s+|\|)/)
-    .map((part) => (part === '|' ? '\\|' : part === '' || /^\s+$/.test(part) ? part : word(part)))
+    .split(QUOTED)
+    .map((part, i) => (i % 2 === 1 ? code(part.slice(1, -1)) : prose(part)))
     .join('');
   // At the start of a list item or a quote, a leading `-`, `+`, `=` or `1.` would start a block.
   return out.replace(/^([-+=]|\d+(?=[.)]))/, (m) => (/^\d/.test(m) ? `${m}\\` : `\\${m}`));
+}
+
+/** Printable text without backtick pairs: words, spaces and escaped pipes. */
+function prose(text: string): string {
+  return text
+    .split(/(\s+|\|)/)
+    .map((part) => (part === '|' ? '\\|' : part === '' || /^\s+$/.test(part) ? part : word(part)))
+    .join('');
 }
 
 /** A table cell: {@link inline}, a dash when empty. */
