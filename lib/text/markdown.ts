@@ -98,12 +98,10 @@ export function fenced(text: string, language = ''): string[] {
  * and parentheses around it left outside (`(\`a/b\`).`).
  */
 function word(w: string): string {
-  let core = w;
-  let after = /[.,;:!?]+$/.exec(core)?.[0] ?? '';
-  core = core.slice(0, core.length - after.length);
-  let before = '';
+  let [before, core, after] = ['', w, ''];
   if (core.startsWith('(') && !core.slice(1).includes('(')) [before, core] = ['(', core.slice(1)];
-  if (core.endsWith(')') && !core.slice(0, -1).includes(')') && !core.includes('(')) [core, after] = [core.slice(0, -1), `)${after}`];
+  // Sentence punctuation, and a closing parenthesis that opens nowhere in the word.
+  while (/[.,;:!?]$/.test(core) || (core.endsWith(')') && !core.includes('('))) [core, after] = [core.slice(0, -1), `${core.at(-1)}${after}`];
   const plain = !ACTIVE.test(core) && !/www\./i.test(w) && !SHA.test(core);
   return plain ? w : `${before}${code(core)}${after}`;
 }
