@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reviewObjects } from '../lib/review/review.ts';
-import { flagops, git, tempProject } from './helpers.ts';
+import { flagops, git, read, replaceIn, tempProject } from './helpers.ts';
 import { commitAll } from './flag-history.ts';
 
 const audit = ['--by', 'sam.lee@pms.example.com'];
@@ -66,24 +66,24 @@ describe('flagops diff', () => {
     expect(lines).toContain('**production: 1 flag raised, 1 kill switch; 1 object changed**');
     expect(lines).toContain('#### production');
     expect(lines).toContain('| Flag | Before | After | Users switching | Reason | Ticket | Changed by | Approved by |');
-    expect(lines).toContain('| `telehealth_appointments_enabled` | on 25% | off (kill switch) | 25% off | Kill switch: video provider outage | TICKET-13020 | oncall@pms.example.com | – |');
-    expect(lines).toContain('| `e_prescribing_enabled` | on 5% | on 25% | 20% on | Gradual rollout - Phase 2 | TICKET-13010 | sam.lee@pms.example.com | lead@pms.example.com |');
+    expect(lines).toContain('| `telehealth_appointments_enabled` | on 25% | off (kill switch) | 25% off | Kill switch: video provider outage | TICKET-13020 | `oncall@pms.example.com` | – |');
+    expect(lines).toContain('| `e_prescribing_enabled` | on 5% | on 25% | 20% on | Gradual rollout - Phase 2 | TICKET-13010 | `sam.lee@pms.example.com` | `lead@pms.example.com` |');
     expect(lines).not.toContain('#### staging');
-    expect(lines).toContain('<summary>changed <code>dist/production/configmap-feature-flags-config.yaml</code> (ConfigMap pms/feature-flags-config)</summary>');
+    expect(lines).toContain('<summary>changed <code>dist/production/configmap-feature-flags-config.yaml</code> (<code>ConfigMap pms/feature-flags-config</code>)</summary>');
     expect(r.stdout).toMatch(/<details>\n<summary>[^\n]*<\/summary>\n\n```diff\n--- a\/dist\/production[\s\S]*\n```\n<\/details>/);
   });
 
-  it('leaves out object diffs that would pass the comment size budget, and escapes HTML in reasons', async () => {
+  it('leaves out object diffs that would pass the comment size budget, and keeps HTML in reasons as text', async () => {
     // GIVEN a change whose ConfigMap diff is larger than a tiny budget, with markup in the reason
     const dir = tempProject({ git: true });
     const r0 = await flagops(dir, 'rollout', 'e_prescribing_enabled', '--env', 'production', '--to', '25', '--reason', 'Phase 2 <b>now</b> | fast', '--ticket', 'TICKET-1', ...audit, '--approved-by', 'lead@pms.example.com');
     expect(r0.code).toBe(0);
     // WHEN rendering markdown with --max-chars 1000
     const r = await flagops(dir, 'diff', '--format', 'markdown', '--max-chars', '1000');
-    // THEN the object is listed without its diff, and the reason cannot inject markup or break the table
+    // THEN the object is listed without its diff, and the reason cannot inject markup (a code span) or break the table
     expect(r.stdout).not.toContain('```diff');
     expect(r.stdout).toMatch(/<summary>changed <code>dist\/production\/configmap-feature-flags-config\.yaml<\/code>[^\n]*\n\nDiff of \d+ lines left out to keep this under the size limit/);
-    expect(r.stdout).toContain('| Phase 2 &lt;b&gt;now&lt;/b&gt; \\| fast |');
+    expect(r.stdout).toContain('| Phase 2 `<b>now</b>` \\| fast |');
     // AND the default budget keeps the diff
     expect((await flagops(dir, 'diff', '--format', 'markdown')).stdout).toContain('```diff');
   });
@@ -127,6 +127,44 @@ describe('flagops diff', () => {
     expect(text.stdout).toMatch(/^flagops diff against HEAD \([0-9a-f]{12}\): nothing changes$/);
     const md = await flagops(dir, 'diff', '--format', 'markdown');
     expect(md.stdout).toContain('Nothing changes: the flag files and the synthesized manifests are the same as the base.');
+  });
+
+  it('reports a hand-edited dist/ as drift in every format, never "nothing changes", as check does', async () => {
+    // GIVEN a bare origin, and a branch that hand-edits production's ConfigMap in dist/ (e_prescribing on for everyone), flag files untouched
+    const dir = tempProject({ git: true });
+    const origin = `${dir}.origin.git`;
+    git(dir, 'init', '-q', '--bare', origin);
+    git(dir, 'remote', 'add', 'origin', origin);
+    git(dir, 'push', '-q', 'origin', 'main');
+    git(dir, 'fetch', '-q', 'origin');
+    git(dir, 'checkout', '-q', '-b', 'hand-edit');
+    const CONFIGMAP = 'dist/production/configmap-feature-flags-config.yaml';
+    replaceIn(dir, CONFIGMAP, '        "e_prescribing_enabled": false,', '        "e_prescribing_enabled": true,');
+    const line = read(dir, CONFIGMAP).split('\n').indexOf('        "e_prescribing_enabled": true,') + 1;
+    commitAll(dir, 'tweak the ConfigMap by hand', { date: '2026-11-23T11:00:00Z' });
+    // WHEN check and diff judge the branch against origin/main
+    const check = await flagops(dir, 'check');
+    const finding = `${CONFIGMAP}:${line}:1: error: ${CONFIGMAP} differs from a fresh synth; run \`npx flagops synth\` and commit dist/ [drift]`;
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(finding);
+    const text = await flagops(dir, 'diff');
+    const md = await flagops(dir, 'diff', '--format', 'markdown');
+    const json = await flagops(dir, 'diff', '--format', 'json');
+    // THEN the text form says the same as check, in its own section, and never "nothing changes"
+    expect(text.stdout).not.toContain('nothing changes');
+    expect(text.stdout.split('\n')[0]).toMatch(/^flagops diff against origin\/main \(merge base [0-9a-f]{12}\): 1 file of dist\/ differs from a fresh synth \(drift\)$/);
+    expect(text.stdout).toContain(`drift: dist/ is not what the flag files synthesize (a hand edit, or a synth not committed); flagops check fails until it is:\n  ${finding}`);
+    // AND so does the pull-request comment
+    expect(md.stdout).not.toContain('Nothing changes');
+    expect(md.stdout).toContain('**1 file of `dist/` differs from a fresh synth (drift)**');
+    expect(md.stdout).toContain('#### Drift: dist/ is not what the flag files synthesize');
+    expect(md.stdout).toContain(`- \`${CONFIGMAP}:${line}\`: differs from a fresh synth`);
+    // AND the JSON carries check's findings
+    const out = JSON.parse(json.stdout) as { summary: string; drift: unknown[] };
+    expect(out.summary).toBe('1 file of dist/ differs from a fresh synth (drift)');
+    expect(out.drift).toEqual([{ file: CONFIGMAP, line, col: 1, severity: 'error', rule: 'drift', message: `${CONFIGMAP} differs from a fresh synth; run \`npx flagops synth\` and commit dist/` }]);
+    // AND --exit-code counts drift as a change
+    expect((await flagops(dir, 'diff', '--exit-code')).code).toBe(1);
   });
 
   it('exits 1 with --exit-code when something changes', async () => {

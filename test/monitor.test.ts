@@ -246,7 +246,7 @@ describe('flagops monitor: reports', () => {
     const r = await monitorIn(dir, url, '--report', 'rollout.md');
     expect(r.code).toBe(3);
     const md = readFileSync(join(dir, 'rollout.md'), 'utf8');
-    expect(md).toContain('# Rollout monitor: telehealth_appointments_enabled in production');
+    expect(md).toContain('# Rollout monitor: `telehealth_appointments_enabled` in production');
     expect(md).toContain('**Verdict: breached: roll back** (exit code 3)');
     expect(md).toContain('| error ratio | 5% | `monitoring.errorRatio` |');
     expect(md).toMatch(/\| \d{4}-\d\d-\d\dT[\d:]+Z \| \d+ms \| \*\*12\.5%\*\* \| 0\.120s \| 0\.400s \| 0% \|/);

@@ -2,15 +2,26 @@
  * `flagops restore` (git is the backup: a restore is a reviewed change) and `flagops remove` (a
  * flag retired as a reviewed change), with real git, round-tripping through `flagops check`.
  */
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../lib/review/audit.ts';
 import type { Review } from '../lib/review/review.ts';
-import { flagops, git, read, tempProject, type CliResult } from './helpers.ts';
+import { flagops, git, initRepository, read, REPO_ROOT, tempProject, write, type CliResult } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 
 const PROD = 'environments/production/flags.yaml';
 const AUDIT = ['--ticket', 'INC-2300', '--by', 'oncall@pms.example.com'];
 const errorsOf = (r: CliResult, rule: string): string[] => r.stdout.split('\n').filter((l) => l.includes(': error: ') && l.endsWith(`[${rule}]`));
+
+/** The sample project with the sample backend at its configured source folder (environments/project.ts), committed on main. */
+function withBackend(): string {
+  const dir = tempProject();
+  cpSync(join(REPO_ROOT, BACKEND), join(dir, BACKEND), { recursive: true });
+  initRepository(dir);
+  return dir;
+}
+const BACKEND = 'test/fixtures/pms-backend';
 
 /** GIVEN the sample on main (A), then a commit at 11:00 raising e_prescribing 5% -> 25% and telehealth 25% -> 50%, and kill-switching patient portal messaging in production. */
 function afterARelease(): { dir: string; before: string } {
@@ -108,7 +119,8 @@ describe('flagops remove', () => {
   });
 
   it('retires a flag on 100% everywhere only with --keep-code-path, and a flag off everywhere never with it', async () => {
-    const dir = tempProject({ git: true });
+    // GIVEN the sample backend, where no code reads online_bill_pay_enabled (only a comment names it)
+    const dir = withBackend();
     const before = read(dir, 'environments/catalog.yaml');
     const refused = await flagops(dir, 'remove', 'online_bill_pay_enabled', '--reason', 'Done', '--ticket', 'TICKET-9000');
     expect(refused.code).toBe(1);
@@ -124,6 +136,40 @@ describe('flagops remove', () => {
     const off = await flagops(dir, 'remove', 'lab_results_auto_release_enabled', '--keep-code-path', '--reason', 'x', '--ticket', 'TICKET-9001');
     expect(off.code).toBe(1);
     expect(off.stderr).toContain('is off everywhere (dev: off, staging: off, production: off): without the flag the code keeps its off path');
+  });
+
+  it('refuses --keep-code-path while the configured code still reads the flag, listing every place, and writes nothing', async () => {
+    // GIVEN audit_log_streaming_enabled on 100% everywhere, still read by the sample backend's maintenance.py
+    const dir = withBackend();
+    const files = ['environments/catalog.yaml', 'environments/production/flags.yaml', 'dist/production/configmap-feature-flags-config.yaml'];
+    const before = files.map((f) => read(dir, f));
+    // WHEN it is removed with --keep-code-path ("the code no longer reads the flag")
+    const r = await flagops(dir, 'remove', 'audit_log_streaming_enabled', '--keep-code-path', '--reason', 'Streaming is always on', '--ticket', 'TICKET-9100');
+    // THEN it is refused (exit 1), naming every place that reads it and what to do, and no file changes
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toContain(
+      `flagops: refused: --keep-code-path says the code no longer reads audit_log_streaming_enabled, but flagops refs finds it in 1 place in ${BACKEND}: without the flag that code falls back to its default (off) for everyone. Remove it from the code first (always take the on path), then run flagops remove audit_log_streaming_enabled --keep-code-path again; no file was changed`,
+    );
+    expect(r.stderr).toContain(`  ${BACKEND}/app/ops/maintenance.py:17:`);
+    expect(r.stderr).toContain('details = await flags.audit_log_streaming_enabled_details_async(ctx)');
+    expect(files.map((f) => read(dir, f))).toEqual(before);
+    // AND once the code no longer reads it, the same command retires it
+    write(dir, `${BACKEND}/app/ops/maintenance.py`, read(dir, `${BACKEND}/app/ops/maintenance.py`).replace('flags.audit_log_streaming_enabled_details_async(ctx)', 'always_streaming()'));
+    const done = await flagops(dir, 'remove', 'audit_log_streaming_enabled', '--keep-code-path', '--reason', 'Streaming is always on', '--ticket', 'TICKET-9100');
+    expect(done.code, done.stdout + done.stderr).toBe(0);
+  });
+
+  it('says so when no source folders are configured, and refuses --keep-code-path when a configured one is missing', async () => {
+    // GIVEN the sample without its backend (the configured folder does not exist)
+    const missing = tempProject({ git: true });
+    const r = await flagops(missing, 'remove', 'online_bill_pay_enabled', '--keep-code-path', '--reason', 'Done', '--ticket', 'TICKET-9000');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`flagops: error: --keep-code-path needs the code to check that it no longer reads online_bill_pay_enabled: sourceFolders (environments/project.ts) folder '${BACKEND}' does not exist`);
+    // AND with no source folders configured, it goes ahead with a note saying the code was not checked
+    write(missing, 'environments/project.ts', read(missing, 'environments/project.ts').replace("sourceFolders: ['test/fixtures/pms-backend'],", 'sourceFolders: [],'));
+    const unchecked = await flagops(missing, 'remove', 'online_bill_pay_enabled', '--keep-code-path', '--reason', 'Done', '--ticket', 'TICKET-9000');
+    expect(unchecked.code, unchecked.stdout + unchecked.stderr).toBe(0);
+    expect(unchecked.stderr).toContain('flagops: note: the code was not checked for online_bill_pay_enabled (no sourceFolders in environments/project.ts): make sure no code reads it');
   });
 
   it('refuses a flag on for some users, or required by another flag, and an unknown flag is a usage error', async () => {

@@ -94,7 +94,7 @@ describe('no silent skip: a change with no base is said, and fails under CI', ()
     expect(local.stderr).toContain('flagops: note: no origin/main in this clone, so the change has no base');
     expect(local.stderr).toContain('showing only the uncommitted changes against HEAD');
     const md = await flagops(dir, 'diff', '--format', 'markdown');
-    expect(md.stdout).toContain('> **Note:** no origin/main in this clone');
+    expect(md.stdout).toContain('> **Note:** no `origin/main` in this clone');
     const ci = await flagopsWith(dir, ['diff'], CI);
     expect(ci.code).toBe(1);
     expect(ci.stderr).toContain('flagops: error: no origin/main in this clone');

@@ -10,8 +10,11 @@ import { PROJECT_FILE } from '../../lib/workspace/project.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import { classifyLane, distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type Lane, type ObjectReview, type Review } from '../../lib/review/review.ts';
 import { now, openWorkspace, projectSettings, UsageError, validate, type Workspace } from '../../lib/workspace/workspace.ts';
-import { cell, code, inline } from '../markdown.ts';
+import { cell, code, fenced, htmlCode, inline } from '../markdown.ts';
 import { printable, safeJson, type Output } from '../report.ts';
+import { formatFinding } from '../../lib/text/format.ts';
+import { DRIFT_FIX } from '../../lib/workspace/dist.ts';
+import type { Finding } from '../../model/findings.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 
 /** The first line of the markdown form: CI finds its own PR comment by it. */
@@ -46,7 +49,9 @@ export const registerDiff: Register = (program, ctx) => {
       const commit = chosen.commit;
       const onBase = baseProject(ws, commit);
       const base = onBase.parsed;
-      const current = await validate(ws, { now: now() });
+      // With the drift check of `flagops check`: the comment never says "nothing changes" where check fails.
+      const current = await validate(ws, { now: now(), drift: true });
+      const drift = current.findings.filter((f) => f.rule === 'drift');
       const environments = ws.settings.map((s) => s.name);
       let after: Map<string, string>;
       if (current.manifests) {
@@ -61,6 +66,7 @@ export const registerDiff: Register = (program, ctx) => {
         flags: reviewFlags(base.model, current.parsed.model),
         objects: reviewObjects(distAtCommit(ws.root, commit), after),
         ...(code ? { code } : {}),
+        ...(drift.length > 0 ? { drift } : {}),
       };
       notes.push(...(code?.notes ?? []));
       const files = changedFiles(ws.root, commit);
@@ -68,7 +74,7 @@ export const registerDiff: Register = (program, ctx) => {
       const header = { base: chosen.ref, commit: shortSha(commit), mergeBase: chosen.mergeBase, maxChars: opts.maxChars, lane };
       const render = { text: renderText, markdown: renderMarkdown, json: renderJson }[opts.format];
       render(ctx.output, review, environments, header, notes);
-      const changed = review.flags.length > 0 || review.objects.length > 0 || review.rules.length > 0;
+      const changed = review.flags.length > 0 || review.objects.length > 0 || review.rules.length > 0 || drift.length > 0;
       ctx.exitCode = opts.exitCode && changed ? EXIT.violations : EXIT.ok;
     });
 };
@@ -111,6 +117,34 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** Whether the review has nothing to show: no flag, object, code reference or drift. */
+const unchanged = (review: Review): boolean =>
+  review.flags.length === 0 && review.objects.length === 0 && review.rules.length === 0 && !review.code?.removable.length && !review.drift?.length;
+
+const DRIFT_TITLE = 'dist/ is not what the flag files synthesize (a hand edit, or a synth not committed)';
+
+/** The drift section of the text form: check's findings, as check prints them. */
+function driftText(o: Output, drift: readonly Finding[] | undefined): void {
+  if (!drift?.length) return;
+  o.out('');
+  o.out(`drift: ${DRIFT_TITLE}; flagops check fails until it is:`);
+  for (const f of drift) o.out(`  ${formatFinding(f, o.color)}`);
+}
+
+/** The drift section of the markdown form: what is deployed is the committed dist/, not the flag files shown below. */
+function driftMarkdown(drift: readonly Finding[] | undefined): string[] {
+  if (!drift?.length) return [];
+  const what = (f: Finding) => f.message.replace(`${f.file} `, '').replace(`; ${DRIFT_FIX}`, '');
+  return [
+    '',
+    `#### Drift: ${DRIFT_TITLE}`,
+    '',
+    `\`flagops check\` fails with \`drift\`: the committed manifests are what deploys, and they differ from what the flag files below synthesize. To fix: ${inline(DRIFT_FIX)}.`,
+    '',
+    ...drift.map((f) => `- ${code(f.line > 0 ? `${f.file}:${f.line}` : f.file)}: ${inline(what(f))}`),
+  ];
+}
+
 const switching = (f: FlagReview): string => (f.switching ? `${f.switching.percent}% of users switch ${f.switching.to}` : 'nobody switches');
 const orDash = (s: string | undefined): string => (s === undefined ? '-' : printable(s));
 
@@ -126,7 +160,7 @@ function against(h: Header, show: (s: string) => string): string {
 function renderText(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const title = `flagops diff against ${against(h, printable)}`;
   for (const n of notes) o.err(`flagops: note: ${printable(n)}`);
-  if (nothingChanges(review)) {
+  if (unchanged(review)) {
     o.out(`${title}: nothing changes`);
     return;
   }
@@ -137,6 +171,7 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
     o.out(`settings and rules (${RULES_NOTE}):`);
     for (const r of review.rules) o.out(`  ${printable(where(r))}: ${printable(ruleSubject(r))}: ${printable(r.before)} -> ${printable(r.after)}`);
   }
+  driftText(o, review.drift);
   for (const env of environments) {
     const flags = review.flags.filter((f) => f.environment === env);
     if (flags.length === 0) continue;
@@ -175,24 +210,25 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
  */
 export const MARKDOWN_BUDGET = 60_000;
 
-function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
+export function renderMarkdown(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const lines: string[] = [MARKDOWN_MARKER, `### flagops diff against ${against(h, code)}`, ''];
   for (const n of notes) lines.push(`> **Note:** ${inline(n)}`, '');
-  if (nothingChanges(review)) {
+  if (unchanged(review)) {
     lines.push('Nothing changes: the flag files and the synthesized manifests are the same as the base.');
     o.out(lines.join('\n'));
     return;
   }
-  lines.push(`**${summaryLine(review, environments)}**`);
-  if (h.lane.fast) lines.push('', `> ${fastLaneLine(h.lane)}`);
+  lines.push(`**${inline(summaryLine(review, environments))}**`);
+  if (h.lane.fast) lines.push('', `> ${inline(fastLaneLine(h.lane))}`);
   if (review.rules.length > 0) {
-    lines.push('', '#### Settings and rules', '', `> **This pull request changes what judges flag changes:** ${RULES_NOTE}.`, '', '| Where | What | Before | After |', '|---|---|---|---|');
+    lines.push('', '#### Settings and rules', '', `> **This pull request changes what judges flag changes:** ${inline(RULES_NOTE)}.`, '', '| Where | What | Before | After |', '|---|---|---|---|');
     for (const r of review.rules) lines.push(`| ${code(where(r))} | ${cell(ruleSubject(r))} | ${code(r.before)} | ${code(r.after)} |`);
   }
+  lines.push(...driftMarkdown(review.drift));
   for (const env of environments) {
     const flags = review.flags.filter((f) => f.environment === env);
     if (flags.length === 0) continue;
-    lines.push('', `#### ${env}`, '', '| Flag | Before | After | Users switching | Reason | Ticket | Changed by | Approved by |', '|---|---|---|---|---|---|---|---|');
+    lines.push('', `#### ${inline(env)}`, '', '| Flag | Before | After | Users switching | Reason | Ticket | Changed by | Approved by |', '|---|---|---|---|---|---|---|---|');
     for (const f of flags) {
       const share = f.switching ? `${f.switching.percent}% ${f.switching.to}` : 'none';
       lines.push(
@@ -205,7 +241,7 @@ function renderMarkdown(o: Output, review: Review, environments: readonly string
     lines.push('', '#### Code references', '');
     for (const r of removable) {
       const was = r.before.map((ref) => code(`${ref.file}:${ref.line}`)).join(', ');
-      lines.push(`- ${code(r.flag)} (${inline(r.owner)}): this change removes its last code reference (${was}), so the flag can now be removed: \`flagops remove ${inline(r.flag)}\``);
+      lines.push(`- ${code(r.flag)} (${inline(r.owner)}): this change removes its last code reference (${was}), so the flag can now be removed: ${code(`flagops remove ${r.flag}`)}`);
     }
   }
   if (review.objects.length > 0) {
@@ -222,22 +258,25 @@ function renderMarkdown(o: Output, review: Review, environments: readonly string
 }
 
 function objectDetails(obj: ObjectReview, tooLarge = false): string[] {
-  const summary = `<summary>${obj.change} <code>${inline(obj.path)}</code> (${inline(obj.object)})</summary>`;
+  // Raw HTML: markdown is not parsed there, so names go in <code> (GitHub links and mentions nothing inside it).
+  const summary = `<summary>${obj.change} ${htmlCode(obj.path)} (${htmlCode(obj.object)})</summary>`;
   if (obj.hidden) return ['<details>', summary, '', 'Secret: content not shown.', '</details>', ''];
   if (tooLarge) {
     const n = obj.patch!.split('\n').length;
     return ['<details>', summary, '', `Diff of ${n} lines left out to keep this under the size limit: see the job summary or run \`npx flagops diff\`.`, '</details>', ''];
   }
   // A fence longer than any backtick run in the patch, so YAML content cannot end it.
-  const patch = obj.patch!.split('\n').map(printable).join('\n');
-  const longest = (patch.match(/`+/g) ?? []).reduce((n, s) => Math.max(n, s.length), 2);
-  const fence = '`'.repeat(longest + 1);
-  return ['<details>', summary, '', `${fence}diff`, patch, fence, '</details>', ''];
+  return ['<details>', summary, '', ...fenced(obj.patch!, 'diff'), '</details>', ''];
 }
 
 function renderJson(o: Output, review: Review, environments: readonly string[], h: Header, notes: readonly string[]): void {
   const rules = review.rules.map((r) => ({ file: r.file, line: r.at.line, environment: r.environment ?? null, subject: r.subject, before: r.before, after: r.after }));
-  o.out(safeJson({ base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, lane: h.lane, rules, flags: review.flags, objects: review.objects, code: review.code ?? null }, 2));
+  o.out(
+    safeJson(
+      { base: h.base, commit: h.commit, mergeBase: h.mergeBase, summary: summaryLine(review, environments), notes, lane: h.lane, rules, flags: review.flags, objects: review.objects, code: review.code ?? null, drift: review.drift ?? [] },
+      2,
+    ),
+  );
 }
 
 /** What the settings-and-rules section says above its list. */
@@ -249,4 +288,3 @@ const where = (r: RuleChange): string => (r.at.line > 0 ? `${r.file}:${r.at.line
 /** `production soakMinutes`, `x_enabled requires`, `@login`. */
 const ruleSubject = (r: RuleChange): string => (r.environment ? `${r.environment} ${r.subject}` : r.subject);
 
-const nothingChanges = (review: Review): boolean => review.flags.length === 0 && review.objects.length === 0 && review.rules.length === 0 && !review.code?.removable.length;

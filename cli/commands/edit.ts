@@ -60,6 +60,7 @@ export function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolea
   }
   if (outcome.refused) {
     ctx.output.err(`flagops: refused: ${printable(outcome.refused)}; no file was changed`);
+    for (const d of outcome.details ?? []) ctx.output.err(`  ${printable(d)}`);
     ctx.exitCode = EXIT.violations;
     return;
   }
@@ -183,7 +184,7 @@ export const registerEdits: Register = (program, ctx) => {
     program
       .command('remove <flag>')
       .description('retire a flag: delete it from the catalog and every environment, once that changes nothing for users (off everywhere, or on 100% everywhere with --keep-code-path)')
-      .option('--keep-code-path', 'the flag is on 100% everywhere and the code no longer reads it (it always takes the on path)'),
+      .option('--keep-code-path', 'the flag is on 100% everywhere and the code no longer reads it (it always takes the on path); checked in sourceFolders as flagops refs does'),
   ).action(async (flag: string, opts: Omit<AuditOptions, 'env' | 'approvedBy'> & { keepCodePath?: boolean }) => {
     oneLine('reason', opts.reason);
     const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: !opts.dryRun });

@@ -137,7 +137,7 @@ function renderText(o: Output, model: ProjectModel, scan: ReferenceScan, finding
   o.out(`flagops refs: ${countsLine(model, scan)}: ${summarize(findings)}`);
 }
 
-function renderMarkdown(o: Output, model: ProjectModel, scan: ReferenceScan, findings: readonly Finding[]): void {
+export function renderMarkdown(o: Output, model: ProjectModel, scan: ReferenceScan, findings: readonly Finding[]): void {
   const flags = perFlag(model, scan);
   const lines = [REFS_MARKDOWN_MARKER, `### flagops refs: code references in ${scan.folders.map(code).join(', ')}`, '', `**${inline(countsLine(model, scan))}**`, ''];
   lines.push('| Flag | Owner | References | Where (first 3) |', '|---|---|---|---|');

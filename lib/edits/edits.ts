@@ -13,15 +13,17 @@ import { distTransaction, planDist, type DistPlan } from '../workspace/dist.ts';
 import { gitReader, resolveRef } from '../review/git.ts';
 import { withLock } from '../workspace/lock.ts';
 import { commitTransaction } from '../workspace/transaction.ts';
-import { CATALOG_FILE, diskReader, parseProject, type ParseCache } from '../workspace/project.ts';
+import { CATALOG_FILE, diskReader, parseProject, PROJECT_FILE, type ParseCache } from '../workspace/project.ts';
 import { addEntry, removeEntry, setFields } from '../yaml/yaml-edit.ts';
 import { YamlSource } from '../yaml/yaml-source.ts';
 import type { FlagFileSource, Parsed } from '../../model/flags.ts';
 import { isMap, isScalar, type Pair } from 'yaml';
 import { quote } from '../text/errors.ts';
 import { unknownEnvironment, unknownFlag } from '../text/suggest.ts';
-import { distProjectFiles, overlay, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
+import { distProjectFiles, overlay, projectSettings, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
 import { shortSha } from '../text/sha.ts';
+import { scanSources, sourceFolders } from '../code/code-refs.ts';
+import type { CodeReference } from '../../model/code-references.ts';
 
 /** The audit fields every edit carries. */
 export interface AuditFields {
@@ -324,6 +326,19 @@ export async function removeFlag(ws: Workspace, remove: RemoveFlag, options: Edi
     if (full && !remove.keepCodePath) {
       return refuse(`${remove.flag} is on 100% everywhere: without it in the ConfigMap the backend falls back to its default (off) for everyone. Remove the flag from the code first so it always takes the on path, then pass --keep-code-path`);
     }
+    if (full && remove.keepCodePath) {
+      const reads = codeReading(ws, remove.flag, catalog.names, options.onNote);
+      if (reads && reads.places.length > 0) {
+        const n = reads.places.length;
+        return {
+          ...refuse(
+            `--keep-code-path says the code no longer reads ${remove.flag}, but flagops refs finds it in ${n} place${n === 1 ? '' : 's'} in ${reads.folders.join(', ')}: ` +
+              `without the flag that code falls back to its default (off) for everyone. Remove it from the code first (always take the on path), then run flagops remove ${remove.flag} --keep-code-path again`,
+          ),
+          details: reads.places.map((r) => `${r.file}:${r.line}:${r.col}: ${r.code}`),
+        };
+      }
+    }
     if (!off && !full) {
       return refuse(`${remove.flag} is on for some users (${where}): removing it would switch them. Turn it off everywhere (flagops disable), or take it to 100% everywhere (flagops advance) and remove it from the code, first`);
     }
@@ -340,6 +355,29 @@ export async function removeFlag(ws: Workspace, remove: RemoveFlag, options: Edi
     const how = off ? 'it was off everywhere' : 'it was on 100% everywhere; the code keeps the on path';
     return finish(ws, before, changes, `removed ${remove.flag} from the catalog and ${environments.map((e) => e.settings.name).join(', ')} (${how})`, remove.at, options);
   }, options.onNote);
+}
+
+/**
+ * Where the configured source folders (`sourceFolders` in environments/project.ts) still read
+ * `flag`, as `flagops refs` finds it: `remove --keep-code-path` is a claim about the code, checked
+ * here. Undefined, with a note, when no folders are configured; a configured folder that is missing
+ * is a usage error (the claim cannot be checked).
+ */
+function codeReading(ws: Workspace, flag: string, catalog: readonly string[], onNote?: (note: string) => void): { folders: string[]; places: CodeReference[] } | undefined {
+  const configured = projectSettings(ws).sourceFolders;
+  if (configured.length === 0) {
+    onNote?.(`the code was not checked for ${flag} (no sourceFolders in ${PROJECT_FILE}): make sure no code reads it`);
+    return undefined;
+  }
+  let folders;
+  try {
+    folders = sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
+  } catch (e) {
+    if (e instanceof UsageError) throw new UsageError(`--keep-code-path needs the code to check that it no longer reads ${flag}: ${e.message}; check the code out there, or correct sourceFolders`);
+    throw e;
+  }
+  const scan = scanSources(ws.root, folders, catalog);
+  return { folders: folders.map((f) => f.shown), places: scan.references.filter((r) => r.flag === flag) };
 }
 
 interface FinishOptions extends EditOptions {

@@ -14,6 +14,7 @@ import { listTree, readBlobs } from './git.ts';
 import { flagConfigMapPath } from '../../constructs/names.ts';
 import { statesFile } from '../workspace/project.ts';
 import type { ProjectModel } from '../../model/flags.ts';
+import type { Finding } from '../../model/findings.ts';
 
 /** One flag's change in one environment, as a reviewer reads it. */
 export interface FlagReview {
@@ -54,6 +55,11 @@ export interface Review {
   readonly objects: readonly ObjectReview[];
   /** What the change does to the flags' code references (when the source folders were compared). */
   readonly code?: CodeReview;
+  /**
+   * `drift` findings, as `flagops check` reports them: committed dist/ files that differ from a
+   * fresh synth of the same flag files (hand edits, a synth not committed), are missing or stale.
+   */
+  readonly drift?: readonly Finding[];
 }
 
 /** The flag changes between two project models, in promotion and file order. */
@@ -152,6 +158,8 @@ export function summaryLine(review: Review, environments: readonly string[]): st
   if (objectCounts.length > 0) parts.push(objectCounts.join(', '));
   const removable = review.code?.removable.length ?? 0;
   if (removable > 0) parts.push(`${removable} ${removable === 1 ? 'flag loses its last code reference' : 'flags lose their last code reference'}`);
+  const drift = review.drift?.length ?? 0;
+  if (drift > 0) parts.push(`${drift} ${drift === 1 ? 'file of dist/ differs' : 'files of dist/ differ'} from a fresh synth (drift)`);
   return parts.length > 0 ? parts.join('; ') : 'nothing changes';
 }
 

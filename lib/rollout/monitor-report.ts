@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../text/duration.ts';
 import { printable, safeJson } from '../text/printable.ts';
+import { code, fenced, inline } from '../text/markdown.ts';
 import { exitCode, formatThreshold, formatValue, type MonitorResult, type Signal, type SignalId } from './monitor.ts';
 import { shortSha } from '../text/sha.ts';
 
@@ -91,21 +92,19 @@ function toJson(r: MonitorReport): unknown {
   };
 }
 
-const cell = (s: string): string => s.replace(/\|/g, '\\|');
-
 function toMarkdown(r: MonitorReport): string {
   const { result } = r;
   const label = (id: SignalId) => r.signals.find((s) => s.id === id)?.label ?? id;
   const lines = [
-    `# Rollout monitor: ${r.flag} in ${r.environment}`,
+    `# Rollout monitor: ${inline(r.flag)} in ${inline(r.environment)}`,
     '',
     `**Verdict: ${verdictText(result)}** (exit code ${exitCode(result)})`,
     '',
     '| | |',
     '|---|---|',
-    `| Flag | \`${r.flag}\`${r.flagState ? ` (${r.flagState} when monitoring started)` : ''} |`,
-    `| Environment | ${r.environment} (namespace \`${r.namespace}\`, job \`${r.job}\`) |`,
-    `| Prometheus | ${r.prometheus} |`,
+    `| Flag | ${code(r.flag)}${r.flagState ? ` (${inline(r.flagState)} when monitoring started)` : ''} |`,
+    `| Environment | ${inline(r.environment)} (namespace ${code(r.namespace)}, job ${code(r.job)}) |`,
+    `| Prometheus | ${code(r.prometheus)} |`,
     `| Polling | every ${formatDuration(r.intervalMs)} for ${formatDuration(r.durationMs)}, queries over \`[${r.window}]\`; a breach is ${r.consecutive} poll${r.consecutive === 1 ? '' : 's'} in a row above a threshold |`,
     `| Started | ${result.startedAt} |`,
     `| Ended | ${result.endedAt} (${result.polls.length} poll${result.polls.length === 1 ? '' : 's'}) |`,
@@ -115,7 +114,7 @@ function toMarkdown(r: MonitorReport): string {
     lines.push('## Breaches', '');
     for (const b of result.breaches) {
       const s = r.signals.find((x) => x.id === b.signal)!;
-      lines.push(`- ${b.at}: ${s.label} ${formatValue(b.value, s.unit)} > ${formatThreshold(b.threshold, s.unit)} (\`${s.setting}\`)`);
+      lines.push(`- ${b.at}: ${inline(s.label)} ${formatValue(b.value, s.unit)} > ${formatThreshold(b.threshold, s.unit)} (${code(s.setting)})`);
     }
     lines.push('');
   }
@@ -124,28 +123,24 @@ function toMarkdown(r: MonitorReport): string {
     lines.push(
       '## Roll back',
       '',
-      `The kill switch is prepared on branch \`${b.branch}\` (commit \`${shortSha(b.commit)}\`${b.pushed ? `, pushed to \`${printable(b.pushed)}\`` : ''}), with every rule checked against main: review and merge its pull request. The same change by hand:`,
+      `The kill switch is prepared on branch ${code(b.branch)} (commit ${code(shortSha(b.commit))}${b.pushed ? `, pushed to ${code(b.pushed)}` : ''}), with every rule checked against main: review and merge its pull request. The same change by hand:`,
       '',
-      '```sh',
-      printable(r.rollback ?? ''),
-      '```',
+      ...fenced(r.rollback ?? '', 'sh'),
       '',
     );
-  } else if (r.rollback) lines.push('## Roll back', '', 'Run the kill switch, then open the pull request it prepares:', '', '```sh', printable(r.rollback), '```', '');
+  } else if (r.rollback) lines.push('## Roll back', '', 'Run the kill switch, then open the pull request it prepares:', '', ...fenced(r.rollback, 'sh'), '');
   if (result.error) {
     // Server text: one printable line, in a code block (longer than any backtick run in it) so markdown and HTML stay inert.
-    const error = printable(result.error);
-    const fence = '`'.repeat((error.match(/`+/g) ?? []).reduce((n, run) => Math.max(n, run.length), 2) + 1);
-    lines.push('## Error', '', `${fence}text`, error, fence, '');
+    lines.push('## Error', '', ...fenced(printable(result.error), 'text'), '');
   }
   if (result.noData.length > 0) {
-    lines.push('## No data', '', `No data in any poll for: ${result.noData.map(label).join(', ')}. Check that the backend is scraped with job \`${r.job}\` and namespace \`${r.namespace}\`, and that it had traffic.`, '');
+    lines.push('## No data', '', `No data in any poll for: ${result.noData.map((id) => inline(label(id))).join(', ')}. Check that the backend is scraped with job ${code(r.job)} and namespace ${code(r.namespace)}, and that it had traffic.`, '');
   }
   lines.push('## Thresholds', '', '| Signal | Threshold | Setting | Query |', '|---|---|---|---|');
   for (const s of r.signals) {
-    lines.push(`| ${s.label}${s.optional ? ' (when present)' : ''} | ${formatThreshold(s.threshold, s.unit)} | \`${s.setting}\` | \`${cell(s.query)}\` |`);
+    lines.push(`| ${inline(s.label)}${s.optional ? ' (when present)' : ''} | ${formatThreshold(s.threshold, s.unit)} | ${code(s.setting)} | ${code(s.query)} |`);
   }
-  lines.push('', '## Figures over time', '', `| Time | Elapsed | ${r.signals.map((s) => s.label).join(' | ')} |`, `|---|---|${r.signals.map(() => '---|').join('')}`);
+  lines.push('', '## Figures over time', '', `| Time | Elapsed | ${r.signals.map((s) => inline(s.label)).join(' | ')} |`, `|---|---|${r.signals.map(() => '---|').join('')}`);
   for (const p of result.polls) {
     const values = r.signals.map((s) => {
       const text = formatValue(p.values[s.id], s.unit);

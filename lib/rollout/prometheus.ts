@@ -2,7 +2,8 @@
  * A small client for the Prometheus HTTP API's instant queries (`/api/v1/query`), with basic-auth
  * or bearer-token authentication, a per-request timeout, and retries with exponential backoff on
  * transient failures that give up after a bounded time. Secrets never appear in its messages, in
- * any form (raw, URL-encoded, base64 of `user:password`), whatever the server echoes; an answer of
+ * any form (lib/text/redact.ts: raw, JSON-escaped, URL-encoded, base64...), whatever the server
+ * echoes, and are redacted before a long answer is cut short; an answer of
  * any other shape than the API's, or larger than {@link MAX_BODY_BYTES}, is an error.
  */
 import { Redactor, redactUrl } from '../text/redact.ts';
@@ -210,7 +211,7 @@ export class PrometheusClient {
         'auth',
       );
     }
-    if (TRANSIENT_STATUS.has(response.status)) throw new Transient(this.redact(`HTTP ${response.status}${apiError(body)}`));
+    if (TRANSIENT_STATUS.has(response.status)) throw new Transient(this.redact(`HTTP ${response.status}${apiError(body, this.secrets)}`));
     let parsed: ApiResponse | undefined;
     try {
       parsed = JSON.parse(body) as ApiResponse;
@@ -224,10 +225,10 @@ export class PrometheusClient {
       );
     }
     if (parsed.status === 'error') {
-      throw new PrometheusError(this.redact(`Prometheus rejected the query (HTTP ${response.status}, ${text(parsed.errorType)}: ${text(parsed.error)}): ${promql}`), 'rejected');
+      throw new PrometheusError(this.redact(`Prometheus rejected the query (HTTP ${response.status}, ${text(parsed.errorType, this.secrets)}: ${text(parsed.error, this.secrets)}): ${promql}`), 'rejected');
     }
     try {
-      return samples(parsed.data);
+      return samples(parsed.data, this.secrets);
     } catch (e) {
       if (e instanceof PrometheusError) throw new PrometheusError(this.redact(e.message), e.failure);
       throw e;
@@ -265,21 +266,24 @@ async function readBody(response: Response): Promise<string | undefined> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A server-provided field for a message: strings as they are, anything else as JSON, cut short. */
-function text(v: unknown): string {
+/**
+ * A server-provided field for a message: strings as they are, anything else as JSON, redacted, then
+ * cut short (redacted first: a secret the cut would halve is never printed in part).
+ */
+function text(v: unknown, secrets: Redactor): string {
   let s: string;
   try {
     s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   } catch {
     s = Array.isArray(v) ? '(a list nested too deeply to show)' : '(an object nested too deeply to show)';
   }
-  return s.length > 2000 ? `${s.slice(0, 2000)}...` : s;
+  return secrets.truncate(s, 2000);
 }
 
-function apiError(body: string): string {
+function apiError(body: string, secrets: Redactor): string {
   try {
     const parsed = JSON.parse(body) as ApiResponse | null;
-    return parsed && typeof parsed === 'object' && parsed.error ? `: ${text(parsed.error)}` : '';
+    return parsed && typeof parsed === 'object' && parsed.error ? `: ${text(parsed.error, secrets)}` : '';
   } catch {
     return '';
   }
@@ -303,27 +307,27 @@ export function sampleValue(text: unknown): number | undefined {
 
 const unexpected = (what: string): PrometheusError => new PrometheusError(`unexpected answer from Prometheus: ${what}`, 'rejected');
 
-function sampleOf(pair: unknown, labels: Readonly<Record<string, string>>): Sample {
+function sampleOf(pair: unknown, labels: Readonly<Record<string, string>>, secrets: Redactor): Sample {
   if (!Array.isArray(pair) || pair.length !== 2) throw unexpected('a sample has no [time, value]');
   const value = sampleValue(pair[1]);
-  if (value === undefined) throw unexpected(`a sample value is not a number: ${typeof pair[1] === 'string' ? `'${text(pair[1])}'` : text(pair[1])}`);
+  if (value === undefined) throw unexpected(`a sample value is not a number: ${typeof pair[1] === 'string' ? `'${text(pair[1], secrets)}'` : text(pair[1], secrets)}`);
   return { labels, value };
 }
 
-function samples(data: unknown): Sample[] {
+function samples(data: unknown, secrets: Redactor): Sample[] {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw unexpected('data is missing');
   const { resultType, result } = data as { resultType?: unknown; result?: unknown };
-  if (resultType === 'scalar') return [sampleOf(result, {})];
+  if (resultType === 'scalar') return [sampleOf(result, {}, secrets)];
   if (resultType === 'vector') {
     if (!Array.isArray(result)) throw unexpected('data.result is not a list');
     return result.map((r: unknown) => {
       if (typeof r !== 'object' || r === null) throw unexpected('a series is not an object');
       const { metric, value } = r as { metric?: unknown; value?: unknown };
       const labels = typeof metric === 'object' && metric !== null && !Array.isArray(metric) ? (metric as Record<string, string>) : {};
-      return sampleOf(value, labels);
+      return sampleOf(value, labels, secrets);
     });
   }
-  throw new PrometheusError(`expected an instant vector or scalar from Prometheus, got a ${text(resultType)}`, 'rejected');
+  throw new PrometheusError(`expected an instant vector or scalar from Prometheus, got a ${text(resultType, secrets)}`, 'rejected');
 }
 
 function safeDecode(s: string): string {

@@ -2,9 +2,16 @@
  * Credentials never appear in output: every line flagops prints, and every report it writes,
  * passes through a {@link Redactor} that knows the secrets of the run (passwords in URLs on the
  * command line, FLAGOPS_PROMETHEUS_PASSWORD / FLAGOPS_PROMETHEUS_TOKEN, and secrets read from
- * files), in every form a server could echo them: as given, URL-encoded, and as the base64 of
- * `user:password` in a `Basic` header.
+ * files), in every form a server could echo them: as given; JSON-escaped (`\"`, `\\`, `\/`, and
+ * `\uXXXX` for any character, escaped once or more); URL-encoded (`%XX` in either case, `+` for a
+ * space, encoded again as `%25XX`); as HTML entities; as printed by {@link printable} (`\x1b`); and
+ * as the base64 and base64url of the secret, and of `user:password` in a `Basic` header. A server
+ * may mix the forms character by character: each character of a secret matches any of its forms.
+ *
+ * Redact first, then shorten: a secret cut in half is no longer recognizable (see
+ * {@link Redactor.truncate}).
  */
+import { escapeCharacter } from './printable.ts';
 
 /** Environment variables that hold secrets. */
 export const SECRET_ENV = ['FLAGOPS_PROMETHEUS_PASSWORD', 'FLAGOPS_PROMETHEUS_TOKEN'] as const;
@@ -12,23 +19,24 @@ export const SECRET_ENV = ['FLAGOPS_PROMETHEUS_PASSWORD', 'FLAGOPS_PROMETHEUS_TO
 export const URL_ENV = ['FLAGOPS_PROMETHEUS_URL'] as const;
 
 export class Redactor {
+  /** The secrets and their base64 forms, as given. */
   private secrets: string[] = [];
+  /** One pattern per secret, matching it in any encoding (built when first needed). */
+  private patterns: RegExp[] | undefined;
 
-  /** Adds a secret (empty ones are ignored). */
+  /** Adds a secret (empty ones are ignored), with its base64 and base64url forms. */
   add(secret: string | undefined): this {
-    if (secret && !this.secrets.includes(secret)) {
-      // Longest first, so a secret containing another is replaced whole.
-      this.secrets = [...this.secrets, secret].sort((a, b) => b.length - a.length);
-    }
+    if (!secret) return this;
+    this.addForm(secret);
+    for (const form of base64Forms(secret)) this.addForm(form);
     return this;
   }
 
-  /** Adds a basic-auth password in every form: raw, URL-encoded, and the base64 of `user:password`. */
+  /** Adds a basic-auth password in every form, with the base64 of `user:password` (the `Basic` header). */
   addBasic(user: string, password: string): this {
     if (!password) return this;
     this.add(password);
-    this.add(encodeURIComponent(password));
-    this.add(Buffer.from(`${user}:${password}`).toString('base64'));
+    for (const form of base64Forms(`${user}:${password}`)) this.addForm(form);
     return this;
   }
 
@@ -43,11 +51,47 @@ export class Redactor {
     return this;
   }
 
-  /** `text` with every secret replaced by `***`. */
+  /**
+   * `text` with every secret, in any encoding, replaced by `***`. Every occurrence of every secret
+   * is found in the text as given (overlapping ones too), and each stretch of text they cover
+   * becomes one `***`: a secret containing another, or two secrets overlapping, leave no piece.
+   */
   redact(text: string): string {
-    let out = text;
-    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join('***');
-    return out;
+    if (this.secrets.length === 0) return text;
+    this.patterns ??= this.secrets.map((s) => new RegExp([...s].map(characterForms).join(''), 'gu'));
+    const covered: [number, number][] = [];
+    for (const pattern of this.patterns) {
+      pattern.lastIndex = 0;
+      for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+        covered.push([m.index, m.index + m[0].length]);
+        pattern.lastIndex = m.index + 1;
+      }
+    }
+    if (covered.length === 0) return text;
+    covered.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let at = 0;
+    for (const [start, end] of covered) {
+      if (end <= at) continue;
+      if (start >= at) out += `${text.slice(at, start)}***`;
+      at = end;
+    }
+    return out + text.slice(at);
+  }
+
+  /**
+   * `text` redacted, then cut to `max` characters with `...` after a cut: redaction sees the whole
+   * text, so a secret that the cut would halve is never printed in part.
+   */
+  truncate(text: string, max: number): string {
+    const safe = this.redact(text);
+    return safe.length > max ? `${safe.slice(0, max)}...` : safe;
+  }
+
+  private addForm(form: string): void {
+    if (!form || this.secrets.includes(form)) return;
+    this.secrets = [...this.secrets, form];
+    this.patterns = undefined;
   }
 }
 
@@ -64,6 +108,42 @@ export function runSecrets(argv: readonly string[], env: NodeJS.ProcessEnv): Red
 export function redactUrl(url: string): string {
   return url.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^\s]*@/is, '$1***@');
 }
+
+/** The base64 (with and without its padding) and base64url of `text`. */
+function base64Forms(text: string): string[] {
+  const bytes = Buffer.from(text, 'utf8');
+  const padded = bytes.toString('base64');
+  return [...new Set([padded, padded.replace(/=+$/, ''), bytes.toString('base64url')])];
+}
+
+/** JSON's two-character escapes: the character after the backslash. */
+const JSON_SHORT: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't' };
+/** HTML's named entities for the characters servers escape. */
+const HTML_NAMED: Readonly<Record<string, string>> = { '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": '(?:apos|#39)' };
+
+/** A regular expression source matching the one character `c` (a code point) in any of its encodings. */
+function characterForms(c: string): string {
+  const code = c.codePointAt(0)!;
+  // One or more backslashes: the escape may itself be escaped (JSON inside a JSON string).
+  const slashes = '\\\\+';
+  const forms = [literal(c)];
+  if (JSON_SHORT[c]) forms.push(slashes + literal(JSON_SHORT[c]!));
+  forms.push(utf16(c).map((unit) => `${slashes}u${hex(unit, 4)}`).join(''));
+  forms.push(slashes + literal(escapeCharacter(c)).replace(/[0-9a-f]/g, (d) => hexDigit(d)));
+  forms.push(utf8(c).map((byte) => `%(?:25)*${hex(byte, 2)}`).join(''));
+  if (c === ' ') forms.push('\\+');
+  forms.push(`&#0*${code};`, `&#[xX]0*${hex(code, 1)};`);
+  if (HTML_NAMED[c]) forms.push(`&${HTML_NAMED[c]};`);
+  return `(?:${forms.join('|')})`;
+}
+
+/** `c` as a regular expression matching itself (valid with the `u` flag). */
+const literal = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+/** A hexadecimal number of at least `width` digits, any letter case. */
+const hex = (n: number, width: number): string => [...n.toString(16).padStart(width, '0')].map(hexDigit).join('');
+const hexDigit = (d: string): string => (/[a-f]/i.test(d) ? `[${d.toLowerCase()}${d.toUpperCase()}]` : d);
+const utf16 = (c: string): number[] => [...Array(c.length).keys()].map((i) => c.charCodeAt(i));
+const utf8 = (c: string): number[] => [...Buffer.from(c, 'utf8')];
 
 function safeDecode(s: string): string {
   try {

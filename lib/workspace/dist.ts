@@ -141,10 +141,13 @@ export function applyDist(root: string, plan: DistPlan): void {
   commitTransaction(root, distTransaction(plan));
 }
 
+/** What every `drift` finding says to do. */
+export const DRIFT_FIX = 'run `npx flagops synth` and commit dist/';
+
 /** `drift` findings: every committed file that differs from a fresh synth, is missing, or is stale. */
 export function driftFindings(root: string, manifests: readonly EnvironmentManifests[], project?: ProjectFiles): Finding[] {
   const plan = planDist(root, manifests, project);
-  const fix = 'run `npx flagops synth` and commit dist/';
+  const fix = DRIFT_FIX;
   return [
     ...plan.write.map((f) =>
       error(
