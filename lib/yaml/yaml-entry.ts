@@ -126,16 +126,16 @@ export function findEntry(text: string, parent: string, key: string, file: strin
   // Every line that names the key, at any indentation, and the top-level line above each.
   const candidates: { line: number; under: number | undefined }[] = [];
   const names: string[] = [];
-  let top: number | undefined; // the last line at column 1 (0-based index)
-  let entryIndent: number | undefined; // the first entry's indentation under the current parent
+  let top: number | undefined; // the last line at column 1 (0-based index), when it is `parent:`
+  let entryIndent: number | undefined; // the first entry's indentation under it
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     if (l.kind === 'top') {
-      top = i;
+      top = isParent.test(l.text) ? i : undefined;
       entryIndent = undefined;
       continue;
     }
-    if (l.kind !== 'indented' || top === undefined || !isParent.test(lines[top]!.text)) continue;
+    if (l.kind !== 'indented' || top === undefined) continue;
     entryIndent ??= l.tab ? undefined : l.indent;
     const content = l.text.trimStart();
     if (!l.tab && l.indent === entryIndent) {
@@ -144,20 +144,21 @@ export function findEntry(text: string, parent: string, key: string, file: strin
     }
     if (isKey.test(content)) candidates.push({ line: i, under: top });
   }
-  // A key line anywhere else (under another top-level line) is the entry only if the parent is uncertain.
+  const regions = conflictRegions(lines);
+  // A key line under another line at column 1, itself below `parent:`: which of the two it belongs to is uncertain.
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     if (l.kind !== 'indented' || !isKey.test(l.text.trimStart()) || candidates.some((c) => c.line === i)) continue;
     const above = lastTopBefore(lines, i);
-    if (above === undefined) continue;
     const parentAbove = lastParentBefore(lines, i, isParent);
-    if (parentAbove !== undefined && lines[above]!.kind === 'top') {
+    if (above !== undefined && parentAbove !== undefined) {
       const stray = lines[above]!;
+      const conflict = regions.find((r) => r.start <= above + 1 && r.end >= above + 1);
+      if (conflict) return at(conflict.start, 1, `${conflictText(conflict)} lies between '${parent}:' (line ${parentAbove + 1}) and the entry '${key}' (line ${i + 1}); ${RESOLVE}`);
       return at(above + 1, 1, `line ${above + 1} (${quoteLine(stray.text)}) starts at column 1 between '${parent}:' (line ${parentAbove + 1}) and the entry '${key}' (line ${i + 1}), so the lines do not say that the entry belongs to '${parent}'; indent or remove line ${above + 1}`);
     }
   }
 
-  const regions = conflictRegions(lines);
   const entries: EntryLines[] = [];
   for (const c of candidates) {
     const l = lines[c.line]!;
@@ -180,23 +181,22 @@ export function findEntry(text: string, parent: string, key: string, file: strin
     return at(entries[1]!.keyLine, entries[1]!.indent + 1, `'${key}' has ${entries.length} entries (lines ${entries.map((e) => e.keyLine).join(', ')}): keep one, delete the others`);
   }
   const entry = entries[0]!;
-  const conflict = regions.find((r) => r.start <= entry.lastLine && r.end >= entry.keyLine) ?? regions.find((r) => r.start <= entry.parentLine && r.end >= entry.parentLine);
-  if (conflict) {
-    return at(
-      conflict.start,
-      1,
-      `a git merge conflict (lines ${conflict.start}-${conflict.end}) runs through the entry '${key}' (lines ${entry.keyLine}-${entry.lastLine}); resolve it (keep the lines you want, delete the <<<<<<<, ======= and >>>>>>> lines)`,
-    );
-  }
+  const through = regions.find((r) => r.start <= entry.lastLine && r.end >= entry.keyLine);
+  if (through) return at(through.start, 1, `${conflictText(through)} runs through the entry '${key}' (lines ${entry.keyLine}-${entry.lastLine}); ${RESOLVE}`);
+  const above = regions.find((r) => r.start <= entry.parentLine && r.end >= entry.parentLine);
+  if (above) return at(above.start, 1, `${conflictText(above)} holds '${parent}:' (line ${entry.parentLine}), above the entry '${key}' (line ${entry.keyLine}); ${RESOLVE}`);
   return { found: entry };
 }
+
+const conflictText = (r: ConflictRegion): string => `a git merge conflict (lines ${r.start}-${r.end})`;
+const RESOLVE = 'resolve it (keep the lines you want, delete the <<<<<<<, ======= and >>>>>>> lines)';
 
 function lastTopBefore(lines: readonly Line[], i: number): number | undefined {
   for (let j = i - 1; j >= 0; j--) if (lines[j]!.kind === 'top') return j;
   return undefined;
 }
 
-/** The last `parent:` line above line `i`, when some line at column 1 lies between them. */
+/** The last `parent:` line above line `i`. */
 function lastParentBefore(lines: readonly Line[], i: number, isParent: RegExp): number | undefined {
   for (let j = i - 1; j >= 0; j--) if (lines[j]!.kind === 'top' && isParent.test(lines[j]!.text)) return j;
   return undefined;
