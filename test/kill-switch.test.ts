@@ -306,6 +306,8 @@ describe('flagops monitor --rollback with another catalog entry broken on main',
 
 const seed = process.env.FLAGOPS_FUZZ_SEED ? Number(process.env.FLAGOPS_FUZZ_SEED) : undefined;
 const numRuns = Number(process.env.FLAGOPS_FUZZ_RUNS ?? 25);
+/** Each run is a scratch project and a kill switch (well under a second alone; the machine may be shared). */
+const fuzzTimeout = 60_000 + numRuns * 8_000;
 
 /** A byte that is not UTF-8, written in place of this marker. */
 const NOT_UTF8 = '\u0000xFF\u0000';
@@ -478,7 +480,7 @@ describe('the kill switch, for random breakages (property-based)', () => {
       }),
       { numRuns, seed, endOnFailure: true },
     );
-  }, 300_000);
+  }, fuzzTimeout);
 
   it('refuses and writes nothing when its own entry is broken in a way it does not rewrite, whatever else is broken', async () => {
     await fc.assert(
@@ -495,5 +497,5 @@ describe('the kill switch, for random breakages (property-based)', () => {
       }),
       { numRuns, seed, endOnFailure: true },
     );
-  }, 300_000);
+  }, fuzzTimeout);
 });

@@ -14,12 +14,11 @@ import { withLock } from '../workspace/lock.ts';
 import { commitTransaction } from '../workspace/transaction.ts';
 import { CATALOG_FILE, diskReader, parseProject, statesFile, type FileReader, type ParseCache } from '../workspace/project.ts';
 import { addEntry, removeEntry, setFields } from '../yaml/yaml-edit.ts';
-import type { EntryLookup } from '../yaml/yaml-entry.ts';
 import type { Parsed } from '../../model/flags.ts';
 import { quote } from '../text/errors.ts';
 import { printable } from '../text/printable.ts';
 import { didYouMean, unknownEnvironment, unknownFlag } from '../text/suggest.ts';
-import type { FileEntry } from './entry-read.ts';
+import { editEntry, entryState, inEntry, judgeEntry, locateEntry, parseEntry, readCatalogEntry, readOwnFile, uncertainEntry, type FileEntry } from './entry-read.ts';
 import { distProjectFiles, overlay, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
 import { shortSha } from '../text/sha.ts';
 
@@ -110,7 +109,7 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
     const cache: ParseCache = new Map();
     // The kill switch, and any edit that lowers exposure, reads only the entries it needs (lib/edits/entry-read.ts).
     if (edit.kind === 'disable') return lowerExposure(ws, edit, disk, cache, options);
-    if (edit.kind === 'rollout' && (await lowers(ws, edit, disk))) return lowerExposure(ws, edit, disk, cache, options);
+    if (edit.kind === 'rollout' && lowers(ws, edit, disk)) return lowerExposure(ws, edit, disk, cache, options);
     const before = parseProject(ws.settings, disk, cache);
     const env = environmentOf(ws, before, edit.environment);
     if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(unknownFlag(edit.flag, before.model.catalog.names, CATALOG_FILE, true));
@@ -150,10 +149,9 @@ function stateFields(edit: StateEdit, target: { enabled: boolean; rollout: numbe
 }
 
 /** Whether a rollout edit lowers the exposure of a valid entry (then it is judged like the kill switch). */
-async function lowers(ws: Workspace, edit: StateEdit, disk: FileReader): Promise<boolean> {
+function lowers(ws: Workspace, edit: StateEdit, disk: FileReader): boolean {
   const settings = ws.settings.find((s) => s.name === edit.environment);
   if (!settings || edit.rollout === undefined) return false;
-  const { locateEntry, parseEntry, entryState } = await import('./entry-read.ts');
   try {
     const file = statesFile(edit.environment);
     const text = disk.read(file);
@@ -174,12 +172,12 @@ async function lowers(ws: Workspace, edit: StateEdit, disk: FileReader): Promise
  * data in the committed ConfigMap is rewritten (lib/edits/kill-switch.ts).
  */
 async function lowerExposure(ws: Workspace, edit: StateEdit, disk: FileReader, cache: ParseCache, options: EditOptions): Promise<EditOutcome> {
-  const { readCatalogEntry, readOwnFile, locateEntry, uncertainEntry, parseEntry, entryState, editEntry, judgeEntry, inEntry } = await import('./entry-read.ts');
   const settings = ws.settings.find((s) => s.name === edit.environment);
   if (!settings) throw new UsageError(unknownEnvironment(edit.environment, ws.settings.map((s) => s.name)));
   const file = statesFile(edit.environment);
   const catalog = readCatalogEntry(ws.root, disk, edit.flag);
-  if (catalog.declared === false) throw new UsageError(unknownFlag(edit.flag, catalog.names, CATALOG_FILE, true));
+  // A name that is no flag name has no entry the kill switch could write (and is never printed raw).
+  if (catalog.declared === false || !isFlagName(edit.flag)) throw new UsageError(unknownFlag(edit.flag, catalog.names, CATALOG_FILE, true));
   const text = readOwnFile(disk, file);
   const lookup = locateEntry(file, text, edit.flag);
   if ('absent' in lookup) throw new UsageError(`flag ${quote(edit.flag)} has no entry in ${file}${didYouMean(edit.flag, lookup.names)}`);
@@ -206,7 +204,7 @@ async function lowerExposure(ws: Workspace, edit: StateEdit, disk: FileReader, c
 
   const before = parseProject(ws.settings, disk, cache);
   const base = editBase(ws, before, cache);
-  const baseEntry = base.commit === undefined ? own : entryAt(gitReader(ws.root, base.commit), file, edit.flag, locateEntry);
+  const baseEntry = base.commit === undefined ? own : entryAt(gitReader(ws.root, base.commit), file, edit.flag);
   const judged = judgeEntry(settings, edited, edit.flag, baseEntry, base.label, edit.at);
   if (judged.findings.some((f) => f.severity === 'error') || !judged.state) return { ...refuse(summary, judged.findings, base.label), baseNote: base.note };
 
@@ -247,23 +245,28 @@ async function lowerExposure(ws: Workspace, edit: StateEdit, disk: FileReader, c
 }
 
 /** The flag's entry in a flag file at the base, when it can be told for sure (else the change rules have nothing to compare with). */
-function entryAt(reader: FileReader, file: string, flag: string, locate: (file: string, text: string, flag: string) => EntryLookup): FileEntry | undefined {
+function entryAt(reader: FileReader, file: string, flag: string): FileEntry | undefined {
   let text: string | undefined;
   try {
     text = reader.read(file);
   } catch {
     return undefined;
   }
-  const lookup = text === undefined ? undefined : locate(file, text, flag);
+  const lookup = text === undefined ? undefined : locateEntry(file, text, flag);
   return text !== undefined && lookup && 'found' in lookup ? { file, text, entry: lookup.found } : undefined;
 }
 
 /** One note per file with errors outside the entry written: where they are, and that CI still fails on them. */
 function toleratedNotes(findings: readonly Finding[], file: string, flag: string): string[] {
-  const byFile = new Map<string, number[]>();
-  for (const f of findings) if (f.severity === 'error') byFile.set(f.file, [...(byFile.get(f.file) ?? []), f.line]);
+  const byFile = new Map<string, Set<number>>();
+  for (const f of findings) {
+    if (f.severity !== 'error') continue;
+    let lines = byFile.get(f.file);
+    if (!lines) byFile.set(f.file, (lines = new Set()));
+    if (f.line > 0) lines.add(f.line);
+  }
   return [...byFile.keys()].sort().map((path) => {
-    const lines = [...new Set(byFile.get(path)!)].filter((l) => l > 0).sort((a, b) => a - b);
+    const lines = [...byFile.get(path)!].sort((a, b) => a - b);
     const where = lines.length === 0 ? '' : ` (line${lines.length === 1 ? '' : 's'} ${lines.slice(0, 8).join(', ')}${lines.length > 8 ? ', ...' : ''})`;
     const what = path === file ? ` outside the entry of ${flag}` : '';
     return `tolerated: ${printable(path)} has errors${what}${where}; the kill switch does not depend on them, but flagops check and CI fail until they are fixed`;
@@ -287,9 +290,11 @@ function nextState(edit: StateEdit, current: FlagState, steps: readonly number[]
   }
 }
 
+const isFlagName = (name: string): boolean => name.length <= 63 && new RegExp(FLAG_NAME_PATTERN).test(name);
+
 /** A flag name as the naming rule wants it; anything else never reaches a file. */
 function checkFlagName(name: string, what: string): void {
-  if (name.length > 63 || !new RegExp(FLAG_NAME_PATTERN).test(name)) {
+  if (!isFlagName(name)) {
     throw new UsageError(`${what} ${JSON.stringify(name)} is not a flag name: snake_case, ending in _enabled, at most 63 characters (for example referral_tracking_enabled)`);
   }
 }
