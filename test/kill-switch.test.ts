@@ -249,6 +249,18 @@ describe('the kill switch with other entries of its own flag file broken', () =>
     }
   });
 
+  it('refuses, naming the byte, when its own flag file holds a byte that is not UTF-8 elsewhere: it could not keep that byte as it is', async () => {
+    const dir = tempProject({ git: true });
+    writeBytes(join(dir, PROD), read(dir, PROD).replace('    reason: Waiting for the staging experiment results\n', `    reason: Waiting for the staging experiment results${NOT_UTF8}\n`));
+    const before = snapshot(dir);
+    const r = await disable(dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'flagops: error: environments/production/flags.yaml:19:55: byte 0xff is not UTF-8: flag files are UTF-8 text; the kill switch rewrites environments/production/flags.yaml and keeps every byte outside its entry as it is, so the file must be readable text: fix that first',
+    );
+    expect(snapshot(dir)).toEqual(before);
+  });
+
   it('judges a rollout that lowers exposure the same way: another broken entry does not block it', async () => {
     const dir = tempProject({ git: true });
     replaceIn(dir, CATALOG, WAITLIST_OWNER, '    owner: team-scheduling\n    owner: team-waitlist\n    type: experiment\n');

@@ -159,8 +159,8 @@ export function judgeEntry(
 }
 
 /**
- * The flag file the kill switch rewrites, read whole (it keeps every byte outside its entry, so the
- * file must be text), and its entry.
+ * The text of the flag file the kill switch rewrites, read whole: it keeps every byte outside its
+ * entry, so the file must be text (a byte that is not UTF-8 could not be written back as it is).
  *
  * @throws UsageError when the file cannot be read or does not exist.
  */
