@@ -75,6 +75,7 @@ export function report(ctx: CommandContext, outcome: EditOutcome, dryRun: boolea
   if (outcome.findings.length > 0) {
     printFindings(ctx.output, outcome.findings, 'text', elsewhere ? 'flagops: the errors above are outside the entry this kill switch writes and do not block it; fix them next' : 'flagops');
   }
+  for (const n of outcome.notes ?? []) note(ctx)(n);
   const verb = dryRun ? 'would write' : 'wrote';
   ctx.output.out(`${outcome.summary} (base: ${outcome.base})`);
   for (const d of outcome.details ?? []) ctx.output.out(`  ${printable(d)}`);

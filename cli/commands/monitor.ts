@@ -16,7 +16,8 @@ import {
   type Signal,
 } from '../../lib/rollout/monitor.ts';
 import { renderReport, reportFormat, verdictText } from '../../lib/rollout/monitor-report.ts';
-import { diskReader, parseProject } from '../../lib/workspace/project.ts';
+import { readFlag } from '../../lib/edits/entry-read.ts';
+import { CATALOG_FILE, diskReader } from '../../lib/workspace/project.ts';
 import { PrometheusClient, PrometheusError, type PrometheusAuth } from '../../lib/rollout/prometheus.ts';
 import type { RollbackResult, RollbackTarget } from '../../lib/rollout/rollback.ts';
 import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
@@ -154,9 +155,9 @@ export const registerMonitor: Register = (program, ctx) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const settings = ws.settings.find((s) => s.name === opts.env);
       if (!settings) throw new UsageError(unknownEnvironment(opts.env, ws.settings.map((s) => s.name)));
-      const parsed = parseProject(ws.settings, diskReader(ws.root));
-      if (!parsed.model.catalog.names.includes(flag)) throw new UsageError(unknownFlag(flag, parsed.model.catalog.names, parsed.model.catalog.file));
-      const state = parsed.model.environments.find((e) => e.settings.name === opts.env)?.states[flag];
+      // Only the flag's own entries are read, as its kill switch reads them: a broken entry of another flag blocks neither.
+      const { catalog, state } = readFlag(ws.root, diskReader(ws.root), settings, flag);
+      if (catalog.declared === false) throw new UsageError(unknownFlag(flag, catalog.names, CATALOG_FILE));
       // Everything the rollback branch needs is checked before monitoring starts, not after a breach.
       if ((opts.push !== undefined || opts.by !== undefined) && !opts.rollback) throw new UsageError('--push and --by go with --rollback');
       let rollbackTo: RollbackTarget | undefined;
@@ -265,6 +266,7 @@ function reportRollback(ctx: CommandContext, r: RollbackResult): void {
   const out = ctx.output;
   switch (r.status) {
     case 'prepared':
+      for (const n of r.outcome.notes ?? []) note(ctx)(n);
       out.out(`rollback branch: ${r.branch} (commit ${shortSha(r.commit)}, from ${r.start}): the kill switch, with every rule checked against main`);
       out.out(r.pushed ? `pushed to ${printable(r.pushed)}: open its pull request (gh pr create --base main --head ${r.branch})` : `push it and open its pull request: git push origin ${r.branch}`);
       return;

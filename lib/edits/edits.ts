@@ -13,13 +13,13 @@ import { distTransaction, planDist, type DistPlan } from '../workspace/dist.ts';
 import { gitReader, resolveRef } from '../review/git.ts';
 import { withLock } from '../workspace/lock.ts';
 import { commitTransaction } from '../workspace/transaction.ts';
-import { CATALOG_FILE, diskReader, parseProject, PROJECT_FILE, type ParseCache } from '../workspace/project.ts';
+import { CATALOG_FILE, diskReader, parseProject, PROJECT_FILE, statesFile, type FileReader, type ParseCache } from '../workspace/project.ts';
 import { addEntry, removeEntry, setFields } from '../yaml/yaml-edit.ts';
-import { YamlSource } from '../yaml/yaml-source.ts';
-import type { FlagFileSource, Parsed } from '../../model/flags.ts';
-import { isMap, isScalar, type Pair } from 'yaml';
+import type { Parsed } from '../../model/flags.ts';
 import { quote } from '../text/errors.ts';
-import { unknownEnvironment, unknownFlag } from '../text/suggest.ts';
+import { printable } from '../text/printable.ts';
+import { didYouMean, unknownEnvironment, unknownFlag } from '../text/suggest.ts';
+import { editEntry, entryState, inEntry, judgeEntry, locateEntry, parseEntry, readCatalogEntry, readOwnFile, uncertainEntry, type FileEntry } from './entry-read.ts';
 import { distProjectFiles, overlay, projectSettings, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
 import { shortSha } from '../text/sha.ts';
 import { scanSources, sourceFolders } from '../code/code-refs.ts';
@@ -73,6 +73,11 @@ export interface EditOutcome {
   readonly dist?: DistPlan;
   /** What the change rules judged the edit against (`origin/main (merge base 1a2b3c4d5e6f)`). */
   readonly base: string;
+  /**
+   * What a kill switch tolerated and how it wrote dist/: the files with errors it does not depend
+   * on (CI still fails on them), and a ConfigMap rewritten for its flag alone.
+   */
+  readonly notes?: readonly string[];
   /** Why the base is not the merge base with origin/main, when it is not. */
   readonly baseNote?: string;
 }
@@ -105,11 +110,13 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
   return withEditLock(ws.root, async () => {
     const disk = diskReader(ws.root);
     const cache: ParseCache = new Map();
+    // The kill switch, and any edit that lowers exposure, reads only the entries it needs (lib/edits/entry-read.ts).
+    if (edit.kind === 'disable') return lowerExposure(ws, edit, disk, cache, options);
+    if (edit.kind === 'rollout' && lowers(ws, edit, disk)) return lowerExposure(ws, edit, disk, cache, options);
     const before = parseProject(ws.settings, disk, cache);
     const env = environmentOf(ws, before, edit.environment);
     if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(unknownFlag(edit.flag, before.model.catalog.names, CATALOG_FILE, true));
-    let current = env.states[edit.flag];
-    let invalidEntry = false;
+    const current = env.states[edit.flag];
     if (!current && !env.readable) {
       // The file itself cannot be trusted (syntax, a refused YAML construct): say why, change nothing.
       const findings = before.findings.filter((f) => f.file === env.file);
@@ -118,47 +125,157 @@ export async function editFlagState(ws: Workspace, edit: StateEdit, options: Edi
     }
     if (!current) {
       if (!env.names.includes(edit.flag)) throw new UsageError(`flag '${edit.flag}' has no entry in ${env.file}`);
-      // An entry that fails the schema: a raise waits for it to be fixed; the kill switch writes it
-      // anyway, and the validation of the result says whether the entry is now sound.
-      if (edit.kind !== 'disable') throw new UsageError(`flag '${edit.flag}' is invalid in ${env.file}; run flagops check, fix it, then raise it`);
-      const raw = rawEntry(env.source, edit.flag);
-      current = { ...raw, enabled: raw.enabled === true, rollout: typeof raw.rollout === 'number' ? raw.rollout : 0 } as FlagState;
-      invalidEntry = true;
+      throw new UsageError(`flag '${edit.flag}' is invalid in ${env.file}; run flagops check, fix it, then raise it`);
     }
     const target = nextState(edit, current, env.settings.rolloutSteps);
     const summary = `${edit.environment}: ${edit.flag} ${describeExposure(current)} -> ${describeExposure({ ...current, ...target })}`;
-    if (target.enabled === current.enabled && target.rollout === current.rollout && !(invalidEntry && current.enabled)) {
+    if (target.enabled === current.enabled && target.rollout === current.rollout) {
       return { applied: false, noop: true, summary: `${edit.environment}: ${edit.flag} is already ${describeExposure(current)}; nothing changed`, findings: [], files: [], base: 'none' };
     }
     const file = env.file;
-    const text = disk.read(file)!;
-    const lowering = edit.kind === 'disable' || exposure({ ...current, ...target }) < exposure(current);
-    const fields: Record<string, string | number | boolean | undefined> = {
-      enabled: target.enabled,
-      rollout: target.rollout,
-      reason: edit.reason,
-      ticket: edit.ticket,
-      changed_by: edit.by,
-      changed_at: timestamp(edit.at),
-      approved_by: edit.approvedBy,
-    };
-    // The kill switch of an invalid entry keeps a rollout it cannot read, for the findings to show.
-    if (invalidEntry && typeof rawEntry(env.source, edit.flag).rollout !== 'number') delete fields.rollout;
-    const edited = setFields(text, ['flags', edit.flag], fields, file);
-    const killSwitch = lowering ? { file, flag: edit.flag, environment: edit.environment } : undefined;
-    return finish(ws, before, new Map([[file, edited]]), summary, edit.at, { ...options, killSwitch, environments: [edit.environment], cache });
+    const edited = setFields(disk.read(file)!, ['flags', edit.flag], stateFields(edit, target), file);
+    return finish(ws, before, new Map([[file, edited]]), summary, edit.at, { ...options, environments: [edit.environment], cache });
   }, options.onNote);
 }
 
-/** A flag entry as written, before the schema (only its plain fields). */
-function rawEntry(source: FlagFileSource | undefined, flag: string): Partial<Record<keyof FlagState, unknown>> {
+/** The fields a state edit writes. */
+function stateFields(edit: StateEdit, target: { enabled: boolean; rollout: number }): Record<string, string | number | boolean | undefined> {
+  return {
+    enabled: target.enabled,
+    rollout: target.rollout,
+    reason: edit.reason,
+    ticket: edit.ticket,
+    changed_by: edit.by,
+    changed_at: timestamp(edit.at),
+    approved_by: edit.approvedBy,
+  };
+}
+
+/** Whether a rollout edit lowers the exposure of a valid entry (then it is judged like the kill switch). */
+function lowers(ws: Workspace, edit: StateEdit, disk: FileReader): boolean {
+  const settings = ws.settings.find((s) => s.name === edit.environment);
+  if (!settings || edit.rollout === undefined) return false;
   try {
-    const value = source?.doc.getIn(['flags', flag]);
-    const entry = isMap(value) ? value.toJSON() : value;
-    return typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Partial<Record<keyof FlagState, unknown>>) : {};
+    const file = statesFile(edit.environment);
+    const text = disk.read(file);
+    const lookup = text === undefined ? undefined : locateEntry(file, text, edit.flag);
+    if (text === undefined || !lookup || !('found' in lookup)) return false;
+    const { state } = entryState(parseEntry(settings, { file, text, entry: lookup.found }), edit.flag);
+    return state !== undefined && exposure({ ...state, ...nextState(edit, state, settings.rolloutSteps) }) < exposure(state);
   } catch {
-    return {};
+    return false; // the edit's own path says what is wrong
   }
+}
+
+/**
+ * The kill switch (and a rollout that lowers exposure): reads only its flag's catalog entry and its
+ * own entry (lib/edits/entry-read.ts), edits the entry alone, and is blocked only by an error in
+ * that entry as written. Every other problem, in any file, is reported, named in a note, and
+ * tolerated: dist/ is synthesized when the environment's files are whole, else only the flag's
+ * data in the committed ConfigMap is rewritten (lib/edits/kill-switch.ts).
+ */
+async function lowerExposure(ws: Workspace, edit: StateEdit, disk: FileReader, cache: ParseCache, options: EditOptions): Promise<EditOutcome> {
+  const settings = ws.settings.find((s) => s.name === edit.environment);
+  if (!settings) throw new UsageError(unknownEnvironment(edit.environment, ws.settings.map((s) => s.name)));
+  const file = statesFile(edit.environment);
+  const catalog = readCatalogEntry(ws.root, disk, edit.flag);
+  // A name that is no flag name has no entry the kill switch could write (and is never printed raw).
+  if (catalog.declared === false || !isFlagName(edit.flag)) throw new UsageError(unknownFlag(edit.flag, catalog.names, CATALOG_FILE, true));
+  const text = readOwnFile(disk, file);
+  const lookup = locateEntry(file, text, edit.flag);
+  if ('absent' in lookup) throw new UsageError(`flag ${quote(edit.flag)} has no entry in ${file}${didYouMean(edit.flag, lookup.names)}`);
+  const refuse = (summary: string, findings: readonly Finding[], base = 'none'): EditOutcome => ({ applied: false, summary, findings, files: [file], base });
+  const cannot = `${edit.environment}: ${edit.flag} cannot be edited`;
+  if ('uncertain' in lookup) return refuse(`${cannot}: where its entry ends in ${file} is uncertain`, [uncertainEntry(lookup)]);
+  const own = { file, text, entry: lookup.found };
+  const pre = parseEntry(settings, own);
+  if (!pre.model.environments[0]!.readable) {
+    // The entry itself cannot be trusted (a refused YAML construct, a syntax error in it): say why, change nothing.
+    return refuse(`${cannot}: its entry in ${file} has errors`, pre.findings.filter((f) => inEntry(own, f)));
+  }
+  const { state, raw } = entryState(pre, edit.flag);
+  const current: FlagState = state ?? ({ ...raw, enabled: raw.enabled === true, rollout: typeof raw.rollout === 'number' ? raw.rollout : 0 } as FlagState);
+  const target = nextState(edit, current, settings.rolloutSteps);
+  const summary = `${edit.environment}: ${edit.flag} ${describeExposure(current)} -> ${describeExposure({ ...current, ...target })}`;
+  // An entry that fails the schema is off only when it says `enabled: false`; the kill switch writes it anyway.
+  const off = state ? target.enabled === current.enabled && target.rollout === current.rollout : raw.enabled === false && edit.kind === 'disable';
+  if (off) return { applied: false, noop: true, summary: `${edit.environment}: ${edit.flag} is already ${describeExposure(current)}; nothing changed`, findings: [], files: [], base: 'none' };
+  const fields = stateFields(edit, target);
+  // The kill switch of an invalid entry keeps a rollout it cannot read, for the findings to show.
+  if (!state && typeof raw.rollout !== 'number') delete fields.rollout;
+  const edited = editEntry(own, edit.flag, fields);
+
+  const before = parseProject(ws.settings, disk, cache);
+  const base = editBase(ws, before, cache);
+  const baseEntry = base.commit === undefined ? own : entryAt(gitReader(ws.root, base.commit), file, edit.flag);
+  // Judged by main: the environment's settings on the base (a ticket it requires there is required here).
+  const onBase = base.parsed.model.environments.find((e) => e.settings.name === edit.environment)?.settings ?? settings;
+  const judged = judgeEntry(onBase, edited, edit.flag, baseEntry, base.label, edit.at);
+  if (judged.findings.some((f) => f.severity === 'error') || !judged.state) return { ...refuse(summary, judged.findings, base.label), baseNote: base.note };
+
+  // The whole project, for what to report and whether the environment can be synthesized as a whole.
+  const changes = new Map([[file, edited.text]]);
+  const whole = (f: Finding): boolean => f.severity === 'error' && (f.file === file || f.file === CATALOG_FILE);
+  const result = await validate(ws, {
+    reader: overlay(disk, changes),
+    base: base.parsed,
+    baseLabel: base.label,
+    baseCommit: base.commit,
+    now: edit.at,
+    environments: [edit.environment],
+    blocking: whole,
+    parseCache: cache,
+  });
+  const findings = [...judged.findings, ...result.findings.filter((f) => !inEntry(edited, f))];
+  const notes = toleratedNotes(findings, edited.file, edit.flag);
+  let dist: DistPlan;
+  if (result.manifests) {
+    dist = planDist(ws.root, result.manifests, distProjectFiles(ws, result.projectFiles ?? []));
+  } else {
+    // The environment's flag file or the catalog has errors: a synthesis would leave their broken
+    // entries' flags out, so only this flag's data in the committed ConfigMap is rewritten.
+    const [{ patchFlagConfigMap }, { definitionFields, stateFields: constructFields }] = await Promise.all([import('./kill-switch.ts'), import('../../infra/synth.ts')]);
+    const definition = catalog.definition;
+    const patched = patchFlagConfigMap(ws.root, edit.environment, edit.flag, (old) => ({ ...old, ...(definition ? definitionFields(definition) : {}), ...constructFields(judged.state!) }));
+    dist = { write: patched.map((f) => ({ path: f.path, text: f.text, added: false })), remove: [], unchanged: 0 };
+    const broken = [...new Set(findings.filter(whole).map((f) => f.file))].sort();
+    notes.push(`dist/${edit.environment}: only ${edit.flag}'s data in the flag ConfigMap was rewritten; the full synthesis waits until ${broken.join(' and ')} ${broken.length === 1 ? 'has' : 'have'} no errors (flagops synth)`);
+    if (!definition) notes.push(`the catalog entry of ${edit.flag} cannot be read (${catalog.problem ?? 'unknown'}), so dist/ keeps the flag's committed description, owner, type and expiry`);
+  }
+  if (!options.dryRun) {
+    const txn = distTransaction(dist);
+    commitTransaction(ws.root, { writes: new Map([...changes, ...txn.writes]), removes: txn.removes });
+  }
+  return { applied: !options.dryRun, summary, findings, files: [file], dist, base: base.label, baseNote: base.note, notes };
+}
+
+/** The flag's entry in a flag file at the base, when it can be told for sure (else the change rules have nothing to compare with). */
+function entryAt(reader: FileReader, file: string, flag: string): FileEntry | undefined {
+  let text: string | undefined;
+  try {
+    text = reader.read(file);
+  } catch {
+    return undefined;
+  }
+  const lookup = text === undefined ? undefined : locateEntry(file, text, flag);
+  return text !== undefined && lookup && 'found' in lookup ? { file, text, entry: lookup.found } : undefined;
+}
+
+/** One note per file with errors outside the entry written: where they are, and that CI still fails on them. */
+function toleratedNotes(findings: readonly Finding[], file: string, flag: string): string[] {
+  const byFile = new Map<string, Set<number>>();
+  for (const f of findings) {
+    if (f.severity !== 'error') continue;
+    let lines = byFile.get(f.file);
+    if (!lines) byFile.set(f.file, (lines = new Set()));
+    if (f.line > 0) lines.add(f.line);
+  }
+  return [...byFile.keys()].sort().map((path) => {
+    const lines = [...byFile.get(path)!].sort((a, b) => a - b);
+    const where = lines.length === 0 ? '' : ` (line${lines.length === 1 ? '' : 's'} ${lines.slice(0, 8).join(', ')}${lines.length > 8 ? ', ...' : ''})`;
+    const what = path === file ? ` outside the entry of ${flag}` : '';
+    return `tolerated: ${printable(path)} has errors${what}${where}; the kill switch does not depend on them, but flagops check and CI fail until they are fixed`;
+  });
 }
 
 function nextState(edit: StateEdit, current: FlagState, steps: readonly number[]): { enabled: boolean; rollout: number } {
@@ -178,9 +295,11 @@ function nextState(edit: StateEdit, current: FlagState, steps: readonly number[]
   }
 }
 
+const isFlagName = (name: string): boolean => name.length <= 63 && new RegExp(FLAG_NAME_PATTERN).test(name);
+
 /** A flag name as the naming rule wants it; anything else never reaches a file. */
 function checkFlagName(name: string, what: string): void {
-  if (name.length > 63 || !new RegExp(FLAG_NAME_PATTERN).test(name)) {
+  if (!isFlagName(name)) {
     throw new UsageError(`${what} ${JSON.stringify(name)} is not a flag name: snake_case, ending in _enabled, at most 63 characters (for example referral_tracking_enabled)`);
   }
 }
@@ -381,11 +500,6 @@ function codeReading(ws: Workspace, flag: string, catalog: readonly string[], on
 }
 
 interface FinishOptions extends EditOptions {
-  /**
-   * The edit lowers exposure (a kill switch): only an error inside the entry it writes blocks it;
-   * every other error is reported and does not.
-   */
-  readonly killSwitch?: { readonly file: string; readonly flag: string; readonly environment: string };
   /** The environments whose dist/ the edit changes (default: all). */
   readonly environments?: readonly string[];
   /** The parses of this run: unchanged files are not parsed again. */
@@ -401,9 +515,6 @@ async function finish(
   options: FinishOptions,
 ): Promise<EditOutcome> {
   const base = editBase(ws, before, options.cache);
-  const ks = options.killSwitch;
-  const entry = ks ? entryLines(ks.file, changes.get(ks.file)!, ks.flag) : undefined;
-  const blocking = (f: Finding): boolean => f.severity === 'error' && (!ks || (f.file === ks.file && entry !== undefined && f.line >= entry[0] && f.line <= entry[1]));
   const result = await validate(ws, {
     reader: overlay(diskReader(ws.root), changes),
     base: base.parsed,
@@ -411,28 +522,12 @@ async function finish(
     baseCommit: base.commit,
     now: at,
     environments: options.environments,
-    blocking,
     parseCache: options.cache,
   });
   const files = [...changes.keys()];
   const outcome = { summary, findings: result.findings, files, base: base.label, baseNote: base.note };
-  if (result.findings.some(blocking)) return { applied: false, ...outcome };
-  let dist: DistPlan;
-  // A model with an error in the flag file or the catalog may lack flags (a broken entry is left out):
-  // synthesizing it would change more than the kill switch names, so it rewrites just its flag.
-  const incomplete = result.findings.some((f) => f.severity === 'error' && (files.includes(f.file) || f.file === CATALOG_FILE));
-  if (ks && (incomplete || !result.manifests)) {
-    const env = result.parsed.model.environments.find((e) => e.settings.name === ks.environment)!;
-    const state = env.states[ks.flag]!;
-    const def = result.parsed.model.catalog.flags[ks.flag];
-    const [{ patchFlagConfigMap }, { definitionFields, stateFields }] = await Promise.all([import('./kill-switch.ts'), import('../../infra/synth.ts')]);
-    const patched = patchFlagConfigMap(ws.root, ks.environment, ks.flag, (old) => ({ ...old, ...(def ? definitionFields(def) : {}), ...stateFields(state) }));
-    dist = { write: patched.map((f) => ({ path: f.path, text: f.text, added: false })), remove: [], unchanged: 0 };
-  } else if (result.manifests) {
-    dist = planDist(ws.root, result.manifests, distProjectFiles(ws, result.projectFiles ?? []));
-  } else {
-    return { applied: false, ...outcome };
-  }
+  if (!result.manifests || result.findings.some((f) => f.severity === 'error')) return { applied: false, ...outcome };
+  const dist = planDist(ws.root, result.manifests, distProjectFiles(ws, result.projectFiles ?? []));
   if (!options.dryRun) {
     // One transaction for the flag files and dist/: a kill at any point leaves the old or the new
     // state of every file, or a journal the next flagops command completes (lib/workspace/transaction.ts).
@@ -440,19 +535,6 @@ async function finish(
     commitTransaction(ws.root, { writes: new Map([...changes, ...txn.writes]), removes: txn.removes });
   }
   return { applied: !options.dryRun, ...outcome, dist };
-}
-
-/** The first and last line of a flag's entry (`flags.<flag>`) in a flag file's text. */
-function entryLines(file: string, text: string, flag: string): [number, number] | undefined {
-  const source = new YamlSource(file, text);
-  const flags = source.doc.getIn(['flags'], true);
-  if (!isMap(flags)) return undefined;
-  const pair = (flags.items as Pair[]).find((p) => isScalar(p.key) && String(p.key.value) === flag);
-  const start = (pair?.key as { range?: [number, number, number] } | undefined)?.range?.[0];
-  const value = pair?.value as { range?: [number, number, number] } | null | undefined;
-  if (start === undefined) return undefined;
-  const end = value?.range ? Math.max(value.range[0], value.range[1] - 1) : start;
-  return [source.lineCounter.linePos(start).line, source.lineCounter.linePos(end).line];
 }
 
 interface EditBase {

@@ -12,13 +12,17 @@
  * committed file byte for byte; if it does not (a hand edit, an older flagops), the kill switch
  * says so instead of guessing.
  */
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { FLAGD_KEY, flagConfigMapData, flagShardData, flagsFromFlagSet, legacyConfigMapData, parseFlagShard, shardIndexOf, type FeatureFlag, type FlagShard } from '../../constructs/feature-flag-config-map.ts';
 import { FLAG_CONFIG_MAP, flagConfigMapPath } from '../../constructs/names.ts';
 import { renderObject } from '../../infra/synth.ts';
 import type { KubeObject, ManifestFile } from '../../model/manifests.ts';
-import { DIST, readDist } from '../workspace/dist.ts';
+import { DIST } from '../workspace/dist.ts';
+import { isLink } from '../workspace/links.ts';
 import { UsageError } from '../text/errors.ts';
+import { printable } from '../text/printable.ts';
 
 /** The flag ConfigMap's file in dist/ (the construct's default name). */
 
@@ -60,7 +64,7 @@ type ConfigMapObject = KubeObject & { data?: Record<string, unknown> };
 export function patchFlagConfigMap(root: string, environment: string, name: string, update: (committed: FeatureFlag) => FeatureFlag): ManifestFile[] {
   const path = flagConfigMapPath(environment);
   const fix = 'fix the errors reported above, then run the kill switch again (or flagops synth)';
-  const files = readDist(root, environment);
+  const files = readFlagConfigMaps(root, environment, fix);
   const text = files.get(path);
   if (text === undefined) throw new UsageError(`${path} does not exist, so the kill switch cannot be written without a full synth; ${fix}`);
   const object = parseConfigMap(path, text, fix);
@@ -97,6 +101,36 @@ export function patchFlagConfigMap(root: string, environment: string, name: stri
   const own = read.find((s) => s.shard.index === shardIndexOf(name, count))!;
   if (!own.flags.some((f) => f.name === name)) throw new UsageError(`${own.path} has no flag '${name}'; ${fix}`);
   return [render(path, object, legacyConfigMapData(environment, replace(all))), render(own.path, own.object, flagShardData(environment, own.shard, replace(own.flags)))];
+}
+
+/**
+ * The committed flag ConfigMap and flag shard files of an environment, and nothing else of its
+ * dist/ folder: whatever else lies there (another broken manifest, a folder or a pipe named like
+ * one) is not opened. Each of them must be a plain file.
+ */
+function readFlagConfigMaps(root: string, environment: string, fix: string): Map<string, string> {
+  const dir = `${DIST}/${environment}`;
+  const files = new Map<string, string>();
+  if (isLink(root, DIST) || isLink(root, dir)) throw new UsageError(`${dir} is or is under a symbolic link; flagops never reads or writes through links: replace it with the plain folder`);
+  let names: string[];
+  try {
+    names = readdirSync(join(root, dir));
+  } catch {
+    return files;
+  }
+  const own = flagConfigMapPath(environment);
+  for (const name of names.sort()) {
+    const path = `${dir}/${name}`;
+    if (path !== own && !(name.startsWith('configmap-') && name.endsWith('.yaml') && parseFlagShard(name.slice('configmap-'.length, -'.yaml'.length)))) continue;
+    const stat = lstatSync(join(root, path), { throwIfNoEntry: false });
+    if (!stat?.isFile()) throw new UsageError(`${printable(path)} is not a plain file (${stat?.isSymbolicLink() ? 'a symbolic link' : stat?.isDirectory() ? 'a folder' : 'a special file'}), so the kill switch cannot rewrite it; ${fix}`);
+    try {
+      files.set(path, readFileSync(join(root, path), 'utf8'));
+    } catch (e) {
+      throw new UsageError(`${printable(path)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ${fix}`);
+    }
+  }
+  return files;
 }
 
 function parseConfigMap(path: string, text: string, fix: string): ConfigMapObject {
