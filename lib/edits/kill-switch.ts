@@ -17,7 +17,7 @@ import { FLAGD_KEY, flagConfigMapData, flagShardData, flagsFromFlagSet, legacyCo
 import { FLAG_CONFIG_MAP, flagConfigMapPath } from '../../constructs/names.ts';
 import { renderObject } from '../../infra/synth.ts';
 import type { KubeObject, ManifestFile } from '../../model/manifests.ts';
-import { DIST, readDist } from '../workspace/dist.ts';
+import { DIST, readDistFolder } from '../workspace/dist.ts';
 import { UsageError } from '../text/errors.ts';
 
 /** The flag ConfigMap's file in dist/ (the construct's default name). */
@@ -60,7 +60,10 @@ type ConfigMapObject = KubeObject & { data?: Record<string, unknown> };
 export function patchFlagConfigMap(root: string, environment: string, name: string, update: (committed: FeatureFlag) => FeatureFlag): ManifestFile[] {
   const path = flagConfigMapPath(environment);
   const fix = 'fix the errors reported above, then run the kill switch again (or flagops synth)';
-  const files = readDist(root, environment);
+  const { files, problems } = readDistFolder(root, environment);
+  // A directory, FIFO or device in place of a file the kill switch reads is never opened: named.
+  const problem = problems.find((p) => p.path === path || shardFilesOf(environment, [p.path]).length > 0);
+  if (problem) throw new UsageError(`${problem.path} ${problem.what}, so the kill switch cannot read the committed flag ConfigMap; remove it, then run the kill switch again (or flagops synth)`);
   const text = files.get(path);
   if (text === undefined) throw new UsageError(`${path} does not exist, so the kill switch cannot be written without a full synth; ${fix}`);
   const object = parseConfigMap(path, text, fix);
