@@ -25,11 +25,11 @@ import { escapeCharacter, UNSAFE_CHARACTER, unsafeCharacters } from '../text/pri
 export const MAX_DEPTH = 64;
 
 /**
- * Most values read, in the units of {@link countValues}' estimate before parsing (about two per
- * value). While the `yaml` package builds a document, its syntax tree and the document take about
- * 700 bytes per unit together, so this keeps one parse under about 200 MB, and any input of 10 MB
+ * Most values read, as {@link countValues} estimates them before parsing (a key and its value are
+ * two). While the `yaml` package builds a document, its syntax tree and the document take about
+ * 700 bytes per value together, so this keeps one parse under about 200 MB, and any input of 10 MB
  * judged in under 500 MiB (test/memory-bound.test.ts). A complete flag entry in block style is 16
- * units: a flag file holds about 15,000 of them, a catalog about 25,000 (the `feature_flags.json`
+ * values: a flag file holds about 15,000 of them, a catalog about 25,000 (the `feature_flags.json`
  * key of the flag ConfigMap passes its 256 KiB warning at about 5,500 flags).
  */
 export const MAX_VALUES = 250_000;
@@ -73,7 +73,7 @@ export class YamlSource implements Locator {
     if (tooMany !== undefined) {
       // Not parsed at all: only the line counter is needed, for the position.
       for (let i = text.indexOf('\n'); i >= 0 && i < tooMany; i = text.indexOf('\n', i + 1)) this.lineCounter.addNewLine(i + 1);
-      this.found.push(error(this.position(tooMany), 'yaml-size', `the YAML holds more than about ${MAX_VALUES / 2 / 1000} thousand values by here; it is not read (flag files hold far fewer)`));
+      this.found.push(error(this.position(tooMany), 'yaml-size', `the YAML holds more than about ${String(MAX_VALUES).replace(/\B(?=(\d{3})+$)/g, ',')} values by here; it is not read (a flag file of 15,000 complete entries holds about 240,000)`));
       this.composed = parseDocument('');
       this.ok = false;
       this.findings = this.found.toArray();
