@@ -55,11 +55,6 @@ function validatorFor(schema: object): ValidateFunction {
   return validate;
 }
 
-/** Whether `data` passes `schema` (no findings, for filtering). */
-export function conformsTo(schema: object, data: unknown): boolean {
-  return validatorFor(schema)(data);
-}
-
 /** Keywords whose rule id does not depend on which field they sit on. */
 const KEYWORD_RULES: Record<string, string> = {
   type: 'wrong-type',

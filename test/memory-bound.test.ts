@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_VALUES } from '../lib/yaml/yaml-source.ts';
-import { BIN, cliEnv, NOW, REPO_ROOT, tempProject } from './helpers.ts';
+import { BIN, cliEnv, flagops, NOW, read, REPO_ROOT, tempProject, write } from './helpers.ts';
 import { HOSTILE_INPUTS, type HostileInput } from './support/hostile-inputs.ts';
 
 const TEN_MB = 10 * 1024 * 1024;
@@ -20,6 +20,7 @@ const BOUND_MIB = 500;
 /** The largest input still parsed: just under the estimate that refuses a file unread. */
 const PARSED = Math.floor(MAX_VALUES * 0.98);
 const PRELOAD = join(REPO_ROOT, 'test', 'support', 'max-rss.cjs');
+const PROD = 'environments/production/flags.yaml';
 
 interface Measured {
   readonly code: number;
@@ -106,3 +107,23 @@ describe('hostile flag files are judged in under 500 MiB', () => {
   });
 });
 
+
+describe('the cap on findings kept never hides what an edit decides by', () => {
+  it('the kill switch without --ticket is still refused when 1,200 entries before its own lack a ticket too', async () => {
+    // GIVEN a production file whose first 1,200 entries lack a ticket (more than the 1,000
+    // ticket-required findings kept of the file), then the sample's entries
+    const dir = tempProject();
+    const sample = read(dir, PROD);
+    const [head, entries] = sample.split('flags:\n') as [string, string];
+    const ticketless = Array.from({ length: 1_200 }, (_, i) => `  u${i}_enabled: {enabled: false, rollout: 0, reason: x, changed_by: a@pms.example.com, changed_at: 2026-01-01T00:00:00Z}\n`);
+    write(dir, PROD, `${head}flags:\n${ticketless.join('')}${entries}`);
+    const before = read(dir, PROD);
+    // WHEN the kill switch is pulled without --ticket (production needs one)
+    const r = await flagops(dir, 'disable', 'telehealth_appointments_enabled', '--env', 'production', '--reason', 'outage', '--by', 'oncall@pms.example.com');
+    // THEN its own entry's ticket-required (the 1,201st) still decides: it refuses, changing nothing
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain(`${PROD}: note: 1101 more [ticket-required] findings not shown`);
+    expect(r.stdout).toContain('flagops: refused (production: telehealth_appointments_enabled on 25% -> off');
+    expect(read(dir, PROD)).toBe(before);
+  });
+});
