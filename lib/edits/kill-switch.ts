@@ -62,7 +62,7 @@ export function patchFlagConfigMap(root: string, environment: string, name: stri
   const fix = 'fix the errors reported above, then run the kill switch again (or flagops synth)';
   const { files, problems } = readDistFolder(root, environment);
   // A directory, FIFO or device in place of a file the kill switch reads is never opened: named.
-  const problem = problems.find((p) => p.path === path || shardFilesOf(environment, [p.path]).length > 0);
+  const problem = problems.find((p) => p.path === path || p.path === `${DIST}/${environment}` || shardFilesOf(environment, [p.path]).length > 0);
   if (problem) throw new UsageError(`${problem.path} ${problem.what}, so the kill switch cannot read the committed flag ConfigMap; remove it, then run the kill switch again (or flagops synth)`);
   const text = files.get(path);
   if (text === undefined) throw new UsageError(`${path} does not exist, so the kill switch cannot be written without a full synth; ${fix}`);
