@@ -7,8 +7,10 @@
  * behind a flag; it is turned on at run time the way the `expose-gc` package does, once, and only
  * when a large text is about to be parsed (a full collection costs tens of milliseconds).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { createRequire } from 'node:module';
+
+// Loaded on first use: most commands never parse a large file.
+const require = createRequire(import.meta.url);
 
 /** Values (lib/yaml/yaml-source.ts' estimate) from which a parse is large: about 6,000 complete flag entries. */
 export const LARGE_PARSE = 100_000;
@@ -19,8 +21,8 @@ let collect: (() => void) | null | undefined;
 export function collectGarbage(): void {
   if (collect === undefined) {
     try {
-      setFlagsFromString('--expose-gc');
-      collect = runInNewContext('gc') as () => void;
+      (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
+      collect = (require('node:vm') as typeof import('node:vm')).runInNewContext('gc') as () => void;
     } catch {
       collect = null;
     }
