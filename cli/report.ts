@@ -8,7 +8,7 @@
  */
 import pc from 'picocolors';
 import { printable, safeJson } from '../lib/text/printable.ts';
-import { sortFindings, type Finding } from '../model/findings.ts';
+import { countFindings, MAX_KEPT_PER_RULE, sortFindings, type Finding } from '../model/findings.ts';
 import { formatFinding, summarize, table } from '../lib/text/format.ts';
 
 export { printable, safeJson };
@@ -73,40 +73,57 @@ function truncateVisible(line: string, width: number): string {
 /** Text output shows at most this many findings of one rule in one file; the summary counts them all. */
 export const MAX_SHOWN_PER_RULE = 100;
 
-/** Prints findings and a summary line; `extra` goes into the JSON form next to `findings` (e.g. the base). */
+/**
+ * Prints findings and a summary line; `extra` goes into the JSON form next to `findings` (e.g. the
+ * base). A finding that stands for others not kept (`omitted`, model/findings.ts' FindingList) is a
+ * note in text and an entry of `omitted` in JSON; the summary counts every finding found.
+ */
 export function printFindings(o: Output, findings: readonly Finding[], format: 'text' | 'json', context: string, extra: Readonly<Record<string, unknown>> = {}): void {
   const sorted = distinct(sortFindings(findings));
+  const listed = sorted.filter((f) => f.omitted === undefined);
+  const omitted = new Map<string, number>();
+  for (const f of sorted) if (f.omitted !== undefined) omitted.set(`${f.file}\0${f.rule}`, (omitted.get(`${f.file}\0${f.rule}`) ?? 0) + f.omitted);
   if (format === 'json') {
-    const summary = { errors: sorted.filter((f) => f.severity === 'error').length, warnings: sorted.filter((f) => f.severity === 'warning').length };
-    o.out(safeJson({ ...extra, findings: sorted, summary }, 2));
+    const summary = { errors: countFindings(sorted.filter((f) => f.severity === 'error')), warnings: countFindings(sorted.filter((f) => f.severity === 'warning')) };
+    const counted = sorted.filter((f) => f.omitted !== undefined).map((f) => ({ file: f.file, rule: f.rule, severity: f.severity, count: f.omitted }));
+    o.out(safeJson({ ...extra, findings: listed, ...(counted.length > 0 ? { omitted: counted } : {}), summary }, 2));
     return;
   }
   const shown = new Map<string, number>();
-  for (const f of sorted) {
+  for (const f of listed) {
     const key = `${f.file}\0${f.rule}`;
     const n = (shown.get(key) ?? 0) + 1;
     shown.set(key, n);
     if (n <= MAX_SHOWN_PER_RULE) o.out(formatFinding(f, o.color));
   }
+  for (const key of omitted.keys()) if (!shown.has(key)) shown.set(key, 0);
   for (const [key, n] of shown) {
-    if (n <= MAX_SHOWN_PER_RULE) continue;
+    const notKept = omitted.get(key) ?? 0;
+    if (n <= MAX_SHOWN_PER_RULE && notKept === 0) continue;
     const [file, rule] = key.split('\0') as [string, string];
-    o.out(`${printable(file)}: note: ${n - MAX_SHOWN_PER_RULE} more [${rule}] findings not shown (--format json lists them all)`);
+    const more = Math.max(0, n - MAX_SHOWN_PER_RULE) + notKept;
+    const json = notKept > 0 ? `--format json lists the first ${MAX_KEPT_PER_RULE}` : '--format json lists them all';
+    o.out(`${file === '' ? 'flagops' : printable(file)}: note: ${more} more [${rule}] findings not shown (${json})`);
   }
   o.out(`${context}: ${summarize(sorted)}`);
 }
 
 /**
  * Findings without exact repeats (same place, rule, severity and message): one line per problem
- * even when two checks reach the same conclusion. The order is kept.
+ * even when two checks reach the same conclusion. The order is kept. `sorted` is in
+ * {@link sortFindings}' order, where repeats are neighbours (only the severity is not sorted on), so
+ * each finding is compared with the run of its equals before it: no key is built per finding.
  */
 export function distinct(sorted: readonly Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return sorted.filter((f) => {
-    const key = `${f.file}\0${f.line}\0${f.col}\0${f.severity}\0${f.rule}\0${f.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  const out: Finding[] = [];
+  let run = 0; // where the run of findings equal to the last one (but for severity) starts in `out`
+  for (const f of sorted) {
+    const last = out[out.length - 1];
+    if (!last || !samePlaceAndText(last, f)) run = out.length;
+    else if (out.slice(run).some((g) => g.severity === f.severity && g.omitted === f.omitted)) continue;
+    out.push(f);
+  }
+  return out;
 }
 
+const samePlaceAndText = (a: Finding, b: Finding): boolean => a.file === b.file && a.line === b.line && a.col === b.col && a.rule === b.rule && a.message === b.message;

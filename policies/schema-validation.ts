@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { closest } from '../lib/text/suggest.ts';
-import { error, type Finding, type Locator } from '../model/findings.ts';
+import { error, type Finding, type FindingList, type Locator } from '../model/findings.ts';
 import { compileCached, instanceKey, type CompilingAjv } from './validator-cache.ts';
 import { describePath } from '../lib/text/paths.ts';
 
@@ -55,11 +55,6 @@ function validatorFor(schema: object): ValidateFunction {
   return validate;
 }
 
-/** Whether `data` passes `schema` (no findings, for filtering). */
-export function conformsTo(schema: object, data: unknown): boolean {
-  return validatorFor(schema)(data);
-}
-
 /** Keywords whose rule id does not depend on which field they sit on. */
 const KEYWORD_RULES: Record<string, string> = {
   type: 'wrong-type',
@@ -71,27 +66,85 @@ const KEYWORD_RULES: Record<string, string> = {
  * The schema may name a rule with `x-rule` on the failing subschema; otherwise the keyword decides.
  */
 export function validateAgainstSchema(schema: object, data: unknown, at: Locator): Finding[] {
-  const validate = validatorFor(schema);
-  if (validate(data)) return [];
   const findings: Finding[] = [];
+  report(validatorFor(schema), data, data, at, { push: (f) => findings.push(f), wants: () => true, count: () => {} });
+  return findings;
+}
+
+/** Where findings go: model/findings.ts' FindingList, which may only count those it would not keep. */
+type FindingSink = Pick<FindingList, 'push' | 'wants' | 'count'>;
+
+/**
+ * Validates `data` against `schema`, whose property `key` is a mapping of entries (checked by its
+ * `propertyNames` and `additionalProperties`), one entry at a time: the same findings as
+ * {@link validateAgainstSchema}, handed to `add` as they are found (or only counted, once it keeps
+ * no more of their rule), but with the validator's errors
+ * of one entry in memory at a time (a whole file's, for a file of 800,000 broken entries, would be
+ * millions of objects), and each entry validated once. Returns the names whose name and entry pass.
+ */
+export function validateEntries(schema: object, data: unknown, at: Locator, key: string, add: FindingSink): Set<string> {
+  const valid = new Set<string>();
+  const record = isRecord(data) ? data : undefined;
+  const entries = record && isRecord(record[key]) ? record[key] : undefined;
+  const holder = (schema as { properties?: Record<string, { propertyNames?: object; additionalProperties?: object }> }).properties?.[key];
+  if (!entries || !holder?.propertyNames || !holder.additionalProperties) {
+    report(validatorFor(schema), data, data, at, add);
+    return valid;
+  }
+  // The file without its entries, then each name and entry on its own.
+  report(validatorFor(schema), { ...record, [key]: {} }, data, at, add);
+  const names = validatorFor(holder.propertyNames);
+  const entry = validatorFor(holder.additionalProperties);
+  const pointer = `/${escapePointer(key)}`;
+  for (const name of Object.keys(entries)) {
+    const nameOk = report(names, name, data, at, add, { pointer, propertyName: name });
+    const entryOk = report(entry, entries[name], data, at, add, { pointer: `${pointer}/${escapePointer(name)}` });
+    if (nameOk && entryOk) valid.add(name);
+  }
+  return valid;
+}
+
+/**
+ * Validates `value` (which sits at `place` in `data`) and hands each problem to `add` as a finding;
+ * returns whether it passed. The validator's errors are let go of afterwards.
+ */
+function report(validate: ValidateFunction, value: unknown, data: unknown, at: Locator, add: FindingSink, place?: { pointer: string; propertyName?: string }): boolean {
+  if (validate(value)) return true;
   const seen = new Set<string>();
   for (const e of validate.errors ?? []) {
     // Wrappers of errors reported on their own: the inner pattern error of a property name, the `if` of if/then.
     if (e.keyword === 'propertyNames' || e.keyword === 'if') continue;
-    const f = toFinding(e, data, at);
+    const rule = ruleOf(e);
+    if (!add.wants(at.file, rule, 'error')) {
+      add.count(at.file, rule, 'error', 1);
+      continue;
+    }
+    const placed = place ? { ...e, instancePath: place.pointer + e.instancePath, propertyName: place.propertyName ?? e.propertyName } : e;
+    const f = toFinding(placed, data, at);
     const key = `${f.line}:${f.col}:${f.rule}:${f.message}`;
     if (!seen.has(key)) {
       seen.add(key);
-      findings.push(f);
+      add.push(f);
     }
   }
-  return findings;
+  validate.errors = null;
+  return false;
+}
+
+const escapePointer = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The rule id of an ajv error: the failing subschema's `x-rule`, else the keyword's. */
+function ruleOf(e: ErrorObject): string {
+  const declared = (e.parentSchema as { 'x-rule'?: string } | undefined)?.['x-rule'];
+  return KEYWORD_RULES[e.keyword] ?? declared ?? (e.keyword === 'required' ? 'missing-field' : 'invalid-value');
 }
 
 function toFinding(e: ErrorObject, data: unknown, at: Locator): Finding {
   const path = pointerToPath(e.instancePath);
   const declared = (e.parentSchema as { 'x-rule'?: string } | undefined)?.['x-rule'];
-  const rule = KEYWORD_RULES[e.keyword] ?? declared ?? (e.keyword === 'required' ? 'missing-field' : 'invalid-value');
+  const rule = ruleOf(e);
   const where = describePath(path);
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {

@@ -6,7 +6,7 @@
 import type { EnvironmentModel, ProjectModel } from '../model/flags.ts';
 import type { FlagState } from '../model/flag-schemas.ts';
 import { didYouMean } from '../lib/text/suggest.ts';
-import { error, fileLocator, warning, type Finding, type Locator } from '../model/findings.ts';
+import { error, fileLocator, FindingList, warning, type Finding, type Keep, type Locator } from '../model/findings.ts';
 
 /** "Did you mean" costs a pass over the names: given for the first few typos, among a bounded list. */
 const MAX_HINTS = 20;
@@ -21,16 +21,25 @@ export const exposure = (s: FlagState | undefined): number => (s?.enabled ? s.ro
 export interface StateRuleOptions {
   /** "Now", for future timestamps and expiry. */
   readonly now: Date;
+  /** Findings a command decides by, capped apart from the others (model/findings.ts' FindingList). */
+  readonly keep?: Keep;
 }
 
+/**
+ * Every state rule's findings; at most MAX_KEPT_PER_RULE of one rule in one file, then one finding
+ * that counts the rest (a catalog of 800,000 flags no environment has is millions of findings).
+ */
 export function checkStateRules(model: ProjectModel, options: StateRuleOptions): Finding[] {
-  return [...checkCatalog(model, options), ...model.environments.flatMap((env) => checkEnvironment(model, env, options)), ...flagServingRule(model)];
+  const findings = new FindingList(options.keep);
+  checkCatalog(model, options, findings);
+  for (const env of model.environments) checkEnvironment(model, env, options, findings);
+  findings.addAll(flagServingRule(model));
+  return findings.toArray();
 }
 
-function checkCatalog(model: ProjectModel, { now }: StateRuleOptions): Finding[] {
+function checkCatalog(model: ProjectModel, { now }: StateRuleOptions, findings: FindingList): void {
   const { catalog } = model;
   const at = catalog.source ?? fileLocator(catalog.file);
-  const findings: Finding[] = [];
   const today = now.toISOString().slice(0, 10);
   const declared = new Set(catalog.names);
   let hints = 0;
@@ -56,14 +65,12 @@ function checkCatalog(model: ProjectModel, { now }: StateRuleOptions): Finding[]
       findings.push(error(at.locate(['flags', name, 'expires']), 'date-format', `flag '${name}' expires (${def.expires}) before it was created (${def.created})`));
     }
   }
-  return findings;
 }
 
-function checkEnvironment(model: ProjectModel, env: EnvironmentModel, { now }: StateRuleOptions): Finding[] {
-  if (!env.source || !env.readable) return []; // the parser reported why the file cannot be read
+function checkEnvironment(model: ProjectModel, env: EnvironmentModel, { now }: StateRuleOptions, findings: FindingList): void {
+  if (!env.source || !env.readable) return; // the parser reported why the file cannot be read
   const { settings } = env;
   const at = env.source;
-  const findings: Finding[] = [];
   if (env.declaredName !== undefined && env.declaredName !== settings.name) {
     findings.push(
       error(at.locate(['environment']), 'environment-name', `this file declares environment '${String(env.declaredName)}' but lives in environments/${settings.name}/`),
@@ -73,17 +80,18 @@ function checkEnvironment(model: ProjectModel, env: EnvironmentModel, { now }: S
   const present = new Set(env.names);
   const declared = new Set(model.catalog.names);
   for (const name of model.catalog.readable ? model.catalog.names : []) {
-    if (!present.has(name)) {
-      findings.push(
-        error(at.locate(['flags'], 'key'), 'missing-flag-state', `catalog flag '${name}' has no entry in ${settings.name}; add one (flagops add creates it off everywhere)`),
-      );
-    }
+    if (present.has(name)) continue;
+    // Past the findings kept of one rule, only counted (a catalog can add 800,000 flags).
+    if (!findings.wants(env.file, 'missing-flag-state', 'error')) findings.count(env.file, 'missing-flag-state', 'error', 1);
+    else findings.push(error(at.locate(['flags'], 'key'), 'missing-flag-state', `catalog flag '${name}' has no entry in ${settings.name}; add one (flagops add creates it off everywhere)`));
   }
   // A misspelt entry is most likely meant for a catalog flag this file lacks.
   const missing = model.catalog.names.filter((name) => !present.has(name));
   let hints = 0;
   for (const name of model.catalog.readable ? env.names : []) {
-    if (!declared.has(name)) {
+    if (declared.has(name)) continue;
+    if (!findings.wants(env.file, 'unknown-flag', 'error')) findings.count(env.file, 'unknown-flag', 'error', 1);
+    else {
       const hint = missing.length > 0 && missing.length <= MAX_HINT_CANDIDATES && hints++ < MAX_HINTS ? didYouMean(name, missing) : '';
       findings.push(error(at.locate(['flags', name], 'key'), 'unknown-flag', `flag '${name}' is not declared in environments/catalog.yaml${hint}`));
     }
@@ -108,9 +116,8 @@ function checkEnvironment(model: ProjectModel, env: EnvironmentModel, { now }: S
     if (Date.parse(state.changed_at) > now.getTime() + CLOCK_SKEW_MS) {
       findings.push(error(here('changed_at'), 'future-timestamp', `flag '${name}' changed_at ${state.changed_at} is in the future`));
     }
-    findings.push(...checkInvariants(model, env, name, state, 'warning'));
+    findings.addAll(checkInvariants(model, env, name, state, 'warning'));
   }
-  return findings;
 }
 
 /**

@@ -24,7 +24,7 @@ describe('a flags.yaml that cannot be read is a finding on that file', () => {
     const dir = projectWith((path) => mkdirSync(path));
     const r = flagopsProcess(dir, ['check']);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stdout).toContain(`${PROD}: error: ${PROD} is a directory, not a file [unreadable-file]`);
+    expect(r.stdout).toContain(`${PROD}: error: ${PROD} is a directory, not a file; replace it with the plain flag file [unreadable-file]`);
     expect(r.stdout + r.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 
@@ -87,7 +87,7 @@ describe('parsing and rules run in time linear in the size of the files', () => 
     expect(r.code).toBe(1);
     // one unknown-flag and one wrong-type (an entry is a mapping) per flag, and the 15 catalog flags missing
     expect(r.stdout).toContain('flagops check (base: none, change rules not applied): 200015 errors');
-    expect(r.stdout).toContain(`${PROD}: note: 99900 more [unknown-flag] findings not shown (--format json lists them all)`);
+    expect(r.stdout).toContain(`${PROD}: note: 99900 more [unknown-flag] findings not shown (--format json lists the first 1000)`);
     expect(r.stdout.split('\n').filter((l) => l.endsWith('[unknown-flag]'))).toHaveLength(100);
   });
 
@@ -100,14 +100,16 @@ describe('parsing and rules run in time linear in the size of the files', () => 
     // three missing-flag-state per flag, and one wrong-type (an entry is a mapping)
     expect(r.stdout).toContain('flagops check (base: none, change rules not applied): 400000 errors');
     expect(r.stdout.split('\n').filter((l) => l.endsWith('[missing-flag-state]'))).toHaveLength(3 * 100);
-    expect(r.stdout).toContain('environments/dev/flags.yaml: note: 99900 more [missing-flag-state] findings not shown (--format json lists them all)');
+    expect(r.stdout).toContain('environments/dev/flags.yaml: note: 99900 more [missing-flag-state] findings not shown (--format json lists the first 1000)');
   });
 
   it('reports 20,000 duplicate keys quickly', { timeout: 60_000 }, async () => {
     const dir = tempProject();
     writeFileSync(join(dir, PROD), `environment: production\nflags:\n${'  telehealth_appointments_enabled: {}\n'.repeat(20_000)}`);
     const r = await flagops(dir, 'check', '--format', 'json');
-    const findings = JSON.parse(r.stdout).findings as { rule: string }[];
-    expect(findings.filter((f) => f.rule === 'duplicate-key')).toHaveLength(19_999);
+    const json = JSON.parse(r.stdout) as { findings: { rule: string }[]; omitted: { file: string; rule: string; severity: string; count: number }[] };
+    // The first 1,000 listed, the rest counted (model/findings.ts' FindingList).
+    expect(json.findings.filter((f) => f.rule === 'duplicate-key')).toHaveLength(1_000);
+    expect(json.omitted).toContainEqual({ file: PROD, rule: 'duplicate-key', severity: 'error', count: 18_999 });
   });
 });

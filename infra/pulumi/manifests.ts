@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { isFlagConfigMapName } from '../../constructs/feature-flag-config-map.ts';
 import { FLAG_CONFIG_MAP } from '../../constructs/names.ts';
 import type { KubeObject } from '../../model/manifests.ts';
-import { readDist } from '../../lib/workspace/dist.ts';
+import { readDistFolder } from '../../lib/workspace/dist.ts';
 
 /** A committed object and the dist/ file it came from. */
 export interface CommittedObject {
@@ -68,11 +68,15 @@ export function phaseOf(object: Pick<KubeObject, 'apiVersion' | 'kind'>): Phase 
 /**
  * The committed manifests of one environment, parsed, in file order.
  *
- * @throws Error naming the file when a committed file is not a single Kubernetes object.
+ * @throws Error naming the file when a committed file is not a single Kubernetes object, or an entry
+ *   named like a manifest is not a file.
  */
 export function loadCommittedObjects(root: string, environment: string): CommittedObject[] {
   const objects: CommittedObject[] = [];
-  for (const [path, text] of readDist(root, environment)) {
+  const { files, problems } = readDistFolder(root, environment);
+  // A directory or FIFO named like a manifest is never opened, and never silently left out.
+  if (problems.length > 0) throw new Error(`${problems[0]!.path} ${problems[0]!.what}; remove it, then run \`npx flagops synth\``);
+  for (const [path, text] of files) {
     const object = parse(text) as Partial<KubeObject> | null;
     if (!object || typeof object.apiVersion !== 'string' || typeof object.kind !== 'string' || typeof object.metadata?.name !== 'string') {
       throw new Error(`${path}: not a Kubernetes object (apiVersion, kind and metadata.name are required)`);

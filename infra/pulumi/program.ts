@@ -153,7 +153,7 @@ async function requireReviewedManifests(root: string, stack: string, now: Date):
   const result = await validate(ws, { now, drift: true, environments: [stack] });
   const errors = sortFindings(result.findings.filter((f) => f.severity === 'error'));
   if (errors.length === 0) return ws.settings.find((s) => s.name === stack)!;
-  const drifted = [...new Set(errors.filter((f) => f.rule === 'drift').map((f) => f.file))];
+  const drifted = [...new Set(errors.filter((f) => f.rule === 'drift' || f.rule === 'dist-entry').map((f) => f.file))];
   const headline =
     drifted.length > 0
       ? `refusing to deploy stack '${stack}': the committed dist/${stack}/ is not what a fresh synth produces, so it is not what was reviewed.\n` +

@@ -12,15 +12,16 @@
  * committed file byte for byte; if it does not (a hand edit, an older flagops), the kill switch
  * says so instead of guessing.
  */
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { FLAGD_KEY, flagConfigMapData, flagShardData, flagsFromFlagSet, legacyConfigMapData, parseFlagShard, shardIndexOf, type FeatureFlag, type FlagShard } from '../../constructs/feature-flag-config-map.ts';
 import { FLAG_CONFIG_MAP, flagConfigMapPath } from '../../constructs/names.ts';
 import { renderObject } from '../../infra/synth.ts';
 import type { KubeObject, ManifestFile } from '../../model/manifests.ts';
-import { DIST } from '../workspace/dist.ts';
+import { DIST, MAX_MANIFEST_BYTES } from '../workspace/dist.ts';
 import { isLink } from '../workspace/links.ts';
+import { describeKind, readRegularFile } from '../workspace/regular-files.ts';
 import { UsageError } from '../text/errors.ts';
 import { printable } from '../text/printable.ts';
 
@@ -122,13 +123,13 @@ function readFlagConfigMaps(root: string, environment: string, fix: string): Map
   for (const name of names.sort()) {
     const path = `${dir}/${name}`;
     if (path !== own && !(name.startsWith('configmap-') && name.endsWith('.yaml') && parseFlagShard(name.slice('configmap-'.length, -'.yaml'.length)))) continue;
-    const stat = lstatSync(join(root, path), { throwIfNoEntry: false });
-    if (!stat?.isFile()) throw new UsageError(`${printable(path)} is not a plain file (${stat?.isSymbolicLink() ? 'a symbolic link' : stat?.isDirectory() ? 'a folder' : 'a special file'}), so the kill switch cannot rewrite it; ${fix}`);
-    try {
-      files.set(path, readFileSync(join(root, path), 'utf8'));
-    } catch (e) {
-      throw new UsageError(`${printable(path)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ${fix}`);
-    }
+    // A folder, FIFO, socket or device in place of a file the kill switch reads is never opened: named.
+    const read = readRegularFile(join(root, path), MAX_MANIFEST_BYTES);
+    if (read.status === 'absent') continue;
+    if (read.status === 'not-a-file') throw new UsageError(`${printable(path)} is not a plain file (${describeKind(read.kind)}), so the kill switch cannot rewrite it; ${fix}`);
+    if (read.status === 'too-large') throw new UsageError(`${printable(path)} is larger than any flag ConfigMap flagops writes; ${fix}`);
+    if (read.status === 'unreadable') throw new UsageError(`${printable(path)} cannot be read (${read.code}); ${fix}`);
+    files.set(path, read.bytes.toString('utf8'));
   }
   return files;
 }

@@ -83,7 +83,8 @@ export function reviewFlags(base: ProjectModel, current: ProjectModel): FlagRevi
 
 /** Manifest files (path to text) of dist/ at a commit. */
 export function distAtCommit(root: string, commit: string): Map<string, string> {
-  const tree = [...listTree(root, commit, DIST)].filter(([path]) => path.endsWith('.yaml'));
+  // The manifests of each dist/<env>/ folder itself, as on disk (a folder named like a manifest holds none).
+  const tree = [...listTree(root, commit, DIST)].filter(([path]) => /^[^/]+\/[^/]+\/[^/]+\.yaml$/.test(path));
   const blobs = readBlobs(root, tree.map(([, sha]) => sha));
   return new Map(tree.map(([path, sha]) => [path, blobs.get(sha) ?? '']));
 }

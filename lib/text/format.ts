@@ -3,7 +3,7 @@
  * summary line, shared by the CLI (cli/report.ts prints them) and the Pulumi program and policy pack.
  */
 import pc from 'picocolors';
-import type { Finding } from '../../model/findings.ts';
+import { countFindings, type Finding } from '../../model/findings.ts';
 import { printable } from './printable.ts';
 
 export function formatFinding(f: Finding, color: boolean): string {
@@ -17,8 +17,9 @@ export function formatFinding(f: Finding, color: boolean): string {
 
 /** `2 errors, 1 warning in 2 files`, or `no problems`. */
 export function summarize(findings: readonly Finding[]): string {
-  const errors = findings.filter((f) => f.severity === 'error').length;
-  const warnings = findings.length - errors;
+  // A finding that stands for others not kept (model/findings.ts' FindingList) counts them all.
+  const errors = countFindings(findings.filter((f) => f.severity === 'error'));
+  const warnings = countFindings(findings) - errors;
   if (findings.length === 0) return 'no problems';
   const files = new Set(findings.map((f) => f.file).filter((f) => f !== '')).size;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;

@@ -3,27 +3,157 @@
  * OpenFeature flag manifest, elsewhere under dist/) atomically, only touching files whose content
  * changed, removing files of objects that no longer exist. Also the drift check.
  */
-import { lstatSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { isFlagopsManifest } from '../../infra/openfeature-manifest.ts';
 import type { EnvironmentManifests, ProjectFile } from '../../model/manifests.ts';
 import { error, type Finding } from '../../model/findings.ts';
 import { isLink, linkIn } from './links.ts';
+import { describeKind, entryKind, kindOf, mib, readRegularFile, type EntryKind } from './regular-files.ts';
 import { commitTransaction, type Transaction } from './transaction.ts';
 
 export const DIST = 'dist';
 
+/** Largest file read under dist/: far above any manifest flagops writes (a ConfigMap stays under 1 MiB). */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A path under dist/ that flagops would read or write but that is not what it must be: a
+ * directory, FIFO, socket or device named like a manifest, a `dist/<env>` that is not a folder, a
+ * manifest over {@link MAX_MANIFEST_BYTES} or one the system will not let it read. Never opened
+ * for reading, replaced or deleted; a `dist-entry` finding (see {@link distEntryFindings}).
+ */
+export interface DistEntryProblem {
+  /** Relative to the project root. */
+  readonly path: string;
+  /** What is wrong, after the path: `is a directory, not a file`. */
+  readonly what: string;
+}
+
+/** The committed manifests of one environment that could be read, and the entries that could not. */
+export interface DistFolder {
+  /** Path (relative to root) to text: every regular `*.yaml` file of dist/<env>/. */
+  readonly files: Map<string, string>;
+  readonly problems: readonly DistEntryProblem[];
+}
+
 /** The committed manifests of one environment: path (relative to root) to text. */
 export function readDist(root: string, environment: string): Map<string, string> {
-  const dir = join(root, DIST, environment);
+  return readDistFolder(root, environment).files;
+}
+
+/**
+ * The `*.yaml` files of dist/<env>/. Links are never followed (lib/workspace/links.ts reports
+ * them): a linked folder or file reads as absent. Anything else that is not a regular file is a
+ * problem, never opened (lib/workspace/regular-files.ts).
+ */
+export function readDistFolder(root: string, environment: string, contents = true): DistFolder {
+  const dir = `${DIST}/${environment}`;
   const files = new Map<string, string>();
-  // Links are never followed (lib/workspace/links.ts reports them): a linked folder or file reads as absent.
-  if (!existsSync(dir) || isLink(root, DIST) || isLink(root, `${DIST}/${environment}`)) return files;
-  for (const name of readdirSync(dir).sort()) {
-    const path = `${DIST}/${environment}/${name}`;
-    if (name.endsWith('.yaml') && !isLink(root, path)) files.set(path, readFileSync(join(dir, name), 'utf8'));
+  const problems: DistEntryProblem[] = [];
+  if (isLink(root, DIST) || isLink(root, dir)) return { files, problems };
+  const kind = entryKind(join(root, dir));
+  if (kind === undefined) return { files, problems };
+  if (kind !== 'directory') return { files, problems: [notAFolder(dir, kind)] };
+  for (const entry of entriesOf(root, dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (!entry.name.endsWith('.yaml') || entry.isSymbolicLink()) continue;
+    const text = contents || !entry.isFile() ? readManifest(root, path, entry.isFile() ? undefined : kindOf(entry)) : checkManifest(root, path);
+    if (typeof text === 'string') files.set(path, text);
+    else if (text) problems.push(text);
   }
-  return files;
+  return { files, problems };
+}
+
+/** The entries of a folder, sorted by name; none when it cannot be listed. */
+function entriesOf(root: string, dir: string): Dirent[] {
+  try {
+    return readdirSync(join(root, dir), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The text of a manifest file, a problem when it is not a readable regular file of at most
+ * {@link MAX_MANIFEST_BYTES}, or undefined when it is absent or a link (reported as `symlink`).
+ * `kind`, when the listing already told, is a kind other than a regular file: not opened.
+ */
+function readManifest(root: string, path: string, kind?: EntryKind): string | DistEntryProblem | undefined {
+  const file = kind ? { status: 'not-a-file' as const, kind } : readRegularFile(join(root, path), MAX_MANIFEST_BYTES);
+  switch (file.status) {
+    case 'read':
+      return file.bytes.toString('utf8');
+    case 'absent':
+      return undefined;
+    case 'not-a-file':
+      return file.kind === 'symbolic link' ? undefined : notAFile(path, file.kind);
+    default:
+      return problemOf(path, file);
+  }
+}
+
+function problemOf(path: string, file: { status: 'too-large'; size: number } | { status: 'unreadable'; code: string }): DistEntryProblem {
+  if (file.status === 'too-large') return { path, what: `is ${mib(file.size)}, larger than any manifest flagops writes (at most ${mib(MAX_MANIFEST_BYTES, 0)}), so it is not read` };
+  return { path, what: `cannot be read (${file.code === 'EACCES' || file.code === 'EPERM' ? 'permission denied' : file.code})` };
+}
+
+/** {@link readManifest}'s problems without reading the file: its size, and whether it may be read. */
+function checkManifest(root: string, path: string): DistEntryProblem | undefined {
+  let size: number;
+  try {
+    size = lstatSync(join(root, path)).size;
+    accessSync(join(root, path), constants.R_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? undefined : problemOf(path, { status: 'unreadable', code: code ?? String(e) });
+  }
+  return size > MAX_MANIFEST_BYTES ? problemOf(path, { status: 'too-large', size }) : undefined;
+}
+
+const notAFile = (path: string, kind: EntryKind): DistEntryProblem => ({ path, what: `is ${describeKind(kind)}, not a file` });
+const notAFolder = (path: string, kind: EntryKind): DistEntryProblem => ({ path, what: `is ${describeKind(kind)}, not a folder` });
+
+/**
+ * `dist-entry` findings: every path under dist/ that flagops reads or writes and that is not what
+ * it must be (see {@link DistEntryProblem}): dist/ and each dist/<env>/ folder, the `*.yaml` files
+ * in them, the project-wide files (`projectFiles`, the OpenFeature manifest) and the folders on
+ * their way, and any other `.json` entry outside the environments' folders. Links are left to
+ * `symlink` (lib/workspace/links.ts).
+ */
+export function distEntryFindings(root: string, environments: readonly string[], projectFiles: readonly string[] = []): Finding[] {
+  if (isLink(root, DIST)) return [];
+  const kind = entryKind(join(root, DIST));
+  if (kind === undefined) return [];
+  if (kind !== 'directory') return [distEntryFinding(notAFolder(DIST, kind))];
+  const problems = environments.flatMap((env) => readDistFolder(root, env, false).problems);
+  const seen = new Set(problems.map((p) => p.path));
+  const add = (p: DistEntryProblem | undefined) => {
+    if (p && !seen.has(p.path)) {
+      seen.add(p.path);
+      problems.push(p);
+    }
+  };
+  for (const file of projectFiles) {
+    if (linkIn(root, file) !== undefined) continue;
+    const parts = file.split('/');
+    for (let i = 2; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join('/');
+      const k = entryKind(join(root, folder));
+      if (k !== undefined && k !== 'directory') add(notAFolder(folder, k));
+    }
+    const k = entryKind(join(root, file));
+    if (k !== undefined && k !== 'file') add(notAFile(file, k));
+  }
+  for (const p of generatedProjectFiles(root, environments).problems) add(p);
+  return problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map(distEntryFinding);
+}
+
+function distEntryFinding(p: DistEntryProblem): Finding {
+  const fix = p.what.endsWith('not a folder')
+    ? `flagops writes manifests into a plain folder at ${p.path}/`
+    : 'flagops reads and writes only plain files in dist/, and never opens, replaces or deletes anything else';
+  return error({ file: p.path, line: 0, col: 0 }, 'dist-entry', `${p.path} ${p.what}: ${fix}; remove it, then run \`npx flagops synth\``);
 }
 
 /**
@@ -49,12 +179,13 @@ export function isGeneratedProjectFile(root: string, path: string, environments:
     exists = false;
   }
   if (!exists) return true;
-  const text = readPlainFile(root, path);
-  return text !== undefined && isFlagopsManifest(text);
+  const text = readManifest(root, path);
+  return typeof text === 'string' && isFlagopsManifest(text);
 }
 
 export interface DistPlan {
-  readonly write: readonly { path: string; text: string; added: boolean }[];
+  /** `before`: the text on disk (absent for an added file). */
+  readonly write: readonly { path: string; text: string; added: boolean; before?: string }[];
   readonly remove: readonly string[];
   readonly unchanged: number;
 }
@@ -70,65 +201,53 @@ export interface ProjectFiles {
  * file that flagops wrote at a path no longer configured (a moved OpenFeature manifest) is stale.
  */
 export function planDist(root: string, manifests: readonly EnvironmentManifests[], project?: ProjectFiles): DistPlan {
-  const write: { path: string; text: string; added: boolean }[] = [];
+  const write: { path: string; text: string; added: boolean; before?: string }[] = [];
   const remove: string[] = [];
   let unchanged = 0;
   const plan = (existing: Map<string, string>, files: readonly { path: string; text: string }[]) => {
     for (const file of files) {
       const before = existing.get(file.path);
       if (before === file.text) unchanged++;
-      else write.push({ path: file.path, text: file.text, added: before === undefined });
+      else write.push({ path: file.path, text: file.text, added: before === undefined, before });
       existing.delete(file.path);
     }
     remove.push(...existing.keys());
   };
   for (const env of manifests) plan(readDist(root, env.environment), env.files);
   if (project) {
-    const existing = generatedProjectFiles(root, project.environments);
+    const existing = generatedProjectFiles(root, project.environments).files;
     for (const f of project.files) {
-      const text = readPlainFile(root, f.path);
-      if (text !== undefined) existing.set(f.path, text);
+      const text = linkIn(root, f.path) === undefined ? readManifest(root, f.path) : undefined;
+      if (typeof text === 'string') existing.set(f.path, text);
     }
     plan(existing, project.files);
   }
   return { write, remove, unchanged };
 }
 
-/** A file's text, or undefined when it is absent, not a regular file, or under a symbolic link (never read through). */
-function readPlainFile(root: string, path: string): string | undefined {
-  if (linkIn(root, path) !== undefined) return undefined;
-  try {
-    return lstatSync(join(root, path)).isFile() ? readFileSync(join(root, path), 'utf8') : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The project-wide files flagops wrote under dist/, outside every dist/<env>/: `.json` files that
- * are OpenFeature manifests with flagops' `$comment`. Links are not followed; nothing else is touched.
+ * are OpenFeature manifests with flagops' `$comment`; and the `.json` entries there that are not
+ * regular files (never opened). Links are not followed; nothing else is touched.
  */
-function generatedProjectFiles(root: string, environments: readonly string[]): Map<string, string> {
-  const found = new Map<string, string>();
+function generatedProjectFiles(root: string, environments: readonly string[]): { files: Map<string, string>; problems: DistEntryProblem[] } {
+  const files = new Map<string, string>();
+  const problems: DistEntryProblem[] = [];
   const walk = (dir: string, depth: number) => {
     if (depth > 8 || isLink(root, dir)) return;
-    let entries;
-    try {
-      entries = readdirSync(join(root, dir), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    for (const e of entriesOf(root, dir)) {
       const path = `${dir}/${e.name}`;
       if (e.isDirectory() && !(dir === DIST && environments.includes(e.name))) walk(path, depth + 1);
-      else if (e.isFile() && e.name.endsWith('.json')) {
-        const text = readPlainFile(root, path);
-        if (text !== undefined && isFlagopsManifest(text)) found.set(path, text);
+      else if (e.name.endsWith('.json') && !e.isSymbolicLink() && !e.isDirectory()) {
+        const text = readManifest(root, path, e.isFile() ? undefined : kindOf(e));
+        if (typeof text === 'string') {
+          if (isFlagopsManifest(text)) files.set(path, text);
+        } else if (text) problems.push(text);
       }
     }
   };
   walk(DIST, 0);
-  return found;
+  return { files, problems };
 }
 
 /** A plan as the files of a transaction (lib/workspace/transaction.ts). */
@@ -151,7 +270,7 @@ export function driftFindings(root: string, manifests: readonly EnvironmentManif
   return [
     ...plan.write.map((f) =>
       error(
-        { file: f.path, line: f.added ? 0 : firstDifferentLine(readFileSync(join(root, f.path), 'utf8'), f.text), col: f.added ? 0 : 1 },
+        { file: f.path, line: f.added ? 0 : firstDifferentLine(f.before ?? '', f.text), col: f.added ? 0 : 1 },
         'drift',
         f.added ? `${f.path} is missing from the committed dist/; ${fix}` : `${f.path} differs from a fresh synth; ${fix}`,
       ),

@@ -66,6 +66,7 @@ export function parseStoreIn(dir: string, debug: (message: string) => void = () 
       return { readable: entry.readable, data: entry.data, names: entry.names, valid: entry.valid, findings: entry.findings };
     },
     put(file, text, parse) {
+      if (text.length > MAX_ENTRY_BYTES) return; // the entry holds the text: never kept, not worth serializing
       const entry: Entry = { format: FORMAT, file, text, ...parse };
       let json: string;
       try {

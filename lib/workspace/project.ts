@@ -4,12 +4,12 @@
  * Reading (disk or a git ref) is behind {@link FileReader}; parsing returns the model plus the
  * YAML-level and schema findings. Policies run on the model afterwards (policies/*.ts).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { catalogSchema, flagStatesSchema, type FlagDefinition, type FlagState } from '../../model/flag-schemas.ts';
-import { error, type Finding } from '../../model/findings.ts';
-import { conformsTo, validateAgainstSchema } from '../../policies/schema-validation.ts';
+import { error, FindingList, type Finding, type Keep } from '../../model/findings.ts';
+import { validateEntries } from '../../policies/schema-validation.ts';
 import '../../policies/precompiled.ts';
 import {
   resolveEnvironmentSettings,
@@ -21,6 +21,7 @@ import {
 } from '../../model/environments.ts';
 import { UsageError } from '../text/errors.ts';
 import { isLink, linkIn } from './links.ts';
+import { describeKind, entryKind, mib, readRegularFile } from './regular-files.ts';
 import { printable } from '../text/printable.ts';
 import { DeferredYamlSource, YamlSource } from '../yaml/yaml-source.ts';
 import type { CatalogModel, EnvironmentModel, FlagFileSource, Parsed, ProjectModel } from '../../model/flags.ts';
@@ -35,6 +36,8 @@ export const statesFile = (env: string): string => `environments/${env}/flags.ya
  */
 export interface FileReader {
   read(path: string): string | undefined;
+  /** The files this reader shows as an edit changes them (lib/workspace/workspace.ts' overlay), if any. */
+  readonly changed?: ReadonlySet<string>;
 }
 
 /** Largest flag file read: far above any real one (the ConfigMap built from them stays under 1 MiB). */
@@ -69,27 +72,27 @@ export function diskReader(root: string): FileReader {
   };
 }
 
-/** Reads a file as UTF-8 text (a leading byte-order mark is kept: YAML allows it). */
+/**
+ * Reads a file as UTF-8 text (a leading byte-order mark is kept: YAML allows it). Only a regular
+ * file is opened (lib/workspace/regular-files.ts): a directory, FIFO, socket or device in its place
+ * is reported without being opened, so it can neither fail the read nor block it.
+ */
 function readTextFile(absolute: string, path: string): string | undefined {
-  let bytes: Buffer;
-  try {
-    const stat = statSync(absolute);
-    if (stat.isDirectory()) throw new UnreadableFile(path, 'is a directory, not a file');
-    if (!stat.isFile()) throw new UnreadableFile(path, 'is not a regular file');
-    if (stat.size > MAX_FILE_BYTES) throw new UnreadableFile(path, `is ${mib(stat.size)}; flag files may be at most ${mib(MAX_FILE_BYTES, 0)}`);
-    bytes = readFileSync(absolute);
-  } catch (e) {
-    if (e instanceof UnreadableFile) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'EACCES' || code === 'EPERM') throw new UnreadableFile(path, 'cannot be read (permission denied)');
-    throw new UnreadableFile(path, `cannot be read (${code ?? (e as Error).message})`);
+  const file = readRegularFile(absolute, MAX_FILE_BYTES);
+  switch (file.status) {
+    case 'absent':
+      return undefined;
+    case 'not-a-file':
+      throw new UnreadableFile(path, `is ${describeKind(file.kind)}, not a file; replace it with the plain flag file`);
+    case 'too-large':
+      throw new UnreadableFile(path, `is ${mib(file.size)}; flag files may be at most ${mib(MAX_FILE_BYTES, 0)}`);
+    case 'unreadable':
+      if (file.code === 'EACCES' || file.code === 'EPERM') throw new UnreadableFile(path, 'cannot be read (permission denied)');
+      throw new UnreadableFile(path, `cannot be read (${file.code})`);
+    case 'read':
+      return decodeUtf8(file.bytes, path);
   }
-  if (bytes.length > MAX_FILE_BYTES) throw new UnreadableFile(path, `is ${mib(bytes.length)}; flag files may be at most ${mib(MAX_FILE_BYTES, 0)}`);
-  return decodeUtf8(bytes, path);
 }
-
-const mib = (bytes: number, digits = 1): string => `${(bytes / 1024 / 1024).toFixed(digits)} MiB`;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -142,8 +145,10 @@ export async function loadEnvironmentSettings(root: string): Promise<Environment
     const path = linked.isSymbolicLink() ? `environments/${linked.name}` : `environments/${linked.name}/environment.ts`;
     throw new UsageError(`${printable(path)} is a symbolic link; flagops never reads, writes or deletes through links in the project: replace it with the plain folder or file`);
   }
+  // An environment.ts that is not a regular file (a folder, a FIFO, which loading would wait on
+  // forever) is refused by name, never opened.
   const names = entries
-    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'environment.ts')))
+    .filter((d) => d.isDirectory() && settingsFileKind(join(dir, d.name, 'environment.ts'), `environments/${d.name}/environment.ts`))
     .map((d) => d.name)
     .sort();
   const settings: EnvironmentSettings[] = [];
@@ -156,6 +161,17 @@ export async function loadEnvironmentSettings(root: string): Promise<Environment
     }
   }
   return promotionOrder(settings);
+}
+
+/**
+ * Whether a settings file (code flagops loads) exists; a path that is not a regular file is a usage
+ * error naming what it is, never opened (a FIFO would block the load).
+ */
+function settingsFileKind(absolute: string, shown: string): boolean {
+  const kind = entryKind(absolute);
+  if (kind === undefined) return false;
+  if (kind === 'file') return true;
+  throw new UsageError(`${printable(shown)} is ${describeKind(kind)}, not a file; flagops loads settings only from a plain file: remove it or replace it with the file`);
 }
 
 /** The default export of a settings file (TypeScript). */
@@ -213,7 +229,7 @@ export const PROJECT_FILE = 'environments/project.ts';
 export async function loadProjectSettings(root: string, environments: readonly string[]): Promise<ProjectSettings> {
   if (isLink(root, PROJECT_FILE)) throw new UsageError(`${PROJECT_FILE} is a symbolic link; flagops never reads, writes or deletes through links in the project: replace it with the plain file`);
   const file = join(root, PROJECT_FILE);
-  const config = existsSync(file) ? await importDefault(file, PROJECT_FILE) : {};
+  const config = settingsFileKind(file, PROJECT_FILE) ? await importDefault(file, PROJECT_FILE) : {};
   try {
     return resolveProjectSettings(config as ProjectConfig, environments);
   } catch (e) {
@@ -242,9 +258,14 @@ export function promotionOrder(settings: readonly EnvironmentSettings[]): Enviro
  */
 export type ParseCache = Map<string, { readonly read: FileRead; readonly findings: readonly Finding[] }>;
 
-export function parseProject(settings: readonly EnvironmentSettings[], reader: FileReader, cache?: ParseCache): Parsed {
+/**
+ * `keep`: findings a command decides by, which the cap on the number of findings kept of one rule
+ * in one file must not drop (a parse kept from earlier, which counted some it did not keep, is
+ * done again then).
+ */
+export function parseProject(settings: readonly EnvironmentSettings[], reader: FileReader, cache?: ParseCache, keep?: Keep): Parsed {
   const findings: Finding[] = [];
-  const parseFile = cache ? cachedParse(cache) : parseFileUncached;
+  const parseFile = cache ? cachedParse(cache, keep) : (file: string, r: FileReader, schema: object, out: Finding[]) => parseFileUncached(file, r, schema, out, keep);
   const catalogRead = parseFile(CATALOG_FILE, reader, catalogSchema, findings);
   const catalog: CatalogModel = {
     file: CATALOG_FILE,
@@ -295,28 +316,32 @@ export interface FileRead {
 type ParseFile = (file: string, reader: FileReader, schema: object, findings: Finding[]) => FileRead;
 
 /** {@link parseFileUncached} through a cache of earlier parses of the same file and text. */
-function cachedParse(cache: ParseCache): ParseFile {
+function cachedParse(cache: ParseCache, keep?: Keep): ParseFile {
   return (file, reader, schema, findings) => {
     let text: string | undefined;
     try {
       text = reader.read(file);
     } catch {
-      return parseFileUncached(file, reader, schema, findings); // reports the unreadable file
+      return parseFileUncached(file, reader, schema, findings, keep); // reports the unreadable file
     }
-    if (text === undefined) return parseFileUncached(file, { read: () => undefined }, schema, findings);
+    if (text === undefined) return parseFileUncached(file, { read: () => undefined }, schema, findings, keep);
     const key = `${file}\0${text}`;
     let hit = cache.get(key);
+    if (hit && keep?.files.has(file) && hit.findings.some(countedOnly)) hit = undefined; // parsed again, keeping what `keep` marks
     if (!hit) {
       const own: Finding[] = [];
-      hit = { read: parseFileUncached(file, { read: () => text }, schema, own), findings: own };
-      cache.set(key, hit);
+      hit = { read: parseFileUncached(file, { read: () => text }, schema, own, keep), findings: own };
+      if (!keep?.files.has(file)) cache.set(key, hit);
     }
     for (const f of hit.findings) findings.push(f);
     return hit.read;
   };
 }
 
-function parseFileUncached(file: string, reader: FileReader, schema: object, findings: Finding[]): FileRead {
+/** A finding that stands for findings counted but not kept. */
+const countedOnly = (f: Finding): boolean => f.omitted !== undefined;
+
+function parseFileUncached(file: string, reader: FileReader, schema: object, findings: Finding[], keep?: Keep): FileRead {
   const unread = { source: undefined, readable: false, data: undefined, names: [], valid: {} };
   let text: string | undefined;
   try {
@@ -336,40 +361,39 @@ function parseFileUncached(file: string, reader: FileReader, schema: object, fin
   }
   const store = persistentParses();
   const stored = store?.get(file, text);
-  if (stored) {
+  if (stored && !(keep?.files.has(file) && stored.findings.some(countedOnly))) {
     for (const f of stored.findings) findings.push(f);
     return { source: new DeferredYamlSource(file, text, { flagFile: true }), readable: stored.readable, data: stored.data, names: stored.names, valid: stored.valid };
   }
   const first = findings.length;
-  const read = parseText(file, text, schema, findings);
-  store?.put(file, text, { readable: read.readable, data: read.data, names: read.names, valid: read.valid, findings: findings.slice(first) });
+  const read = parseText(file, text, schema, findings, keep);
+  if (!keep?.files.has(file)) store?.put(file, text, { readable: read.readable, data: read.data, names: read.names, valid: read.valid, findings: findings.slice(first) });
   return read;
 }
 
-function parseText(file: string, text: string, schema: object, findings: Finding[]): FileRead {
-  const source = new YamlSource(file, text, { flagFile: true });
-  for (const f of source.findings) findings.push(f);
-  if (!source.ok) return { source, readable: false, data: undefined, names: [], valid: {} };
+function parseText(file: string, text: string, schema: object, findings: Finding[], keep?: Keep): FileRead {
+  const source = new YamlSource(file, text, { flagFile: true, keep });
+  // At most MAX_KEPT_PER_RULE findings of a rule are kept (model/findings.ts): a 10 MB file can hold millions.
+  const found = new FindingList(keep).addAll(source.findings);
+  if (!source.ok) {
+    source.release();
+    for (const f of found.toArray()) findings.push(f);
+    return { source, readable: false, data: undefined, names: [], valid: {} };
+  }
   const data = source.data();
-  const schemaFindings = validateAgainstSchema(schema, data, source);
-  for (const f of schemaFindings) findings.push(f);
+  // Entry by entry: an entry is trusted by later rules only when it passes the schema on its own.
+  const passed = validateEntries(schema, data, source, 'flags', found);
+  const own = found.toArray();
+  for (const f of own) findings.push(f);
   const record = isRecord(data) ? data : undefined;
   const flags = record && isRecord(record.flags) ? record.flags : {};
   const names = Object.keys(flags);
-  // An entry is trusted by later rules only when it passes the schema on its own.
-  const entrySchema = (schema as EntrySchemaHolder).properties.flags;
-  const valid = Object.fromEntries(
-    names
-      .filter((n) => conformsTo(entrySchema.propertyNames, n) && conformsTo(entrySchema.additionalProperties, flags[n]))
-      .map((n) => [n, flags[n]]),
-  );
-  // Positions are looked up again only for findings: the document is composed again then.
-  source.release();
+  const valid = Object.fromEntries(names.filter((n) => passed.has(n)).map((n) => [n, flags[n]]));
+  // A sound file lets go of its document: positions are looked up again only for findings, which it
+  // is unlikely to have. One with findings keeps it for the rules' findings (composing it again costs
+  // as much memory as the first time).
+  if (own.length === 0) source.release();
   return { source, readable: record !== undefined && isRecord(record.flags), data: record, names, valid };
-}
-
-interface EntrySchemaHolder {
-  properties: { flags: { propertyNames: object; additionalProperties: object } };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

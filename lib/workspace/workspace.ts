@@ -8,10 +8,10 @@ import { dirname, join, resolve } from 'node:path';
 import { PROJECT_DEFAULTS, type EnvironmentSettings, type ProjectSettings } from '../../model/environments.ts';
 import type { EnvironmentManifests, ProjectFile } from '../../model/manifests.ts';
 import { checkChangeRules, soakNeeds } from '../../policies/change-rules.ts';
-import { hasErrors, type Finding } from '../../model/findings.ts';
+import { capFindings, hasErrors, type Finding, type Keep } from '../../model/findings.ts';
 import { checkStateRules } from '../../policies/state-rules.ts';
 import { judgedModel } from '../../policies/judged-by-base.ts';
-import type { ProjectFiles } from './dist.ts';
+import { distEntryFindings, type ProjectFiles } from './dist.ts';
 import { linkFindings } from './links.ts';
 import { landings } from '../review/landings.ts';
 import { noteJournal, prepareToWrite } from './journal.ts';
@@ -107,17 +107,22 @@ export interface Validation {
 
 export async function validate(ws: Workspace, options: ValidateOptions): Promise<Validation> {
   const reader = options.reader ?? diskReader(ws.root);
-  const parsed = parseProject(ws.settings, reader, options.parseCache);
+  // The errors an edit decides by (in the files it changes: a kill switch's own entry) are never
+  // dropped by the cap on the findings kept of one rule in one file (model/findings.ts' FindingList).
+  const keep: Keep | undefined = options.blocking && reader.changed ? { files: reader.changed, test: options.blocking } : undefined;
+  const parsed = parseProject(ws.settings, reader, options.parseCache, keep);
   const project = projectSettings(ws);
-  const links = linkFindings(ws.root, ws.settings.map((s) => s.name), [project.openFeatureManifest]);
-  let findings: Finding[] = [...links, ...parsed.findings, ...checkStateRules(parsed.model, { now: options.now })];
+  const names = ws.settings.map((s) => s.name);
+  const links = [...linkFindings(ws.root, names, [project.openFeatureManifest]), ...distEntryFindings(ws.root, names, [project.openFeatureManifest])];
+  let findings: Finding[] = [...links, ...parsed.findings, ...checkStateRules(parsed.model, { now: options.now, keep })];
   if (options.base) {
     // Judged by main: the base's settings and prerequisites, whatever the change does to them.
     const judged = judgedModel(options.base.model, parsed.model);
-    if (judged !== parsed.model) findings = withJudgedFindings(findings, checkStateRules(judged, { now: options.now }), options.baseLabel);
+    if (judged !== parsed.model) findings = withJudgedFindings(findings, checkStateRules(judged, { now: options.now, keep }), options.baseLabel);
     const soak = options.baseCommit ? { now: options.now, landings: landings(ws.root, options.baseCommit, soakNeeds(options.base.model, judged)) } : undefined;
     findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, judged, options.baseLabel, soak));
   }
+  findings = capFindings(findings, keep);
   const blocks = (fs: readonly Finding[]) => fs.some((f) => f.severity === 'error' && (options.blocking?.(f) ?? true));
   if (blocks(findings)) return { parsed, findings };
   // Synthesis and the manifest policies load cdk8s and every policy: only commands that get this
@@ -167,7 +172,7 @@ function mergeChangeFindings(findings: readonly Finding[], changeErrors: readonl
 
 /** A reader that sees `overrides` (path → text) on top of another reader. */
 export function overlay(reader: FileReader, overrides: ReadonlyMap<string, string>): FileReader {
-  return { read: (path) => overrides.get(path) ?? reader.read(path) };
+  return { read: (path) => overrides.get(path) ?? reader.read(path), changed: new Set(overrides.keys()) };
 }
 
 /** "Now": the FLAGOPS_NOW environment variable (RFC 3339, for reproducible scripts and tests) or the clock. */

@@ -15,30 +15,40 @@
  * 25 to the parser), and free text as one line of printable characters.
  */
 import { Composer, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Parser, Scalar, YAMLParseError, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
-import { error, type Finding, type Location, type Locator } from '../../model/findings.ts';
+import { error, FindingList, type Finding, type Keep, type Location, type Locator } from '../../model/findings.ts';
 import type { FlagFileSource } from '../../model/flags.ts';
 import { describePath } from '../text/paths.ts';
+import { collectGarbage, LARGE_PARSE } from './heap.ts';
 import { escapeCharacter, UNSAFE_CHARACTER, unsafeCharacters } from '../text/printable.ts';
 
 /** Deepest nesting of collections read; the flag files need 4 levels, Kubernetes manifests about 12. */
 export const MAX_DEPTH = 64;
 
 /**
- * Most values read, as estimated by {@link valueCount} before parsing: the `yaml` package's tree
- * takes about 1 KB per value, so 2 million values is about 2 GB of memory, half of Node's heap.
- * 100,000 complete flag entries are about 1.4 million.
+ * Most values read, as {@link countValues} estimates them before parsing (a key and its value are
+ * two). While the `yaml` package builds a document, its syntax tree and the document take about
+ * 700 bytes per value together, so this keeps one parse under about 200 MB, and any input of 10 MB
+ * judged in under 500 MiB (test/memory-bound.test.ts). A complete flag entry in block style is 16
+ * values: a flag file holds about 15,000 of them, a catalog about 25,000 (the `feature_flags.json`
+ * key of the flag ConfigMap passes its 256 KiB warning at about 5,500 flags).
  */
-export const MAX_VALUES = 4_000_000;
+export const MAX_VALUES = 250_000;
 
 export interface YamlSourceOptions {
   /** Apply the flag files' subset of YAML (see the module comment). @default false */
   readonly flagFile?: boolean;
+  /** Findings capped apart from the others (model/findings.ts' FindingList): those a command decides by. */
+  readonly keep?: Keep;
 }
 
 export class YamlSource implements Locator {
   readonly lineCounter = new LineCounter();
-  /** Every YAML-level finding: syntax, duplicate keys, nesting, and the flag files' subset. */
-  readonly findings: Finding[] = [];
+  /**
+   * Every YAML-level finding: syntax, duplicate keys, nesting, and the flag files' subset; at most
+   * MAX_KEPT_PER_RULE of one rule, then one that counts the rest (model/findings.ts).
+   */
+  readonly findings: Finding[];
+  private readonly found: FindingList;
   /**
    * Whether the data can be trusted: no syntax error, duplicate key, excessive nesting, or (in a
    * flag file) construct that changes what values mean. Findings on single values (numbers, free
@@ -48,6 +58,8 @@ export class YamlSource implements Locator {
   private readonly keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
   /** The composed document; undefined after {@link release} until {@link doc} is read again. */
   private composed: Document.Parsed | undefined;
+  /** Whether the text composes again after {@link release} (not when it was refused unread: too many values, too deep). */
+  private composable = false;
 
   constructor(
     /** Path relative to the project root. */
@@ -55,46 +67,53 @@ export class YamlSource implements Locator {
     readonly text: string,
     options: YamlSourceOptions = {},
   ) {
-    const tooMany = valueCount(text);
+    this.found = new FindingList(options.keep);
+    const values = countValues(text, MAX_VALUES);
+    const tooMany = values.passedAt;
     if (tooMany !== undefined) {
       // Not parsed at all: only the line counter is needed, for the position.
       for (let i = text.indexOf('\n'); i >= 0 && i < tooMany; i = text.indexOf('\n', i + 1)) this.lineCounter.addNewLine(i + 1);
-      this.findings.push(error(this.position(tooMany), 'yaml-size', `the YAML holds more than about ${MAX_VALUES / 2_000_000} million values by here; it is not read (flag files hold far fewer)`));
+      this.found.push(error(this.position(tooMany), 'yaml-size', `the YAML holds more than about ${String(MAX_VALUES).replace(/\B(?=(\d{3})+$)/g, ',')} values by here; it is not read (a flag file of 15,000 complete entries holds about 240,000)`));
       this.composed = parseDocument('');
       this.ok = false;
+      this.findings = this.found.toArray();
       return;
     }
+    if (values.count > LARGE_PARSE) collectGarbage();
     const parsed = concreteSyntax(text, this.lineCounter);
     const scan = 'overflow' in parsed ? { tooDeep: parsed.overflow, props: [] } : scanTokens(parsed.tokens);
     let trusted = true;
     if (scan.tooDeep !== undefined || !('tokens' in parsed)) {
       trusted = false;
-      this.findings.push(
+      this.found.push(
         error(this.position(scan.tooDeep ?? 0), 'yaml-depth', `the YAML is nested more than ${MAX_DEPTH} levels deep here; it is not read further`),
       );
       this.composed = parseDocument('');
     } else {
       this.composed = compose(parsed.tokens, text.length);
+      this.composable = true;
       // One syntax error is reported per file: the parser's later errors are usually its consequences.
       const first = this.composed.errors[0];
       if (first) {
         trusted = false;
-        this.findings.push(error(this.position(first.pos[0]), 'yaml-syntax', firstLine(first.message)));
+        this.found.push(error(this.position(first.pos[0]), 'yaml-syntax', firstLine(first.message)));
       }
     }
     if (options.flagFile) {
       for (const t of scan.props) {
         trusted = false;
-        this.findings.push(error(this.position(t.offset), PROP_RULES[t.type], propMessage(t)));
+        this.found.push(error(this.position(t.offset), PROP_RULES[t.type], propMessage(t)));
       }
     }
     const walk = this.walk(options.flagFile === true);
     this.ok = trusted && walk.trusted;
+    this.findings = this.found.toArray();
   }
 
   /** The document, with comments and source ranges (composed again from the text after {@link release}). */
   get doc(): Document.Parsed {
-    // Only a trusted source is ever released, and its text composes without an overflow.
+    // Only a source whose text composed is ever released, and its text composes again without an overflow.
+    if (!this.composed && countValues(this.text, LARGE_PARSE).passedAt !== undefined) collectGarbage();
     this.composed ??= compose((concreteSyntax(this.text, new LineCounter()) as { tokens: Token[] }).tokens, this.text.length);
     return this.composed;
   }
@@ -104,10 +123,10 @@ export class YamlSource implements Locator {
    * takes about 1 KB per value, 30 MB for a flag file of 10,000 entries, and a project's four
    * documents held together through synthesis set how far the heap grows (at 10,000 flags, peak
    * memory about 590 MB instead of about 430). A finding's position or an edit composes it again
-   * from the text, once. An untrusted source keeps its document.
+   * from the text, once. A source refused unread (too many values, too deep) keeps its empty document.
    */
   release(): void {
-    if (this.ok) this.composed = undefined;
+    if (this.composable) this.composed = undefined;
   }
 
   /** The plain data of the document (only meaningful when {@link ok}). */
@@ -179,11 +198,11 @@ export class YamlSource implements Locator {
           if (!flagFile) continue;
           if (isScalar(item.key)) {
             const problem = this.scalarProblem(item.key, inner);
-            if (problem) this.findings.push(problem);
+            if (problem) this.found.push(problem);
           } else stack.push({ node: item.key, at: inner });
           if (key === '<<' && isScalar(item.key) && item.key.type === Scalar.PLAIN) {
             trusted = false;
-            this.findings.push(
+            this.found.push(
               error(this.nodePosition(item.key), 'yaml-merge-key', `merge key '<<'${where(pathOf(at))}: write out every field of an entry (a merge key lets an edit of one entry change another)`),
             );
           }
@@ -192,7 +211,7 @@ export class YamlSource implements Locator {
         for (let i = node.items.length - 1; i >= 0; i--) stack.push({ node: node.items[i], at: { parent: at, key: String(i) } });
       } else if (flagFile && isScalar(node)) {
         const problem = this.scalarProblem(node, at);
-        if (problem) this.findings.push(problem);
+        if (problem) this.found.push(problem);
       }
     }
     return { trusted };
@@ -210,7 +229,8 @@ export class YamlSource implements Locator {
         continue;
       }
       none = false;
-      this.findings.push(error(this.nodePosition(item.key), 'duplicate-key', `duplicate key '${key}': a later value would silently replace an earlier one`));
+      if (!this.found.wants(this.file, 'duplicate-key', 'error')) this.found.count(this.file, 'duplicate-key', 'error', 1);
+      else this.found.push(error(this.nodePosition(item.key), 'duplicate-key', `duplicate key '${key}': a later value would silently replace an earlier one`));
     }
     return none;
   }
@@ -219,11 +239,17 @@ export class YamlSource implements Locator {
   private scalarProblem(node: Scalar, at: PathLink | undefined): Finding | undefined {
     const { value } = node;
     if (typeof value !== 'number' && typeof value !== 'bigint' && (typeof value !== 'string' || !UNSAFE_CHARACTER.test(value))) return undefined;
+    const numeric = typeof value === 'number' || typeof value === 'bigint';
+    const written = numeric && node.range ? this.text.slice(node.range[0], node.range[1]) : String(value);
+    if (numeric && /^(0|-?[1-9][0-9]*)$/.test(written)) return undefined;
+    // Past the findings kept of one rule, only counted: building each would cost more than the count.
+    const rule = numeric ? 'yaml-number' : 'unsafe-character';
+    if (!this.found.wants(this.file, rule, 'error')) {
+      this.found.count(this.file, rule, 'error', 1);
+      return undefined;
+    }
     const path = pathOf(at);
     if (typeof value === 'number' || typeof value === 'bigint') {
-      const range = node.range;
-      const written = range ? this.text.slice(range[0], range[1]) : String(value);
-      if (/^(0|-?[1-9][0-9]*)$/.test(written)) return undefined;
       return error(this.nodePosition(node), 'yaml-number', `${describePath(path) || 'value'}: ${numberProblem(written, value)}; write numbers as plain decimal integers${integerHint(value)}`);
     }
     if (typeof value === 'string' && UNSAFE_CHARACTER.test(value)) {
@@ -284,9 +310,9 @@ function pathOf(at: PathLink | undefined): string[] {
 /**
  * A cheap estimate of the values in `text`, without parsing: line breaks and `- `, `? `, `: `
  * indicators count 1 (a block entry), commas and opening brackets 2 (a flow item and its node).
- * Returns the offset where it passes {@link MAX_VALUES}, or undefined.
+ * It stops where the count passes `limit` ({@link MAX_VALUES} when reading), and says where.
  */
-function valueCount(text: string): number | undefined {
+export function countValues(text: string, limit = Infinity): { count: number; passedAt?: number } {
   let count = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -294,9 +320,9 @@ function valueCount(text: string): number | undefined {
     else if (c === 44 || c === 91 || c === 123) count += 2; // , [ {
     else if ((c === 45 || c === 63 || c === 58) && (text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 10)) count += 1; // - ? :
     else continue;
-    if (count > MAX_VALUES) return i;
+    if (count > limit) return { count, passedAt: i };
   }
-  return undefined;
+  return { count };
 }
 
 type Token = Parameters<Composer['next']>[0];
