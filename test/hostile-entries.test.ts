@@ -106,7 +106,7 @@ describe('a folder named like a manifest (dist/production/evil.yaml/)', () => {
     const r = run(dir, KILL);
     expectJudged(r, 'disable');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${CM} is a directory, not a file, so the kill switch cannot read the committed flag ConfigMap; remove it, then run the kill switch again`);
+    expect(r.stderr).toContain(`${CM} is not a plain file (a directory), so the kill switch cannot rewrite it`);
     expect(snapshot(dir, 'environments')).toEqual(before);
   });
 

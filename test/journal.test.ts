@@ -122,11 +122,23 @@ describe('a journal committed to a pull request', () => {
 
   it('an edit refuses to replay it (exit 2), says how to remove it, and writes nothing', async () => {
     const ci = await pullRequest(gitServer(), 'raise', raiseWithReplay);
-    const r = await writesNothing(ci, () => flagops(ci, 'disable', FLAG, '--env', 'production', '--reason', 'outage', '--ticket', 'INC-1', '--by', 'oncall@pms.example.com'));
+    const r = await writesNothing(ci, () => flagops(ci, 'rollout', FLAG, '--env', 'production', '--to', '50', '--reason', 'next', '--ticket', 'TICKET-1', '--by', 'sam.lee@pms.example.com', '--approved-by', 'lead@pms.example.com'));
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       'flagops: error: .flagops/ is in git (3 files, such as .flagops/txn-1-1/COMMITTED): flagops never replays a journal from git; remove it (git rm -r --cached .flagops, then rm -r .flagops), commit, and run the command again',
     );
+  });
+
+  it('the kill switch is not blocked by it: it goes ahead with a note, and neither replays nor touches it', async () => {
+    const ci = await pullRequest(gitServer(), 'raise', raiseWithReplay);
+    const journal = () => snapshot(join(ci, '.flagops'));
+    const before = journal();
+    const r = await flagops(ci, 'disable', FLAG, '--env', 'production', '--reason', 'outage', '--ticket', 'INC-1', '--by', 'oncall@pms.example.com');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toContain('flagops: note: .flagops/ is in git (3 files, such as .flagops/txn-1-1/COMMITTED): flagops never replays a journal from git and left it alone; the kill switch goes ahead');
+    // THEN the flag is off (the journal's plan, main's old file at 5%, was not replayed), and the journal is as it was
+    expect(read(ci, PROD)).toMatch(new RegExp(`  ${FLAG}:\\n    enabled: false\\n`));
+    expect(journal()).toEqual(before);
   });
 
   it('a .flagops/txn-* that links to a folder outside: check moves nothing from there, and synth refuses it', async () => {

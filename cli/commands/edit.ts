@@ -92,7 +92,7 @@ function stateCommand(program: Command, ctx: CommandContext, kind: StateEditKind
     .option('--approved-by <email>', 'approver, a second person (required in production for enabled flags)')
     .action(async (flag: string, opts: AuditOptions & { rollout?: number; to?: number }) => {
       oneLine('reason', opts.reason);
-      const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: !opts.dryRun });
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: !opts.dryRun, killSwitch: kind === 'disable' });
       const outcome = await editFlagState(
         ws,
         {

@@ -156,9 +156,9 @@ export function journalFindings(scope: JournalScope, onNote: (note: string) => v
  * What a command that writes does before it reads the project: ignore a lock file git tracks (with
  * a note), take over the lock of a dead flagops process, and complete or discard an interrupted
  * write it may trust, under the edit lock. A journal in git, or one it does not trust, is refused
- * (UsageError, exit 2) and left as it is.
+ * (UsageError, exit 2) and left as it is; for the kill switch, a journal in git is only a note.
  */
-export async function prepareToWrite(scope: JournalScope, onNote: (note: string) => void): Promise<void> {
+export async function prepareToWrite(scope: JournalScope, onNote: (note: string) => void, options: { readonly killSwitch?: boolean } = {}): Promise<void> {
   const { root } = scope;
   const t = tracked(root);
   if (t.lock) {
@@ -168,6 +168,11 @@ export async function prepareToWrite(scope: JournalScope, onNote: (note: string)
   const dead = clearDeadLock(place);
   if (dead) onNote(`took over the edit lock of a flagops process that is gone (${describeOwner(dead)})`);
   if (!hasJournal(root)) return;
+  if (t.journal.length > 0 && options.killSwitch) {
+    // Only a problem in its own entry blocks the kill switch: the journal from git is neither replayed nor touched.
+    onNote(`${inGit(t.journal)}: flagops never replays a journal from git and left it alone; the kill switch goes ahead (flagops check fails until it is removed: git rm -r --cached ${JOURNAL_DIR}, then commit)`);
+    return;
+  }
   if (t.journal.length > 0) {
     throw new UsageError(`${inGit(t.journal)}: flagops never replays a journal from git; remove it (git rm -r --cached ${JOURNAL_DIR}, then rm -r ${JOURNAL_DIR}), commit, and run the command again`);
   }

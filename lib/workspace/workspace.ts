@@ -53,6 +53,11 @@ export interface OpenOptions {
   readonly writes?: boolean;
   /** A command that only reads: say nothing about the journal (`check` reports it as findings). */
   readonly quiet?: boolean;
+  /**
+   * The command is the kill switch: a journal in git (never replayed) is left alone with a note
+   * instead of refusing it, since only a problem in its own entry may block the kill switch.
+   */
+  readonly killSwitch?: boolean;
 }
 
 /**
@@ -64,7 +69,7 @@ export async function openWorkspace(cwd: string, onNote: (note: string) => void 
   const root = findRoot(cwd);
   const settings = await loadEnvironmentSettings(root);
   const ws: Workspace = { root, settings, project: await loadProjectSettings(root, settings.map((s) => s.name)) };
-  if (options.writes) await prepareToWrite(ws, onNote);
+  if (options.writes) await prepareToWrite(ws, onNote, { killSwitch: options.killSwitch === true });
   else if (!options.quiet) noteJournal(ws, onNote);
   return ws;
 }

@@ -71,7 +71,8 @@ export class YamlSource implements Locator {
     const values = countValues(text, MAX_VALUES);
     const tooMany = values.passedAt;
     if (tooMany !== undefined) {
-      // Not parsed at all: only the line counter is needed, for the position.
+      // Not parsed at all: only the line counter is needed, for the position (lines start at 0, as the parser counts them).
+      this.lineCounter.addNewLine(0);
       for (let i = text.indexOf('\n'); i >= 0 && i < tooMany; i = text.indexOf('\n', i + 1)) this.lineCounter.addNewLine(i + 1);
       this.found.push(error(this.position(tooMany), 'yaml-size', `the YAML holds more than about ${String(MAX_VALUES).replace(/\B(?=(\d{3})+$)/g, ',')} values by here; it is not read (a flag file of 15,000 complete entries holds about 240,000)`));
       this.composed = parseDocument('');
