@@ -141,6 +141,12 @@ describe('a FIFO or a socket named like a manifest or a flag file is never opene
         expect(r.stdout).toContain('dist/production/pipe.yaml: error: dist/production/pipe.yaml is a FIFO (named pipe), not a file');
         expect(r.stdout).toContain('dist/openfeature/flags.json: error: dist/openfeature/flags.json is a FIFO (named pipe), not a file');
       }
+      if (args[0] === 'diff') {
+        // diff (the pull-request comment) never says "nothing changes" where check fails, nor blames the flag files
+        expect(r.stdout).not.toContain('nothing changes');
+        expect(r.stdout).toContain('dist/production/pipe.yaml: error: dist/production/pipe.yaml is a FIFO (named pipe), not a file');
+        expect(r.stderr).toContain('flagops: note: dist/ holds what flagops does not write (below) (run `flagops check`)');
+      }
     }
   });
 

@@ -17,6 +17,9 @@ import { DRIFT_FIX } from '../../lib/workspace/dist.ts';
 import type { Finding } from '../../model/findings.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 
+/** The rules about dist/ itself that the drift section shows with `drift`. */
+const DIST_RULES = new Set(['dist-entry', 'symlink']);
+
 /** The first line of the markdown form: CI finds its own PR comment by it. */
 export const MARKDOWN_MARKER = '<!-- flagops-diff -->';
 
@@ -51,14 +54,16 @@ export const registerDiff: Register = (program, ctx) => {
       const base = onBase.parsed;
       // With the drift check of `flagops check`: the comment never says "nothing changes" where check fails.
       const current = await validate(ws, { now: now(), drift: true });
-      const drift = current.findings.filter((f) => f.rule === 'drift');
+      // What check fails on in dist/ itself: hand edits (drift), and what flagops never writes there (a folder, a FIFO, a link).
+      const drift = current.findings.filter((f) => f.rule === 'drift' || (DIST_RULES.has(f.rule) && f.file.startsWith('dist')));
       const environments = ws.settings.map((s) => s.name);
       let after: Map<string, string>;
       if (current.manifests) {
         after = new Map(current.manifests.flatMap((m) => m.files.map((f) => [f.path, f.text] as const)));
       } else {
         after = distOnDisk(ws.root, environments);
-        notes.push('the flag files have errors (run `flagops check`), so objects are compared with dist/ as it is on disk');
+        const inFlagFiles = current.findings.some((f) => f.severity === 'error' && !drift.includes(f));
+        notes.push(`${inFlagFiles ? 'the flag files have errors' : 'dist/ holds what flagops does not write (below)'} (run \`flagops check\`), so objects are compared with dist/ as it is on disk`);
       }
       const code = codeReview(ws, current.parsed.model, commit);
       const review: Review = {
