@@ -58,7 +58,9 @@ describe('missing required options', () => {
   it('list every required option of add, including the mandatory choice', async () => {
     const r = await flagops(REPO_ROOT, 'add', 'x_enabled');
     expect(r.code).toBe(2);
-    expect(r.stderr.split('\n')[0]).toBe("error: missing required options '--description <text>', '--owner <team>', '--type <type>' and '--reason <text>'");
+    expect(r.stderr.split('\n')[0]).toBe(
+      "error: missing required options '--description <text>', '--owner <team>', '--type <type>', '--reason <text>' and '--ticket <id>' (staging and production need a ticket for every entry, and add writes one in each)",
+    );
   });
 
   it('come after a misspelt option, which gets its suggestion first', async () => {

@@ -196,12 +196,12 @@ describe('flagops add', () => {
     expect((await flagops(dir, 'check')).code).toBe(0);
   });
 
-  it('is refused without a ticket, because staging and production need one', async () => {
+  it('is refused without a ticket, because staging and production need one: a usage error naming --ticket', async () => {
     const dir = tempProject();
     const before = snapshot(dir);
     const r = await flagops(dir, 'add', 'referral_tracking_enabled', '--description', 'x', '--owner', 'team-clinical', '--type', 'ops', '--reason', 'x', '--by', 'a@pms.example.com');
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('[ticket-required]');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("missing required option '--ticket <id>' (staging and production need a ticket");
     expect(snapshot(dir)).toEqual(before);
   });
 

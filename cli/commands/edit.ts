@@ -1,7 +1,11 @@
-import { Option, type Command } from 'commander';
+import { Option, type Command, type OptionValues } from 'commander';
 import { addFlag, editFlagState, removeFlag, restoreFlags, type EditOutcome, type StateEditKind } from '../../lib/edits/edits.ts';
 import { gitUserEmail } from '../../lib/review/git.ts';
-import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
+import { findRoot, now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
+import { loadEnvironmentSettings } from '../../lib/workspace/project.ts';
+import { catalogSchema } from '../../model/flag-schemas.ts';
+import type { EnvironmentSettings } from '../../model/environments.ts';
+import { list, type FlagopsCommand, type Requirement } from '../program.ts';
 import type { Finding } from '../../model/findings.ts';
 import { printable, printFindings } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
@@ -119,6 +123,27 @@ const percent = (value: string): number => {
   return n;
 };
 
+/** The flag types that must expire: the catalog schema's condition on `expires`. */
+const EXPIRING: readonly string[] = catalogSchema.properties.flags.additionalProperties.if.properties.type.enum;
+
+/**
+ * What `add` needs besides the options every flag needs: `--expires` for the types that expire, and
+ * `--ticket` when an environment requires one (add writes an entry in every environment). Missing,
+ * they are usage errors naming the option, never findings in files the user did not edit.
+ */
+export function addRequirements(opts: OptionValues, settings: readonly EnvironmentSettings[]): Requirement[] {
+  const missing: Requirement[] = [];
+  const type = opts.type as string | undefined;
+  if (type !== undefined && EXPIRING.includes(type) && opts.expires === undefined) {
+    missing.push({ option: '--expires <date>', why: `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} flag expires: the date it is due to be cleaned up, YYYY-MM-DD` });
+  }
+  const ticketed = settings.filter((s) => s.requireTicket).map((s) => s.name);
+  if (ticketed.length > 0 && opts.ticket === undefined) {
+    missing.push({ option: '--ticket <id>', why: `${list(ticketed)} need${ticketed.length === 1 ? 's' : ''} a ticket for every entry, and add writes one in each` });
+  }
+  return missing;
+}
+
 export const registerEdits: Register = (program, ctx) => {
   stateCommand(program, ctx, 'enable', 'turn a flag on (default rollout: the first step above 0)', (c) =>
     c.option('--rollout <n>', 'percent of users', percent),
@@ -128,7 +153,7 @@ export const registerEdits: Register = (program, ctx) => {
   );
   stateCommand(program, ctx, 'disable', 'the kill switch: turn a flag off; always allowed', (c) => c);
 
-  auditOptions(
+  (auditOptions(
     program
       .command('add <flag>')
       .description('declare a new flag in the catalog, off in every environment')
@@ -137,7 +162,8 @@ export const registerEdits: Register = (program, ctx) => {
       .addOption(new Option('--type <type>', 'flag type').choices(['release', 'experiment', 'ops', 'permission']).makeOptionMandatory())
       .option('--expires <date>', 'YYYY-MM-DD (required for release and experiment flags)')
       .option('--requires <flags...>', 'prerequisite flags'),
-  )
+  ) as FlagopsCommand)
+    .requiredWhen(async (opts) => addRequirements(opts, await loadEnvironmentSettings(findRoot(ctx.cwd))))
     .action(async (flag: string, opts: Omit<AuditOptions, 'env'> & { description: string; owner: string; type: 'release'; expires?: string; requires?: string[] }) => {
       oneLine('reason', opts.reason);
       oneLine('description', opts.description);

@@ -3,6 +3,7 @@
  * (lib/rollout/pipeline.ts works it out, lib/edits/edits.ts writes it like `enable`/`rollout`), and
  * `flagops status FLAG` shows where the flag stands and what blocks its next step.
  */
+import { Option } from 'commander';
 import { DEFAULT_UPSTREAM, UPSTREAM_REF } from '../../lib/review/base.ts';
 import { editFlagState } from '../../lib/edits/edits.ts';
 import { pipelinePosition, type PipelinePosition, type StateDifference } from '../../lib/rollout/pipeline.ts';
@@ -19,6 +20,7 @@ import { changedBy, oneLine, report } from './edit.ts';
 import { shortSha } from '../../lib/text/sha.ts';
 
 interface AdvanceOptions {
+  env?: string;
   reason?: string;
   ticket?: string;
   by?: string;
@@ -63,7 +65,13 @@ export const registerPipeline: Register = (program, ctx) => {
     .option('--by <email>', 'who makes the change (default: git config user.email)')
     .option('--approved-by <email>', 'approver, a second person (required in production)')
     .option('--dry-run', 'say what the next step is and validate it, write nothing')
+    // Not an option of advance: accepted only to say what to do instead of "unknown option".
+    .addOption(new Option('--env <env>').hideHelp())
     .action(async (flag: string, opts: AdvanceOptions) => {
+      if (opts.env !== undefined) {
+        const ws = await openWorkspace(ctx.cwd, note(ctx));
+        throw new UsageError(envGiven(flag, opts.env, ws.settings.map((s) => s.name)));
+      }
       oneLine('reason', opts.reason);
       const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: !opts.dryRun });
       const current = parseProject(ws.settings, diskReader(ws.root)).model;
@@ -103,6 +111,14 @@ export const registerPipeline: Register = (program, ctx) => {
       }
     });
 };
+
+/** Why `advance --env E` is not how to choose the environment, and the command that sets E by hand. */
+function envGiven(flag: string, env: string, environments: readonly string[]): string {
+  return (
+    `advance chooses the environment itself: the first of ${environments.join(', ')} where ${flag} is not on 100%, raised to its next step. ` +
+    `To set a rollout in ${env} by hand, run \`flagops rollout ${flag} --env ${env} --to N\` (see \`flagops advance --dry-run\` for the next step)`
+  );
+}
 
 function refuse(ctx: CommandContext, why: string): void {
   ctx.output.err(`flagops advance: refused: ${printable(why)}; no file was changed`);
