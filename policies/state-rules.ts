@@ -6,6 +6,7 @@
 import type { EnvironmentModel, ProjectModel } from '../model/flags.ts';
 import type { FlagState } from '../model/flag-schemas.ts';
 import { didYouMean } from '../lib/text/suggest.ts';
+import { checkSimilarFlagNames } from './flag-names.ts';
 import { error, fileLocator, FindingList, warning, type Finding, type Keep, type Locator } from '../model/findings.ts';
 
 /** "Did you mean" costs a pass over the names: given for the first few typos, among a bounded list. */
@@ -32,6 +33,7 @@ export interface StateRuleOptions {
 export function checkStateRules(model: ProjectModel, options: StateRuleOptions): Finding[] {
   const findings = new FindingList(options.keep);
   checkCatalog(model, options, findings);
+  checkSimilarFlagNames(model.catalog, findings);
   for (const env of model.environments) checkEnvironment(model, env, options, findings);
   findings.addAll(flagServingRule(model));
   return findings.toArray();
