@@ -179,7 +179,7 @@ describe('flagops monitor: Prometheus failures', () => {
     const url = await serve(() => ({ status: 200, body: '<html>login</html>' }));
     const r = await monitorIn(tempProject({ dist: false }), url);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('did not answer like the Prometheus HTTP API (HTTP 200); is --prometheus the Prometheus base URL?');
+    expect(r.stderr).toContain('answered HTTP 200 (application/json), not like the Prometheus HTTP API: "login"; is --prometheus the Prometheus base URL?');
   });
 });
 

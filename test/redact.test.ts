@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_EXCERPT } from '../lib/rollout/prometheus.ts';
 import { Redactor } from '../lib/text/redact.ts';
 import { tempProject } from './helpers.ts';
 import { startFakePrometheus, type Answer, type FakePrometheus, type Received } from './support/fake-prometheus.ts';
@@ -135,8 +136,8 @@ describe('flagops monitor never prints a credential a hostile server echoes (rea
 
   for (const cut of [1, 5, 9, 16]) {
     it(`redacts before cutting a long answer short: no piece of a password cut after ${cut} characters`, async () => {
-      // GIVEN an error of more than 2,000 characters, the password starting `cut` characters before the cut
-      const r = await monitorAgainst((req) => echoing(`${'x'.repeat(2000 - cut)}${sentPassword(req).password} and more`), 'r.md');
+      // GIVEN an error longer than is shown (MAX_EXCERPT characters), the password starting `cut` characters before the cut
+      const r = await monitorAgainst((req) => echoing(`${'x'.repeat(MAX_EXCERPT - cut)}${sentPassword(req).password} and more`), 'r.md');
       expect(r.code, r.output).toBe(1);
       expect(r.output).toMatch(/xxx\*{1,3}/);
       expect(leaks(r.output)).toEqual([]);

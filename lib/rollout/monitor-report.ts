@@ -130,8 +130,12 @@ function toMarkdown(r: MonitorReport): string {
     );
   } else if (r.rollback) lines.push('## Roll back', '', 'Run the kill switch, then open the pull request it prepares:', '', ...fenced(r.rollback, 'sh'), '');
   if (result.error) {
-    // Server text: one printable line, in a code block (longer than any backtick run in it) so markdown and HTML stay inert.
-    lines.push('## Error', '', ...fenced(printable(result.error), 'text'), '');
+    // What failed first, then the message: server text, one printable line, in a code block (longer
+    // than any backtick run in it) so markdown and HTML stay inert.
+    const f = result.failure;
+    const signal = f?.signal === undefined ? undefined : r.signals.find((s) => s.id === f.signal);
+    const what = [f?.status === undefined ? 'no answer' : `HTTP ${f.status}`, signal ? `for the query of ${inline(signal.label)}: ${code(signal.query)}` : ''].filter(Boolean).join(' ');
+    lines.push('## Failure', '', `Prometheus at ${code(r.prometheus)} could not be queried: ${what}. No figure was judged after this.`, '', ...fenced(printable(result.error), 'text'), '');
   }
   if (result.noData.length > 0) {
     lines.push('## No data', '', `No data in any poll for: ${result.noData.map((id) => inline(label(id))).join(', ')}. Check that the backend is scraped with job ${code(r.job)} and namespace ${code(r.namespace)}, and that it had traffic.`, '');

@@ -81,6 +81,8 @@ export interface MonitorResult {
   readonly noData: readonly SignalId[];
   /** Why monitoring stopped early without a verdict on the figures (unreachable). */
   readonly error?: string;
+  /** What failed, when it did: the HTTP status of the answer and the signal whose query it answered, where known. */
+  readonly failure?: { readonly status?: number; readonly signal?: SignalId };
   /** Stopped by the caller (Ctrl-C) before the duration was up, without a breach. */
   readonly stoppedEarly?: boolean;
   readonly startedAt: string;
@@ -114,12 +116,13 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
   const seen = new Set<SignalId>();
   const breaches: Breach[] = [];
   const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const finish = (verdict: Verdict, error?: string): MonitorResult => ({
+  const finish = (verdict: Verdict, error?: PrometheusError): MonitorResult => ({
     verdict,
     polls,
     breaches,
-    noData: options.signals.filter((s) => !s.optional && !seen.has(s.id)).map((s) => s.id),
-    error,
+    // "No data" is about answers: a Prometheus that could not be queried is the failure, not missing figures.
+    noData: error ? [] : options.signals.filter((s) => !s.optional && !seen.has(s.id)).map((s) => s.id),
+    ...(error ? { error: error.message, failure: { status: error.details.status, signal: options.signals.find((s) => s.query === error.details.query)?.id } } : {}),
     startedAt: iso(start),
     endedAt: iso(clock.now()),
   });
@@ -132,7 +135,7 @@ export async function monitor(options: MonitorOptions): Promise<MonitorResult> {
       const results = await options.api.queryAll(options.signals.map((s) => s.query), start + options.durationMs);
       values = Object.fromEntries(options.signals.map((s, k) => [s.id, worst(results[k]!)])) as Record<SignalId, number | null>;
     } catch (e) {
-      if (e instanceof PrometheusError) return finish('unreachable', e.message);
+      if (e instanceof PrometheusError) return finish('unreachable', e);
       throw e;
     }
     const above: SignalId[] = [];

@@ -74,16 +74,39 @@ export interface Sample {
  */
 export type PrometheusFailure = 'unreachable' | 'auth' | 'rejected';
 
+/** What a failed answer was: its HTTP status (when there was one), and the query it answered. */
+export interface FailureDetails {
+  readonly status?: number;
+  /** The PromQL of the request that failed. */
+  readonly query?: string;
+}
+
 export class PrometheusError extends Error {
   constructor(
     message: string,
     readonly failure: PrometheusFailure,
+    readonly details: FailureDetails = {},
   ) {
     super(message);
   }
 }
 
-class Transient extends Error {}
+class Transient extends Error {
+  constructor(
+    message: string,
+    readonly details: FailureDetails,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Longest excerpt of a server's text in a message: one line, this many characters at most. A
+ * server that is not Prometheus (a gateway, a login page) can answer kilobytes.
+ */
+export const MAX_EXCERPT = 160;
+/** How much of a body is looked at for its first line of text. */
+const EXCERPT_WINDOW = 64 * 1024;
 
 const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -166,6 +189,7 @@ export class PrometheusClient {
       for (const [k, s] of settled.entries()) {
         if (s.status === 'fulfilled') results[pending[k]!] = s.value;
         else if (s.reason instanceof Transient) transient ??= s.reason;
+        else if (s.reason instanceof PrometheusError) throw new PrometheusError(s.reason.message, s.reason.failure, { ...s.reason.details, query: promqls[pending[k]!] });
         else throw s.reason;
       }
       if (!transient) return results as Sample[][];
@@ -175,7 +199,7 @@ export class PrometheusClient {
       const outOfTime = deadline !== undefined && now + delay >= deadline;
       if (now - firstFailure + delay > retryFor || outOfTime) {
         const over = `${attempt} attempt${attempt === 1 ? '' : 's'} over ${Math.round((now - firstFailure) / 100) / 10}s`;
-        throw new PrometheusError(`cannot query Prometheus at ${this.displayUrl}: ${reason} (gave up after ${over}${outOfTime ? ', at the end of the run' : ''})`, 'unreachable');
+        throw new PrometheusError(`cannot query Prometheus at ${this.displayUrl}: ${reason} (gave up after ${over}${outOfTime ? ', at the end of the run' : ''})`, 'unreachable', transient.details);
       }
       this.options.onRetry?.({ attempt, delayMs: delay, reason });
       await this.clock.sleep(delay);
@@ -199,38 +223,44 @@ export class PrometheusClient {
         redirect: 'error',
       });
     } catch (e) {
-      throw new Transient(networkReason(e));
+      throw new Transient(networkReason(e), { query: promql });
     }
+    const status = response.status;
+    const details = { status, query: promql };
     const body = await readBody(response);
     if (body === undefined) {
-      throw new PrometheusError(`the answer from Prometheus is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB (HTTP ${response.status}); is --prometheus the Prometheus base URL?`, 'rejected');
+      throw new PrometheusError(`the answer from Prometheus is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB (HTTP ${status}); is --prometheus the Prometheus base URL?`, 'rejected', details);
     }
-    if (response.status === 401 || response.status === 403) {
-      throw new PrometheusError(
-        `Prometheus at ${this.displayUrl} refused the credentials (HTTP ${response.status}); check --user/--password-file or --bearer-token-file`,
-        'auth',
-      );
+    if (status === 401 || status === 403) {
+      throw new PrometheusError(`Prometheus at ${this.displayUrl} refused the credentials (HTTP ${status}); check --user/--password-file or --bearer-token-file`, 'auth', details);
     }
-    if (TRANSIENT_STATUS.has(response.status)) throw new Transient(this.redact(`HTTP ${response.status}${apiError(body, this.secrets)}`));
     let parsed: ApiResponse | undefined;
     try {
       parsed = JSON.parse(body) as ApiResponse;
     } catch {
       parsed = undefined;
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || (parsed.status !== 'success' && parsed.status !== 'error')) {
+    const api = parsed && typeof parsed === 'object' && !Array.isArray(parsed) && (parsed.status === 'success' || parsed.status === 'error') ? parsed : undefined;
+    if (TRANSIENT_STATUS.has(status)) {
+      // The API's own error as it says it; anything else is another server's page: one line of it, quoted.
+      const why = api ? (api.error ? `: ${text(api.error, this.secrets)}` : '') : quotedExcerpt(body, this.secrets);
+      throw new Transient(this.redact(`HTTP ${status}${why}`), details);
+    }
+    if (!api) {
+      const type = contentType(response, this.secrets);
       throw new PrometheusError(
-        `${this.endpoint.href} did not answer like the Prometheus HTTP API (HTTP ${response.status}); is --prometheus the Prometheus base URL?`,
+        `${this.endpoint.href} answered HTTP ${status}${type ? ` (${type})` : ''}, not like the Prometheus HTTP API${quotedExcerpt(body, this.secrets)}; is --prometheus the Prometheus base URL?`,
         'rejected',
+        details,
       );
     }
-    if (parsed.status === 'error') {
-      throw new PrometheusError(this.redact(`Prometheus rejected the query (HTTP ${response.status}, ${text(parsed.errorType, this.secrets)}: ${text(parsed.error, this.secrets)}): ${promql}`), 'rejected');
+    if (api.status === 'error') {
+      throw new PrometheusError(this.redact(`Prometheus rejected the query (HTTP ${status}, ${text(api.errorType, this.secrets)}: ${text(api.error, this.secrets)}): ${promql}`), 'rejected', details);
     }
     try {
-      return samples(parsed.data, this.secrets);
+      return samples(api.data, this.secrets);
     } catch (e) {
-      if (e instanceof PrometheusError) throw new PrometheusError(this.redact(e.message), e.failure);
+      if (e instanceof PrometheusError) throw new PrometheusError(this.redact(e.message), e.failure, details);
       throw e;
     }
   }
@@ -267,8 +297,8 @@ async function readBody(response: Response): Promise<string | undefined> {
 }
 
 /**
- * A server-provided field for a message: strings as they are, anything else as JSON, redacted, then
- * cut short (redacted first: a secret the cut would halve is never printed in part).
+ * A server-provided field for a message: strings as they are, anything else as JSON; its first
+ * line, redacted, then cut short (see {@link excerpt}).
  */
 function text(v: unknown, secrets: Redactor): string {
   let s: string;
@@ -277,16 +307,35 @@ function text(v: unknown, secrets: Redactor): string {
   } catch {
     s = Array.isArray(v) ? '(a list nested too deeply to show)' : '(an object nested too deeply to show)';
   }
-  return secrets.truncate(s, 2000);
+  return excerpt(s, secrets) ?? '';
 }
 
-function apiError(body: string, secrets: Redactor): string {
-  try {
-    const parsed = JSON.parse(body) as ApiResponse | null;
-    return parsed && typeof parsed === 'object' && parsed.error ? `: ${text(parsed.error, secrets)}` : '';
-  } catch {
-    return '';
-  }
+/**
+ * The one line of a server's text a message shows: its first line that is not blank (of an HTML
+ * page, its first text outside the tags), spaces collapsed, cut to {@link MAX_EXCERPT} characters.
+ * Redacted before anything is cut or taken apart, so a secret is never printed in part; undefined
+ * when there is no text. Only the start of a long text is looked at, up to its last whole line.
+ */
+export function excerpt(text: string, secrets: Redactor, html = false): string | undefined {
+  let head = text;
+  if (head.length > EXCERPT_WINDOW) head = head.slice(0, head.lastIndexOf('\n', EXCERPT_WINDOW) + 1) || head.slice(0, EXCERPT_WINDOW);
+  let safe = secrets.redact(head);
+  if (html) safe = safe.replace(/<[^<>]*>/g, '\n');
+  const line = safe.split('\n').map((l) => l.replace(/\s+/g, ' ').trim()).find((l) => l !== '');
+  if (line === undefined) return undefined;
+  return line.length > MAX_EXCERPT ? `${line.slice(0, MAX_EXCERPT)}...` : line;
+}
+
+/** `: "400 Bad Request"`: one line of a body that is not the API's, quoted; nothing for an empty body. */
+function quotedExcerpt(body: string, secrets: Redactor): string {
+  const line = excerpt(body, secrets, /^\s*</.test(body));
+  return line === undefined ? '' : `: "${line}"`;
+}
+
+/** The media type of an answer (`text/html`), when it says one. */
+function contentType(response: Response, secrets: Redactor): string | undefined {
+  const type = response.headers.get('content-type')?.split(';')[0]?.trim();
+  return type ? secrets.truncate(type, 60) : undefined;
 }
 
 function networkReason(e: unknown): string {
