@@ -5,10 +5,25 @@ import { changedFiles, isShaOf, refLabel } from '../../lib/review/git.ts';
 import { rulesChanges, type RuleChange } from '../../policies/judged-by-base.ts';
 import { shortSha } from '../../lib/text/sha.ts';
 import { reviewCodeReferences, type CodeReview } from '../../lib/code/code-changes.ts';
-import { sourceFolders } from '../../lib/code/code-refs.ts';
+import { scanSources, sourceFolders } from '../../lib/code/code-refs.ts';
 import { PROJECT_FILE } from '../../lib/workspace/project.ts';
 import type { ProjectModel } from '../../model/flags.ts';
-import { classifyLane, distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type Lane, type ObjectReview, type Review } from '../../lib/review/review.ts';
+import {
+  classifyLane,
+  distAtCommit,
+  distOnDisk,
+  removalCommits,
+  reviewFlags,
+  reviewObjects,
+  summaryLine,
+  type FlagReview,
+  type Lane,
+  type ObjectReview,
+  type RemovalFacts,
+  type Review,
+} from '../../lib/review/review.ts';
+import { flagChanges } from '../../policies/change-rules.ts';
+import { exposure } from '../../policies/state-rules.ts';
 import { now, openWorkspace, projectSettings, UsageError, validate, type Workspace } from '../../lib/workspace/workspace.ts';
 import { cell, code, fenced, htmlCode, inline } from '../markdown.ts';
 import { printable, safeJson, type Output } from '../report.ts';
@@ -68,7 +83,7 @@ export const registerDiff: Register = (program, ctx) => {
       const code = codeReview(ws, current.parsed.model, commit);
       const review: Review = {
         rules: rulesChanges(baseJudges(onBase), workingJudges(ws, current.parsed)),
-        flags: reviewFlags(base.model, current.parsed.model),
+        flags: reviewFlags(base.model, current.parsed.model, removalFacts(ws, base.model, current.parsed.model, commit)),
         objects: reviewObjects(distAtCommit(ws.root, commit), after),
         ...(code ? { code } : {}),
         ...(drift.length > 0 ? { drift } : {}),
@@ -99,6 +114,28 @@ function codeReview(ws: Workspace, model: ProjectModel, commit: string): CodeRev
     return { folders: [], removable: [], notes: [`code references not compared: ${e.message}`] };
   }
   return reviewCodeReferences(ws.root, folders, model, { commit });
+}
+
+/**
+ * What diff needs to say what each removal does: the commit it is recorded by, once committed, and
+ * whether the code still reads a flag that was on (searched in the configured source folders).
+ */
+function removalFacts(ws: Workspace, base: ProjectModel, current: ProjectModel, commit: string): RemovalFacts {
+  const removed = flagChanges(base, current).filter((c) => !c.after);
+  const commits = removalCommits(ws.root, commit, removed);
+  const on = [...new Set(removed.filter((c) => exposure(c.before) > 0).map((c) => c.flag))];
+  const configured = projectSettings(ws).sourceFolders;
+  if (on.length === 0 || configured.length === 0) return { commits };
+  let folders;
+  try {
+    folders = sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
+  } catch (e) {
+    if (e instanceof UsageError) return { commits };
+    throw e;
+  }
+  const reads = new Map(on.map((flag) => [flag, [] as string[]]));
+  for (const r of scanSources(ws.root, folders, on).references) reads.get(r.flag)?.push(`${r.file}:${r.line}`);
+  return { commits, reads, folders: folders.map((f) => f.shown) };
 }
 
 interface Header {
@@ -150,6 +187,16 @@ function driftMarkdown(drift: readonly Finding[] | undefined): string[] {
   ];
 }
 
+/**
+ * A removal's reason: the subject of the commit that removes it (the audit's record), or, before
+ * that commit, where it will come from.
+ */
+function removalReason(f: FlagReview, show: (s: string) => string, quoted: (s: string) => string): string {
+  if (f.removal?.commit) return `${show(f.reason ?? '')} (the subject of ${shortSha(f.removal.commit)})`;
+  const subject = `Remove ${f.flag}: REASON (TICKET)`;
+  return `- (not committed yet: flagops audit takes the removal's reason and ticket from the subject of the commit that removes it, ${quoted(subject)})`;
+}
+
 const switching = (f: FlagReview): string => (f.switching ? `${f.switching.percent}% of users switch ${f.switching.to}` : 'nobody switches');
 const orDash = (s: string | undefined): string => (s === undefined ? '-' : printable(s));
 
@@ -183,8 +230,9 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
     o.out('');
     o.out(`${env}:`);
     for (const f of flags) {
-      o.out(`  ${printable(f.flag)}: ${f.before} -> ${f.after} (${f.kind}; ${switching(f)})`);
-      o.out(`    reason: ${orDash(f.reason)}`);
+      const outcome = f.removal ? `${f.removal.afterwards}: ${f.removal.why}` : switching(f);
+      o.out(`  ${printable(f.flag)}: ${f.before} -> ${f.after} (${f.kind}; ${printable(outcome)})`);
+      o.out(`    reason: ${f.removal ? removalReason(f, printable, (s) => `"${s}"`) : orDash(f.reason)}`);
       o.out(`    ticket: ${orDash(f.ticket)}  changed by: ${orDash(f.changedBy)}  approved by: ${orDash(f.approvedBy)}`);
     }
   }
@@ -236,9 +284,9 @@ export function renderMarkdown(o: Output, review: Review, environments: readonly
     lines.push('', `#### ${inline(env)}`, '', '| Flag | Before | After | Users switching | Reason | Ticket | Changed by | Approved by |', '|---|---|---|---|---|---|---|---|');
     for (const f of flags) {
       const share = f.switching ? `${f.switching.percent}% ${f.switching.to}` : 'none';
-      lines.push(
-        `| ${code(f.flag)} | ${cell(f.before)} | ${cell(f.after)}${f.kind === 'kill-switch' ? ' (kill switch)' : ''} | ${share} | ${cell(f.reason)} | ${cell(f.ticket)} | ${cell(f.changedBy)} | ${cell(f.approvedBy)} |`,
-      );
+      const after = f.removal ? cell(`${f.after}: removed; ${f.removal.afterwards}`) : `${cell(f.after)}${f.kind === 'kill-switch' ? ' (kill switch)' : ''}`;
+      const reason = f.removal && !f.removal.commit ? removalReason(f, inline, code) : cell(f.reason);
+      lines.push(`| ${code(f.flag)} | ${cell(f.before)} | ${after} | ${share} | ${reason} | ${cell(f.ticket)} | ${cell(f.changedBy)} | ${cell(f.approvedBy)} |`);
     }
   }
   const removable = review.code?.removable ?? [];

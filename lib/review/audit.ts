@@ -44,12 +44,12 @@ export interface AuditEntry {
   /** `enabled` after; null when the flag was removed. */
   readonly new_state: boolean | null;
   readonly environment: string;
-  /** `reason`; for a removal, the commit subject. */
+  /** `reason`; for a removal, the subject of the commit that removed it ({@link removalCommit}). */
   readonly reason: string;
   /** `rollout` after; null when removed. */
   readonly rollout_percentage: number | null;
   readonly previous_rollout_percentage: number | null;
-  /** `ticket`; for a removal, the first ticket id in the commit subject. */
+  /** `ticket`; for a removal, the first ticket id in that subject. */
   readonly approval_ticket: string | null;
   readonly approved_by: string | null;
   /** The commit on main that landed the change (a merge, or a direct commit). */
@@ -468,17 +468,35 @@ function entriesOf(change: FileChange, before: Flags, after: Flags, commits: rea
   }
   for (const [flag, was] of before) {
     if (after.has(flag)) continue;
+    // The entry is gone: its record is the subject of the commit that removed it (a pull request's
+    // own commit, not the merge that landed it), as `flagops remove` asks for.
+    const removal = removalCommit(commits, flag);
+    const subject = removal?.subject ?? commit.subject;
     const d = {
-      timestamp: commit.date,
-      user_id: commit.authorEmail,
-      reason: commit.subject,
-      approval_ticket: /\b[A-Z][A-Z0-9]+-\d+\b/.exec(commit.subject)?.[0] ?? null,
+      timestamp: removal?.date ?? commit.date,
+      user_id: (removal && /<([^<>]*)>$/.exec(removal.author)?.[1]) ?? commit.authorEmail,
+      reason: subject,
+      approval_ticket: ticketIn(subject),
       approved_by: null,
     };
     entries.push(entry(d, 'feature_flag_removed', flag, bool(was.enabled), null, null, num(was.rollout), base));
   }
   return entries;
 }
+
+/**
+ * The commit a removal's reason and ticket come from (`Remove FLAG: REASON (TICKET)`, the subject
+ * `flagops remove` asks for): among the commits that made a change, oldest first, the newest whose
+ * subject names the flag, else the newest. `flagops diff` shows the same before the merge.
+ */
+export function removalCommit<T extends { readonly subject: string }>(commits: readonly T[], flag: string): T | undefined {
+  const names = new RegExp(`(^|[^a-z0-9_])${flag.replace(/[^a-z0-9_]/g, '')}($|[^a-z0-9_])`);
+  for (let i = commits.length - 1; i >= 0; i--) if (names.test(commits[i]!.subject)) return commits[i];
+  return commits.at(-1);
+}
+
+/** A removal's ticket: the first ticket id (`TICKET-123`, `INC-7`) in its commit subject. */
+export const ticketIn = (subject: string): string | null => /\b[A-Z][A-Z0-9]+-\d+\b/.exec(subject)?.[0] ?? null;
 
 function entry(
   d: { timestamp: string; user_id: string; reason: string; approval_ticket: string | null; approved_by: string | null },

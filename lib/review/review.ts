@@ -5,14 +5,15 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { parse } from 'yaml';
-import { changeKind, flagChanges, usersSwitching, type ChangeKind } from '../../policies/change-rules.ts';
-import { describeExposure } from '../../policies/state-rules.ts';
+import { changeKind, flagChanges, usersSwitching, type ChangeKind, type FlagChange } from '../../policies/change-rules.ts';
+import { describeExposure, exposure } from '../../policies/state-rules.ts';
+import { parseFlags, removalCommit, ticketIn } from './audit.ts';
 import type { CodeReview } from '../code/code-changes.ts';
 import type { RuleChange } from '../../policies/judged-by-base.ts';
 import { DIST, readDist } from '../workspace/dist.ts';
-import { listTree, readBlobs } from './git.ts';
+import { gitReader, listTree, readBlobs, repositoryPaths, tryGit } from './git.ts';
 import { flagConfigMapPath } from '../../constructs/names.ts';
-import { statesFile } from '../workspace/project.ts';
+import { statesFile, type FileReader } from '../workspace/project.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import type { Finding } from '../../model/findings.ts';
 
@@ -30,6 +31,28 @@ export interface FlagReview {
   readonly ticket?: string;
   readonly changedBy?: string;
   readonly approvedBy?: string;
+  /**
+   * For a removed flag: what users get without it (`afterwards`, why), and the commit its reason,
+   * ticket and author come from; without `commit` the removal is not committed yet, and has none.
+   */
+  readonly removal?: { readonly afterwards: string; readonly why: string; readonly commit?: string };
+}
+
+/** The commit of a change that removed a flag from an environment's file ({@link removalCommits}). */
+export interface RemovalCommit {
+  readonly commit: string;
+  readonly subject: string;
+  readonly authorEmail: string;
+}
+
+/** What a review needs to say what a removal does, beyond the two models. */
+export interface RemovalFacts {
+  /** By `environment|flag`: the commit the removal's reason and ticket come from, once committed. */
+  readonly commits: ReadonlyMap<string, RemovalCommit>;
+  /** Where the code still reads each removed flag (`file:line`), when the code was searched. */
+  readonly reads?: ReadonlyMap<string, readonly string[]>;
+  /** The folders searched. */
+  readonly folders?: readonly string[];
 }
 
 export type ObjectChange = 'added' | 'removed' | 'changed';
@@ -63,9 +86,10 @@ export interface Review {
 }
 
 /** The flag changes between two project models, in promotion and file order. */
-export function reviewFlags(base: ProjectModel, current: ProjectModel): FlagReview[] {
+export function reviewFlags(base: ProjectModel, current: ProjectModel, removals: RemovalFacts = { commits: new Map() }): FlagReview[] {
   return flagChanges(base, current).map((c) => {
-    const shown = c.after ?? c.before!;
+    if (!c.after) return reviewRemoval(c, removals);
+    const shown = c.after;
     return {
       environment: c.environment,
       flag: c.flag,
@@ -80,6 +104,80 @@ export function reviewFlags(base: ProjectModel, current: ProjectModel): FlagRevi
     };
   });
 }
+
+/**
+ * A removed flag: the code path kept decides what users get (without the flag the code takes its
+ * default, off; code that no longer reads it keeps the on path), and its reason, ticket and author
+ * are those of the commit that removes it, as `flagops audit` records them (lib/review/audit.ts'
+ * removalCommit); before that commit there are none yet.
+ */
+function reviewRemoval(c: FlagChange, facts: RemovalFacts): FlagReview {
+  const level = exposure(c.before);
+  const reads = facts.reads?.get(c.flag);
+  const off = { afterwards: `${level}% of users switch off`, switching: { percent: level, to: 'off' as const } };
+  const outcome =
+    level === 0
+      ? { afterwards: 'users stay off', why: 'without the flag the code takes its default, off' }
+      : reads && reads.length > 0
+        ? { ...off, why: `${reads[0]}${reads.length > 1 ? ` (and ${reads.length - 1} more)` : ''} still reads it and gets its default, off` }
+        : level < 100
+          ? { ...off, why: 'without the flag the code takes its default, off' }
+          : reads
+            ? { afterwards: 'users stay on', why: `no code in ${(facts.folders ?? []).join(', ')} reads it, so it always takes the on path` }
+            : { afterwards: 'users stay on if no code reads it any more', why: 'the code was not searched here (no sourceFolders); flagops remove --keep-code-path checks it' };
+  const commit = facts.commits.get(`${c.environment}|${c.flag}`);
+  return {
+    environment: c.environment,
+    flag: c.flag,
+    kind: 'removed',
+    before: describeExposure(c.before),
+    after: describeExposure(undefined),
+    ...('switching' in outcome ? { switching: outcome.switching } : {}),
+    ...(commit ? { reason: commit.subject, ticket: ticketIn(commit.subject) ?? undefined, changedBy: commit.authorEmail } : {}),
+    removal: { afterwards: outcome.afterwards, why: outcome.why, ...(commit ? { commit: commit.commit } : {}) },
+  };
+}
+
+/**
+ * For each removed flag (`environment|flag`) whose removal is committed (the flag is gone from the
+ * environment's file at HEAD), the commit since `base` that the audit will take its reason and
+ * ticket from: of the commits that changed that file (merges left out), the newest whose subject
+ * names the flag, else the newest.
+ */
+export function removalCommits(root: string, base: string, removed: readonly { readonly environment: string; readonly flag: string }[]): Map<string, RemovalCommit> {
+  const found = new Map<string, RemovalCommit>();
+  if (removed.length === 0) return found;
+  const environments = [...new Set(removed.map((r) => r.environment))];
+  const head = gitReader(root, 'HEAD');
+  const atHead = new Map(environments.map((env) => [env, parseFlags(safeRead(head, statesFile(env)))]));
+  const { prefix } = repositoryPaths(root);
+  const log = tryGit(root, ['log', '--no-merges', '--name-only', '--no-color', '--format=%x01%H%x1f%ae%x1f%s', `${base}..HEAD`, '--', ...environments.map(statesFile)]) ?? '';
+  // Oldest first, each with the files it changed (paths from the top of the repository).
+  const commits = log
+    .split('\x01')
+    .slice(1)
+    .map((record) => {
+      const [header, ...names] = record.split('\n');
+      const [commit, authorEmail, subject] = header!.split('\x1f') as [string, string, string];
+      return { commit, authorEmail, subject, files: new Set(names.filter(Boolean)) };
+    })
+    .reverse();
+  for (const { environment, flag } of removed) {
+    if (atHead.get(environment)?.has(flag) !== false) continue; // still there at HEAD: not committed
+    const touching = commits.filter((c) => c.files.has(`${prefix}${statesFile(environment)}`));
+    const commit = removalCommit(touching, flag);
+    if (commit) found.set(`${environment}|${flag}`, { commit: commit.commit, subject: commit.subject, authorEmail: commit.authorEmail });
+  }
+  return found;
+}
+
+const safeRead = (reader: FileReader, path: string): string | undefined => {
+  try {
+    return reader.read(path);
+  } catch {
+    return undefined;
+  }
+};
 
 /** Manifest files (path to text) of dist/ at a commit. */
 export function distAtCommit(root: string, commit: string): Map<string, string> {

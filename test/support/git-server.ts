@@ -20,12 +20,18 @@ export interface GitServer {
 /** GIVEN a bare server holding the sample project (with dist/) on main. */
 export function gitServer(): GitServer {
   const seed = tempProject({ git: true });
+  const bare = pushToNewOrigin(seed);
+  return { bare, url: `file://${bare}`, seed };
+}
+
+/** Makes a new bare repository the `origin` of the repository at `dir`, pushes its main there and fetches it; returns the bare repository's path. */
+export function pushToNewOrigin(dir: string): string {
   const bare = mkdtempSync(join(tmpdir(), 'flagops-server-'));
   git(bare, 'init', '-q', '--bare', '-b', 'main');
-  git(seed, 'remote', 'add', 'origin', bare);
-  git(seed, 'push', '-q', 'origin', 'main');
-  git(seed, 'fetch', '-q', 'origin');
-  return { bare, url: `file://${bare}`, seed };
+  git(dir, 'remote', 'add', 'origin', bare);
+  git(dir, 'push', '-q', 'origin', 'main');
+  git(dir, 'fetch', '-q', 'origin');
+  return bare;
 }
 
 /** `git clone [...args] <server> <new dir>` with an identity set; returns the clone's path. */
