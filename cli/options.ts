@@ -12,3 +12,16 @@ export function checkEnv(ws: Workspace, env: string | undefined): string[] | und
   if (!ws.settings.some((s) => s.name === env)) throw new UsageError(unknownEnvironment(env, ws.settings.map((s) => s.name)));
   return [env];
 }
+
+/**
+ * `--env E` of a command that goes ahead in every environment it can (the workspace opened with
+ * `eachEnvironment`): the environments asked for (all by default) whose settings loaded, and those
+ * whose `environment.ts` could not be loaded, with why. An unknown name is a usage error.
+ */
+export function eachEnv(ws: Workspace, env: string | undefined): { environments: string[]; unloaded: { environment: string; problem: string }[] } {
+  const unloaded = ws.unloaded ?? [];
+  const known = [...ws.settings.map((s) => s.name), ...unloaded.map((u) => u.environment)];
+  if (env !== undefined && !known.includes(env)) throw new UsageError(unknownEnvironment(env, known));
+  const wanted = (name: string) => env === undefined || name === env;
+  return { environments: ws.settings.map((s) => s.name).filter(wanted), unloaded: unloaded.filter((u) => wanted(u.environment)) };
+}

@@ -127,3 +127,26 @@ export function distinct(sorted: readonly Finding[]): Finding[] {
 }
 
 const samePlaceAndText = (a: Finding, b: Finding): boolean => a.file === b.file && a.line === b.line && a.col === b.col && a.rule === b.rule && a.message === b.message;
+
+/** An environment a command could not do, and why: the errors that stop it, or one problem (its settings cannot be loaded). */
+export interface Skipped {
+  readonly environment: string;
+  readonly errors?: readonly Finding[];
+  readonly problem?: string;
+}
+
+/**
+ * Says on stderr which environments `command` skipped and why, each with the errors that stop it
+ * as `check` prints them (file:line:col) and a summary line; the other environments' output stands.
+ */
+export function printSkipped(o: Output, command: string, skipped: readonly Skipped[], what = 'it cannot be synthesized'): void {
+  const toErr: Output = { out: (l) => o.err(l), err: (l) => o.err(l), color: o.color };
+  for (const s of skipped) {
+    if (s.problem !== undefined) {
+      o.err(`flagops ${command}: ${s.environment} skipped: ${printable(s.problem)}`);
+      continue;
+    }
+    o.err(`flagops ${command}: ${s.environment} skipped (${what}); fix these first:`);
+    printFindings(toErr, s.errors ?? [], 'text', `flagops ${command}: ${s.environment} skipped`);
+  }
+}

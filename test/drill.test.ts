@@ -86,8 +86,9 @@ describe('flagops drill refuses to start from a broken project', () => {
     replaceIn(dir, 'dist/production/configmap-feature-flags-config.yaml', 'name: feature-flags-config', 'name: feature-flags-config-edited');
     const r = await flagops(dir, 'drill', '--env', 'production');
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('dist/production/configmap-feature-flags-config.yaml differs from a fresh synth');
-    expect(r.stdout).toContain('flagops drill: production: not run; fix these first');
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('flagops drill: production skipped (the drill starts from its committed dist/, as its flag files synthesize it); fix these first:');
+    expect(r.stderr).toContain('dist/production/configmap-feature-flags-config.yaml differs from a fresh synth');
   });
 
   it('fails when a flag file has errors', async () => {
@@ -95,7 +96,7 @@ describe('flagops drill refuses to start from a broken project', () => {
     replaceIn(dir, 'environments/production/flags.yaml', 'rollout: 25                   # percent', 'rolout: 25                   # percent');
     const r = await flagops(dir, 'drill', '--env', 'production');
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/environments\/production\/flags\.yaml:\d+:\d+: error: .*rolout/);
+    expect(r.stderr).toMatch(/environments\/production\/flags\.yaml:\d+:\d+: error: .*rolout/);
   });
 
   it('rejects --flag naming a flag that is off', async () => {

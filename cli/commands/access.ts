@@ -1,9 +1,8 @@
 import type { SubjectAccess } from '../../policies/access-matrix.ts';
 import { now, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
-import { hasErrors } from '../../model/findings.ts';
-import { printFindings } from '../report.ts';
+import { printSkipped } from '../report.ts';
 import { EXIT, type Register, note } from '../context.ts';
-import { checkEnv, envOption } from '../options.ts';
+import { eachEnv, envOption } from '../options.ts';
 
 export const registerAccess: Register = (program, ctx) => {
   program
@@ -12,11 +11,14 @@ export const registerAccess: Register = (program, ctx) => {
     .addOption(envOption())
     .option('--json', 'JSON output')
     .action(async (opts: { env?: string; json?: boolean }) => {
-      const ws = await openWorkspace(ctx.cwd, note(ctx));
-      const environments = checkEnv(ws, opts.env);
-      const result = await validate(ws, { now: now(), environments });
-      if (!result.manifests || hasErrors(result.findings.filter((f) => !f.file.startsWith('dist/')))) {
-        printFindings(ctx.output, result.findings, 'text', 'flagops access: cannot synthesize');
+      // Each environment that can be synthesized is reported; the others are skipped, saying why.
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { eachEnvironment: true });
+      const { environments, unloaded } = eachEnv(ws, opts.env);
+      printSkipped(ctx.output, 'access', unloaded);
+      const result = environments.length > 0 ? await validate(ws, { now: now(), environments, eachEnvironment: true }) : undefined;
+      printSkipped(ctx.output, 'access', result?.skipped ?? []);
+      if (!result?.manifests || result.manifests.length === 0) {
+        ctx.output.err(`flagops access: no environment could be synthesized`);
         ctx.exitCode = EXIT.violations;
         return;
       }

@@ -3,8 +3,9 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Option } from 'commander';
 import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
 import { table } from '../../lib/text/format.ts';
-import { note, type Register } from '../context.ts';
-import { checkEnv, envOption } from '../options.ts';
+import { EXIT, note, type Register } from '../context.ts';
+import { eachEnv, envOption } from '../options.ts';
+import { printSkipped } from '../report.ts';
 
 export const registerAlerts: Register = (program, ctx) => {
   program
@@ -16,18 +17,33 @@ export const registerAlerts: Register = (program, ctx) => {
     .option('--update <file>', 'rewrite the markdown tables between the <!-- flagops alerts: ... markers of FILE (docs/monitoring.md)')
     .option('--runbooks <dir>', "rewrite the table between the same markers in each alert's runbook page DIR/<alert-in-kebab-case>.md")
     .action(async (opts: { env?: string; format: 'text' | 'markdown' | 'json'; update?: string; runbooks?: string; rules?: boolean }) => {
-      const ws = await openWorkspace(ctx.cwd, note(ctx));
-      const only = checkEnv(ws, opts.env);
+      // Every environment whose settings load is listed; the others are skipped, saying why. The
+      // documentation is only ever rewritten from every environment.
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { eachEnvironment: !opts.update && !opts.runbooks });
+      const { environments: only, unloaded } = eachEnv(ws, opts.env);
       // The alert catalog loads the constructs: only when this command runs.
-      const [{ extractRules }, { alertRows, alertTablesMarkdown, replaceAlertTables, runbookTables, TABLE_BEGIN, TABLE_END }] = await Promise.all([
+      const [{ ruleFileOf, ruleFileText }, { readDist }, { alertRows, alertTablesMarkdown, replaceAlertTables, runbookTables, TABLE_BEGIN, TABLE_END }] = await Promise.all([
         import('../../lib/rollout/prometheus-rules.ts'),
+        import('../../lib/workspace/dist.ts'),
         import('../../lib/rollout/alert-table.ts'),
       ]);
-      if (opts.rules) {
-        if (!opts.env) throw new UsageError('--rules needs --env: one rule file per environment');
-        return ctx.output.out(extractRules(ws.root, opts.env).trimEnd());
+      if (opts.rules && !opts.env) throw new UsageError('--rules needs --env: one rule file per environment');
+      printSkipped(ctx.output, 'alerts', unloaded);
+      if (only.length === 0) {
+        ctx.output.err(`flagops alerts: no environment's settings could be loaded`);
+        ctx.exitCode = EXIT.violations;
+        return;
       }
-      const settings = ws.settings.filter((s) => !only || only.includes(s.name));
+      if (opts.rules) {
+        const rules = ruleFileOf(readDist(ws.root, opts.env!).values());
+        if (rules.groups.length === 0) {
+          ctx.output.err(`flagops alerts: dist/${opts.env} holds no PrometheusRule: synthesize it first (\`npx flagops synth --env ${opts.env}\`, which says what stops it), then commit dist/`);
+          ctx.exitCode = EXIT.violations;
+          return;
+        }
+        return ctx.output.out(ruleFileText(rules).trimEnd());
+      }
+      const settings = ws.settings.filter((s) => only.includes(s.name));
       if (opts.update || opts.runbooks) {
         // Every file is read and checked before any is written: a page without markers changes nothing.
         const targets = [

@@ -1,9 +1,9 @@
 import type { DrillFlagResult, DrillResult } from '../../lib/rollout/drill.ts';
 import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
-import { printFindings } from '../report.ts';
+import { printSkipped } from '../report.ts';
 import { table } from '../../lib/text/format.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
-import { checkEnv, envOption } from '../options.ts';
+import { eachEnv, envOption } from '../options.ts';
 
 /** A duration in seconds with one decimal, right-aligned in a fixed width, so the table keeps its shape from run to run. */
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`.padStart(6);
@@ -36,7 +36,7 @@ function providerCell(r: DrillFlagResult): string {
 function printResult(ctx: CommandContext, result: DrillResult): void {
   const out = ctx.output;
   if (result.blockers.length > 0) {
-    printFindings(out, result.blockers, 'text', `flagops drill: ${result.environment}: not run; fix these first (the drill starts from the committed dist/)`);
+    printSkipped(out, 'drill', [{ environment: result.environment, errors: result.blockers }], 'the drill starts from its committed dist/, as its flag files synthesize it');
     return;
   }
   if (result.flags.length === 0) {
@@ -73,7 +73,7 @@ export const registerDrill: Register = (program, ctx) => {
       'the rollback drill: for every flag on in an environment, pull its kill switch on a scratch copy and prove it passes every rule, ' +
         "changes only that flag's ConfigMap entries, and evaluates to off for everyone, also through the OpenFeature flagd provider " +
         'reading the ConfigMap as the kubelet mounts it, which it times (every environment unless --env); ' +
-        'exit 1 if any flag fails',
+        'exit 1 if any flag fails or an environment cannot be drilled (stderr says which and why)',
     )
     .addOption(envOption())
     .option('--flag <flags...>', 'only these flags (default: every flag on in the environment)')
@@ -83,10 +83,12 @@ export const registerDrill: Register = (program, ctx) => {
     .action(async (opts: DrillCliOptions) => {
       const keys = Number(opts.keys);
       if (!Number.isInteger(keys) || keys < 1) throw new UsageError(`--keys must be a whole number of targeting keys, at least 1, got '${opts.keys}'`);
-      const ws = await openWorkspace(ctx.cwd, note(ctx));
-      const environments = checkEnv(ws, opts.env) ?? ws.settings.map((s) => s.name);
+      // Every environment that can be drilled is; the others are skipped, saying why (and exit 1).
+      const ws = await openWorkspace(ctx.cwd, note(ctx), { eachEnvironment: true });
+      const { environments, unloaded } = eachEnv(ws, opts.env);
+      if (!opts.json) printSkipped(ctx.output, 'drill', unloaded);
       const at = now();
-      const results: DrillResult[] = [];
+      const results: DrillResult[] = unloaded.map((u) => ({ environment: u.environment, blockers: [], problem: u.problem, flags: [], ok: false }));
       for (const environment of environments) {
         const status = ctx.output.status;
         const { drill } = await import('../../lib/rollout/drill.ts');

@@ -102,8 +102,10 @@ export interface DrillFlagResult {
 
 export interface DrillResult {
   readonly environment: string;
-  /** Findings that stop the drill before any flag (flag-file errors, drift of the committed dist/). */
+  /** Errors that stop the drill of this environment before any flag (in its flag file or the catalog, drift of its committed dist/). */
   readonly blockers: readonly Finding[];
+  /** Why the environment was not drilled at all: its `environment.ts` cannot be loaded. */
+  readonly problem?: string;
   readonly flags: readonly DrillFlagResult[];
   readonly ok: boolean;
 }
@@ -113,8 +115,9 @@ const silent = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {
 /** Runs the drill for one environment of the project at `ws.root`. Writes nothing there. */
 export async function drill(ws: Workspace, options: DrillOptions): Promise<DrillResult> {
   const env = options.environment;
-  const baseline = await validate(ws, { now: options.now, drift: true });
-  const blockers = baseline.findings.filter((f) => f.severity === 'error');
+  // Only what stops this environment: an error in another environment's files leaves its drill to run.
+  const baseline = await validate(ws, { now: options.now, drift: true, environments: [env], eachEnvironment: true });
+  const blockers = baseline.skipped?.find((s) => s.environment === env)?.errors ?? [];
   if (blockers.length > 0) return { environment: env, blockers, flags: [], ok: false };
   const model = baseline.parsed.model.environments.find((e) => e.settings.name === env)!;
   const on = model.names.filter((n) => model.states[n]?.enabled);
@@ -182,7 +185,8 @@ async function drillFlag(
     const plain = (src: string) => !lstatSync(src).isSymbolicLink();
     cpSync(join(root, 'environments'), join(scratch, 'environments'), { recursive: true, filter: plain });
     cpSync(join(root, DIST), join(scratch, DIST), { recursive: true, filter: plain });
-    const scratchWs = await openWorkspace(scratch);
+    // The scratch copy leaves out the same environments as the project (those whose settings do not load).
+    const scratchWs = await openWorkspace(scratch, () => {}, { eachEnvironment: true });
     const environments = scratchWs.settings.map((s) => s.name);
     const distBefore = readAllDist(scratch, environments);
 

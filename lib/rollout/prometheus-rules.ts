@@ -35,5 +35,8 @@ export function ruleFileOf(texts: Iterable<string>, options: ExtractOptions = {}
 
 /** The rule file of one environment's committed dist/<env>/, as YAML text. */
 export function extractRules(root: string, environment: string, options: ExtractOptions = {}): string {
-  return stringify(ruleFileOf(readDist(root, environment).values(), options), { lineWidth: 0 });
+  return ruleFileText(ruleFileOf(readDist(root, environment).values(), options));
 }
+
+/** A rule file as YAML text. */
+export const ruleFileText = (file: RuleFile): string => stringify(file, { lineWidth: 0 });

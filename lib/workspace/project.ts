@@ -123,12 +123,22 @@ function firstInvalidUtf8(bytes: Buffer): number {
   return bytes.length;
 }
 
+/** An environment whose `environment.ts` could not be loaded, and why. */
+export interface UnloadedEnvironment {
+  readonly environment: string;
+  readonly problem: string;
+}
+
 /**
  * Loads every `environments/<env>/environment.ts` under `root`, in promotion order.
  *
- * @throws Error for a broken environment.ts (a programming mistake in the repo, not in flag data).
+ * `unloaded`, when given, collects the environments whose `environment.ts` cannot be loaded (a
+ * mistake in it, a setting out of range) instead of failing: for commands that go ahead in every
+ * environment they can. A link or a special file in their place is refused all the same.
+ *
+ * @throws UsageError for a broken environment.ts (a programming mistake in the repo, not in flag data).
  */
-export async function loadEnvironmentSettings(root: string): Promise<EnvironmentSettings[]> {
+export async function loadEnvironmentSettings(root: string, unloaded?: UnloadedEnvironment[]): Promise<EnvironmentSettings[]> {
   const dir = join(root, 'environments');
   if (!existsSync(dir)) throw new UsageError(`no environments/ folder under ${root}`);
   if (isLink(root, 'environments')) throw new UsageError('environments is a symbolic link; flagops never reads, writes or deletes through links in the project: replace it with the plain folder');
@@ -153,14 +163,15 @@ export async function loadEnvironmentSettings(root: string): Promise<Environment
     .sort();
   const settings: EnvironmentSettings[] = [];
   for (const name of names) {
-    const config = await importDefault(join(dir, name, 'environment.ts'), `environments/${name}/environment.ts`);
     try {
+      const config = await importDefault(join(dir, name, 'environment.ts'), `environments/${name}/environment.ts`);
       settings.push(resolveEnvironmentSettings(name, config as EnvironmentConfig));
     } catch (e) {
-      throw new UsageError((e as Error).message);
+      if (!unloaded) throw e instanceof UsageError ? e : new UsageError((e as Error).message);
+      unloaded.push({ environment: name, problem: (e as Error).message });
     }
   }
-  return promotionOrder(settings);
+  return promotionOrder(settings, unloaded?.map((u) => u.environment));
 }
 
 /**
@@ -237,12 +248,16 @@ export async function loadProjectSettings(root: string, environments: readonly s
   }
 }
 
-/** Sorts environments so each comes after the one it promotes from; rejects unknown names and cycles. */
-export function promotionOrder(settings: readonly EnvironmentSettings[]): EnvironmentSettings[] {
+/**
+ * Sorts environments so each comes after the one it promotes from; rejects unknown names and cycles.
+ * An environment promoted from one that could not be loaded (`unloaded`) comes after the others.
+ */
+export function promotionOrder(settings: readonly EnvironmentSettings[], unloaded: readonly string[] = []): EnvironmentSettings[] {
   const byName = new Map(settings.map((s) => [s.name, s]));
   const depth = (s: EnvironmentSettings, seen: Set<string>): number => {
     if (!s.promotesFrom) return 0;
     const from = byName.get(s.promotesFrom);
+    if (!from && unloaded.includes(s.promotesFrom)) return 1;
     if (!from) throw new UsageError(`environments/${s.name}/environment.ts: promotesFrom names an unknown environment '${s.promotesFrom}'`);
     if (seen.has(from.name)) throw new UsageError(`environments/${s.name}/environment.ts: promotesFrom forms a cycle`);
     return 1 + depth(from, new Set([...seen, from.name]));

@@ -16,7 +16,7 @@ import { linkFindings } from './links.ts';
 import { landings } from '../review/landings.ts';
 import { noteJournal, prepareToWrite } from './journal.ts';
 import { UsageError } from '../text/errors.ts';
-import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type ParseCache } from './project.ts';
+import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type ParseCache, type UnloadedEnvironment } from './project.ts';
 import type { Parsed } from '../../model/flags.ts';
 
 export interface Workspace {
@@ -25,6 +25,8 @@ export interface Workspace {
   readonly settings: readonly EnvironmentSettings[];
   /** environments/project.ts (default: {@link PROJECT_DEFAULTS}; see {@link projectSettings}). */
   readonly project?: ProjectSettings;
+  /** With {@link OpenOptions.eachEnvironment}: the environments whose settings could not be loaded, left out of {@link settings}. */
+  readonly unloaded?: readonly UnloadedEnvironment[];
 }
 
 /** The project-wide settings of a workspace. */
@@ -58,6 +60,12 @@ export interface OpenOptions {
    * instead of refusing it, since only a problem in its own entry may block the kill switch.
    */
   readonly killSwitch?: boolean;
+  /**
+   * The command goes ahead in every environment it can (`access`, `drill`, `alerts`): an
+   * environment whose `environment.ts` cannot be loaded is left out, in {@link Workspace.unloaded},
+   * instead of stopping the command. Never with `writes`.
+   */
+  readonly eachEnvironment?: boolean;
 }
 
 /**
@@ -67,8 +75,10 @@ export interface OpenOptions {
  */
 export async function openWorkspace(cwd: string, onNote: (note: string) => void = () => {}, options: OpenOptions = {}): Promise<Workspace> {
   const root = findRoot(cwd);
-  const settings = await loadEnvironmentSettings(root);
-  const ws: Workspace = { root, settings, project: await loadProjectSettings(root, settings.map((s) => s.name)) };
+  const unloaded: UnloadedEnvironment[] | undefined = options.eachEnvironment && !options.writes ? [] : undefined;
+  const settings = await loadEnvironmentSettings(root, unloaded);
+  const names = [...settings.map((s) => s.name), ...(unloaded ?? []).map((u) => u.environment)];
+  const ws: Workspace = { root, settings, project: await loadProjectSettings(root, names), ...(unloaded?.length ? { unloaded } : {}) };
   if (options.writes) await prepareToWrite(ws, onNote, { killSwitch: options.killSwitch === true });
   else if (!options.quiet) noteJournal(ws, onNote);
   return ws;
@@ -99,6 +109,21 @@ export interface ValidateOptions {
    * were there before it and lie outside the files it edits.
    */
   readonly blocking?: (finding: Finding) => boolean;
+  /**
+   * Go ahead in every environment (of {@link environments}) that an error does not stop, for
+   * commands that report on each environment (`access`, `drill`): an error in an environment's own
+   * files (`environments/<env>/`, and `dist/<env>/` when `drift` is asked for) stops that
+   * environment only; any other error (the catalog, a link above the folders) stops them all. The
+   * environments stopped, with their errors, are {@link Validation.skipped}; the manifests are those
+   * of the others.
+   */
+  readonly eachEnvironment?: boolean;
+}
+
+/** An environment {@link ValidateOptions.eachEnvironment} left out, and the errors that stopped it. */
+export interface SkippedEnvironment {
+  readonly environment: string;
+  readonly errors: readonly Finding[];
 }
 
 export interface Validation {
@@ -108,6 +133,8 @@ export interface Validation {
   /** The project-wide files (the OpenFeature flag manifest), synthesized with the manifests. */
   readonly projectFiles?: readonly ProjectFile[];
   readonly findings: readonly Finding[];
+  /** With {@link ValidateOptions.eachEnvironment}: the environments left out, in promotion order. */
+  readonly skipped?: readonly SkippedEnvironment[];
 }
 
 export async function validate(ws: Workspace, options: ValidateOptions): Promise<Validation> {
@@ -128,6 +155,7 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
     findings = mergeChangeFindings(findings, checkChangeRules(options.base.model, judged, options.baseLabel, soak));
   }
   findings = capFindings(findings, keep);
+  if (options.eachEnvironment) return validateEach(ws, options, parsed, findings);
   const blocks = (fs: readonly Finding[]) => fs.some((f) => f.severity === 'error' && (options.blocking?.(f) ?? true));
   if (blocks(findings)) return { parsed, findings };
   // Synthesis and the manifest policies load cdk8s and every policy: only commands that get this
@@ -146,6 +174,50 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
     findings.push(...driftFindings(ws.root, manifests, options.environments ? undefined : distProjectFiles(ws, projectFiles)));
   }
   return { parsed, manifests, projectFiles, findings };
+}
+
+/**
+ * {@link validate} for {@link ValidateOptions.eachEnvironment}, from the flag rules' `findings` on:
+ * synthesizes, checks (and compares with dist/, for `drift`) only the environments no error stops.
+ */
+async function validateEach(ws: Workspace, options: ValidateOptions, parsed: Parsed, findings: Finding[]): Promise<Validation> {
+  const names = ws.settings.map((s) => s.name);
+  const wanted = options.environments ?? names;
+  // Recomputed after each step: the manifest policies and the drift add errors of their own.
+  const skippedNow = (): SkippedEnvironment[] =>
+    wanted.map((environment) => ({ environment, errors: findings.filter((f) => f.severity === 'error' && stopsEnvironment(f, environment, names, options.drift === true)) })).filter((s) => s.errors.length > 0);
+  const going = () => {
+    const skipped = skippedNow();
+    return wanted.filter((env) => !skipped.some((s) => s.environment === env));
+  };
+  if (going().length === 0) return { parsed, findings, skipped: skippedNow() };
+  const [{ synthesizeAll }, { checkManifests }, { driftFindings }] = await Promise.all([import('../../infra/synth.ts'), import('../../policies/manifest-policies.ts'), import('./dist.ts')]);
+  const manifests = synthesizeAll(parsed.model, going());
+  findings.push(...(await checkManifests(manifests, ws.settings)));
+  // Drift only for what could be written; the project-wide files belong to no one environment.
+  if (options.drift) {
+    const compared = going();
+    findings.push(...driftFindings(ws.root, manifests.filter((m) => compared.includes(m.environment))));
+  }
+  const done = going();
+  return { parsed, manifests: manifests.filter((m) => done.includes(m.environment)), findings, skipped: skippedNow() };
+}
+
+/**
+ * Whether an error stops `environment` when each environment goes ahead on its own: one in another
+ * environment's folder (`environments/<other>/`, `dist/<other>/`) does not; one in dist/ stops only
+ * when dist/ matters (`dist`: the committed manifests are compared); anything else (the catalog, the
+ * project's settings, a link above the folders) stops every environment.
+ */
+export function stopsEnvironment(finding: Finding, environment: string, environments: readonly string[], dist: boolean): boolean {
+  const [top, folder] = finding.file.split('/');
+  if (top === 'dist') {
+    if (!dist) return false;
+    // dist/ itself stops all; the project-wide files (dist/openfeature/) no environment.
+    return folder === undefined || folder === environment;
+  }
+  if (top === 'environments' && folder !== undefined && environments.includes(folder)) return folder === environment;
+  return true;
 }
 
 /** The project-wide files as lib/workspace/dist.ts plans them: they stay out of every environment's dist/ folder. */
