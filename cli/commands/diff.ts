@@ -5,17 +5,17 @@ import { changedFiles, isShaOf, refLabel } from '../../lib/review/git.ts';
 import { rulesChanges, type RuleChange } from '../../policies/judged-by-base.ts';
 import { shortSha } from '../../lib/text/sha.ts';
 import { reviewCodeReferences, type CodeReview } from '../../lib/code/code-changes.ts';
-import { sourceFolders } from '../../lib/code/code-refs.ts';
-import { PROJECT_FILE } from '../../lib/workspace/project.ts';
+import { findSource, type SourceRequest } from '../../lib/code/code-source.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import { classifyLane, distAtCommit, distOnDisk, reviewFlags, reviewObjects, summaryLine, type FlagReview, type Lane, type ObjectReview, type Review } from '../../lib/review/review.ts';
-import { now, openWorkspace, projectSettings, UsageError, validate, type Workspace } from '../../lib/workspace/workspace.ts';
+import { now, openWorkspace, UsageError, validate, type Workspace } from '../../lib/workspace/workspace.ts';
 import { cell, code, fenced, htmlCode, inline } from '../markdown.ts';
 import { printable, safeJson, type Output } from '../report.ts';
 import { formatFinding } from '../../lib/text/format.ts';
 import { DRIFT_FIX } from '../../lib/workspace/dist.ts';
 import type { Finding } from '../../model/findings.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
+import { srcOption } from '../options.ts';
 
 /** The rules about dist/ itself that the drift section shows with `drift`. */
 const DIST_RULES = new Set(['dist-entry', 'symlink']);
@@ -33,7 +33,8 @@ export const registerDiff: Register = (program, ctx) => {
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
     .option('--exit-code', 'exit 1 when something changes (like git diff --exit-code)')
     .option('--max-chars <n>', `markdown: leave out object diffs beyond this size (GitHub comments stop at 65536)`, positiveInt, MARKDOWN_BUDGET)
-    .action(async (opts: { base?: string; format: Format; exitCode?: boolean; maxChars: number }) => {
+    .addOption(srcOption("the backend's checkout, to say which flags the change leaves without a code reference"))
+    .action(async (opts: { base?: string; format: Format; exitCode?: boolean; maxChars: number; src?: string[] }) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const found = findBase(ws.root, opts.base);
       const notes: string[] = [];
@@ -65,7 +66,7 @@ export const registerDiff: Register = (program, ctx) => {
         const inFlagFiles = current.findings.some((f) => f.severity === 'error' && !drift.includes(f));
         notes.push(`${inFlagFiles ? 'the flag files have errors' : 'dist/ holds what flagops does not write (below)'} (run \`flagops check\`), so objects are compared with dist/ as it is on disk`);
       }
-      const code = codeReview(ws, current.parsed.model, commit);
+      const code = codeReview(ws, current.parsed.model, commit, { src: opts.src, cwd: ctx.cwd, env: ctx.env });
       const review: Review = {
         rules: rulesChanges(baseJudges(onBase), workingJudges(ws, current.parsed)),
         flags: reviewFlags(base.model, current.parsed.model),
@@ -85,20 +86,14 @@ export const registerDiff: Register = (program, ctx) => {
 };
 
 /**
- * The flags whose last code reference the change removes, when source folders are configured (a
- * missing one is a note: diff works without the code).
+ * The flags whose last code reference the change removes, when the backend's checkout is set (--src,
+ * FLAGOPS_SOURCE or sourceFolders; a missing setting's folder is a note: diff works without the code).
  */
-function codeReview(ws: Workspace, model: ProjectModel, commit: string): CodeReview | undefined {
-  const configured = projectSettings(ws).sourceFolders;
-  if (configured.length === 0) return undefined;
-  let folders;
-  try {
-    folders = sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    return { folders: [], removable: [], notes: [`code references not compared: ${e.message}`] };
-  }
-  return reviewCodeReferences(ws.root, folders, model, { commit });
+function codeReview(ws: Workspace, model: ProjectModel, commit: string, request: SourceRequest): CodeReview | undefined {
+  const source = findSource(ws, request);
+  if (source.found) return reviewCodeReferences(ws.root, source.folders, model, { commit });
+  // None set at all: nothing to compare; a folder set but missing: a note.
+  return source.none ? undefined : { folders: [], removable: [], notes: [`code references not compared: ${source.why}`] };
 }
 
 interface Header {
