@@ -16,8 +16,6 @@ import { PROJECT_FILE } from '../workspace/project.ts';
 import { projectSettings, UsageError, type Workspace } from '../workspace/workspace.ts';
 import { printable } from '../text/printable.ts';
 
-export { SOURCE_VARIABLE };
-
 /** What a command knows about where the user wants the code read from. */
 export interface SourceRequest {
   /** `--src`, when given. */
