@@ -14,7 +14,7 @@ import { tryGit } from '../../lib/review/git.ts';
 import { formatDuration } from '../../lib/text/duration.ts';
 import { shortSha } from '../../lib/text/sha.ts';
 import { diskReader, parseProject } from '../../lib/workspace/project.ts';
-import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
+import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
 import { printable, safeJson } from '../report.ts';
 import { EXIT, note, type CommandContext, type Register } from '../context.ts';
 import { knownFlag } from './pipeline.ts';
@@ -86,9 +86,14 @@ function minutes(value: string): number {
 /** `+1h30m`: a time on the rehearsal clock, from its start. */
 const since = (start: string, at: string): string => `+${formatDuration(Date.parse(at) - Date.parse(start))}`;
 
-function printStart(ctx: CommandContext, s: RehearsalStart): void {
-  ctx.output.out(`flagops rehearse: ${s.flag}, in a scratch copy of the project (a git repository with a bare origin); the rehearsal clock starts at the real now, ${s.start}`);
-  ctx.output.out(`start: ${s.initial.map((e) => `${e.environment} ${e.state}`).join(', ')}; each step by ${s.by}, approved and merged by ${s.approvedBy}`);
+function printStart(ctx: CommandContext, s: RehearsalStart, from: string): void {
+  const out = ctx.output;
+  out.out(`flagops rehearse: ${s.flag}, in a scratch copy of the project: a git repository with a bare origin, on a clock that starts at ${from} (${s.start})`);
+  out.out(`start: ${s.initial.map((e) => `${e.environment} ${e.state}`).join(', ')}`);
+  out.out(
+    `each step: flagops advance on a branch (--by ${s.by} --approved-by ${s.approvedBy}), flagops check as CI runs it (CI=true, --base refs/remotes/origin/main, ` +
+      "--pull-request: the step's commit and its approval), then a merge commit pushed to the origin's main, all at the step's time on the rehearsal clock",
+  );
 }
 
 function printStep(ctx: CommandContext, start: string, s: RehearsalStep): void {
@@ -101,15 +106,15 @@ function printStep(ctx: CommandContext, start: string, s: RehearsalStep): void {
     for (const l of s.refused.lines) out.out(`    ${printable(l)}`);
     return;
   }
-  out.out(`  advance  on branch ${s.branch}, committed and pushed (the pull request)`);
+  out.out(`  advance  on branch ${s.branch}`);
   if (s.refused?.by === 'check') {
     out.out(`  check    failed (exit ${s.refused.code}), as CI would fail the pull request:`);
     for (const l of s.refused.lines) out.out(`    ${printable(l)}`);
     return;
   }
-  out.out(`  check    ${printable(s.check?.summary ?? '')} (as CI runs it: CI=true, --base refs/remotes/origin/main, --pull-request with the step's commit and approval)`);
+  out.out(`  check    ${printable(s.check?.summary ?? '')}`);
   for (const w of s.check?.warnings ?? []) out.out(`    ${printable(w)}`);
-  out.out(`  merged   into main at ${s.at} (merge commit ${s.merge ? shortSha(s.merge) : '-'}), pushed to origin`);
+  out.out(`  merged   at ${s.at}, merge commit ${s.merge ? shortSha(s.merge) : '-'}`);
 }
 
 function printEnd(ctx: CommandContext, r: RehearsalResult, kept: string | undefined): void {
@@ -156,7 +161,10 @@ export const registerRehearse: Register = (program, ctx) => {
       const between = minutes(opts.minutesBetween);
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       knownFlag(parseProject(ws.settings, diskReader(ws.root)).model, flag);
-      if (process.env.FLAGOPS_NOW) note(ctx)('FLAGOPS_NOW is not used: the rehearsal clock starts at the real now');
+      // The clock starts now: the real clock, or FLAGOPS_NOW for scripts and tests (a time before a
+      // changed_at of the files would only be future-timestamp errors in the scratch copy).
+      const start = now();
+      const from = process.env.FLAGOPS_NOW ? 'FLAGOPS_NOW' : 'the real now';
       const scratch = scratchFolder(ws.root, ctx.cwd, opts.keep);
       const stop = new AbortController();
       const onInterrupt = () => {
@@ -167,22 +175,22 @@ export const registerRehearse: Register = (program, ctx) => {
       let result: RehearsalResult;
       try {
         const { rehearse } = await import('../../lib/rollout/rehearsal.ts');
-        let start = '';
+        let started = '';
         result = await rehearse({
           root: ws.root,
           flag,
           scratch,
-          start: new Date(),
+          start,
           minutesBetween: between,
           ticket: opts.ticket,
           flagops: runFlagops,
           env: ctx.env,
           signal: stop.signal,
           onStart: (s) => {
-            start = s.start;
-            if (!opts.json) printStart(ctx, s);
+            started = s.start;
+            if (!opts.json) printStart(ctx, s, from);
           },
-          onStep: opts.json ? undefined : (s) => printStep(ctx, start, s),
+          onStep: opts.json ? undefined : (s) => printStep(ctx, started, s),
         });
       } finally {
         process.removeListener('SIGINT', onInterrupt);

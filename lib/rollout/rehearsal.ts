@@ -5,7 +5,7 @@
  * (CI=true, against refs/remotes/origin/main, with the pull request's commit and approval), a merge
  * commit pushed to the origin's main, then the next step once the soak time is over.
  *
- * One clock drives it all: it starts at the real now and only moves forward, and every step's
+ * One clock drives it all: it starts now (the caller's "now") and only moves forward, and every step's
  * "now" (FLAGOPS_NOW), commit and merge dates (GIT_AUTHOR_DATE, GIT_COMMITTER_DATE) come from it,
  * so the soak-time rule, which reads landings from the merge commits' dates, sees the same time
  * as the edit that writes `changed_at`. Only the scratch copy ever holds those times: the project
@@ -46,7 +46,7 @@ export interface RehearsalOptions {
   readonly flag: string;
   /** The scratch folder: empty, outside the project (the caller creates and removes it). */
   readonly scratch: string;
-  /** Where the rehearsal clock starts: the real now. */
+  /** Where the rehearsal clock starts: now (the real clock, or FLAGOPS_NOW for scripts and tests). */
   readonly start: Date;
   /** The least time between one merge and the next step, in minutes (the soak time may ask for more). */
   readonly minutesBetween: number;
@@ -104,7 +104,7 @@ export type RehearsalOutcome =
 /** Where the walk starts. */
 export interface RehearsalStart {
   readonly flag: string;
-  /** The rehearsal clock at the start (the real now, to the second). */
+  /** The rehearsal clock at the start (to the second). */
   readonly start: string;
   /** Where the flag stood at the start, per environment. */
   readonly initial: readonly { readonly environment: string; readonly state: string }[];
