@@ -5,7 +5,7 @@
  * would write that future time into changed_at, which check, drill and access then reject.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -137,10 +137,14 @@ describe('flagops rehearse: the pipeline walked in a scratch repository on a clo
   it('is a usage error (exit 2, nothing written) for an unknown flag, --keep inside the project or not empty, and a bad --minutes-between', async () => {
     const dir = tempProject({ git: true });
     const before = snapshot(dir);
+    // a folder outside the project by its path, inside it through a link
+    const link = join(mkdtempSync(join(tmpdir(), 'flagops-rehearse-link-')), 'project');
+    symlinkSync(dir, link);
     const cases: [string[], string][] = [
       [['rehearse', 'e_prescribing_enable'], "unknown flag 'e_prescribing_enable' (did you mean 'e_prescribing_enabled'?)"],
       [['rehearse', FLAG, '--keep', 'rehearsal'], "--keep rehearsal is inside the project"],
       [['rehearse', FLAG, '--keep', 'environments'], '--keep environments is inside the project'],
+      [['rehearse', FLAG, '--keep', join(link, 'rehearsal')], `--keep ${join(link, 'rehearsal')} is inside the project`],
       [['rehearse', FLAG, '--keep', tmpdir()], 'already exists and is not an empty folder'],
       [['rehearse', FLAG, '--minutes-between', '-5'], '--minutes-between is a whole number of minutes'],
     ];

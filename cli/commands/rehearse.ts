@@ -4,9 +4,9 @@
  * own executable, as an engineer and CI would run it. The project is only read.
  */
 import { spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandResult, FlagopsRunner, RehearsalResult, RehearsalStart, RehearsalStep } from '../../lib/rollout/rehearsal.ts';
 import { STOPPED_EXIT } from '../../lib/rollout/monitor.ts';
@@ -49,13 +49,31 @@ const within = (path: string, folder: string): boolean => {
   return r === '' || (!r.startsWith('..') && !isAbsolute(r));
 };
 
+/** `path` with every link of its deepest existing folder resolved: where a write there really lands. */
+function realTarget(path: string): string {
+  const rest: string[] = [];
+  let dir = path;
+  for (;;) {
+    try {
+      return join(realpathSync(dir), ...rest);
+    } catch {
+      const up = dirname(dir);
+      if (up === dir) return path;
+      rest.unshift(basename(dir));
+      dir = up;
+    }
+  }
+}
+
 /**
  * The scratch folder: `--keep DIR` (new or empty, kept afterwards) or a new temporary folder; never
- * inside the project or its git repository, whose files and `git status` the rehearsal leaves alone.
+ * inside the project or its git repository (links resolved), whose files and `git status` the
+ * rehearsal leaves alone.
  */
 function scratchFolder(root: string, cwd: string, keep: string | undefined): string {
   const top = tryGit(root, ['rev-parse', '--show-toplevel'])?.trim();
-  const inside = (dir: string) => [root, ...(top ? [top] : [])].find((f) => within(dir, f));
+  const folders = [root, ...(top ? [top] : [])];
+  const inside = (dir: string) => folders.find((f) => within(realTarget(dir), realTarget(f)));
   if (keep === undefined) {
     const tmp = resolve(tmpdir());
     const project = inside(tmp);
@@ -65,14 +83,14 @@ function scratchFolder(root: string, cwd: string, keep: string | undefined): str
   const dir = resolve(cwd, keep);
   const project = inside(dir);
   if (project) throw new UsageError(`--keep ${printable(keep)} is inside the project (${printable(project)}); the rehearsal never writes there: name a folder outside it, for example --keep /tmp/rehearsal`);
-  let kind: 'none' | 'empty' | 'other' = 'none';
+  let empty = true;
   try {
     const st = lstatSync(dir);
-    kind = st.isDirectory() && readdirSync(dir).length === 0 ? 'empty' : 'other';
+    empty = st.isDirectory() && readdirSync(dir).length === 0;
   } catch {
-    kind = 'none';
+    empty = true; // not there yet
   }
-  if (kind === 'other') throw new UsageError(`--keep ${printable(keep)} already exists and is not an empty folder: name a new folder (the rehearsal keeps its scratch repository there)`);
+  if (!empty) throw new UsageError(`--keep ${printable(keep)} already exists and is not an empty folder: name a new folder (the rehearsal keeps its scratch repository there)`);
   mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -197,7 +215,9 @@ export const registerRehearse: Register = (program, ctx) => {
         if (opts.keep === undefined) rmSync(scratch, { recursive: true, force: true });
       }
       if (opts.json) {
-        ctx.output.out(safeJson({ ...result, kept: opts.keep === undefined ? null : scratch }, 2));
+        // The clone's paths only when they are still there.
+        const { work, origin, ...rest } = result;
+        ctx.output.out(safeJson(opts.keep === undefined ? { ...rest, kept: null } : { ...rest, kept: scratch, work, origin }, 2));
       } else {
         printEnd(ctx, result, opts.keep === undefined ? undefined : scratch);
       }

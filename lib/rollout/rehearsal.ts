@@ -23,7 +23,7 @@ import { IDENTITIES_FILE } from '../../model/pull-request.ts';
 import { DIST } from '../workspace/dist.ts';
 import { diskReader, MAX_FILE_BYTES, parseProject } from '../workspace/project.ts';
 import { readRegularFile } from '../workspace/regular-files.ts';
-import { ALLOW_FUTURE_NOW, openWorkspace } from '../workspace/workspace.ts';
+import { ALLOW_FUTURE_NOW, openWorkspace, UsageError } from '../workspace/workspace.ts';
 import { pipelinePosition } from './pipeline.ts';
 
 /** Who takes each step in the scratch repository (`--by`, the commits), and who approves and merges it. */
@@ -141,6 +141,7 @@ function scratchEnv(base: NodeJS.ProcessEnv, extra: NodeJS.ProcessEnv = {}): Nod
 /** A git command in the scratch repository; throws with git's message when it fails (the scratch is ours: a failure there is a bug or a full disk). */
 function git(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv): string {
   const r = spawnSync('git', args, { cwd, env, encoding: 'utf8' });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new UsageError('flagops rehearse runs git, and there is no git on the PATH: install git first');
   if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed in the rehearsal's scratch repository ${cwd}: ${(r.stderr || r.error?.message || '').trim()}`);
   return r.stdout;
 }
@@ -164,8 +165,12 @@ const dated = (env: NodeJS.ProcessEnv, at: string, who: { name: string; email: s
 function prepare(root: string, scratch: string, start: string, env: NodeJS.ProcessEnv): { work: string; origin: string } {
   const work = join(scratch, 'work');
   const origin = join(scratch, 'origin.git');
-  // Plain files and folders only: a link would be followed out of the project (validate refuses them anyway).
-  const plain = (src: string) => !lstatSync(src).isSymbolicLink();
+  // Regular files and folders only: a link would be followed out of the project, and a FIFO or a
+  // device cannot be copied (flagops reports them in the project as findings, never opens them).
+  const plain = (src: string) => {
+    const st = lstatSync(src);
+    return st.isFile() || st.isDirectory();
+  };
   cpSync(join(root, 'environments'), join(work, 'environments'), { recursive: true, filter: plain });
   if (existsSync(join(root, DIST))) cpSync(join(root, DIST), join(work, DIST), { recursive: true, filter: plain });
   const identities = readRegularFile(join(root, IDENTITIES_FILE), MAX_FILE_BYTES);
