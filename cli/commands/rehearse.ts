@@ -179,8 +179,8 @@ export const registerRehearse: Register = (program, ctx) => {
       const between = minutes(opts.minutesBetween);
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       knownFlag(parseProject(ws.settings, diskReader(ws.root)).model, flag);
-      // The clock starts now: the real clock, or FLAGOPS_NOW for scripts and tests (a time before a
-      // changed_at of the files would only be future-timestamp errors in the scratch copy).
+      // The clock starts now: the machine's clock, or FLAGOPS_NOW (scripts, tests). Only the scratch
+      // copy ever sees the later times it moves to.
       const start = now();
       const from = process.env.FLAGOPS_NOW ? 'FLAGOPS_NOW' : 'the real now';
       const scratch = scratchFolder(ws.root, ctx.cwd, opts.keep);

@@ -270,10 +270,9 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       wait,
       branch: `rehearse/${index}-${environment}-${to}`,
     };
-    const done = (s: RehearsalStep): RehearsalStep => {
+    const done = (s: RehearsalStep): void => {
       steps.push(s);
       options.onStep?.(s);
-      return s;
     };
 
     // The engineer: advance on a branch, commit, push it (the pull request).
