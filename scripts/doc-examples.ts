@@ -107,6 +107,8 @@ export const SCENARIOS: Record<string, readonly Step[]> = {
     { args: ['disable', 'secure_document_upload_enabled', '--env', 'production', '--reason', 'Kill switch: upload scanner backlog (INC-2310)', '--ticket', 'TICKET-12760', '--by', 'oncall@pms.example.com'], hidden: true },
     { args: ['diff', '--base', 'main', '--format', 'markdown'], raw: true },
   ],
+  /** docs/rollouts.md: the pipeline rehearsed in a scratch repository, its clock starting at FLAGOPS_NOW. */
+  rehearse: [{ args: ['rehearse', 'telehealth_appointments_enabled'] }],
   /** README: a refused edit, production raised before staging is at 100% on main. */
   refused: [
     {
