@@ -32,7 +32,17 @@ export const COMMANDS: readonly CommandModule[] = [
   { names: ['drill'], load: async () => (await import('./commands/drill.ts')).registerDrill },
   { names: ['alerts'], load: async () => (await import('./commands/alerts.ts')).registerAlerts },
   { names: ['refs'], load: async () => (await import('./commands/refs.ts')).registerRefs },
+  { names: ['rehearse'], load: async () => (await import('./commands/rehearse.ts')).registerRehearse },
 ];
+
+/** The edit commands: they write "now" into `changed_at` (unless `--dry-run`). */
+const STAMPING = new Set(['enable', 'rollout', 'disable', 'add', 'restore', 'remove', 'advance']);
+
+/** Whether the command about to run writes "now" into a flag file: an edit, and `monitor --rollback` (the kill switch on a branch). */
+function writesChangedAt(command: Command): boolean {
+  const opts = command.opts<{ dryRun?: boolean; rollback?: boolean }>();
+  return command.name() === 'monitor' ? opts.rollback === true : STAMPING.has(command.name()) && opts.dryRun !== true;
+}
 
 /**
  * The program with the requested command registered (all of them for `--help`, no command or an
@@ -54,6 +64,10 @@ export async function buildProgram(ctx: CommandContext, argv: readonly string[])
   for (const module of modules) (await module.load())(program, ctx);
   addHelpCommand(program);
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
+  // A FLAGOPS_NOW ahead of the clock never reaches a real flag file (flagops rehearse is the way to try later times).
+  program.hook('preAction', async (_program, action) => {
+    if (writesChangedAt(action)) (await import('../lib/workspace/workspace.ts')).refuseFutureNow(`flagops ${action.name()}`, ctx.env);
+  });
   return program;
 }
 

@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import { UsageError } from '../lib/text/errors.ts';
 import type { Workspace } from '../lib/workspace/workspace.ts';
 import { unknownEnvironment } from '../lib/text/suggest.ts';
+import { SOURCE_VARIABLE } from '../model/code-references.ts';
 
 /** `--env E`, checked against the workspace's environments. */
 export const envOption = () => new Option('--env <env>', 'environment (dev, staging, production)');
@@ -25,3 +26,7 @@ export function eachEnv(ws: Workspace, env: string | undefined): { environments:
   const wanted = (name: string) => env === undefined || name === env;
   return { environments: ws.settings.map((s) => s.name).filter(wanted), unloaded: unloaded.filter((u) => wanted(u.environment)) };
 }
+
+/** `--src DIR...`: the backend's checkout for one run, for the commands that read the code (lib/code/code-source.ts). */
+export const srcOption = (what: string): Option =>
+  new Option('--src <dir...>', `${what} (default: ${SOURCE_VARIABLE}, else sourceFolders in environments/project.ts); .gitignore'd files are skipped`);

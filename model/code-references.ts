@@ -1,6 +1,12 @@
 /** Code references: what `flagops refs` finds in the backend's code (lib/code/code-refs.ts searches, policies/code-references.ts judges). */
 
 /** How the code names the flag. */
+/**
+ * The environment variable naming the backend's checkout (folders separated by ':'): it overrides
+ * `sourceFolders` of environments/project.ts, and `--src` overrides it (lib/code/code-source.ts).
+ */
+export const SOURCE_VARIABLE = 'FLAGOPS_SOURCE';
+
 export type ReferenceForm =
   /** The key as a string literal. */
   | 'string'

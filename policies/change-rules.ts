@@ -196,6 +196,26 @@ function raiseInvariants(base: ProjectModel, current: ProjectModel, env: Environ
 
 const utc = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** One step a raise must let soak on main first: where, for how long, when it landed and when its soak time is over. */
+export interface SoakStep {
+  readonly environment: string;
+  readonly minutes: number;
+  readonly landing: Landing;
+  /** Milliseconds since the epoch from which the raise may land. */
+  readonly ready: number;
+}
+
+/**
+ * The steps a raise of `flag` in `environment` from exposure `from` waits for (the soak-time rule's),
+ * those whose landing is known: the raise is possible once every one is {@link SoakStep.ready}.
+ */
+export function soakSteps(model: ProjectModel, environment: string, flag: string, from: number, landings: ReadonlyMap<string, Landing>): SoakStep[] {
+  return previousSteps(model, environment, from).flatMap((step) => {
+    const landing = landings.get(landingKey(step.environment, flag));
+    return landing ? [{ ...step, landing, ready: Date.parse(landing.at) + step.minutes * 60_000 }] : [];
+  });
+}
+
 /**
  * Soak time: a raise waits until the step before it has been on main for the soak time of the
  * environment it happened in, measured from the commit that landed it (its committer date on main,
@@ -206,10 +226,7 @@ const utc = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z
 function soakTime(base: ProjectModel, current: ProjectModel, env: EnvironmentModel, flag: string, from: number, to: number, soak: SoakFacts): Finding[] {
   const findings: Finding[] = [];
   const name = env.settings.name;
-  for (const step of previousSteps(current, name, from)) {
-    const landing = soak.landings.get(landingKey(step.environment, flag));
-    if (!landing) continue;
-    const ready = Date.parse(landing.at) + step.minutes * 60_000;
+  for (const { landing, ready, ...step } of soakSteps(current, name, flag, from, soak.landings)) {
     if (soak.now.getTime() >= ready) continue;
     const state = base.environments.find((e) => e.settings.name === step.environment)?.states[flag];
     const since = `${landing.cut ? 'at least since' : 'only since'} ${landing.at} (commit ${shortSha(landing.commit)}${landing.cut ? ', where the shallow history is cut' : ''})`;

@@ -13,8 +13,8 @@ import { error, fileLocator, FindingList, warning, type Finding, type Keep, type
 const MAX_HINTS = 20;
 const MAX_HINT_CANDIDATES = 1000;
 
-/** Tolerated clock skew for `changed_at` in the future. */
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
+/** Tolerated clock skew for `changed_at` in the future (and for FLAGOPS_NOW ahead of the clock, lib/workspace/workspace.ts). */
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** The share of users a flag state turns on: 0 when disabled. */
 export const exposure = (s: FlagState | undefined): number => (s?.enabled ? s.rollout : 0);

@@ -107,6 +107,8 @@ export const SCENARIOS: Record<string, readonly Step[]> = {
     { args: ['disable', 'secure_document_upload_enabled', '--env', 'production', '--reason', 'Kill switch: upload scanner backlog (INC-2310)', '--ticket', 'TICKET-12760', '--by', 'oncall@pms.example.com'], hidden: true },
     { args: ['diff', '--base', 'main', '--format', 'markdown'], raw: true },
   ],
+  /** docs/rollouts.md: the pipeline rehearsed in a scratch repository, its clock starting at FLAGOPS_NOW. */
+  rehearse: [{ args: ['rehearse', 'telehealth_appointments_enabled'] }],
   /** README: a refused edit, production raised before staging is at 100% on main. */
   refused: [
     {
@@ -129,8 +131,8 @@ function sampleRepository(): { dir: string; remove: () => void } {
   const dir = join(scratch, 'pms-flags');
   cpSync(join(ROOT, 'environments'), join(dir, 'environments'), { recursive: true });
   cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
-  // the sample backend that environments/project.ts names as the source folder
-  cpSync(join(ROOT, 'test/fixtures/pms-backend'), join(dir, 'test/fixtures/pms-backend'), { recursive: true });
+  // the sample's stand-in backend, which environments/project.ts names as the source folder
+  cpSync(join(ROOT, 'examples/pms-backend'), join(dir, 'examples/pms-backend'), { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{ "private": true, "type": "module" }\n');
   git(dir, ['init', '-q', '-b', 'main']);
   git(dir, ['config', 'user.email', USER]);
@@ -179,7 +181,9 @@ export async function runScenario(name: string): Promise<string> {
         process.env.FLAGOPS_NOW = step.now ?? WHEN;
         const fake = step.prometheus ? await startFakePrometheus(step.prometheus) : undefined;
         const args = step.args.map((a) => (a === 'PROMETHEUS' && fake ? fake.url : a));
-        const code = await main(['node', 'flagops', ...args], { out: (l) => sink(fake ? l.replaceAll(fake.url, SHOWN_PROMETHEUS) : l), err: sink, color: false }, dir).finally(() => fake?.close());
+        // The sample's own backend stand-in, whatever FLAGOPS_SOURCE the shell exports.
+        const { FLAGOPS_SOURCE: _, ...env } = process.env;
+        const code = await main(['node', 'flagops', ...args], { out: (l) => sink(fake ? l.replaceAll(fake.url, SHOWN_PROMETHEUS) : l), err: sink, color: false }, dir, env).finally(() => fake?.close());
         if (code !== (step.code ?? 0)) throw new Error(`scenario ${name}: flagops ${step.args.join(' ')} exited ${code}, expected ${step.code ?? 0}:\n${lines.join('\n')}`);
       }
       if (step.hidden) continue;

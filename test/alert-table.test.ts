@@ -11,7 +11,7 @@ describe('the alert tables of docs/monitoring.md', () => {
     const readme = read(REPO_ROOT, 'docs/monitoring.md');
     const ws = await openWorkspace(REPO_ROOT);
     // WHEN the tables are generated afresh
-    const updated = replaceAlertTables(readme, alertTablesMarkdown(ws.settings));
+    const updated = replaceAlertTables(readme, alertTablesMarkdown(ws.settings, 'runbooks'));
     // THEN the page already holds them
     expect(updated).toBeDefined();
     expect(updated).toBe(readme);
@@ -40,14 +40,29 @@ describe('the runbook tables', () => {
 });
 
 describe('flagops alerts', () => {
-  it('lists the alerts of one environment with threshold, tier, severity and priority', async () => {
+  const RUNBOOKS = 'https://github.com/pms-example/flagops/blob/main/docs/runbooks';
+
+  it('lists the alerts of one environment with tier, severity, priority, for, threshold and runbook', async () => {
     const result = await flagops(tempProject(), 'alerts', '--env', 'production');
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
-    expect(lines[0]).toMatch(/^ENV\s+ALERT\s+TIER\s+SEVERITY\s+PRIORITY\s+FOR\s+THRESHOLD$/);
-    expect(lines.find((l) => l.includes('HighErrorRate'))).toMatch(/^production\s+HighErrorRate\s+High\s+critical\s+P2\s+5m\s+> 5% of requests 5xx$/);
-    expect(lines.find((l) => l.includes('SlowResponseTime'))).toMatch(/^production\s+SlowResponseTime\s+High\s+critical\s+P2\s+5m\s+p95 > 500ms$/);
+    expect(lines[0]).toMatch(/^ENV\s+ALERT\s+TIER\s+SEVERITY\s+PRIORITY\s+FOR\s+THRESHOLD\s+RUNBOOK$/);
+    expect(lines.find((l) => l.includes('HighErrorRate'))).toMatch(new RegExp(`^production\\s+HighErrorRate\\s+High\\s+critical\\s+P2\\s+5m\\s+> 5% of requests 5xx\\s+${RUNBOOKS}/high-error-rate\\.md$`));
+    expect(lines.find((l) => l.includes('SlowResponseTime'))).toMatch(new RegExp(`^production\\s+SlowResponseTime\\s+High\\s+critical\\s+P2\\s+5m\\s+p95 > 500ms\\s+${RUNBOOKS}/slow-response-time\\.md$`));
     expect(lines.filter((l) => l.startsWith('production'))).toHaveLength(25);
+    // AND every alert's runbook is the runbook_url its rule carries
+    for (const l of lines.filter((line) => line.startsWith('production'))) expect(l).toMatch(new RegExp(`\\s${RUNBOOKS}/[a-z0-9-]+\\.md$`));
+  });
+
+  it('gives the runbook in markdown and JSON too, and its help says exactly what the table shows', async () => {
+    const dir = tempProject();
+    const markdown = await flagops(dir, 'alerts', '--env', 'production', '--format', 'markdown');
+    expect(markdown.stdout).toContain('| Alert | Threshold | For | Tier | Severity | Priority | Runbook |');
+    expect(markdown.stdout).toContain(`| ServiceDown | no pms-backend target up (or none scraped) | 1m | Critical | critical | P1 | [service-down.md](${RUNBOOKS}/service-down.md) |`);
+    const json = JSON.parse((await flagops(dir, 'alerts', '--env', 'production', '--format', 'json')).stdout) as { alert: string; runbook: string }[];
+    expect(json.find((r) => r.alert === 'HighErrorRate')!.runbook).toBe(`${RUNBOOKS}/high-error-rate.md`);
+    const help = (await flagops(dir, 'alerts', '--help')).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('one row per alert and environment: environment, alert, tier, severity, priority, for, threshold and runbook (the URL of its page, as in the runbook_url annotation)');
   });
 
   it('rewrites only the marked part of a file with --update', async () => {
@@ -62,7 +77,7 @@ describe('flagops alerts', () => {
     const text = read(dir, 'DOC.md');
     expect(text).toMatch(/^# Title\n\n<!-- flagops alerts: begin/);
     expect(text).not.toContain('old table');
-    expect(text).toContain('| [ServiceDown](docs/runbooks/service-down.md) | no pms-backend target up (or none scraped) | 1m | Critical | critical | P1 |');
+    expect(text).toContain('| ServiceDown | no pms-backend target up (or none scraped) | 1m | Critical | critical | P1 | [service-down.md](docs/runbooks/service-down.md) |');
     expect(text.endsWith('<!-- flagops alerts: end -->\n\nAfter.\n')).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 /**
- * `flagops refs` on the sample backend (test/fixtures/pms-backend): every reference it must find,
+ * `flagops refs` on the sample's stand-in backend (examples/pms-backend): every reference it must find,
  * the typo, the unused flag; the accessor names `openfeature generate` uses; what is skipped and
  * never crashes (binary, large, links and loops, .gitignore, unreadable, special files); output
  * forms and escaping.
@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toLowerCamel, toScreamingSnake, toSnake } from '../lib/code/accessor-names.ts';
-import { BIN, flagops, git, NOW, REPO_ROOT, tempProject, write } from './helpers.ts';
+import { BIN, flagops, flagopsWith, git, NOW, read, REPO_ROOT, SAMPLE_BACKEND, tempProject, write } from './helpers.ts';
+import sampleProject from '../environments/project.ts';
 
-const FIXTURE = join(REPO_ROOT, 'test/fixtures/pms-backend');
+const FIXTURE = join(REPO_ROOT, SAMPLE_BACKEND);
 
 /** The sample project with a copy of the sample backend at backend/ (its sourceFolders pointing there). */
 function projectWithBackend(): { dir: string; backend: string } {
@@ -41,7 +42,7 @@ const refsJson = async (dir: string, ...args: string[]): Promise<{ code: number;
 /** `flag file:line form` of every reference, in output order. */
 const uses = (json: RefsJson): string[] => json.flags.flatMap((f) => f.uses.map((u) => `${f.flag} ${u.file}:${u.line} ${u.form} ${u.written}`));
 
-const P = 'test/fixtures/pms-backend';
+const P = SAMPLE_BACKEND;
 const EXPECTED = [
   `telehealth_appointments_enabled ${P}/app/scheduling/telehealth.py:10 accessor telehealth_appointments_enabled`,
   `telehealth_appointments_enabled ${P}/app/scheduling/telehealth.py:15 constant TELEHEALTH_APPOINTMENTS_ENABLED`,
@@ -89,7 +90,7 @@ describe('flagops refs on the sample backend', () => {
 
   it('prints each reference with file:line:col and its line, then compiler-style findings and a summary', async () => {
     const r = await flagops(REPO_ROOT, 'refs');
-    expect(r.stdout).toContain('flagops refs: searched 15 files in test/fixtures/pms-backend; skipped 2 generated accessor files, 1 prose file');
+    expect(r.stdout).toContain('flagops refs: searched 15 files in examples/pms-backend; skipped 2 generated accessor files, 1 prose file');
     expect(r.stdout).toMatch(/^online_bill_pay_enabled\s+team-billing\s+0$/m);
     expect(r.stdout).toContain(`  ${P}/app/billing/claims.py:8:14: if flags.billing_export_v_2_enabled(ctx):`);
     expect(r.stdout).toContain(
@@ -267,7 +268,9 @@ describe('what refs skips, never crashing', () => {
     write(dir, 'environments/project.ts', 'export default { sourceFolders: [] };\n');
     const none = await flagops(dir, 'refs');
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain('no source folders to search: pass --src DIR, or list them as sourceFolders in environments/project.ts');
+    expect(none.stderr).toContain(
+      "flagops: error: no source folders to search: set sourceFolders in environments/project.ts to the backend's checkout (for example ['../pms-backend']), or set FLAGOPS_SOURCE, or pass --src DIR",
+    );
     write(dir, 'environments/project.ts', "export default { sourceFolders: ['../pms-backend'] };\n");
     const missing = await flagops(dir, 'refs');
     expect(missing.code).toBe(2);
@@ -284,5 +287,63 @@ describe('what refs skips, never crashing', () => {
     // THEN the characters are shown escaped
     expect(text.stdout).toContain("f('online_bill_pay_enabled') // \\x1b[31mred\\u202e");
     expect(text.stdout + md.stdout).not.toMatch(/[\x1b\u202e]/);
+  });
+});
+
+describe("where the backend's code is: --src, then FLAGOPS_SOURCE, then sourceFolders", () => {
+  it('the sample names a stand-in backend under examples/ that says to replace it, not a test fixture', () => {
+    // GIVEN the sample's environments/project.ts and the folder it names
+    const folders = sampleProject.sourceFolders ?? [];
+    // THEN it is the stand-in, outside test/
+    expect(folders).toEqual([SAMPLE_BACKEND]);
+    expect(folders.filter((f) => f.startsWith('test/'))).toEqual([]);
+    // AND the stand-in says what it is and how to point flagops at the real checkout
+    const readme = read(REPO_ROOT, `${SAMPLE_BACKEND}/README.md`);
+    expect(readme).toMatch(/^# A stand-in for the PMS backend: replace it with your backend's checkout$/m);
+    expect(readme).toContain("sourceFolders: ['../pms-backend']");
+    expect(readme).toContain('FLAGOPS_SOURCE');
+    // AND the project file says the same where the setting is
+    expect(read(REPO_ROOT, 'environments/project.ts')).toContain("'../pms-backend'");
+  });
+
+  it('takes FLAGOPS_SOURCE over sourceFolders, and --src over both', async () => {
+    // GIVEN sourceFolders naming backend/, and two other checkouts with one use each
+    const { dir } = projectWithBackend();
+    write(dir, 'environments/project.ts', "export default { sourceFolders: ['backend'] };\n");
+    cpSync(join(dir, 'backend'), join(dir, 'env-backend'), { recursive: true });
+    mkdirSync(join(dir, 'cli-backend'));
+    writeFileSync(join(dir, 'cli-backend/a.py'), 'flags.maintenance_mode_enabled(ctx)\n');
+    const refs = async (args: string[], env: NodeJS.ProcessEnv) => JSON.parse((await flagopsWith(dir, ['refs', '--format', 'json', ...args], env)).stdout) as RefsJson;
+    // WHEN FLAGOPS_SOURCE names a folder (relative to the project root), THEN it is searched instead of sourceFolders
+    expect((await refs([], { FLAGOPS_SOURCE: 'env-backend' })).folders).toEqual(['env-backend']);
+    // AND an absolute path, and several folders separated by ':', work too
+    expect((await refs([], { FLAGOPS_SOURCE: `${join(dir, 'env-backend')}:cli-backend` })).folders).toEqual(['env-backend', 'cli-backend']);
+    // WHEN --src is given as well, THEN --src wins
+    const chosen = await refs(['--src', join(dir, 'cli-backend')], { FLAGOPS_SOURCE: 'env-backend' });
+    expect(chosen.folders).toEqual(['cli-backend']);
+    expect(uses(chosen)).toEqual(['maintenance_mode_enabled cli-backend/a.py:1 accessor maintenance_mode_enabled']);
+    // WHEN FLAGOPS_SOURCE is empty, THEN sourceFolders applies
+    expect((await refs([], { FLAGOPS_SOURCE: '' })).folders).toEqual(['backend']);
+  });
+
+  it('says what to do when the configured checkout is missing: clone the backend there, or set FLAGOPS_SOURCE', async () => {
+    // GIVEN a project whose sourceFolders names the backend next to it, not checked out
+    const dir = join(mkdtempSync(join(tmpdir(), 'flagops-no-backend-')), 'flagops');
+    cpSync(tempProject(), dir, { recursive: true });
+    write(dir, 'environments/project.ts', "export default { sourceFolders: ['../pms-backend'] };\n");
+    // WHEN searching it / THEN a usage error names the folder and both ways out
+    const missing = await flagops(dir, 'refs');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(
+      `flagops: error: sourceFolders (environments/project.ts) folder '../pms-backend' does not exist (${join(dir, '..', 'pms-backend')}): ` +
+        "clone the backend's repository there, or set FLAGOPS_SOURCE to where it is checked out (or pass --src DIR)",
+    );
+    // GIVEN FLAGOPS_SOURCE naming a folder that does not exist / THEN the error names the variable and what to do
+    const wrong = await flagopsWith(dir, ['refs'], { FLAGOPS_SOURCE: '/nonexistent/pms-backend' });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toBe(
+      "flagops: error: FLAGOPS_SOURCE folder '/nonexistent/pms-backend' does not exist (/nonexistent/pms-backend): " +
+        "set FLAGOPS_SOURCE to the backend's checkout, or unset it to use sourceFolders in environments/project.ts",
+    );
   });
 });

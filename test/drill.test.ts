@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareDist, evaluate } from '../lib/rollout/drill.ts';
+import { groupedNotes } from '../lib/text/notes.ts';
 import { generateProject } from '../bench/generate.ts';
 import { flagops, read, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
 
@@ -42,6 +43,27 @@ describe('flagops drill on the sample project', () => {
     expect(r.stdout).toMatch(/flagops drill: dev: (\d+) of \1 flags roll back cleanly/);
     expect(r.stdout).toMatch(/flagops drill: staging: (\d+) of \1 flags roll back cleanly/);
     expect(r.stdout).toContain('flagops drill: production: 9 of 9 flags roll back cleanly');
+    // AND in dev, the 12 promotion-order notes that differ only in the flag and its rollout are one, naming every flag
+    const dev = r.stdout.slice(r.stdout.indexOf('flagops drill: dev:'), r.stdout.indexOf('flagops drill: staging:'));
+    const notes = dev.slice(dev.indexOf('notes (the kill switch is still allowed):\n')).split('\n').slice(1).filter((l) => l.startsWith('  '));
+    expect(notes).toEqual([
+      "  12 flags: flag '<flag>' is on <N%> in staging while dev has it off; it must be on 100% in dev first [promotion-order]:",
+      '    telehealth_appointments_enabled (100%), appointment_waitlist_enabled (25%),',
+      '    sms_appointment_reminders_enabled (100%), e_prescribing_enabled (100%), patient_portal_messaging_enabled (100%),',
+      '    secure_document_upload_enabled (100%), insurance_eligibility_checks_enabled (50%), online_bill_pay_enabled (100%),',
+      '    billing_export_v2_enabled (100%), read_replica_reporting_enabled (100%), audit_log_streaming_enabled (100%),',
+      '    break_glass_chart_access_enabled (100%)',
+      "  patient_portal_messaging_enabled: flag 'secure_document_upload_enabled' requires 'patient_portal_messaging_enabled', which is off in dev; it must be on 100% there first [prerequisite]",
+    ]);
+  });
+
+  it('keeps every note of every flag in JSON', async () => {
+    const r = await flagops(tempProject(), 'drill', '--env', 'dev', '--flag', 'telehealth_appointments_enabled', 'appointment_waitlist_enabled', '--keys', '10', '--no-propagation', '--json');
+    const result = JSON.parse(r.stdout) as { flags: { flag: string; findings: { rule: string; message: string }[] }[] };
+    expect(result.flags.map((f) => [f.flag, f.findings.map((x) => `${x.rule}: ${x.message}`)])).toEqual([
+      ['telehealth_appointments_enabled', ["promotion-order: flag 'telehealth_appointments_enabled' is on 100% in staging while dev has it off; it must be on 100% in dev first"]],
+      ['appointment_waitlist_enabled', ["promotion-order: flag 'appointment_waitlist_enabled' is on 25% in staging while dev has it off; it must be on 100% in dev first"]],
+    ]);
   });
 
   it('reports every flag as JSON, with the flagd evaluation before and after', async () => {
@@ -153,6 +175,40 @@ describe('compareDist', () => {
       'dist/production/deployment-x.yaml: spec.replicas',
       'dist/production/new.yaml was added',
       'dist/staging/gone.yaml was removed',
+    ]);
+  });
+});
+
+describe('groupedNotes', () => {
+  const note = (subject: string, message: string, rule = 'promotion-order') => ({ subject, message, rule });
+
+  it('prints a note alone as it is, and groups notes that differ only in their flag and its percentages', () => {
+    expect(groupedNotes([note('a_enabled', "flag 'a_enabled' is on 5% in staging")])).toEqual(["  a_enabled: flag 'a_enabled' is on 5% in staging [promotion-order]"]);
+    expect(
+      groupedNotes([
+        note('a_enabled', "flag 'a_enabled' is on 5% in staging; it must be on 100% in dev"),
+        note('b_enabled', "flag 'b_enabled' is on 25% in staging; it must be on 100% in dev"),
+        note('c_enabled', "flag 'c_enabled' requires 'b_enabled'", 'prerequisite'),
+      ]),
+    ).toEqual([
+      "  2 flags: flag '<flag>' is on <N%> in staging; it must be on 100% in dev [promotion-order]:",
+      '    a_enabled (5%), b_enabled (25%)',
+      "  c_enabled: flag 'c_enabled' requires 'b_enabled' [prerequisite]",
+    ]);
+  });
+
+  it('never groups notes of different rules, or naming different other flags, and a flag name inside another is not its own', () => {
+    const lines = groupedNotes([
+      note('sms_enabled', "flag 'x_enabled' requires 'sms_enabled'", 'prerequisite'),
+      note('old_sms_enabled', "flag 'y_enabled' requires 'old_sms_enabled'", 'prerequisite'),
+      note('z_enabled', "flag 'z_enabled' is on 5% in staging"),
+      note('w_enabled', "flag 'w_enabled' is on 5% in staging"),
+    ]);
+    expect(lines).toEqual([
+      "  sms_enabled: flag 'x_enabled' requires 'sms_enabled' [prerequisite]",
+      "  old_sms_enabled: flag 'y_enabled' requires 'old_sms_enabled' [prerequisite]",
+      "  2 flags: flag '<flag>' is on 5% in staging [promotion-order]:",
+      '    z_enabled, w_enabled',
     ]);
   });
 });

@@ -2,6 +2,8 @@
  * The Node the project declares (package.json `engines.node`) is a Node every installed package
  * supports, and the one CI runs: `npm ci` prints an EBADENGINE warning for any package in the lock
  * whose `engines.node` excludes the running Node (issue 17: kubernetes-models 5 wants Node >= 22).
+ * The npm it declares (`engines.npm`) is the npm CI's Node ships, and the README says the same
+ * (issue 22: it said npm 11, while Node 20 in CI ships npm 10).
  */
 import { readdirSync } from 'node:fs';
 import semver from 'semver';
@@ -14,9 +16,16 @@ interface LockEntry {
   readonly engines?: Record<string, string> | readonly string[];
 }
 
-const manifest = JSON.parse(read(REPO_ROOT, 'package.json')) as { engines?: { node?: string } };
+const manifest = JSON.parse(read(REPO_ROOT, 'package.json')) as { engines?: { node?: string; npm?: string } };
 const lock = JSON.parse(read(REPO_ROOT, 'package-lock.json')) as { packages: Record<string, LockEntry> };
 const declared = manifest.engines?.node ?? '';
+const declaredNpm = manifest.engines?.npm ?? '';
+
+/**
+ * The major version of the npm each Node release line ships with (nodejs.org/dist/index.json, the
+ * `npm` of its releases within engines.node): what `actions/setup-node` gives a workflow.
+ */
+const BUNDLED_NPM: Record<string, number> = { '20': 10, '22': 10, '24': 11 };
 
 /** Every `node-version` an actions/setup-node step of a workflow asks for. */
 function workflowNodeVersions(): { file: string; version: string }[] {
@@ -71,6 +80,27 @@ describe('engines', () => {
       expect(line, `${file}: node-version ${JSON.stringify(version)}`).not.toBeNull();
       expect(semver.intersects(line!, declared), `${file}: node-version ${version} is outside engines.node ${declared}`).toBe(true);
     }
+  });
+
+  it('declares the npm that CI\'s Node ships (Node 20 gives npm 10), and the README says the same versions of Node and npm', () => {
+    expect(semver.validRange(declaredNpm), `engines.npm ${JSON.stringify(declaredNpm)}`).not.toBeNull();
+    // GIVEN the npm major each workflow's Node line ships
+    const shipped = workflowNodeVersions().map(({ file, version }) => ({ file, version, npm: BUNDLED_NPM[version.replace(/\..*$/, '')] }));
+    for (const { file, version, npm } of shipped) {
+      expect(npm, `${file}: node-version ${version}: add its npm to BUNDLED_NPM`).toBeDefined();
+      // THEN engines.npm allows it
+      expect(semver.intersects(`^${npm}.0.0`, declaredNpm), `${file}: Node ${version} ships npm ${npm}, outside engines.npm ${declaredNpm}`).toBe(true);
+    }
+    // AND the README's set-up line names exactly the Node lines of engines.node and the npm majors of engines.npm
+    const line = read(REPO_ROOT, 'README.md').split('\n').find((l) => l.startsWith('Set up and synthesize every environment'))!;
+    expect(line).toBeDefined();
+    const nodeMinimums = [...declared.matchAll(/(?:\^|>=)(\d+)\.(\d+)\.\d+/g)].map((m) => (m[2] === '0' ? `${m[1]}+` : `${m[1]}.${m[2]}+`));
+    expect(nodeMinimums).toEqual(['20.19+', '22.13+', '24+']);
+    for (const minimum of nodeMinimums) expect(line, `README: Node ${minimum}`).toContain(minimum);
+    const npmMajors = [...declaredNpm.matchAll(/\^(\d+)\./g)].map((m) => Number(m[1]));
+    const npmInReadme = line.match(/npm ([\d ,or]+)/)?.[1]?.match(/\d+/g)?.map(Number);
+    expect(npmInReadme, `README: ${line}`).toEqual(npmMajors);
+    for (const { npm } of shipped) expect(npmInReadme).toContain(npm);
   });
 
   it('the Node running the tests is one the project declares', () => {

@@ -4,18 +4,18 @@
  * `flagops diff` says when a change removes a flag's last code reference.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expireBillPay, flagops, git, REPO_ROOT, replaceIn, tempProject, write } from './helpers.ts';
+import { expireBillPay, flagops, flagopsWith, git, REPO_ROOT, replaceIn, SAMPLE_BACKEND, tempProject, write } from './helpers.ts';
 
-const FIXTURE = join(REPO_ROOT, 'test/fixtures/pms-backend');
+const FIXTURE = join(REPO_ROOT, SAMPLE_BACKEND);
 
 /** The sample project with its sample backend where `environments/project.ts` looks for it, and its one flag past `expires`. */
 function sampleWithExpiredFlag(): string {
   const dir = expireBillPay(tempProject());
-  cpSync(FIXTURE, join(dir, 'test/fixtures/pms-backend'), { recursive: true });
+  cpSync(FIXTURE, join(dir, SAMPLE_BACKEND), { recursive: true });
   return dir;
 }
 const PROD = 'environments/production/flags.yaml';
@@ -66,7 +66,7 @@ describe('flagops stale', () => {
         reasons: [
           { why: 'expired', since: '2026-06-30' },
           { why: 'fully-rolled-out', since: '2026-04-06', days: 231, source: 'changed_at' },
-          { why: 'unreferenced', folders: ['test/fixtures/pms-backend'] },
+          { why: 'unreferenced', folders: [SAMPLE_BACKEND] },
         ],
       },
     ]);
@@ -140,7 +140,24 @@ describe('flagops stale', () => {
       { why: 'fully-rolled-out', since: '2026-04-06', days: 231, source: 'changed_at' },
     ]);
     expect(stderr).toContain('flagops: note: not a git repository: "at 100% since" is taken from changed_at');
-    expect(stderr).toContain("flagops: note: code references not searched: sourceFolders (environments/project.ts) folder 'test/fixtures/pms-backend' does not exist");
+    expect(stderr).toContain("flagops: note: code references not searched: sourceFolders (environments/project.ts) folder 'examples/pms-backend' does not exist");
+    expect(stderr).toContain("clone the backend's repository there, or set FLAGOPS_SOURCE to where it is checked out (or pass --src DIR)");
+  });
+
+  it("reads the backend's checkout named by FLAGOPS_SOURCE over sourceFolders, and --src over both", async () => {
+    // GIVEN the sample (sourceFolders: the stand-in backend), and a checkout where code uses online_bill_pay_enabled
+    const dir = sampleWithExpiredFlag();
+    const real = mkdtempSync(join(tmpdir(), 'flagops-real-backend-'));
+    writeFileSync(join(real, 'pay.py'), 'client.get_boolean_value("online_bill_pay_enabled", False, ctx)\n');
+    const unreferenced = (rows: readonly StaleJson[]) => reasonsOf(rows, 'online_bill_pay_enabled')?.some((r) => r.why === 'unreferenced');
+    // THEN by default the stand-in counts: no code uses the flag
+    expect(unreferenced((await stale(dir)).rows)).toBe(true);
+    // WHEN FLAGOPS_SOURCE names the checkout / THEN its code counts
+    const byVariable = await flagopsWith(dir, ['stale', '--json'], { FLAGOPS_SOURCE: real });
+    expect(unreferenced(JSON.parse(byVariable.stdout) as StaleJson[])).toBe(false);
+    // WHEN --src names the stand-in again / THEN --src wins
+    const bySrc = await flagopsWith(dir, ['stale', '--json', '--src', join(dir, SAMPLE_BACKEND)], { FLAGOPS_SOURCE: real });
+    expect(reasonsOf(JSON.parse(bySrc.stdout) as StaleJson[], 'online_bill_pay_enabled')?.at(-1)).toEqual({ why: 'unreferenced', folders: [SAMPLE_BACKEND] });
   });
 
   it('--src searches other folders, and names one that does not exist as a usage error', async () => {
@@ -161,19 +178,36 @@ describe('flagops status', () => {
     const one = await flagops(REPO_ROOT, 'status', '--env', 'production');
     expect(one.stdout.trim().split('\n').at(-1)).toBe('stale flags per owner: team-billing 1, team-patient-experience 1 (`flagops stale` says why)');
   });
+
+  it("counts them in the backend's checkout named by FLAGOPS_SOURCE or --src", async () => {
+    // GIVEN a checkout where no code uses any flag
+    const empty = mkdtempSync(join(tmpdir(), 'flagops-empty-backend-'));
+    const footer = (r: { stdout: string }) => r.stdout.trim().split('\n').at(-1);
+    // WHEN FLAGOPS_SOURCE names it / THEN every flag is a clean-up candidate of its team
+    const byVariable = await flagopsWith(REPO_ROOT, ['status'], { FLAGOPS_SOURCE: empty });
+    expect(footer(byVariable)).toBe('stale flags per owner: team-billing 3, team-clinical 2, team-clinical-ai 1, team-engagement 1, team-patient-experience 2, team-platform 2, team-scheduling 2, team-security 2 (`flagops stale` says why)');
+    expect(footer(await flagops(REPO_ROOT, 'status', '--env', 'dev', '--src', empty))).toBe(footer(byVariable));
+    // WHEN --src names the stand-in over FLAGOPS_SOURCE / THEN the stand-in counts again
+    expect(footer(await flagopsWith(REPO_ROOT, ['status', '--src', join(REPO_ROOT, SAMPLE_BACKEND)], { FLAGOPS_SOURCE: empty }))).toBe(
+      'stale flags per owner: team-billing 1, team-patient-experience 1 (`flagops stale` says why)',
+    );
+    // AND status FLAG, which reads no code, refuses --src
+    const one = await flagops(REPO_ROOT, 'status', 'e_prescribing_enabled', '--src', empty);
+    expect(one.code).toBe(2);
+    expect(one.stderr).toContain('status FLAG does not read the code');
+  });
 });
 
-/** A project with the sample backend at test/fixtures/pms-backend, committed on main; origin/main points there. */
+/** A project with the sample backend at examples/pms-backend, committed on main; origin/main points there. */
 function repoWithBackend(): string {
   const dir = tempProject();
-  mkdirSync(join(dir, 'test/fixtures'), { recursive: true });
-  cpSync(FIXTURE, join(dir, 'test/fixtures/pms-backend'), { recursive: true });
+  cpSync(FIXTURE, join(dir, SAMPLE_BACKEND), { recursive: true });
   commitAt(dir, '2026-11-20T09:00:00Z', 'import');
   git(dir, 'update-ref', 'refs/remotes/origin/main', 'HEAD');
   return dir;
 }
 
-const MESSAGES = 'test/fixtures/pms-backend/web/src/portal/messages.ts';
+const MESSAGES = `${SAMPLE_BACKEND}/web/src/portal/messages.ts`;
 
 /** Removes both uses of patient_portal_messaging_enabled from messages.ts under `base`. */
 function removePortalMessaging(base: string, path = MESSAGES): void {
@@ -203,7 +237,7 @@ describe('flagops diff and code references', () => {
   it('says nothing when references remain elsewhere, or the change does not touch them', async () => {
     // GIVEN a change removing one of the two uses of insurance_eligibility_checks_enabled
     const dir = repoWithBackend();
-    replaceIn(dir, 'test/fixtures/pms-backend/web/src/billing/statements.ts', "client.getBooleanValue('insurance_eligibility_checks_enabled', false, { targetingKey: accountId })", 'Promise.resolve(true)');
+    replaceIn(dir, `${SAMPLE_BACKEND}/web/src/billing/statements.ts`, "client.getBooleanValue('insurance_eligibility_checks_enabled', false, { targetingKey: accountId })", 'Promise.resolve(true)');
     // WHEN diffing THEN nothing is removable
     const r = await flagops(dir, 'diff');
     expect(r.stdout).not.toContain('last code reference');
@@ -227,6 +261,26 @@ describe('flagops diff and code references', () => {
     // THEN the backend's change is reviewed against its own base
     expect(r.stdout).toContain('patient_portal_messaging_enabled: this change removes its last code reference');
     expect(r.stdout).toContain('was ../pms-backend/web/src/portal/messages.ts:8');
+  });
+
+  it("compares the backend's checkout named by FLAGOPS_SOURCE or --src, whatever sourceFolders says", async () => {
+    // GIVEN the project (sourceFolders: the stand-in, not checked out) and the backend in its own repository elsewhere, on a branch removing the uses
+    const project = tempProject();
+    commitAt(project, '2026-11-20T09:00:00Z', 'import');
+    git(project, 'update-ref', 'refs/remotes/origin/main', 'HEAD');
+    const backend = mkdtempSync(join(tmpdir(), 'flagops-backend-repo-'));
+    cpSync(FIXTURE, backend, { recursive: true });
+    commitAt(backend, '2026-11-20T09:00:00Z', 'backend');
+    git(backend, 'update-ref', 'refs/remotes/origin/main', 'HEAD');
+    removePortalMessaging(backend, 'web/src/portal/messages.ts');
+    // WHEN diffing with FLAGOPS_SOURCE naming it, or --src / THEN the backend's change is reviewed
+    const removable = 'patient_portal_messaging_enabled: this change removes its last code reference';
+    expect((await flagopsWith(project, ['diff'], { FLAGOPS_SOURCE: backend })).stdout).toContain(removable);
+    expect((await flagops(project, 'diff', '--src', backend)).stdout).toContain(removable);
+    // AND without either, the missing stand-in is a note saying what to do
+    const without = await flagops(project, 'diff');
+    expect(without.stdout).not.toContain(removable);
+    expect(without.stdout + without.stderr).toContain("code references not compared: sourceFolders (environments/project.ts) folder 'examples/pms-backend' does not exist");
   });
 
   it('notes a source folder that is not in git, and goes on', async () => {

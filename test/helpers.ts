@@ -13,6 +13,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(REPO_ROOT, 'bin', 'flagops.cjs');
 /** A fixed "now" after every sample timestamp, for reproducible edits. */
 export const NOW = '2026-11-23T12:00:00Z';
+/** The sample's stand-in backend, where environments/project.ts points `sourceFolders` (relative to the project root). */
+export const SAMPLE_BACKEND = 'examples/pms-backend';
 /** When {@link tempProject} commits the sample (`git: true`): after every sample timestamp, before {@link NOW}. */
 export const INITIAL_COMMIT_DATE = '2026-11-21T00:00:00Z';
 
@@ -92,12 +94,14 @@ export interface CliResult {
 
 /**
  * The environment a test's flagops sees: the test process's, without the CI markers (the suite runs
- * under CI=true, and flagops judges a missing base more strictly there), plus `extra`.
+ * under CI=true, and flagops judges a missing base more strictly there) and without a FLAGOPS_SOURCE
+ * of the shell (the backend's checkout would replace the sample's), plus `extra`.
  */
 export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, FLAGOPS_NOW: process.env.FLAGOPS_NOW ?? NOW, NO_COLOR: '1' };
   delete env.CI;
   delete env.GITHUB_ACTIONS;
+  delete env.FLAGOPS_SOURCE;
   return { ...env, ...extra };
 }
 

@@ -9,6 +9,7 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { MANIFEST_COMMENT, OPENFEATURE_MANIFEST_SCHEMA } from '../infra/openfeature-manifest.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
+import { parse } from 'yaml';
 import { flagops, read, REPO_ROOT, replaceIn, tempProject, write } from './helpers.ts';
 
 const MANIFEST = 'dist/openfeature/flags.json';
@@ -158,5 +159,42 @@ describe('the OpenFeature flag manifest', () => {
     const r = await flagops(dir, 'check');
     expect(r.stdout).not.toContain('[drift]');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('installing the OpenFeature CLI (docs/backend.md)', () => {
+  const doc = read(REPO_ROOT, 'docs/backend.md');
+  const section = doc.slice(doc.indexOf('### Installing the OpenFeature CLI, pinned'), doc.indexOf('## The code default is off'));
+  const version = section.match(/^OPENFEATURE_CLI_VERSION=(\d+\.\d+\.\d+)$/m)?.[1];
+
+  it('pins one released version, the one whose manifest schema flagops vendors, from the GitHub releases, checksum-verified', () => {
+    expect(section).not.toBe('');
+    expect(version).toBe('0.4.1');
+    expect(section).toContain(`**v${version}**`);
+    expect(read(REPO_ROOT, 'policies/openfeature-cli/README.md')).toContain(`after v${version}`);
+    expect(section).toContain('base="https://github.com/open-feature/cli/releases/download/v$OPENFEATURE_CLI_VERSION"');
+    expect(section).toContain('grep " $asset\\$" checksums.txt | sha256sum -c -');
+    expect(section).toContain(`go install github.com/open-feature/cli/cmd/openfeature@v${version}`);
+    // never an unpinned install as the way to do it
+    expect(section).not.toMatch(/@latest|\| *sh\b/);
+    // the accessors' versions in the text above follow
+    expect(doc).toContain(`(v${version}, [installed pinned](#installing-the-openfeature-cli-pinned);`);
+  });
+
+  it("gives the backend's CI step, since this repository's workflow generates no accessors, with the same version", () => {
+    // GIVEN this repository's workflow: it does not run the OpenFeature CLI
+    expect(read(REPO_ROOT, '.github/workflows/flagops.yml')).not.toContain('openfeature generate');
+    expect(section).toContain("This repository's workflow does not generate accessors");
+    // THEN the page's snippet for the backend's workflow installs the pinned CLI and fails on a difference
+    const snippet = section.match(/```yaml\n([\s\S]*?)```/)?.[1] ?? '';
+    const job = (parse(snippet) as { accessors: { env: Record<string, string>; steps: { uses?: string; with?: Record<string, unknown>; run?: string }[] } }).accessors;
+    expect(job.env.OPENFEATURE_CLI_VERSION).toBe(version);
+    expect(job.steps[1]!.with).toMatchObject({ path: 'flagops', 'persist-credentials': false });
+    const install = job.steps.find((st) => st.run?.includes('releases/download'))!.run!;
+    expect(install).toContain('sha256sum -c -');
+    expect(install).toContain('openfeature version');
+    const generate = job.steps.at(-1)!.run!;
+    expect(generate).toContain('openfeature generate python --no-input --manifest flagops/dist/openfeature/flags.json --output app/openfeature_gen');
+    expect(generate).toContain('git diff --exit-code');
   });
 });

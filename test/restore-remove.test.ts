@@ -2,12 +2,13 @@
  * `flagops restore` (git is the backup: a restore is a reviewed change) and `flagops remove` (a
  * flag retired as a reviewed change), with real git, round-tripping through `flagops check`.
  */
-import { cpSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../lib/review/audit.ts';
 import type { Review } from '../lib/review/review.ts';
-import { flagops, git, initRepository, read, REPO_ROOT, tempProject, write, type CliResult } from './helpers.ts';
+import { flagops, flagopsWith, git, initRepository, read, REPO_ROOT, SAMPLE_BACKEND, tempProject, write, type CliResult } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 
 const PROD = 'environments/production/flags.yaml';
@@ -21,7 +22,7 @@ function withBackend(): string {
   initRepository(dir);
   return dir;
 }
-const BACKEND = 'test/fixtures/pms-backend';
+const BACKEND = SAMPLE_BACKEND;
 
 /** GIVEN the sample on main (A), then a commit at 11:00 raising e_prescribing 5% -> 25% and telehealth 25% -> 50%, and kill-switching patient portal messaging in production. */
 function afterARelease(): { dir: string; before: string } {
@@ -165,11 +166,40 @@ describe('flagops remove', () => {
     const r = await flagops(missing, 'remove', 'online_bill_pay_enabled', '--keep-code-path', '--reason', 'Done', '--ticket', 'TICKET-9000');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`flagops: error: --keep-code-path needs the code to check that it no longer reads online_bill_pay_enabled: sourceFolders (environments/project.ts) folder '${BACKEND}' does not exist`);
+    expect(r.stderr).toContain("clone the backend's repository there, or set FLAGOPS_SOURCE to where it is checked out (or pass --src DIR)");
     // AND with no source folders configured, it goes ahead with a note saying the code was not checked
-    write(missing, 'environments/project.ts', read(missing, 'environments/project.ts').replace("sourceFolders: ['test/fixtures/pms-backend'],", 'sourceFolders: [],'));
+    write(missing, 'environments/project.ts', read(missing, 'environments/project.ts').replace(`sourceFolders: ['${BACKEND}'],`, 'sourceFolders: [],'));
     const unchecked = await flagops(missing, 'remove', 'online_bill_pay_enabled', '--keep-code-path', '--reason', 'Done', '--ticket', 'TICKET-9000');
     expect(unchecked.code, unchecked.stdout + unchecked.stderr).toBe(0);
-    expect(unchecked.stderr).toContain('flagops: note: the code was not checked for online_bill_pay_enabled (no sourceFolders in environments/project.ts): make sure no code reads it');
+    expect(unchecked.stderr).toContain(
+      "flagops: note: the code was not checked for online_bill_pay_enabled, as no source folders are set: make sure no code reads it (to have it checked, set sourceFolders in environments/project.ts to the backend's checkout (for example ['../pms-backend']), or set FLAGOPS_SOURCE, or pass --src DIR)",
+    );
+  });
+
+  it("checks --keep-code-path in the backend's checkout named by FLAGOPS_SOURCE or --src, over sourceFolders", async () => {
+    // GIVEN sourceFolders naming a checkout where no code reads audit_log_streaming_enabled any more,
+    // and another checkout, the real one, that still reads it
+    const dir = withBackend();
+    const stillReads = mkdtempSync(join(tmpdir(), 'flagops-real-backend-'));
+    cpSync(join(dir, BACKEND), stillReads, { recursive: true });
+    write(dir, `${BACKEND}/app/ops/maintenance.py`, read(dir, `${BACKEND}/app/ops/maintenance.py`).replace('flags.audit_log_streaming_enabled_details_async(ctx)', 'always_streaming()'));
+    git(dir, 'commit', '-qam', 'the stand-in no longer reads it');
+    const remove = ['remove', 'audit_log_streaming_enabled', '--keep-code-path', '--reason', 'Streaming is always on', '--ticket', 'TICKET-9100', '--dry-run'];
+    // WHEN FLAGOPS_SOURCE names the real checkout / THEN the removal is refused, naming its code
+    const byVariable = await flagopsWith(dir, remove, { FLAGOPS_SOURCE: stillReads });
+    expect(byVariable.code, byVariable.stdout + byVariable.stderr).toBe(1);
+    expect(byVariable.stderr).toContain('but flagops refs finds it in 1 place in ');
+    expect(byVariable.stderr).toContain('/app/ops/maintenance.py:17:27: details = await flags.audit_log_streaming_enabled_details_async(ctx)');
+    // WHEN --src names it instead / THEN the same
+    expect((await flagops(dir, ...remove, '--src', stillReads)).code).toBe(1);
+    // WHEN --src names the clean stand-in while FLAGOPS_SOURCE names the real one / THEN --src wins and the removal goes ahead
+    const bySrc = await flagopsWith(dir, [...remove, '--src', join(dir, BACKEND)], { FLAGOPS_SOURCE: stillReads });
+    expect(bySrc.code, bySrc.stdout + bySrc.stderr).toBe(0);
+    // AND FLAGOPS_SOURCE naming a folder that does not exist is a usage error saying what to do
+    const wrong = await flagopsWith(dir, remove, { FLAGOPS_SOURCE: join(stillReads, 'nope') });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("FLAGOPS_SOURCE folder '");
+    expect(wrong.stderr).toContain("set FLAGOPS_SOURCE to the backend's checkout, or unset it to use sourceFolders in environments/project.ts");
   });
 
   it('refuses a flag on for some users, or required by another flag, and an unknown flag is a usage error', async () => {

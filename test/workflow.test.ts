@@ -238,6 +238,29 @@ describe('the CI workflow', () => {
     expect(pr.env).toEqual({ GH_TOKEN: '${{ secrets.FLAGOPS_BOT_TOKEN }}' });
   });
 
+  it("checks out the backend with a read-only token in a job that runs nothing of the pull request, and runs flagops refs on it in another", () => {
+    // GIVEN the job holding the token: only actions/checkout of the backend and the artifact upload, no run step
+    const checkout = workflow.jobs['backend-checkout']!;
+    expect(checkout.if).toBe("github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository");
+    expect(checkout.permissions).toEqual({ contents: 'read' });
+    expect(runs(checkout)).toEqual([]);
+    expect(uses(checkout)).toEqual(['actions/checkout@v4', 'actions/upload-artifact@v4']);
+    expect(checkout.steps![0]!.with).toEqual({ repository: 'pms-example/pms-backend', path: 'pms-backend', token: '${{ secrets.PMS_BACKEND_READ_TOKEN }}', 'persist-credentials': false });
+    expect(checkout.steps![1]!.with).toMatchObject({ name: 'pms-backend', path: 'pms-backend' });
+    // AND the job that runs the pull request's flagops gets the code, next to the project as on a developer's machine, and no secret
+    const refs = workflow.jobs['code-references']!;
+    expect(refs.needs).toBe('backend-checkout');
+    expect(JSON.stringify(refs)).not.toContain('secrets.');
+    const steps = refs.steps!;
+    const download = steps.findIndex((st) => st.uses === 'actions/download-artifact@v4');
+    expect(steps[download]!.with).toEqual({ name: 'pms-backend', path: '${{ github.workspace }}/../pms-backend' });
+    const run = steps.findIndex((st) => st.run?.startsWith('npx flagops refs'));
+    expect(run).toBeGreaterThan(download);
+    expect(steps[run]).toMatchObject({ env: { FLAGOPS_SOURCE: '../pms-backend' }, run: 'npx flagops refs --format markdown >> "$GITHUB_STEP_SUMMARY"' });
+    // AND the jobs running the pull request's code never name the token
+    for (const name of ['check', 'code-references', 'preview']) expect(JSON.stringify(workflow.jobs[name]), name).not.toContain('PMS_BACKEND_READ_TOKEN');
+  });
+
   it('pins every action to a version', () => {
     for (const [name, job] of allJobs) for (const u of uses(job)) expect(u, name).toMatch(/^[\w.-]+\/[\w.-]+@v\d+$/);
   });

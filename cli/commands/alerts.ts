@@ -10,7 +10,10 @@ import { printSkipped } from '../report.ts';
 export const registerAlerts: Register = (program, ctx) => {
   program
     .command('alerts')
-    .description('the alert catalog per environment: threshold, tier, severity, priority and runbook of every alert')
+    .description(
+      'the alert catalog, one row per alert and environment: environment, alert, tier, severity, priority, for, threshold and runbook ' +
+        '(the URL of its page, as in the runbook_url annotation); markdown: one table per environment, the runbook linked; json: the same rows',
+    )
     .addOption(envOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
     .option('--rules', "print the committed dist/<env>/ rules as a plain Prometheus rule file (for promtool); needs --env")
@@ -74,8 +77,8 @@ export const registerAlerts: Register = (program, ctx) => {
       const rows = alertRows(settings);
       if (opts.format === 'json') return ctx.output.out(JSON.stringify(rows, null, 2));
       for (const l of table(
-        rows.map((r) => [r.environment, r.alert, r.tier, r.severity, r.priority, r.for, r.threshold]),
-        ['ENV', 'ALERT', 'TIER', 'SEVERITY', 'PRIORITY', 'FOR', 'THRESHOLD'],
+        rows.map((r) => [r.environment, r.alert, r.tier, r.severity, r.priority, r.for, r.threshold, r.runbook]),
+        ['ENV', 'ALERT', 'TIER', 'SEVERITY', 'PRIORITY', 'FOR', 'THRESHOLD', 'RUNBOOK'],
       ))
         ctx.output.out(l);
     });

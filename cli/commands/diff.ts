@@ -5,8 +5,8 @@ import { changedFiles, isShaOf, refLabel } from '../../lib/review/git.ts';
 import { rulesChanges, type RuleChange } from '../../policies/judged-by-base.ts';
 import { shortSha } from '../../lib/text/sha.ts';
 import { reviewCodeReferences, type CodeReview } from '../../lib/code/code-changes.ts';
-import { scanSources, sourceFolders } from '../../lib/code/code-refs.ts';
-import { PROJECT_FILE } from '../../lib/workspace/project.ts';
+import { scanSources } from '../../lib/code/code-refs.ts';
+import { findSource, type FoundSource } from '../../lib/code/code-source.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import {
   classifyLane,
@@ -24,13 +24,14 @@ import {
 } from '../../lib/review/review.ts';
 import { flagChanges } from '../../policies/change-rules.ts';
 import { exposure } from '../../policies/state-rules.ts';
-import { now, openWorkspace, projectSettings, UsageError, validate, type Workspace } from '../../lib/workspace/workspace.ts';
+import { now, openWorkspace, UsageError, validate, type Workspace } from '../../lib/workspace/workspace.ts';
 import { cell, code, fenced, htmlCode, inline } from '../markdown.ts';
 import { printable, safeJson, type Output } from '../report.ts';
 import { formatFinding } from '../../lib/text/format.ts';
 import { DRIFT_FIX } from '../../lib/workspace/dist.ts';
 import type { Finding } from '../../model/findings.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
+import { srcOption } from '../options.ts';
 
 /** The rules about dist/ itself that the drift section shows with `drift`. */
 const DIST_RULES = new Set(['dist-entry', 'symlink']);
@@ -48,7 +49,8 @@ export const registerDiff: Register = (program, ctx) => {
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
     .option('--exit-code', 'exit 1 when something changes (like git diff --exit-code)')
     .option('--max-chars <n>', `markdown: leave out object diffs beyond this size (GitHub comments stop at 65536)`, positiveInt, MARKDOWN_BUDGET)
-    .action(async (opts: { base?: string; format: Format; exitCode?: boolean; maxChars: number }) => {
+    .addOption(srcOption("the backend's checkout, to say which flags the change leaves without a code reference"))
+    .action(async (opts: { base?: string; format: Format; exitCode?: boolean; maxChars: number; src?: string[] }) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       const found = findBase(ws.root, opts.base);
       const notes: string[] = [];
@@ -80,10 +82,11 @@ export const registerDiff: Register = (program, ctx) => {
         const inFlagFiles = current.findings.some((f) => f.severity === 'error' && !drift.includes(f));
         notes.push(`${inFlagFiles ? 'the flag files have errors' : 'dist/ holds what flagops does not write (below)'} (run \`flagops check\`), so objects are compared with dist/ as it is on disk`);
       }
-      const code = codeReview(ws, current.parsed.model, commit);
+      const source = findSource(ws, { src: opts.src, cwd: ctx.cwd, env: ctx.env });
+      const code = codeReview(ws, current.parsed.model, commit, source);
       const review: Review = {
         rules: rulesChanges(baseJudges(onBase), workingJudges(ws, current.parsed)),
-        flags: reviewFlags(base.model, current.parsed.model, removalFacts(ws, base.model, current.parsed.model, commit)),
+        flags: reviewFlags(base.model, current.parsed.model, removalFacts(ws, base.model, current.parsed.model, commit, source)),
         objects: reviewObjects(distAtCommit(ws.root, commit), after),
         ...(code ? { code } : {}),
         ...(drift.length > 0 ? { drift } : {}),
@@ -100,42 +103,27 @@ export const registerDiff: Register = (program, ctx) => {
 };
 
 /**
- * The flags whose last code reference the change removes, when source folders are configured (a
- * missing one is a note: diff works without the code).
+ * The flags whose last code reference the change removes, when the backend's checkout is set (--src,
+ * FLAGOPS_SOURCE or sourceFolders; a missing setting's folder is a note: diff works without the code).
  */
-function codeReview(ws: Workspace, model: ProjectModel, commit: string): CodeReview | undefined {
-  const configured = projectSettings(ws).sourceFolders;
-  if (configured.length === 0) return undefined;
-  let folders;
-  try {
-    folders = sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    return { folders: [], removable: [], notes: [`code references not compared: ${e.message}`] };
-  }
-  return reviewCodeReferences(ws.root, folders, model, { commit });
+function codeReview(ws: Workspace, model: ProjectModel, commit: string, source: FoundSource): CodeReview | undefined {
+  if (source.found) return reviewCodeReferences(ws.root, source.folders, model, { commit });
+  // None set at all: nothing to compare; a folder set but missing: a note.
+  return source.none ? undefined : { folders: [], removable: [], notes: [`code references not compared: ${source.why}`] };
 }
 
 /**
  * What diff needs to say what each removal does: the commit it is recorded by, once committed, and
- * whether the code still reads a flag that was on (searched in the configured source folders).
+ * whether the code still reads a flag that was on (searched in the backend's checkout, when set).
  */
-function removalFacts(ws: Workspace, base: ProjectModel, current: ProjectModel, commit: string): RemovalFacts {
+function removalFacts(ws: Workspace, base: ProjectModel, current: ProjectModel, commit: string, source: FoundSource): RemovalFacts {
   const removed = flagChanges(base, current).filter((c) => !c.after);
   const commits = removalCommits(ws.root, commit, removed);
   const on = [...new Set(removed.filter((c) => exposure(c.before) > 0).map((c) => c.flag))];
-  const configured = projectSettings(ws).sourceFolders;
-  if (on.length === 0 || configured.length === 0) return { commits };
-  let folders;
-  try {
-    folders = sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
-  } catch (e) {
-    if (e instanceof UsageError) return { commits };
-    throw e;
-  }
+  if (on.length === 0 || !source.found) return { commits };
   const reads = new Map(on.map((flag) => [flag, [] as string[]]));
-  for (const r of scanSources(ws.root, folders, on).references) reads.get(r.flag)?.push(`${r.file}:${r.line}`);
-  return { commits, reads, folders: folders.map((f) => f.shown) };
+  for (const r of scanSources(ws.root, source.folders, on).references) reads.get(r.flag)?.push(`${r.file}:${r.line}`);
+  return { commits, reads, folders: source.folders.map((f) => f.shown) };
 }
 
 interface Header {

@@ -1,6 +1,7 @@
 import type { DrillFlagResult, DrillResult } from '../../lib/rollout/drill.ts';
 import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
-import { printSkipped } from '../report.ts';
+import { printable, printSkipped } from '../report.ts';
+import { groupedNotes } from '../../lib/text/notes.ts';
 import { table } from '../../lib/text/format.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 import { eachEnv, envOption } from '../options.ts';
@@ -45,10 +46,11 @@ function printResult(ctx: CommandContext, result: DrillResult): void {
   }
   out.out(`flagops drill: ${result.environment}: ${result.flags.length} flag${result.flags.length === 1 ? '' : 's'} on; each kill switch pulled on a scratch copy of the project`);
   for (const l of table(result.flags.map(row), ['FLAG', 'BEFORE', 'ROLLBACK ALLOWED', 'OBJECTS CHANGED', 'OFF FOR ALL', 'PROVIDER SAW IT', 'TIME', 'RESULT'])) out.out(l);
-  const notes = result.flags.flatMap((r) => r.findings.filter((f) => f.severity === 'warning').map((f) => `  ${r.flag}: ${f.message} [${f.rule}]`));
+  // Notes that say the same of many flags (promotion order in dev, say) are one line naming them; --json keeps each.
+  const notes = result.flags.flatMap((r) => r.findings.filter((f) => f.severity === 'warning').map((f) => ({ subject: r.flag, message: f.message, rule: f.rule })));
   if (notes.length > 0) {
     out.out('notes (the kill switch is still allowed):');
-    for (const n of notes) out.out(n);
+    for (const n of groupedNotes(notes)) out.out(printable(n));
   }
   const failed = result.flags.filter((r) => r.problems.length > 0);
   for (const r of failed) {

@@ -9,6 +9,7 @@ import { list, type FlagopsCommand, type Requirement } from '../program.ts';
 import type { Finding } from '../../model/findings.ts';
 import { printable, printFindings } from '../report.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
+import { srcOption } from '../options.ts';
 
 export interface AuditOptions {
   env: string;
@@ -211,11 +212,13 @@ export const registerEdits: Register = (program, ctx) => {
     program
       .command('remove <flag>')
       .description('retire a flag: delete it from the catalog and every environment, once that changes nothing for users (off everywhere, or on 100% everywhere with --keep-code-path)')
-      .option('--keep-code-path', 'the flag is on 100% everywhere and the code no longer reads it (it always takes the on path); checked in sourceFolders as flagops refs does'),
-  ).action(async (flag: string, opts: Omit<AuditOptions, 'env' | 'approvedBy'> & { keepCodePath?: boolean }) => {
+      .option('--keep-code-path', "the flag is on 100% everywhere and the code no longer reads it (it always takes the on path); checked in the backend's checkout as flagops refs does")
+      .addOption(srcOption("the backend's checkout, where --keep-code-path is checked")),
+  ).action(async (flag: string, opts: Omit<AuditOptions, 'env' | 'approvedBy'> & { keepCodePath?: boolean; src?: string[] }) => {
     oneLine('reason', opts.reason);
     const ws = await openWorkspace(ctx.cwd, note(ctx), { writes: !opts.dryRun });
-    const outcome = await removeFlag(ws, { flag, keepCodePath: opts.keepCodePath, reason: opts.reason, ticket: opts.ticket, by: changedBy(ws, opts.by), at: now() }, { dryRun: opts.dryRun, onNote: note(ctx) });
+    const code = { src: opts.src, cwd: ctx.cwd, env: ctx.env };
+    const outcome = await removeFlag(ws, { flag, keepCodePath: opts.keepCodePath, code, reason: opts.reason, ticket: opts.ticket, by: changedBy(ws, opts.by), at: now() }, { dryRun: opts.dryRun, onNote: note(ctx) });
     // The entry is gone, so the audit trail takes the removal's reason and ticket from the commit subject.
     const subject = `Remove ${flag}: ${opts.reason}${opts.ticket ? ` (${opts.ticket})` : ''}`;
     report(ctx, outcome, opts.dryRun, `next: commit with the subject ${JSON.stringify(printable(subject))} (flagops audit takes the removal's reason and ticket from it), and open a pull request`);

@@ -1,12 +1,12 @@
 import type { StaleFlag } from '../../lib/code/flag-debt.ts';
-import { diskReader, parseProject, PROJECT_FILE } from '../../lib/workspace/project.ts';
+import { diskReader, parseProject } from '../../lib/workspace/project.ts';
 import type { Parsed } from '../../model/flags.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import { printFindings, safeJson } from '../report.ts';
 import { table } from '../../lib/text/format.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
-import { checkEnv, envOption } from '../options.ts';
+import { checkEnv, envOption, srcOption } from '../options.ts';
 
 async function load(ctx: CommandContext, workspace?: Workspace): Promise<Parsed> {
   const ws = workspace ?? (await openWorkspace(ctx.cwd, note(ctx)));
@@ -41,10 +41,12 @@ export const registerInfo: Register = (program, ctx) => {
     .description('the state of every flag in every environment (or in one, with its audit fields); with FLAG, where that flag stands in the pipeline and what blocks its next step')
     .argument('[flag]', 'one flag: its pipeline position, when each state landed on main, its next step and what blocks it')
     .addOption(envOption())
+    .addOption(srcOption('the backend\'s checkout, for the stale flags per owner'))
     .option('--json', 'JSON output')
-    .action(async (flag: string | undefined, opts: { env?: string; json?: boolean }) => {
+    .action(async (flag: string | undefined, opts: { env?: string; src?: string[]; json?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
       if (flag !== undefined && opts.env !== undefined) throw new UsageError('status FLAG shows every environment of the pipeline; leave out --env');
+      if (flag !== undefined && opts.src !== undefined) throw new UsageError('status FLAG does not read the code (the stale flags per owner end `flagops status` without FLAG); leave out --src');
       const only = checkEnv(ws, opts.env);
       const parsed = await load(ctx, ws);
       if (flag !== undefined) return (await import('./pipeline.ts')).flagStatus(ctx, ws, parsed.model, flag, opts.json === true);
@@ -57,19 +59,19 @@ export const registerInfo: Register = (program, ctx) => {
         const env = envs[0]!;
         const rows = Object.entries(env.states).map(([flag, s]) => [flag, describeExposure(s), s.ticket ?? '-', s.changed_by, s.changed_at, s.approved_by ?? '-', s.reason]);
         for (const l of table(rows, ['FLAG', 'STATE', 'TICKET', 'CHANGED BY', 'CHANGED AT', 'APPROVED BY', 'REASON'])) ctx.output.out(l);
-        ctx.output.out(await staleFooter(ctx, ws, parsed));
+        ctx.output.out(await staleFooter(ctx, ws, parsed, opts.src));
         return;
       }
       const rows = parsed.model.catalog.names.map((flag) => [flag, ...envs.map((e) => killOrState(e.states[flag]))]);
       for (const l of table(rows, ['FLAG', ...envs.map((e) => e.settings.name.toUpperCase())])) ctx.output.out(l);
-      ctx.output.out(await staleFooter(ctx, ws, parsed));
+      ctx.output.out(await staleFooter(ctx, ws, parsed, opts.src));
     });
 
   program
     .command('stale')
     .description('clean-up candidates, each with its reasons: past its expiry date, on at 100% everywhere for long (by main\'s git history), no code uses it')
     .option('--days <n>', 'how long "at 100% everywhere" counts as long', '30')
-    .option('--src <dir...>', `source folders to count code references in (default: sourceFolders in ${PROJECT_FILE})`)
+    .addOption(srcOption('the backend\'s checkout, to count code references in'))
     .option('--strict', 'exit 1 when any flag has expired')
     .option('--json', 'JSON output')
     .action(async (opts: { days: string; src?: string[]; strict?: boolean; json?: boolean }) => {
@@ -99,7 +101,7 @@ async function staleFlags(ctx: CommandContext, ws: Workspace, parsed: Parsed, da
   const onNote = options.quiet ? () => {} : note(ctx);
   const full = fullRollouts(ws.root, model);
   if (full.note) onNote(full.note);
-  const code = codeReferences(ws, model, { src: options.src, cwd: ctx.cwd, onNote });
+  const code = codeReferences(ws, model, { src: options.src, cwd: ctx.cwd, env: ctx.env, onNote });
   return flagDebt(model, {
     now: now(),
     days,
@@ -109,9 +111,9 @@ async function staleFlags(ctx: CommandContext, ws: Workspace, parsed: Parsed, da
 }
 
 /** The footer of `status`: stale flags per owner team. */
-async function staleFooter(ctx: CommandContext, ws: Workspace, parsed: Parsed): Promise<string> {
+async function staleFooter(ctx: CommandContext, ws: Workspace, parsed: Parsed, src: readonly string[] | undefined): Promise<string> {
   const { staleByOwner } = await import('../../lib/code/flag-debt.ts');
-  const byOwner = staleByOwner(await staleFlags(ctx, ws, parsed, DEFAULT_STALE_DAYS, { quiet: true }));
+  const byOwner = staleByOwner(await staleFlags(ctx, ws, parsed, DEFAULT_STALE_DAYS, { src, quiet: true }));
   if (byOwner.length === 0) return 'stale flags per owner: none';
   return `stale flags per owner: ${byOwner.map(([owner, n]) => `${owner} ${n}`).join(', ')} (\`flagops stale\` says why)`;
 }

@@ -29,7 +29,7 @@ interface AdvanceOptions {
 }
 
 /** A flag the catalog declares, or a usage error that says so. */
-function knownFlag(model: ProjectModel, flag: string): void {
+export function knownFlag(model: ProjectModel, flag: string): void {
   if (!model.catalog.names.includes(flag)) throw new UsageError(unknownFlag(flag, model.catalog.names, model.catalog.file, true));
 }
 

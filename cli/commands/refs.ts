@@ -1,9 +1,11 @@
 import { Option } from 'commander';
-import { scanSources, sourceFolders, type SourceFolder } from '../../lib/code/code-refs.ts';
+import { scanSources, type SourceFolder } from '../../lib/code/code-refs.ts';
+import { codeSource, findSource, NO_SOURCE, resolveSource, type SourceRequest } from '../../lib/code/code-source.ts';
+import { srcOption } from '../options.ts';
 import type { CodeReference, ReferenceScan, SkippedFiles } from '../../model/code-references.ts';
-import { CATALOG_FILE, diskReader, parseProject, PROJECT_FILE } from '../../lib/workspace/project.ts';
+import { CATALOG_FILE, diskReader, parseProject } from '../../lib/workspace/project.ts';
 import type { ProjectModel } from '../../model/flags.ts';
-import { openWorkspace, projectSettings, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
+import { openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
 import { codeReferenceFindings, FLAG_UNREFERENCED, UNKNOWN_FLAG_KEY } from '../../policies/code-references.ts';
 import { hasErrors, sortFindings, strict, type Finding } from '../../model/findings.ts';
 import { cell, code, inline } from '../markdown.ts';
@@ -16,41 +18,29 @@ export const REFS_MARKDOWN_MARKER = '<!-- flagops-refs -->';
 
 type Format = 'text' | 'markdown' | 'json';
 
-/** The folders to search: `--src` (relative to the cwd), else the project's `sourceFolders`. */
-export function foldersToSearch(ws: Workspace, src: readonly string[] | undefined, cwd: string) {
-  if (src !== undefined) return sourceFolders(src, cwd, ws.root, '--src');
-  const configured = projectSettings(ws).sourceFolders;
-  if (configured.length === 0) throw new UsageError(`no source folders to search: pass --src DIR, or list them as sourceFolders in ${PROJECT_FILE}`);
-  return sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
+/** The folders to search: `--src` (relative to the cwd), else FLAGOPS_SOURCE, else the project's `sourceFolders`. */
+export function foldersToSearch(ws: Workspace, request: SourceRequest): SourceFolder[] {
+  const source = codeSource(ws, request);
+  if (!source) throw new UsageError(`no source folders to search: ${NO_SOURCE}`);
+  return resolveSource(ws, source);
 }
 
 /**
- * References per catalog flag in the source folders, for `stale`, `status` and `diff`: `--src`
- * (a missing folder is a usage error), else the configured folders; a configured folder that is
- * missing, or none configured, is a note and no counts (those commands work without the code).
+ * References per catalog flag in the backend's checkout, for `stale`, `status` and `diff`: `--src`
+ * (a missing folder is a usage error), else FLAGOPS_SOURCE or the configured folders; one of those
+ * that is missing, or none set, is a note and no counts (those commands work without the code).
  */
 export function codeReferences(
   ws: Workspace,
   model: ProjectModel,
-  options: { readonly src?: readonly string[]; readonly cwd: string; readonly onNote: (note: string) => void },
+  request: SourceRequest & { readonly onNote: (note: string) => void },
 ): { scan: ReferenceScan; folders: readonly SourceFolder[] } | undefined {
-  let folders: SourceFolder[];
-  if (options.src !== undefined) folders = sourceFolders(options.src, options.cwd, ws.root, '--src');
-  else {
-    const configured = projectSettings(ws).sourceFolders;
-    if (configured.length === 0) {
-      options.onNote(`code references not searched: no sourceFolders in ${PROJECT_FILE} (or pass --src DIR)`);
-      return undefined;
-    }
-    try {
-      folders = sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
-    } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
-      options.onNote(`code references not searched: ${e.message}`);
-      return undefined;
-    }
+  const source = findSource(ws, request);
+  if (!source.found) {
+    request.onNote(`code references not searched: ${source.why}`);
+    return undefined;
   }
-  return { scan: scanSources(ws.root, folders, model.catalog.names), folders };
+  return { scan: scanSources(ws.root, source.folders, model.catalog.names), folders: source.folders };
 }
 
 /** References per flag of a scan. */
@@ -64,12 +54,12 @@ export const registerRefs: Register = (program, ctx) => {
   program
     .command('refs')
     .description('where the code uses each flag (string keys and generated OpenFeature accessors): references per flag, flags no code uses, keys that are not flags')
-    .option('--src <dir...>', `folders to search (default: sourceFolders in ${PROJECT_FILE}); .gitignore'd files are skipped`)
+    .addOption(srcOption('folders to search'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
     .option('--strict', 'exit 1 also when a flag has no code reference')
     .action(async (opts: { src?: string[]; format: Format; strict?: boolean }) => {
       const ws = await openWorkspace(ctx.cwd, note(ctx));
-      const folders = foldersToSearch(ws, opts.src, ctx.cwd);
+      const folders = foldersToSearch(ws, { src: opts.src, cwd: ctx.cwd, env: ctx.env });
       // The catalog is all refs needs (no environment's flag file).
       const { model, findings: parseFindings } = parseProject([], diskReader(ws.root));
       if (!model.catalog.readable) throw new UsageError(`${CATALOG_FILE} cannot be read: run flagops check`);

@@ -70,18 +70,18 @@ export interface SourceFolder {
 
 /**
  * The folders to search: `given` (relative to `base`: the cwd for `--src`, the project root for the
- * settings), checked. A folder that does not exist is a usage error naming it.
+ * settings), checked. A folder that does not exist is a usage error naming it, then `fix` (what to do).
  */
-export function sourceFolders(given: readonly string[], base: string, root: string, what: string): SourceFolder[] {
+export function sourceFolders(given: readonly string[], base: string, root: string, what: string, fix = ''): SourceFolder[] {
   return given.map((g) => {
     const path = resolve(base, g);
     let isDir = false;
     try {
       isDir = statSync(path).isDirectory();
     } catch {
-      throw new UsageError(`${what} folder '${g}' does not exist (${path})`);
+      throw new UsageError(`${what} folder '${g}' does not exist (${path})${fix}`);
     }
-    if (!isDir) throw new UsageError(`${what} folder '${g}' is not a folder (${path})`);
+    if (!isDir) throw new UsageError(`${what} folder '${g}' is not a folder (${path})${fix}`);
     return { path, shown: shownPath(root, path) };
   });
 }

@@ -13,16 +13,17 @@ import { distTransaction, planDist, type DistPlan } from '../workspace/dist.ts';
 import { gitReader, resolveRef } from '../review/git.ts';
 import { withLock } from '../workspace/lock.ts';
 import { commitTransaction } from '../workspace/transaction.ts';
-import { CATALOG_FILE, diskReader, parseProject, PROJECT_FILE, statesFile, type FileReader, type ParseCache } from '../workspace/project.ts';
+import { CATALOG_FILE, diskReader, parseProject, statesFile, type FileReader, type ParseCache } from '../workspace/project.ts';
 import { addEntry, removeEntry, setFields } from '../yaml/yaml-edit.ts';
 import type { Parsed } from '../../model/flags.ts';
 import { quote } from '../text/errors.ts';
 import { printable } from '../text/printable.ts';
 import { didYouMean, unknownEnvironment, unknownFlag } from '../text/suggest.ts';
 import { editEntry, entryState, inEntry, judgeEntry, locateEntry, parseEntry, readCatalogEntry, readOwnFile, uncertainEntry, type FileEntry } from './entry-read.ts';
-import { distProjectFiles, overlay, projectSettings, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
+import { distProjectFiles, overlay, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
 import { shortSha } from '../text/sha.ts';
-import { scanSources, sourceFolders } from '../code/code-refs.ts';
+import { scanSources } from '../code/code-refs.ts';
+import { codeSource, NO_SOURCE, resolveSource, type SourceRequest } from '../code/code-source.ts';
 import type { CodeReference } from '../../model/code-references.ts';
 
 /** The audit fields every edit carries. */
@@ -416,6 +417,8 @@ export interface RemoveFlag extends Omit<AuditFields, 'approvedBy'> {
    * removing it changes nothing for users.
    */
   readonly keepCodePath?: boolean;
+  /** Where the backend's checkout is, for `keepCodePath` (default: FLAGOPS_SOURCE aside, sourceFolders of environments/project.ts). */
+  readonly code?: SourceRequest;
 }
 
 /**
@@ -446,7 +449,7 @@ export async function removeFlag(ws: Workspace, remove: RemoveFlag, options: Edi
       return refuse(`${remove.flag} is on 100% everywhere: without it in the ConfigMap the backend falls back to its default (off) for everyone. Remove the flag from the code first so it always takes the on path, then pass --keep-code-path`);
     }
     if (full && remove.keepCodePath) {
-      const reads = codeReading(ws, remove.flag, catalog.names, options.onNote);
+      const reads = codeReading(ws, remove.flag, catalog.names, remove.code ?? { cwd: ws.root, env: {} }, options.onNote);
       if (reads && reads.places.length > 0) {
         const n = reads.places.length;
         return {
@@ -477,22 +480,22 @@ export async function removeFlag(ws: Workspace, remove: RemoveFlag, options: Edi
 }
 
 /**
- * Where the configured source folders (`sourceFolders` in environments/project.ts) still read
- * `flag`, as `flagops refs` finds it: `remove --keep-code-path` is a claim about the code, checked
- * here. Undefined, with a note, when no folders are configured; a configured folder that is missing
- * is a usage error (the claim cannot be checked).
+ * Where the backend's checkout (--src, FLAGOPS_SOURCE or `sourceFolders` in environments/project.ts)
+ * still reads `flag`, as `flagops refs` finds it: `remove --keep-code-path` is a claim about the
+ * code, checked here. Undefined, with a note, when no folder is set anywhere; a folder that is
+ * missing is a usage error (the claim cannot be checked).
  */
-function codeReading(ws: Workspace, flag: string, catalog: readonly string[], onNote?: (note: string) => void): { folders: string[]; places: CodeReference[] } | undefined {
-  const configured = projectSettings(ws).sourceFolders;
-  if (configured.length === 0) {
-    onNote?.(`the code was not checked for ${flag} (no sourceFolders in ${PROJECT_FILE}): make sure no code reads it`);
+function codeReading(ws: Workspace, flag: string, catalog: readonly string[], request: SourceRequest, onNote?: (note: string) => void): { folders: string[]; places: CodeReference[] } | undefined {
+  const source = codeSource(ws, request);
+  if (!source) {
+    onNote?.(`the code was not checked for ${flag}, as no source folders are set: make sure no code reads it (to have it checked, ${NO_SOURCE})`);
     return undefined;
   }
   let folders;
   try {
-    folders = sourceFolders(configured, ws.root, ws.root, `sourceFolders (${PROJECT_FILE})`);
+    folders = resolveSource(ws, source);
   } catch (e) {
-    if (e instanceof UsageError) throw new UsageError(`--keep-code-path needs the code to check that it no longer reads ${flag}: ${e.message}; check the code out there, or correct sourceFolders`);
+    if (e instanceof UsageError) throw new UsageError(`--keep-code-path needs the code to check that it no longer reads ${flag}: ${e.message}`);
     throw e;
   }
   const scan = scanSources(ws.root, folders, catalog);

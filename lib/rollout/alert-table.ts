@@ -15,6 +15,7 @@ export interface AlertRow {
   readonly tier: string;
   readonly severity: string;
   readonly priority: string;
+  /** The URL of the alert's runbook page, as in its `runbook_url` annotation. */
   readonly runbook: string;
 }
 
@@ -36,21 +37,26 @@ export function alertRows(settings: readonly EnvironmentSettings[]): AlertRow[] 
 const cell = (s: string): string => s.replace(/\|/g, '\\|');
 
 /**
- * One markdown table per environment: alert (linked to its runbook), threshold, for, tier, severity,
- * priority. `runbooks` is the runbook folder relative to the page the tables go into.
+ * One markdown table per environment: alert, threshold, for, tier, severity, priority and a link to
+ * its runbook page. `runbooks` is the runbook folder relative to the page the tables go into; without
+ * it, the links are the runbook URLs of the alerts (`runbook_url`).
  */
-export function alertTablesMarkdown(settings: readonly EnvironmentSettings[], runbooks = 'runbooks'): string {
+export function alertTablesMarkdown(settings: readonly EnvironmentSettings[], runbooks?: string): string {
   const rows = alertRows(settings);
   return settings
     .map((s) => {
       const mine = rows.filter((r) => r.environment === s.name);
       const pages = s.monitoring.pages ? '' : ' (never pages: Critical and High alerts arrive as Medium, P3 / warning)';
+      const link = (r: AlertRow): string => {
+        const page = r.runbook.split('/').pop()!;
+        return `[${page}](${runbooks === undefined ? r.runbook : `${runbooks}/${page}`})`;
+      };
       return [
         `#### ${s.name}${pages}`,
         '',
-        '| Alert | Threshold | For | Tier | Severity | Priority |',
-        '|---|---|---|---|---|---|',
-        ...mine.map((r) => `| [${r.alert}](${runbooks}/${r.runbook.split('/').pop()}) | ${cell(r.threshold)} | ${r.for} | ${r.tier} | ${r.severity} | ${r.priority} |`),
+        '| Alert | Threshold | For | Tier | Severity | Priority | Runbook |',
+        '|---|---|---|---|---|---|---|',
+        ...mine.map((r) => `| ${r.alert} | ${cell(r.threshold)} | ${r.for} | ${r.tier} | ${r.severity} | ${r.priority} | ${link(r)} |`),
       ].join('\n');
     })
     .join('\n\n');

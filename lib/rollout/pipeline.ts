@@ -9,7 +9,7 @@
  *   status FLAG`).
  */
 import type { EnvironmentSettings } from '../../model/environments.ts';
-import { checkChangeRules, landingKey, soakNeeds, type Landing } from '../../policies/change-rules.ts';
+import { checkChangeRules, landingKey, soakNeeds, soakSteps, type Landing, type SoakStep } from '../../policies/change-rules.ts';
 import { landings } from '../review/landings.ts';
 import type { FlagState } from '../../model/flag-schemas.ts';
 import type { Finding } from '../../model/findings.ts';
@@ -107,6 +107,8 @@ export interface PipelinePosition {
   readonly behind: readonly StateDifference[];
   /** The change-rule errors the next step would meet against the base (soak time included). */
   readonly blockers: readonly Finding[];
+  /** The steps on main the next step waits for (soak time), whether or not their time is over: it may land from the latest `ready`. */
+  readonly soak: readonly SoakStep[];
 }
 
 /**
@@ -136,6 +138,7 @@ export function pipelinePosition(ws: Workspace, current: ProjectModel, flag: str
   const judged = baseModel ? judgedModel(baseModel, current) : current;
   const next = nextStep(judged, flag);
   let blockers: Finding[] = [];
+  let soakWait: SoakStep[] = [];
   if (next && !next.done && baseModel && base) {
     const simulated = withState(judged, next.environment, flag, {
       ...next.from,
@@ -147,8 +150,9 @@ export function pipelinePosition(ws: Workspace, current: ProjectModel, flag: str
     });
     const soak = { now, landings: landings(ws.root, base.commit, soakNeeds(baseModel, simulated)) };
     blockers = checkChangeRules(baseModel, simulated, describeBase(base), soak).filter((f) => f.severity === 'error' && f.rule !== 'audit-not-updated');
+    soakWait = soakSteps(simulated, next.environment, flag, exposure(next.from), soak.landings);
   }
-  return { flag, base, baseLabel: base ? describeBase(base) : 'none', baseProblem, stages: stagesNow, next, pending, behind, blockers };
+  return { flag, base, baseLabel: base ? describeBase(base) : 'none', baseProblem, stages: stagesNow, next, pending, behind, blockers, soak: soakWait };
 }
 
 /** `model` with one flag's state replaced in one environment. */

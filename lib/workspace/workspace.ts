@@ -9,13 +9,14 @@ import { PROJECT_DEFAULTS, type EnvironmentSettings, type ProjectSettings } from
 import type { EnvironmentManifests, ProjectFile } from '../../model/manifests.ts';
 import { checkChangeRules, soakNeeds } from '../../policies/change-rules.ts';
 import { capFindings, hasErrors, type Finding, type Keep } from '../../model/findings.ts';
-import { checkStateRules } from '../../policies/state-rules.ts';
+import { checkStateRules, CLOCK_SKEW_MS } from '../../policies/state-rules.ts';
 import { judgedModel } from '../../policies/judged-by-base.ts';
 import { distEntryFindings, type ProjectFiles } from './dist.ts';
 import { linkFindings } from './links.ts';
 import { landings } from '../review/landings.ts';
 import { noteJournal, prepareToWrite } from './journal.ts';
 import { UsageError } from '../text/errors.ts';
+import { formatDuration } from '../text/duration.ts';
 import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type ParseCache, type UnloadedEnvironment } from './project.ts';
 import type { Parsed } from '../../model/flags.ts';
 
@@ -261,4 +262,30 @@ export function now(): Date {
     return new Date(t);
   }
   return new Date();
+}
+
+/** The environment variable that lets a command write a FLAGOPS_NOW ahead of the clock (`1`): for tests and scripts that mean it. */
+export const ALLOW_FUTURE_NOW = 'FLAGOPS_ALLOW_FUTURE_NOW';
+
+/**
+ * Refuses {@link now} for a command that writes it into `changed_at` (`command`: how messages name
+ * it) when FLAGOPS_NOW is ahead of the real clock by more than the skew the future-timestamp rule
+ * allows: the file would carry a time that `check`, `drill` and `access` then reject against the
+ * real clock. {@link ALLOW_FUTURE_NOW}=1 in `env` (the command's environment) allows it, as `flagops
+ * rehearse` does in its scratch copy.
+ *
+ * @throws UsageError naming the rehearsal, the way to run the pipeline at later times.
+ */
+export function refuseFutureNow(command: string, env: NodeJS.ProcessEnv, clock: Date = new Date()): void {
+  if (env[ALLOW_FUTURE_NOW] === '1') return;
+  const at = now();
+  const ahead = at.getTime() - clock.getTime();
+  if (ahead <= CLOCK_SKEW_MS) return;
+  const utc = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  throw new UsageError(
+    `FLAGOPS_NOW is ${utc(at)}, ${formatDuration(Math.round(ahead / 60_000) * 60_000)} ahead of this machine's clock (${utc(clock)}): ${command} would write it into changed_at, ` +
+      'and check, drill and access would then fail on it [future-timestamp]. To walk a flag through the pipeline at later times, ' +
+      'run `flagops rehearse FLAG` (a scratch copy with a bare origin and its own clock; docs/rollouts.md, "Rehearse it locally"); ' +
+      `a test or script that means it sets ${ALLOW_FUTURE_NOW}=1`,
+  );
 }

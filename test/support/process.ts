@@ -12,9 +12,10 @@ export interface RunningFlagops {
   readonly done: Promise<{ code: number; stdout: string; stderr: string; ms: number }>;
 }
 
-export function startFlagops(cwd: string, args: readonly string[]): RunningFlagops {
+/** Starts `flagops ...args` in `cwd`, "now" fixed to NOW, with `env` added to the test's environment. */
+export function startFlagops(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningFlagops {
   const started = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1', ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
