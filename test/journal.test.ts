@@ -352,20 +352,33 @@ describe('an interrupted write on this machine', () => {
     }
   });
 
-  it('completing a journal never writes through a dist/dev that links elsewhere', async () => {
-    // GIVEN an interrupted write of dev's ConfigMap, and dist/dev replaced by a link to a folder outside
+  /**
+   * GIVEN a project whose dist/dev is a link to a folder outside holding a ConfigMap, and an
+   * interrupted write (`files`, `removes`) committed in its journal; WHEN synth runs, THEN it
+   * refuses naming the link, and the folder outside keeps every byte. Returns the project.
+   */
+  async function refusedThroughLinkedDistDev(files: Readonly<Record<string, string>>, removes: readonly string[] = []): Promise<string> {
     const dir = tempProject();
     const elsewhere = mkdtempSync(join(tmpdir(), 'flagops-elsewhere-'));
     writeFileSync(join(elsewhere, 'configmap-feature-flags-config.yaml'), 'kind: ConfigMap\n');
     rmSync(join(dir, 'dist', 'dev'), { recursive: true });
     symlinkSync(elsewhere, join(dir, 'dist', 'dev'));
-    writeJournal(join(dir, '.flagops', 'txn-1-1'), { 'dist/dev/configmap-feature-flags-config.yaml': 'kind: ConfigMap\nmetadata: {name: hijacked}\n' });
+    writeJournal(join(dir, '.flagops', 'txn-1-1'), files, removes);
     const before = snapshot(elsewhere);
-    // WHEN a command that writes runs THEN it refuses, and the folder outside keeps every byte
     const r = await flagops(dir, 'synth');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('dist/dev is a symbolic link; flagops never writes or deletes through links');
+    expect(r.stderr).toContain('cannot complete the interrupted write in .flagops/txn-1-1: dist/dev is a symbolic link; flagops never writes or deletes through links');
     expect(snapshot(elsewhere)).toEqual(before);
+    return dir;
+  }
+
+  it('completing a journal never writes through a dist/dev that links elsewhere', async () => {
+    const dir = await refusedThroughLinkedDistDev({ 'dist/dev/configmap-feature-flags-config.yaml': 'kind: ConfigMap\nmetadata: {name: hijacked}\n' });
     expect(readFileSync(join(dir, '.flagops', 'txn-1-1', 'files', '0'), 'utf8')).toContain('hijacked');
+  });
+
+  it('completing a journal never deletes through a dist/dev that links elsewhere (a plan that only removes)', async () => {
+    const dir = await refusedThroughLinkedDistDev({}, ['dist/dev/configmap-feature-flags-config.yaml']);
+    expect(existsSync(join(dir, '.flagops', 'txn-1-1', 'COMMITTED'))).toBe(true);
   });
 });
