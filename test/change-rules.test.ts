@@ -1,8 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { landings } from '../lib/review/landings.ts';
+import { diskReader, loadEnvironmentSettings, parseProject, statesFile } from '../lib/workspace/project.ts';
+import { overlay } from '../lib/workspace/workspace.ts';
+import { setFields, type ScalarValue } from '../lib/yaml/yaml-edit.ts';
+import type { Finding } from '../model/findings.ts';
 import { checkChangeRules, landingKey, soakNeeds } from '../policies/change-rules.ts';
-import { flagops, git, replaceIn, tempProject, type CliResult } from './helpers.ts';
+import { flagops, git, REPO_ROOT, replaceIn, tempProject, type CliResult } from './helpers.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 
 /** A fresh audit stamp for a changed flag, newer than every sample timestamp. */
@@ -22,7 +26,48 @@ async function checkAgainstMain(edit: (dir: string) => void, setup?: (dir: strin
   return flagops(dir, 'check', '--base', 'main');
 }
 
+/** Fields to set per environment and flag, as one change. */
+type Edits = Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, ScalarValue>>>>>>;
+
+/**
+ * The change rules alone, on plain models: the sample project as the base, and the same with `edits`
+ * applied (comment-preserving, in memory) as the change. Returns the findings of `rule`.
+ */
+async function ruleFindings(edits: Edits, rule: string): Promise<Finding[]> {
+  const settings = await loadEnvironmentSettings(REPO_ROOT);
+  const disk = diskReader(REPO_ROOT);
+  const changed = new Map<string, string>();
+  for (const [env, flags] of Object.entries(edits)) {
+    const file = statesFile(env);
+    for (const [flag, fields] of Object.entries(flags)) changed.set(file, setFields(changed.get(file) ?? disk.read(file)!, ['flags', flag], fields));
+  }
+  const base = parseProject(settings, disk).model;
+  const current = parseProject(settings, overlay(disk, changed));
+  expect(current.findings.filter((f) => f.severity === 'error')).toEqual([]);
+  return checkChangeRules(base, current.model, 'main').filter((f) => f.rule === rule);
+}
+
 const errorsOf = (r: CliResult, rule: string): string[] => r.stdout.split('\n').filter((l) => l.includes(': error: ') && l.endsWith(`[${rule}]`));
+
+/**
+ * Two tests: `edits`, made as one change, are refused by `rule` with an error saying `message` at the
+ * production flag file, both by the rule alone (plain models) and by `flagops check --base` (exit 1).
+ */
+function refusedAsOneChange(rule: string, edits: Edits, message: string): void {
+  it(`${rule}: the rule alone refuses the change`, async () => {
+    const findings = await ruleFindings(edits, rule);
+    expect(findings).toEqual([expect.objectContaining({ severity: 'error', file: 'environments/production/flags.yaml', message })]);
+  });
+
+  it(`${rule}: flagops check --base main exits 1 with the error`, async () => {
+    const r = await checkAgainstMain((dir) => {
+      for (const [env, flags] of Object.entries(edits)) for (const [flag, fields] of Object.entries(flags)) setFlag(dir, env, flag, fields);
+    });
+    expect(r.code, r.stdout).toBe(1);
+    expect(errorsOf(r, rule)).toEqual([expect.stringMatching(/^environments\/production\/flags\.yaml:\d+:\d+: error: /)]);
+    expect(errorsOf(r, rule)[0]).toContain(`${message} [${rule}]`);
+  });
+}
 
 describe('change rules through flagops check --base', () => {
   describe('promotion-order', () => {
@@ -57,6 +102,15 @@ describe('change rules through flagops check --base', () => {
       expect(r.stdout).toMatch(/flagops check \(base: main, merge base [0-9a-f]{12}\): no problems$/m);
     });
 
+    describe('a raise downstream while the same pull request lowers the flag upstream (staging 100% -> 50%, production 5% -> 25%)', () => {
+      // GIVEN e_prescribing_enabled on 100% in staging and 5% in production on the base
+      refusedAsOneChange(
+        'promotion-order',
+        { staging: { e_prescribing_enabled: { enabled: true, rollout: 50, ...fresh } }, production: { e_prescribing_enabled: { rollout: 25, approved_by: 'lead@pms.example.com', ...fresh } } },
+        "flag 'e_prescribing_enabled' is raised to 25% in production while this change lowers it in staging to on 50%; it must stay on 100% in staging",
+      );
+    });
+
     it('never blocks a kill switch, even when the flag is ahead of its upstream environment', async () => {
       // GIVEN staging lowered below production on main (a warning, not an error)
       const r = await checkAgainstMain(
@@ -82,6 +136,15 @@ describe('change rules through flagops check --base', () => {
       const errors = errorsOf(r, 'prerequisite');
       expect(errors).toHaveLength(1);
       expect(errors[0]).toContain("flag 'secure_document_upload_enabled' requires 'patient_portal_messaging_enabled', which is on 50% in production");
+    });
+
+    describe('a raise while the same pull request lowers the prerequisite (on 100% on the base)', () => {
+      // GIVEN patient_portal_messaging_enabled on 100% in production on the base
+      refusedAsOneChange(
+        'prerequisite',
+        { production: { patient_portal_messaging_enabled: { rollout: 50, ...fresh }, secure_document_upload_enabled: { rollout: 50, ...fresh } } },
+        "flag 'secure_document_upload_enabled' requires 'patient_portal_messaging_enabled', which is lowered to on 50% in production by this change; it must be on 100% there on main first",
+      );
     });
 
     it('accepts raising a flag whose prerequisite is at 100%', async () => {

@@ -1,8 +1,14 @@
 /**
  * Property-based: valid flag files mutated at random (bytes, YAML constructs such as anchors, tags,
  * flow collections and deep nesting, sizes) never make the pipeline throw, and every problem is a
- * finding at `file:line:col` that prints as one printable line. Time is bounded by the tests'
- * timeouts, not by timing assertions. FLAGOPS_FUZZ_SEED and FLAGOPS_FUZZ_RUNS reproduce or widen a run.
+ * finding at `file:line:col` that prints as one printable line. And flag files generated from what
+ * they mean (test/support/flag-file-writer.ts), written in the many valid styles of YAML, are read
+ * as exactly that: the same flags, states, rollouts and audit fields. Time is bounded by the tests'
+ * timeouts, not by timing assertions.
+ *
+ * The seed: FLAGOPS_FUZZ_SEED when set; under CI a fixed one (a failure there is reproducible);
+ * otherwise a new one each run. A failure prints it, with the command that runs the same cases
+ * again. FLAGOPS_FUZZ_RUNS widens a run.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,10 +23,36 @@ import { checkChangeRules } from '../policies/change-rules.ts';
 import type { Finding } from '../model/findings.ts';
 import { checkStateRules } from '../policies/state-rules.ts';
 import { NOW, REPO_ROOT, flagopsProcess, read, tempProject } from './helpers.ts';
+import { writtenStatesFile } from './support/flag-file-writer.ts';
 
 const FILES = ['environments/catalog.yaml', 'environments/production/flags.yaml', 'environments/dev/flags.yaml'] as const;
-const seed = process.env.FLAGOPS_FUZZ_SEED ? Number(process.env.FLAGOPS_FUZZ_SEED) : undefined;
+/** The seed under CI (CI set to anything but '', 'false' or '0'), when FLAGOPS_FUZZ_SEED is not set. */
+const CI_SEED = 23;
+const underCi = !/^(|false|0)$/i.test(process.env.CI ?? '');
+const seed = chosenSeed(process.env.FLAGOPS_FUZZ_SEED);
 const numRuns = Number(process.env.FLAGOPS_FUZZ_RUNS ?? 150);
+
+function chosenSeed(given: string | undefined): number {
+  if (given === undefined || given === '') return underCi ? CI_SEED : Math.floor(Math.random() * 0x7fffffff);
+  if (!/^-?\d+$/.test(given)) throw new Error(`FLAGOPS_FUZZ_SEED must be an integer (the seed a failure printed), not ${JSON.stringify(given)}`);
+  return Number(given);
+}
+
+/** How to run the same cases again, for a failure's message. */
+const AGAIN = `seed ${seed}; run the same cases again: FLAGOPS_FUZZ_SEED=${seed} npx vitest run test/flag-file-fuzz.test.ts`;
+
+/**
+ * Runs `property` with the file's seed; a failure's message is fast-check's report (the seed and
+ * the counterexample, shrunk unless `shrink` is false), the error it gave, and the command that runs
+ * the same cases again.
+ */
+function assertProperty<T>(property: fc.IProperty<T>, runs: number, { shrink }: { shrink: boolean }): void {
+  const details = fc.check(property, { numRuns: runs, seed, endOnFailure: !shrink });
+  if (!details.failed) return;
+  const e = details.errorInstance as { message?: unknown; actual?: unknown; expected?: unknown } | undefined;
+  const values = e && 'actual' in e ? `\nactual: ${JSON.stringify(e.actual)}\nexpected: ${JSON.stringify(e.expected)}` : '';
+  throw new Error(`${fc.defaultReportMessage(details)}\n\n${String(e?.message ?? e)}${values}\n\n${AGAIN}`);
+}
 
 /** Raw control characters, escape sequences or invisible characters in one printed line. */
 const RAW = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
@@ -92,7 +124,7 @@ function pipeline(file: string, text: string): { findings: readonly Finding[]; m
 
 describe('randomly mutated flag files (property-based)', () => {
   it('never throw; every problem is a finding at file:line:col that prints as one printable line', { timeout: 240_000 }, () => {
-    fc.assert(
+    assertProperty(
       fc.property(mutated, ({ file, mutations }) => {
         const text = mutations.reduce(apply, disk.read(file)!);
         // WHEN the mutated file goes through parsing and every rule (an exception fails the property)
@@ -111,7 +143,8 @@ describe('randomly mutated flag files (property-based)', () => {
         const read = file === FILES[0] ? model.catalog : model.environments.find((e) => e.file === file)!;
         if (!read.readable) expect(here.some((f) => f.severity === 'error')).toBe(true);
       }),
-      { numRuns, seed, endOnFailure: true },
+      numRuns,
+      { shrink: false }, // a mutated file can be large: shrinking it would take minutes
     );
   });
 
@@ -124,7 +157,7 @@ describe('randomly mutated flag files (property-based)', () => {
       const cut = Math.floor(at * buffer.length);
       writeFileSync(join(dir, file), Buffer.concat([buffer.subarray(0, cut), Buffer.from(bytes), buffer.subarray(cut)]));
       const r = flagopsProcess(dir, ['check']);
-      const what = `${file} after ${JSON.stringify(mutations)} and bytes ${JSON.stringify(bytes)}`;
+      const what = `${file} after ${JSON.stringify(mutations)} and bytes ${JSON.stringify(bytes)} (${AGAIN})`;
       expect([0, 1], `${what}\n${r.stderr}`).toContain(r.code);
       expect(r.stdout + r.stderr, what).not.toMatch(/internal error|\n\s+at |RangeError|TypeError/);
       expect(r.stdout + r.stderr, what).not.toMatch(RAW_OUTPUT);
@@ -132,5 +165,27 @@ describe('randomly mutated flag files (property-based)', () => {
       for (const l of lines) expect(l, what).toMatch(FINDING_LINE);
       if (r.code === 1) expect(r.stdout, what).toMatch(/^(environments|dist)\/\S+(:\d+:\d+)?: error: /m);
     }
+  });
+});
+
+describe('flag files generated from what they mean (property-based)', () => {
+  it('a file written in any valid style parses without an error and means what it was written from: the same flags in order, states, rollouts and audit fields', { timeout: 240_000 }, () => {
+    assertProperty(
+      fc.property(writtenStatesFile, ({ meaning, text }) => {
+        // GIVEN one environment's flag file written from its meaning (the reference reading)
+        const file = `environments/${meaning.environment}/flags.yaml`;
+        // WHEN flagops parses it in place of the sample's
+        const parsed = parseProject(settings, overlay(disk, new Map([[file, text]])));
+        // THEN it is a valid flag file (every style written is one) ...
+        expect(parsed.findings.filter((f) => f.file === file && f.severity === 'error').map((f) => formatFinding(f, false))).toEqual([]);
+        // ... and it means exactly what it was written from
+        const read = parsed.model.environments.find((e) => e.file === file)!;
+        expect(read.declaredName).toBe(meaning.environment);
+        expect(read.names).toEqual(meaning.flags.map(([name]) => name));
+        expect(read.states).toStrictEqual(Object.fromEntries(meaning.flags));
+      }),
+      numRuns,
+      { shrink: true },
+    );
   });
 });

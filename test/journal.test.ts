@@ -8,11 +8,11 @@
  * `git add -f`), real symbolic links and a real killed edit.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isJournalPath } from '../lib/workspace/transaction.ts';
+import { isJournalPath, readJournal, recoverTransactions } from '../lib/workspace/transaction.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 import { BIN, flagops, flagopsProcess, flagopsWith, git, NOW, read, snapshot, tempProject, type CliResult } from './helpers.ts';
 import { healthy, startFakePrometheus, type FakePrometheus } from './support/fake-prometheus.ts';
@@ -50,15 +50,15 @@ async function writesNothing(dir: string, run: () => Promise<CliResult>): Promis
 
 /**
  * Writes a transaction as flagops writes one, past its commit point: `files/<n>` holding `files`'
- * texts, and the plan naming their targets as `COMMITTED`.
+ * texts, and the plan naming their targets (and the paths it `removes`) as `COMMITTED`.
  */
-function writeJournal(folder: string, files: Readonly<Record<string, string>>): void {
+function writeJournal(folder: string, files: Readonly<Record<string, string>>, removes: readonly string[] = []): void {
   mkdirSync(join(folder, 'files'), { recursive: true });
   const writes = Object.entries(files).map(([path, text], n) => {
     writeFileSync(join(folder, 'files', String(n)), text);
     return { path, staged: `files/${n}` };
   });
-  writeFileSync(join(folder, 'COMMITTED'), JSON.stringify({ writes, removes: [] }));
+  writeFileSync(join(folder, 'COMMITTED'), JSON.stringify({ writes, removes }));
 }
 
 /** Jumps production e_prescribing_enabled 5% -> 100% (one step at a time is the rule) and synthesizes. */
@@ -311,6 +311,39 @@ describe('an interrupted write on this machine', () => {
     expect(existsSync(join(dir, '.flagops', 'txn-1-1', 'files', '0'))).toBe(true);
   });
 
+  it('a journal path never leaves the project: environments/../../escaped.txt is refused even where every other check would let it through', () => {
+    // GIVEN a project inside a scratch folder, and a committed journal writing environments/../../escaped.txt
+    // (it starts with environments/, so only the ".." guard tells it leaves the project)
+    const outer = mkdtempSync(join(tmpdir(), 'flagops-outer-'));
+    const dir = join(outer, 'project');
+    mkdirSync(join(dir, 'environments'), { recursive: true });
+    writeJournal(join(dir, '.flagops', 'txn-1-1'), { 'environments/../../escaped.txt': 'pwned\n' });
+    // WHEN it is completed by a caller that would let any path through (the writers' own list aside)
+    const anyPath = () => true;
+    // THEN the transaction layer refuses it on its own, and nothing appears outside the project
+    expect(readJournal(dir, anyPath)).toEqual({ ok: false, problem: '.flagops/txn-1-1 is not a journal flagops wrote: its plan names "environments/../../escaped.txt", which no flagops command writes' });
+    expect(() => recoverTransactions(dir, anyPath)).toThrow(/its plan names "environments\/\.\.\/\.\.\/escaped\.txt", which no flagops command writes; flagops never replays it/);
+    expect(readdirSync(outer)).toEqual(['project']);
+    expect(readFileSync(join(dir, '.flagops', 'txn-1-1', 'files', '0'), 'utf8')).toBe('pwned\n');
+  });
+
+  it("a journal path never leaves the project: a removal of dist/../../<another checkout>/dist/openfeature/flags.json is refused, and that checkout's manifest stays", async () => {
+    // GIVEN two checkouts side by side, and in the first a committed journal removing the second's OpenFeature manifest
+    // (under dist/, a .json file outside every environment's folder, and a flagops manifest: one a synth may remove as stale)
+    const dir = tempProject();
+    const neighbour = tempProject();
+    const victim = join(neighbour, 'dist', 'openfeature', 'flags.json');
+    const escaping = `dist/${relative(join(dir, 'dist'), victim)}`;
+    expect(escaping).toMatch(/^dist\/\.\.\/\.\.\/flagops-test-[A-Za-z0-9]+\/dist\/openfeature\/flags\.json$/);
+    writeJournal(join(dir, '.flagops', 'txn-1-1'), {}, [escaping]);
+    const before = snapshot(neighbour);
+    // WHEN a command that writes runs THEN it refuses the journal, and the other checkout keeps every file
+    const r = await flagops(dir, 'synth');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`.flagops/txn-1-1 is not a journal flagops wrote: its plan removes "${escaping}", which no flagops command removes`);
+    expect(snapshot(neighbour)).toEqual(before);
+  });
+
   it('a journal path is a plain path under environments/ or dist/: no "." or ".." segment, nothing absolute', () => {
     expect(isJournalPath('environments/production/flags.yaml')).toBe(true);
     expect(isJournalPath('dist/dev/configmap-feature-flags-config.yaml')).toBe(true);
@@ -319,20 +352,33 @@ describe('an interrupted write on this machine', () => {
     }
   });
 
-  it('completing a journal never writes through a dist/dev that links elsewhere', async () => {
-    // GIVEN an interrupted write of dev's ConfigMap, and dist/dev replaced by a link to a folder outside
+  /**
+   * GIVEN a project whose dist/dev is a link to a folder outside holding a ConfigMap, and an
+   * interrupted write (`files`, `removes`) committed in its journal; WHEN synth runs, THEN it
+   * refuses naming the link, and the folder outside keeps every byte. Returns the project.
+   */
+  async function refusedThroughLinkedDistDev(files: Readonly<Record<string, string>>, removes: readonly string[] = []): Promise<string> {
     const dir = tempProject();
     const elsewhere = mkdtempSync(join(tmpdir(), 'flagops-elsewhere-'));
     writeFileSync(join(elsewhere, 'configmap-feature-flags-config.yaml'), 'kind: ConfigMap\n');
     rmSync(join(dir, 'dist', 'dev'), { recursive: true });
     symlinkSync(elsewhere, join(dir, 'dist', 'dev'));
-    writeJournal(join(dir, '.flagops', 'txn-1-1'), { 'dist/dev/configmap-feature-flags-config.yaml': 'kind: ConfigMap\nmetadata: {name: hijacked}\n' });
+    writeJournal(join(dir, '.flagops', 'txn-1-1'), files, removes);
     const before = snapshot(elsewhere);
-    // WHEN a command that writes runs THEN it refuses, and the folder outside keeps every byte
     const r = await flagops(dir, 'synth');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('dist/dev is a symbolic link; flagops never writes or deletes through links');
+    expect(r.stderr).toContain('cannot complete the interrupted write in .flagops/txn-1-1: dist/dev is a symbolic link; flagops never writes or deletes through links');
     expect(snapshot(elsewhere)).toEqual(before);
+    return dir;
+  }
+
+  it('completing a journal never writes through a dist/dev that links elsewhere', async () => {
+    const dir = await refusedThroughLinkedDistDev({ 'dist/dev/configmap-feature-flags-config.yaml': 'kind: ConfigMap\nmetadata: {name: hijacked}\n' });
     expect(readFileSync(join(dir, '.flagops', 'txn-1-1', 'files', '0'), 'utf8')).toContain('hijacked');
+  });
+
+  it('completing a journal never deletes through a dist/dev that links elsewhere (a plan that only removes)', async () => {
+    const dir = await refusedThroughLinkedDistDev({}, ['dist/dev/configmap-feature-flags-config.yaml']);
+    expect(existsSync(join(dir, '.flagops', 'txn-1-1', 'COMMITTED'))).toBe(true);
   });
 });

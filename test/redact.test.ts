@@ -17,6 +17,8 @@ import { startFlagops } from './support/process.ts';
 const USER = 'oncall';
 /** Every character class an encoding treats differently: quote, backslash, slash, space, plus, ampersand, angle bracket, percent, non-ASCII. */
 const PASSWORD = 'Zq"7\\é Kx+/&<%9pW';
+/** A password that URL-encoding changes at every kind of character: '@', '/', a two-byte UTF-8 letter, '+', a space and '%'. */
+const URL_PASSWORD = 'p@ss/wörd+1 %';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const b64url = (s: string): string => Buffer.from(s).toString('base64url');
@@ -34,6 +36,8 @@ const FORMS: Readonly<Record<string, (password: string, user: string) => string>
   'JSON with upper-case \\uXXXX escapes': (p) => jsonUnicode(p).replace(/\\u([0-9a-f]{4})/g, (_, h: string) => `\\u${h.toUpperCase()}`),
   'URL-encoded (encodeURIComponent)': encodeURIComponent,
   'URL-encoded with lower-case hex': (p) => encodeURIComponent(p).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+  'URL-encoded twice (%25XX: a proxy encoding a query already encoded)': (p) => encodeURIComponent(encodeURIComponent(p)),
+  'URL-encoded in part (encodeURI keeps @, / and +)': encodeURI,
   'form-encoded (+ for a space)': (p) => new URLSearchParams({ p }).toString().slice(2),
   'HTML entities': html,
   'base64 of user:password': (p, u) => b64(`${u}:${p}`),
@@ -68,13 +72,29 @@ describe('Redactor', () => {
     expect(new Redactor().add('aXa').redact('-aXaXa-')).toBe('-***-');
   });
 
-  for (const [name, form] of Object.entries(FORMS)) {
-    it(`replaces the password ${name}`, () => {
-      const r = new Redactor().addBasic(USER, PASSWORD);
-      const out = r.redact(`before ${form(PASSWORD, USER)} after`);
-      expect(out).toBe('before *** after');
+  // (and passwords ending in a character whose encoded forms begin with it: the last character's form is taken whole)
+  for (const password of [PASSWORD, URL_PASSWORD, 'ends-in\\', 'ends-in&']) {
+    describe(`every form of the password ${JSON.stringify(password)}`, () => {
+      for (const [name, form] of Object.entries(FORMS)) {
+        it(`replaces the password ${name}`, () => {
+          const r = new Redactor().addBasic(USER, password);
+          const out = r.redact(`before ${form(password, USER)} after`);
+          expect(out).toBe('before *** after');
+        });
+      }
     });
   }
+
+  it('longest first: a secret that begins or ends with another is replaced whole, whichever was added first', () => {
+    for (const [shorter, longer] of [['s3cret', 's3cret-tail'], ['s3cret', 'head-s3cret']]) {
+      for (const r of [new Redactor().add(shorter!).add(longer!), new Redactor().add(longer!).add(shorter!)]) {
+        expect(r.redact(`a ${longer} b ${shorter} c`), `${shorter} and ${longer}`).toBe('a *** b *** c');
+      }
+    }
+    // AND the URL-encoded forms of two such passwords
+    const r = new Redactor().add('p@ss').add(URL_PASSWORD);
+    expect(r.redact(`u=${encodeURIComponent(URL_PASSWORD)}&v=${encodeURIComponent('p@ss')}`)).toBe('u=***&v=***');
+  });
 
   it('keeps text without secrets as it is', () => {
     const r = new Redactor().addBasic(USER, PASSWORD).add('tok-123');

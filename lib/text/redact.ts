@@ -126,7 +126,7 @@ function characterForms(c: string): string {
   const code = c.codePointAt(0)!;
   // One or more backslashes: the escape may itself be escaped (JSON inside a JSON string).
   const slashes = '\\\\+';
-  const forms = [literal(c)];
+  const forms: string[] = [];
   if (JSON_SHORT[c]) forms.push(slashes + literal(JSON_SHORT[c]!));
   forms.push(utf16(c).map((unit) => `${slashes}u${hex(unit, 4)}`).join(''));
   forms.push(slashes + literal(escapeCharacter(c)).replace(/[0-9a-f]/g, (d) => hexDigit(d)));
@@ -134,6 +134,10 @@ function characterForms(c: string): string {
   if (c === ' ') forms.push('\\+');
   forms.push(`&#0*${code};`, `&#[xX]0*${hex(code, 1)};`);
   if (HTML_NAMED[c]) forms.push(`&${HTML_NAMED[c]};`);
+  // The character itself last: the first alternative that matches wins, so at the end of a secret an
+  // encoded form that begins with the character (`%25` for `%`, `&amp;` for `&`, `\\` for `\`)
+  // must be tried first, or its tail (`25`) would be left after the `***`.
+  forms.push(literal(c));
   return `(?:${forms.join('|')})`;
 }
 
