@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toLowerCamel, toScreamingSnake, toSnake } from '../lib/code/accessor-names.ts';
-import { BIN, flagops, flagopsWith, git, NOW, read, REPO_ROOT, SAMPLE_BACKEND, tempProject, write } from './helpers.ts';
+import { flagops, flagopsWith, git, NOW, read, REPO_ROOT, SAMPLE_BACKEND, tempProject, write } from './helpers.ts';
 import sampleProject from '../environments/project.ts';
+import { UNPRIVILEGED, unprivilegedBin, unprivilegedNode } from './support/unprivileged.ts';
 
 const FIXTURE = join(REPO_ROOT, SAMPLE_BACKEND);
 
@@ -215,21 +216,15 @@ describe('what refs skips, never crashing', () => {
     expect(code).toBe(1);
   });
 
-  it('skips a file it may not read, with a count (run as an unprivileged user)', () => {
+  it(`skips a file it may not read, with a count (${UNPRIVILEGED})`, () => {
     // GIVEN a file without read permission
     const { dir, backend } = projectWithBackend();
     const secret = join(backend, 'app/secret.py');
     writeFileSync(secret, 'x = "online_bill_pay_enabled"\n');
     chmodSync(secret, 0o000);
-    // Root reads any file: run the real executable as nobody then.
-    const asRoot = process.getuid?.() === 0;
-    if (asRoot) chmodSync(dir, 0o755);
-    const r = spawnSync(process.execPath, [BIN, 'refs', '--format', 'json'], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1', HOME: dir },
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-    });
+    chmodSync(dir, 0o755);
+    // WHEN the real executable searches as a user bound by modes (root reads any file)
+    const r = unprivilegedNode(unprivilegedBin(), ['refs', '--format', 'json'], { cwd: dir, env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1', HOME: dir } });
     // THEN it is counted, not a crash, and not a reference
     expect(r.stderr).not.toContain('internal error');
     const json = JSON.parse(r.stdout) as RefsJson;

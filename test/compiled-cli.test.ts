@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, REPO_ROOT, tempProject } from './helpers.ts';
+import { readableNodeModules, UNPRIVILEGED, unprivilegedNode } from './support/unprivileged.ts';
 
 const SOURCES = ['bin', 'cli', 'model', 'lib', 'policies', 'constructs', 'infra', 'environments', 'docs', 'package.json'];
 
@@ -22,7 +23,7 @@ describe('the compiled CLI', () => {
 
   beforeAll(() => {
     // GIVEN a copy of the package (its node_modules linked) with an empty build cache
-    pkg = checkout(join(REPO_ROOT, 'node_modules'));
+    pkg = checkout(readableNodeModules());
     cache = mkdtempSync(join(tmpdir(), 'flagops-cache-'));
     project = tempProject();
   });
@@ -141,24 +142,26 @@ describe('the compiled CLI', () => {
     writeFileSync(file, text);
   });
 
-  it.runIf(process.getuid?.() === 0)('runs for a user who may not write the cache: environment modules through tsx, no code cache or parse kept', () => {
-    // GIVEN a new project (its environment modules are not compiled yet) that nobody may read, and
-    // a cache only root may write
+  it(`runs for a user who may not write the cache: environment modules through tsx, no code cache or parse kept (${UNPRIVILEGED})`, () => {
+    // GIVEN a new project (its environment modules are not compiled yet) that the user may read,
+    // and a cache with a build that the user may not write (by its owner for root's tests, by its
+    // modes for everyone)
     expect(run('list').status).toBe(0); // the build exists
     const other = tempProject();
-    for (const dir of [other, pkg, cache]) chmodSync(dir, 0o755);
-    const r = spawnSync(process.execPath, [join(pkg, 'bin', 'flagops.cjs'), 'check'], {
-      cwd: other,
-      encoding: 'utf8',
-      env: cliEnv({ FLAGOPS_CACHE_DIR: cache, HOME: other, FLAGOPS_DEBUG: '1' }),
-      uid: 65534,
-      gid: 65534,
-    });
-    // THEN the command runs the compiled CLI, as for anyone else
-    expect(r.stderr).not.toContain('running the sources');
-    expect(r.stderr).not.toContain('internal error');
-    expect(r.status, r.stderr + r.stdout).toBe(0);
-    expect(r.stdout + r.stderr).toContain('0 errors');
+    for (const dir of [other, pkg]) chmodSync(dir, 0o755);
+    const folders = [cache, ...readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name))];
+    for (const dir of folders) chmodSync(dir, 0o555);
+    try {
+      // WHEN a command runs
+      const r = unprivilegedNode(join(pkg, 'bin', 'flagops.cjs'), ['check'], { cwd: other, env: cliEnv({ FLAGOPS_CACHE_DIR: cache, HOME: other, FLAGOPS_DEBUG: '1' }) });
+      // THEN it runs the compiled CLI, as for anyone else
+      expect(r.stderr).not.toContain('running the sources');
+      expect(r.stderr).not.toContain('internal error');
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      expect(r.stdout + r.stderr).toContain('0 errors');
+    } finally {
+      for (const dir of folders) chmodSync(dir, 0o755);
+    }
   });
 
   it('compiles an environment.ts again when it changes', () => {

@@ -2,11 +2,11 @@
  * Reading the flag files: a path that is not a readable file of text is a finding on that file,
  * and parsing plus every rule run in time linear in the size of the files.
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, NOW, flagops, flagopsProcess, read, tempProject } from './helpers.ts';
+import { cliEnv, NOW, flagops, flagopsProcess, read, tempProject } from './helpers.ts';
+import { UNPRIVILEGED, unprivilegedBin, unprivilegedNode } from './support/unprivileged.ts';
 
 const PROD = 'environments/production/flags.yaml';
 const CATALOG = 'environments/catalog.yaml';
@@ -42,20 +42,16 @@ describe('a flags.yaml that cannot be read is a finding on that file', () => {
     expect(r.stdout).toContain(`${PROD}: error: ${PROD} is a symbolic link; flagops never reads through links in the project: replace it with the plain file [unreadable-file]`);
   });
 
-  it('reports a file it has no permission to read (EACCES) as exit 1, not 70', () => {
+  it(`reports a file it has no permission to read (EACCES) as exit 1, not 70 (${UNPRIVILEGED})`, () => {
+    // GIVEN a flag file nobody may read, in a project others may enter
     const dir = projectWith((path) => {
       writeFileSync(path, 'environment: production\nflags: {}\n');
       chmodSync(path, 0o000);
     });
-    // Root reads any file: run the real executable as an unprivileged user then.
-    const asRoot = process.getuid?.() === 0;
-    if (asRoot) chmodSync(dir, 0o755);
-    const r = spawnSync(process.execPath, [BIN, 'check'], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1', HOME: dir },
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-    });
+    chmodSync(dir, 0o755);
+    // WHEN the real executable checks it as a user bound by modes (root reads any file)
+    const r = unprivilegedNode(unprivilegedBin(), ['check'], { cwd: dir, env: cliEnv({ FLAGOPS_NOW: NOW, HOME: dir }) });
+    // THEN the file is a finding
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toContain(`${PROD}: error: ${PROD} cannot be read (permission denied) [unreadable-file]`);
   });

@@ -6,7 +6,7 @@ import { resolveEnvironmentSettings, type MonitoringSettings } from '../model/en
 import production from '../environments/production/environment.ts';
 import { extractRules, type RuleFile } from '../lib/rollout/prometheus-rules.ts';
 import { flagops, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
-import { havePromtool, promtool, rulesDir, runPromtoolTests } from './promtool/promtool-suite.ts';
+import { havePromtool, promtool, promtoolTests, rulesDir, rulesObservedBy, runPromtoolTests, type RuleGroups, type TestGroup } from './promtool/promtool-suite.ts';
 import { ENVIRONMENTS, firesIn, SCENARIOS } from './promtool/scenarios.ts';
 
 // promtool comes from Debian's `prometheus` package (.ci/run installs it). Locally the suite is
@@ -66,6 +66,47 @@ describe('boundary scenarios', () => {
       expect(mine.filter((s) => s.boundary === 'quiet' && !firesIn(s, 'production')), alert).toHaveLength(1);
       expect(mine, alert).toHaveLength(2);
     }
+  });
+});
+
+describe('the rules each promtool test group runs against', () => {
+  const rules = parse(extractRules(REPO_ROOT, 'production', { annotations: false })) as RuleGroups;
+  const kept = (group: TestGroup) =>
+    rulesObservedBy(group, rules).groups.flatMap((g) => g.rules.map((r) => `${g.name}/${r.alert ?? r.record}`));
+  const groupOf = (alert: string) => promtoolTests('production').tests.find((t) => t.alert_rule_test?.[0]?.alertname === alert)!;
+
+  it('are the alert it tests, in its rule group', () => {
+    expect(kept(groupOf('HighErrorRate'))).toEqual(['pms.service/HighErrorRate']);
+  });
+
+  it('include the recording rules an alert reads, in their order, and those they read in turn', () => {
+    // GIVEN an SLO alert reading the error ratio of several windows, and a recording rule reading another
+    const chained = {
+      groups: [
+        { name: 'base', rules: [{ record: 'job:errors:rate5m', expr: 'sum(rate(http_requests_total{status=~"5.."}[5m]))' }, { alert: 'Other', expr: 'up == 0' }] },
+        { name: 'derived', rules: [{ record: 'job:errors:ratio', expr: 'job:errors:rate5m / 2' }, { alert: 'Burn', expr: 'job:errors:ratio > 1' }] },
+      ],
+    };
+    // THEN the alert comes with every recording rule on its way, and nothing else
+    expect(rulesObservedBy({ name: 'burn', interval: '1m', input_series: [], alert_rule_test: [{ alertname: 'Burn' }] }, chained)).toEqual({
+      groups: [
+        { name: 'base', rules: [chained.groups[0]!.rules[0]] },
+        { name: 'derived', rules: chained.groups[1]!.rules },
+      ],
+    });
+    const fast = kept(groupOf('ErrorBudgetBurnFast'));
+    expect(fast.at(-1)).toBe('pms.slo/ErrorBudgetBurnFast');
+    expect(fast.filter((r) => r.startsWith('pms.slo/pms:')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('are the recording rules a PromQL test reads', () => {
+    const recording = promtoolTests('production').tests.find((t) => t.promql_expr_test)!;
+    expect(kept(recording)).toEqual(rules.groups.flatMap((g) => g.rules.filter((r) => r.record).map((r) => `${g.name}/${r.record}`)));
+  });
+
+  it('are every rule when one reads ALERTS', () => {
+    const withAlerts = { groups: [{ name: 'g', rules: [{ alert: 'A', expr: 'up == 0' }, { alert: 'B', expr: 'count(ALERTS{alertname="A"}) > 0' }] }] };
+    expect(rulesObservedBy({ name: 'b', interval: '1m', input_series: [], alert_rule_test: [{ alertname: 'B' }] }, withAlerts)).toBe(withAlerts);
   });
 });
 

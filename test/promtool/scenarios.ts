@@ -2,7 +2,7 @@
  * promtool rule-test scenarios: for every alert, input series where it must fire and input series
  * where it must stay quiet. The data is fixed (an incident as it would look in Prometheus), never
  * derived from the thresholds: a threshold changed so that a real incident no longer alerts makes
- * the suite fail. `promtool-suite.ts` turns these into one promtool test file per environment.
+ * the suite fail. `promtool-suite.ts` turns these into promtool test files per environment.
  *
  * Each threshold of the operations template (seeds/004, sections 3.2 and 3.5) has a pair of
  * boundary scenarios in production: just above it (fires) and just below it (stays quiet).

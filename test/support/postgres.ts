@@ -5,11 +5,11 @@
  * and environment, its volumes replaced by local directories and its Secret references by values.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../../model/manifests.ts';
-import { freePort } from './ports.ts';
+import { onFreePort } from './ports.ts';
 
 /** The newest `/usr/lib/postgresql/<major>/bin` holding initdb, or undefined when PostgreSQL is not installed. */
 export function findPostgresBin(): string | undefined {
@@ -56,15 +56,15 @@ export function userDir(parent: string, name: string): string {
 /** A running throwaway PostgreSQL server. */
 export class TestPostgres {
   readonly root: string;
-  readonly port: number;
+  /** The TCP port on 127.0.0.1 (0 until the server has started). */
+  port = 0;
   readonly bin: string;
   private readonly data: string;
   private readonly socket: string;
 
-  private constructor(bin: string, root: string, port: number) {
+  private constructor(bin: string, root: string) {
     this.bin = bin;
     this.root = root;
-    this.port = port;
     this.data = join(root, 'pgdata');
     this.socket = userDir(root, 'sock');
   }
@@ -72,16 +72,25 @@ export class TestPostgres {
   /** initdb (superuser `postgres`: trust on the socket, scram-sha-256 over TCP) and start on 127.0.0.1. */
   static async start(bin: string): Promise<TestPostgres> {
     const root = userTempDir('flagops-pg-');
-    const pg = new TestPostgres(bin, root, await freePort());
+    const pg = new TestPostgres(bin, root);
     writeFileSync(join(root, 'pwfile'), 'superuser-secret\n', { mode: 0o600 });
     if (RUN_AS.uid !== undefined) chownSync(join(root, 'pwfile'), RUN_AS.uid, RUN_AS.gid!);
     pg.must(join(bin, 'initdb'), [
       `--pgdata=${pg.data}`, '--username=postgres', `--pwfile=${join(root, 'pwfile')}`,
       '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync',
     ]);
-    const options = `-c listen_addresses=127.0.0.1 -c port=${pg.port} -c unix_socket_directories=${pg.socket} -c fsync=off`;
-    pg.must(join(bin, 'pg_ctl'), [`--pgdata=${pg.data}`, `--log=${join(root, 'server.log')}`, '--wait', '--timeout=30', `--options=${options}`, 'start']);
-    return pg;
+    const log = join(root, 'server.log');
+    return onFreePort(async (port) => {
+      pg.port = port;
+      const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${pg.socket} -c fsync=off`;
+      try {
+        pg.must(join(bin, 'pg_ctl'), [`--pgdata=${pg.data}`, `--log=${log}`, '--wait', '--timeout=30', `--options=${options}`, 'start']);
+      } catch (error) {
+        // pg_ctl only says "could not start server": why (a port taken meanwhile?) is in the server's log
+        throw new Error(`${String(error)}\n${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
+      }
+      return pg;
+    });
   }
 
   /** The environment every client run gets: PATH of the postgres image (its bin dir first), nothing else. */

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from './ports.ts';
+import { onFreePort } from './ports.ts';
 
 /** Where Debian installs it; PATH as a fallback. */
 export function findPrometheus(): string | undefined {
@@ -32,13 +32,16 @@ export interface PrometheusServer {
 }
 
 export async function startPrometheus(binary: string, jobs: readonly ScrapeJob[], timeoutMs = 20_000): Promise<PrometheusServer> {
+  return onFreePort((port) => startOn(port, binary, jobs, timeoutMs));
+}
+
+async function startOn(port: number, binary: string, jobs: readonly ScrapeJob[], timeoutMs: number): Promise<PrometheusServer> {
   const dir = mkdtempSync(join(tmpdir(), 'flagops-prometheus-'));
   const config = {
     global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
     scrape_configs: jobs.map((j) => ({ job_name: j.job, static_configs: [{ targets: [j.target], labels: j.labels }] })),
   };
   writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
-  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let log = '';
   const child: ChildProcess = spawn(
