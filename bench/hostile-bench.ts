@@ -17,7 +17,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { countValues, MAX_VALUES } from '../lib/yaml/yaml-source.ts';
+import { countValues, MAX_VALUES } from '../common/yaml/yaml-source.ts';
 import { HOSTILE_INPUTS, type HostileInput } from '../test/support/hostile-inputs.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,7 +32,7 @@ const MAX_RATIO = 20;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 interface Run {
-  /** The hostile file's size and values (lib/yaml/yaml-source.ts' estimate). */
+  /** The hostile file's size and values (common/yaml/yaml-source.ts' estimate). */
   readonly size: string;
   readonly ms: number;
   readonly mib: number;

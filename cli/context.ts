@@ -4,7 +4,7 @@
  * commands (which use these) never import each other.
  */
 import type { Command } from 'commander';
-import type { Redactor } from '../lib/text/redact.ts';
+import type { Redactor } from '../common/text/redact.ts';
 import type { Output } from './report.ts';
 
 export const EXIT = { ok: 0, violations: 1, usage: 2, internal: 70 } as const;

@@ -5,8 +5,8 @@
  * Exit codes: 0 clean (warnings allowed), 1 violations or a refused edit, 2 usage error.
  */
 import { CommanderError, type Command } from 'commander';
-import { UsageError } from '../lib/text/errors.ts';
-import { Redactor, runSecrets } from '../lib/text/redact.ts';
+import { UsageError } from '../common/text/errors.ts';
+import { Redactor, runSecrets } from '../common/text/redact.ts';
 import { addHelpCommand, FlagopsCommand, versionLine } from './program.ts';
 import { consoleOutput, printable, type Output } from './report.ts';
 

@@ -1,8 +1,8 @@
 /** Options shared by several commands, in a module light enough for every command to load. */
 import { Option } from 'commander';
-import { UsageError } from '../lib/text/errors.ts';
+import { UsageError } from '../common/text/errors.ts';
 import type { Workspace } from '../lib/workspace/workspace.ts';
-import { unknownEnvironment } from '../lib/text/suggest.ts';
+import { unknownEnvironment } from '../common/text/suggest.ts';
 import { SOURCE_VARIABLE } from '../model/code-references.ts';
 
 /** `--env E`, checked against the workspace's environments. */

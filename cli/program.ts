@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, type Option, type OptionValues } from 'commander';
-import { suggest } from '../lib/text/suggest.ts';
+import { suggest } from '../common/text/suggest.ts';
 
 /** `flagops 0.1.0`, from the package's package.json (one small read at start). */
 export function versionLine(): string {

@@ -7,9 +7,9 @@
  * and a line break in a reason cannot forge a row.
  */
 import pc from 'picocolors';
-import { printable, safeJson } from '../lib/text/printable.ts';
+import { printable, safeJson } from '../common/text/printable.ts';
 import { countFindings, MAX_KEPT_PER_RULE, sortFindings, type Finding } from '../model/findings.ts';
-import { formatFinding, summarize, table } from '../lib/text/format.ts';
+import { formatFinding, summarize, table } from '../common/text/format.ts';
 
 export { printable, safeJson };
 

@@ -7,7 +7,7 @@ import type { EnvironmentSettings } from './environments.ts';
 import type { FlagDefinition, FlagState } from './flag-schemas.ts';
 import type { Finding, Locator } from './findings.ts';
 
-/** The parsed text of a flag file (a YamlSource of lib/yaml/yaml-source.ts): where things are, and the document an edit changes. */
+/** The parsed text of a flag file (a YamlSource of common/yaml/yaml-source.ts): where things are, and the document an edit changes. */
 export interface FlagFileSource extends Locator {
   readonly text: string;
   /** The document, with comments and source ranges. */

@@ -7,7 +7,7 @@ import type { EnvironmentModel, ProjectModel } from '../model/flags.ts';
 import type { FlagState } from '../model/flag-schemas.ts';
 import { error, type Finding } from '../model/findings.ts';
 import { describeExposure, exposure } from './state-rules.ts';
-import { shortSha } from '../lib/text/sha.ts';
+import { shortSha } from '../common/text/sha.ts';
 
 /** One flag's change in one environment. */
 export interface FlagChange {

@@ -4,7 +4,7 @@
  */
 import type { EnvironmentSettings } from '../model/environments.ts';
 import type { EnvironmentManifests, ManifestFile } from '../model/manifests.ts';
-import { YamlSource } from '../lib/yaml/yaml-source.ts';
+import { YamlSource } from '../common/yaml/yaml-source.ts';
 import { configMapDataBytes, isFlagConfigMapName } from '../constructs/feature-flag-config-map.ts';
 import { FLAG_CONFIG_MAP } from '../constructs/names.ts';
 import { error, warning, type Finding, type Location, type Locator } from '../model/findings.ts';

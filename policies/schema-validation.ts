@@ -4,10 +4,10 @@
  */
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { closest } from '../lib/text/suggest.ts';
+import { closest } from '../common/text/suggest.ts';
 import { error, type Finding, type FindingList, type Locator } from '../model/findings.ts';
 import { compileCached, instanceKey, type CompilingAjv } from './validator-cache.ts';
-import { describePath } from '../lib/text/paths.ts';
+import { describePath } from '../common/text/paths.ts';
 
 // ajv's compiler is loaded on first use, synchronously (it is CommonJS): the flag files' schemas are
 // precompiled (policies/precompiled.ts), so commands that only parse them never load it.

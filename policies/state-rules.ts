@@ -5,7 +5,7 @@
  */
 import type { EnvironmentModel, ProjectModel } from '../model/flags.ts';
 import type { FlagState } from '../model/flag-schemas.ts';
-import { didYouMean } from '../lib/text/suggest.ts';
+import { didYouMean } from '../common/text/suggest.ts';
 import { checkSimilarFlagNames } from './flag-names.ts';
 import { error, fileLocator, FindingList, warning, type Finding, type Keep, type Locator } from '../model/findings.ts';
 

@@ -9,22 +9,23 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers.ts';
 
-/** Bottom first. A module may import its own layer and the layers below it. */
-const LAYERS: readonly { readonly name: string; readonly holds: (path: string) => boolean }[] = [
-  { name: 'model', holds: (p) => p.startsWith('model/') },
-  { name: 'environments', holds: (p) => p.startsWith('environments/') },
-  { name: 'lib/text', holds: (p) => p.startsWith('lib/text/') },
-  { name: 'lib/yaml', holds: (p) => p.startsWith('lib/yaml/') },
-  { name: 'constructs', holds: (p) => p.startsWith('constructs/') },
-  { name: 'policies', holds: (p) => p.startsWith('policies/') && !p.startsWith('policies/pulumi/') },
-  { name: 'infra (synthesis)', holds: (p) => p.startsWith('infra/') && !p.startsWith('infra/pulumi/') && p !== 'infra/main.ts' },
-  { name: 'lib', holds: (p) => p.startsWith('lib/') },
-  { name: 'pulumi (program and policy pack)', holds: (p) => p.startsWith('infra/pulumi/') || p.startsWith('policies/pulumi/') },
-  { name: 'cli', holds: (p) => p.startsWith('cli/') },
-  { name: 'entry points', holds: (p) => p === 'infra/main.ts' },
+/**
+ * Bottom first: one top-level folder per layer, so the tree itself shows the layers. A module may
+ * import its own layer and the layers below it.
+ */
+const LAYERS: readonly { readonly folder: string; readonly holds: string }[] = [
+  { folder: 'model', holds: 'the typed model every layer shares' },
+  { folder: 'environments', holds: "the project's data and settings" },
+  { folder: 'common', holds: 'pure helpers: text (escaping, redaction, suggestions, formats) and YAML (the flag files\' subset, text-exact edits)' },
+  { folder: 'constructs', holds: 'cdk8s constructs' },
+  { folder: 'policies', holds: 'JSON Schemas and rules: pure functions returning findings' },
+  { folder: 'synth', holds: 'model to objects to file texts' },
+  { folder: 'lib', holds: 'the application: reading git and the disk, orchestrating the steps' },
+  { folder: 'cli', holds: 'the flagops command' },
+  { folder: 'infra', holds: 'the entry points of the infrastructure tools: the cdk8s app (the same as flagops synth), the Pulumi program and its policy pack' },
 ];
 
-const SOURCE_FOLDERS = ['model', 'environments', 'lib', 'constructs', 'policies', 'infra', 'cli'];
+const SOURCE_FOLDERS = LAYERS.map((l) => l.folder);
 
 function sources(folder: string): string[] {
   return readdirSync(join(REPO_ROOT, folder)).flatMap((name) => {
@@ -49,7 +50,7 @@ function importGraph(): Map<string, string[]> {
   return graph;
 }
 
-const layerOf = (path: string): number => LAYERS.findIndex((l) => l.holds(path));
+const layerOf = (path: string): number => LAYERS.findIndex((l) => path.startsWith(`${l.folder}/`));
 
 describe('the module layers (docs/architecture.md)', () => {
   const graph = importGraph();
@@ -59,9 +60,19 @@ describe('the module layers (docs/architecture.md)', () => {
     expect(graph.size).toBeGreaterThan(80);
   });
 
+  it('are the top-level folders: every folder holding TypeScript sources (tests, benches, scripts and the sample backend under examples/ aside) is one layer', () => {
+    const aside = new Set(['test', 'bench', 'scripts', 'examples', 'node_modules', 'dist', 'docs', 'bin', '.git', '.github', '.ci']);
+    const holding = readdirSync(REPO_ROOT, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && !aside.has(d.name) && !d.name.startsWith('.'))
+      .map((d) => d.name)
+      .filter((name) => sources(name).length > 0)
+      .sort();
+    expect(holding).toEqual([...SOURCE_FOLDERS].sort());
+  });
+
   it('import only downward or sideways', () => {
     const upward = [...graph].flatMap(([from, targets]) =>
-      targets.filter((to) => layerOf(to) > layerOf(from)).map((to) => `${from} (${LAYERS[layerOf(from)]!.name}) imports ${to} (${LAYERS[layerOf(to)]!.name})`),
+      targets.filter((to) => layerOf(to) > layerOf(from)).map((to) => `${from} (${LAYERS[layerOf(from)]!.folder}) imports ${to} (${LAYERS[layerOf(to)]!.folder})`),
     );
     expect(upward).toEqual([]);
   });
@@ -109,7 +120,7 @@ describe('the module layers (docs/architecture.md)', () => {
 
 
 describe('one way to do a thing', () => {
-  it('commit SHAs are shortened by shortSha (lib/text/sha.ts), never by hand', () => {
+  it('commit SHAs are shortened by shortSha (common/text/sha.ts), never by hand', () => {
     const byHand = SOURCE_FOLDERS.flatMap(sources).filter((path) => /\.slice\(0, 12\)/.test(readFileSync(join(REPO_ROOT, path), 'utf8')));
     expect(byHand).toEqual([]);
   });

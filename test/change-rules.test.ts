@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { landings } from '../lib/review/landings.ts';
 import { diskReader, loadEnvironmentSettings, parseProject, statesFile } from '../lib/workspace/project.ts';
 import { overlay } from '../lib/workspace/workspace.ts';
-import { setFields, type ScalarValue } from '../lib/yaml/yaml-edit.ts';
+import { setFields, type ScalarValue } from '../common/yaml/yaml-edit.ts';
 import type { Finding } from '../model/findings.ts';
 import { checkChangeRules, landingKey, soakNeeds } from '../policies/change-rules.ts';
 import { flagops, git, REPO_ROOT, replaceIn, tempProject, type CliResult } from './helpers.ts';

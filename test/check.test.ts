@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/main.ts';
-import { synthesizeAll } from '../infra/synth.ts';
+import { synthesizeAll } from '../synth/synth.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { checkManifests, configMapSizePolicy } from '../policies/manifest-policies.ts';
 import { kubernetesSchemaPolicy } from '../policies/kubernetes-schema.ts';

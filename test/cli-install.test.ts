@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, REPO_ROOT, tempProject } from './helpers.ts';
 
-const SOURCES = ['bin', 'cli', 'lib', 'policies', 'constructs', 'infra', 'environments', 'package.json'];
+const SOURCES = ['bin', 'cli', 'model', 'common', 'lib', 'policies', 'constructs', 'synth', 'infra', 'environments', 'package.json'];
 const MESSAGE = 'flagops: error: dependencies are not installed; run `npm ci` first\n';
 
 /** A copy of the package's sources; with `except`, its node_modules links every dependency but those. */

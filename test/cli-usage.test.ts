@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { distinct } from '../cli/report.ts';
-import { suggest } from '../lib/text/suggest.ts';
+import { suggest } from '../common/text/suggest.ts';
 import type { Finding } from '../model/findings.ts';
 import { flagops, flagopsProcess, git, read, REPO_ROOT, tempProject, write } from './helpers.ts';
 

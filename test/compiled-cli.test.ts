@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, REPO_ROOT, tempProject } from './helpers.ts';
 import { readableNodeModules, UNPRIVILEGED, unprivilegedNode } from './support/unprivileged.ts';
 
-const SOURCES = ['bin', 'cli', 'model', 'lib', 'policies', 'constructs', 'infra', 'environments', 'docs', 'package.json'];
+const SOURCES = ['bin', 'cli', 'model', 'common', 'lib', 'policies', 'constructs', 'synth', 'infra', 'environments', 'docs', 'package.json'];
 
 describe('the compiled CLI', () => {
   let pkg: string;
@@ -72,7 +72,7 @@ describe('the compiled CLI', () => {
   });
 
   it('does not rebuild for a file touched without a change', () => {
-    const file = join(pkg, 'lib', 'text', 'errors.ts');
+    const file = join(pkg, 'common', 'text', 'errors.ts');
     const now = new Date();
     utimesSync(file, now, now);
     const before = builds();

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BACKUP_SCHEDULE, DatabaseBackup, VERIFY_SCHEDULE, type DatabaseBackupProps } from '../constructs/database-backup.ts';
 import { BACKUP_SCRIPT, RESTORE_VERIFY_SCRIPT } from '../constructs/scripts/index.ts';
 import { resolveEnvironmentSettings } from '../model/environments.ts';
-import { synthesizeAll } from '../infra/synth.ts';
+import { synthesizeAll } from '../synth/synth.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { REPO_ROOT } from './helpers.ts';
 

@@ -8,7 +8,7 @@ import { closeSync, openSync, readdirSync, readSync, rmSync, statSync, utimesSyn
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_NAMES } from '../constructs/database-backup.ts';
-import { synthesizeAll } from '../infra/synth.ts';
+import { synthesizeAll } from '../synth/synth.ts';
 import type { KubeObject } from '../model/manifests.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { REPO_ROOT } from './helpers.ts';

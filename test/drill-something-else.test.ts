@@ -39,8 +39,8 @@ vi.mock('../policies/manifest-policies.ts', async (importOriginal) => {
   };
 });
 
-vi.mock('../infra/synth.ts', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../infra/synth.ts')>();
+vi.mock('../synth/synth.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../synth/synth.ts')>();
 
   const cascadeRequires = (model: ProjectModel): ProjectModel => ({
     ...model,

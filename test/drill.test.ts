@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareDist, evaluate } from '../lib/rollout/drill.ts';
-import { groupedNotes } from '../lib/text/notes.ts';
+import { groupedNotes } from '../common/text/notes.ts';
 import { generateProject } from '../bench/generate.ts';
 import { flagops, read, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
 

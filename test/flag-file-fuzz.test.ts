@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatFinding } from '../lib/text/format.ts';
+import { formatFinding } from '../common/text/format.ts';
 import type { EnvironmentSettings } from '../model/environments.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import type { ProjectModel } from '../model/flags.ts';

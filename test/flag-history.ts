@@ -3,7 +3,7 @@
  * comment-preserving editor, and commit with a fixed author and date.
  */
 import { spawnSync } from 'node:child_process';
-import { setFields, type ScalarValue } from '../lib/yaml/yaml-edit.ts';
+import { setFields, type ScalarValue } from '../common/yaml/yaml-edit.ts';
 import { read, write } from './helpers.ts';
 
 /** Sets (or with `undefined` removes) fields of one flag's entry in `environments/<env>/flags.yaml`. */

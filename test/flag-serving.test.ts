@@ -12,7 +12,7 @@ import { FLAGD_KEY, flagdFlagSet, type FeatureFlag } from '../constructs/feature
 import { FLAGD_IMAGE, FLAGD_PORTS, FlagdServer, OpenFeatureOperatorFlags } from '../constructs/flag-serving.ts';
 import { resolveEnvironmentSettings, type EnvironmentConfig } from '../model/environments.ts';
 import type { EnvironmentManifests, KubeObject } from '../model/manifests.ts';
-import { renderFiles } from '../infra/synth.ts';
+import { renderFiles } from '../synth/synth.ts';
 import { compareDist } from '../lib/rollout/drill.ts';
 import { flagdFlagSetPolicy, flagdFlagSetProblems, networkPolicyPolicy } from '../policies/flag-serving-policies.ts';
 import { fileLocator } from '../model/findings.ts';

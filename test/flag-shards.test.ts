@@ -31,7 +31,7 @@ import {
 } from '../constructs/feature-flag-config-map.ts';
 import { FlagdServer, OpenFeatureOperatorFlags } from '../constructs/flag-serving.ts';
 import { resolveEnvironmentSettings } from '../model/environments.ts';
-import { renderFiles } from '../infra/synth.ts';
+import { renderFiles } from '../synth/synth.ts';
 import type { KubeObject } from '../model/manifests.ts';
 import { parseProtectRules, planDeployment } from '../infra/pulumi/manifests.ts';
 import { compareDist } from '../lib/rollout/drill.ts';

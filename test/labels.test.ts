@@ -12,7 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { DatabaseBackup } from '../constructs/database-backup.ts';
 import { FlagdServer } from '../constructs/flag-serving.ts';
 import type { EnvironmentSettings } from '../environments/settings.ts';
-import { renderFiles, synthesizeAll } from '../infra/synth.ts';
+import { renderFiles, synthesizeAll } from '../synth/synth.ts';
 import type { EnvironmentManifests, KubeObject } from '../model/manifests.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { labelFindings, labelsPolicy, RECOMMENDED_LABELS } from '../policies/label-policies.ts';

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentSettings } from '../model/environments.ts';
-import { renderFiles, synthesizeAll } from '../infra/synth.ts';
+import { renderFiles, synthesizeAll } from '../synth/synth.ts';
 import type { EnvironmentManifests, KubeObject } from '../model/manifests.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { fileLocator } from '../model/findings.ts';

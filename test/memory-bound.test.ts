@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_VALUES } from '../lib/yaml/yaml-source.ts';
+import { MAX_VALUES } from '../common/yaml/yaml-source.ts';
 import { BIN, cliEnv, flagops, NOW, read, REPO_ROOT, tempProject, write } from './helpers.ts';
 import { HOSTILE_INPUTS, type HostileInput } from './support/hostile-inputs.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { progressLine } from '../cli/commands/monitor.ts';
 import { errorRatio, latencyQuantile } from '../constructs/signals.ts';
-import { formatDuration, parseDuration, promqlRange } from '../lib/text/duration.ts';
+import { formatDuration, parseDuration, promqlRange } from '../common/text/duration.ts';
 import { monitorSignals } from '../lib/rollout/monitor.ts';
 import { resolveEnvironmentSettings } from '../model/environments.ts';
 import { BIN, flagops, NOW, replaceIn, tempProject } from './helpers.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentSettings } from '../model/environments.ts';
-import { renderObject } from '../infra/synth.ts';
+import { renderObject } from '../synth/synth.ts';
 import type { EnvironmentManifests, KubeObject } from '../model/manifests.ts';
 import { openWorkspace, validate } from '../lib/workspace/workspace.ts';
 import type { Finding } from '../model/findings.ts';

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:f
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { MANIFEST_COMMENT, OPENFEATURE_MANIFEST_SCHEMA } from '../infra/openfeature-manifest.ts';
+import { MANIFEST_COMMENT, OPENFEATURE_MANIFEST_SCHEMA } from '../synth/openfeature-manifest.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { parse } from 'yaml';
 import { flagops, read, REPO_ROOT, replaceIn, tempProject, write } from './helpers.ts';

@@ -9,7 +9,7 @@ import type { KubeObject } from '../model/manifests.ts';
 import { readDist } from '../lib/workspace/dist.ts';
 import { loadEnvironmentSettings } from '../lib/workspace/project.ts';
 import { CONFIGMAP_LIMIT_BYTES, CONFIGMAP_WARN_BYTES, MANIFEST_POLICIES } from '../policies/manifest-policies.ts';
-import { isDeployedObject, manifestFindings, manifestOf, manifestPolicies, validateManifests, type StackResource } from '../policies/pulumi/manifest-validation.ts';
+import { isDeployedObject, manifestFindings, manifestOf, manifestPolicies, validateManifests, type StackResource } from '../infra/policy-pack/manifest-validation.ts';
 import { REPO_ROOT } from './helpers.ts';
 
 let settings: EnvironmentSettings[];

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_EXCERPT } from '../lib/rollout/prometheus.ts';
-import { Redactor } from '../lib/text/redact.ts';
+import { Redactor } from '../common/text/redact.ts';
 import { tempProject } from './helpers.ts';
 import { startFakePrometheus, type Answer, type FakePrometheus, type Received } from './support/fake-prometheus.ts';
 import { startFlagops } from './support/process.ts';

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../lib/review/audit.ts';
 import { findBase } from '../lib/review/base.ts';
 import { prepareRollback, rollbackTarget } from '../lib/rollout/rollback.ts';
-import { shortSha } from '../lib/text/sha.ts';
+import { shortSha } from '../common/text/sha.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 import { flagops, flagopsWith, git, NOW, read, type CliResult } from './helpers.ts';
 import { cloneOf, gitServer, type GitServer } from './support/git-server.ts';

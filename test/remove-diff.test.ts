@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../lib/review/audit.ts';
 import type { Review } from '../lib/review/review.ts';
-import { cell, code } from '../lib/text/markdown.ts';
+import { cell, code } from '../common/text/markdown.ts';
 import { commitAll, setFlag } from './flag-history.ts';
 import { flagops, git, initRepository, read, tempProject, write } from './helpers.ts';
 import { pushToNewOrigin } from './support/git-server.ts';

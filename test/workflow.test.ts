@@ -143,7 +143,7 @@ describe('the CI workflow', () => {
     const preview = workflow.jobs.preview!;
     expect(preview.strategy?.matrix?.stack).toEqual(['dev', 'staging', 'production']);
     const pulumi = preview.steps!.find((s) => s.uses?.startsWith('pulumi/actions@'))!;
-    expect(pulumi.with).toMatchObject({ command: 'preview', 'stack-name': '${{ matrix.stack }}', 'cloud-url': '${{ secrets.PULUMI_BACKEND_URL }}', policyPacks: 'policies/pulumi' });
+    expect(pulumi.with).toMatchObject({ command: 'preview', 'stack-name': '${{ matrix.stack }}', 'cloud-url': '${{ secrets.PULUMI_BACKEND_URL }}', policyPacks: 'infra/policy-pack' });
     expect(preview.env?.PULUMI_CONFIG_PASSPHRASE).toBe('${{ secrets.PULUMI_CONFIG_PASSPHRASE }}');
   });
 
@@ -164,7 +164,7 @@ describe('the CI workflow', () => {
     const up = deployStack.jobs.up!;
     expect(up.environment).toBe('${{ inputs.environment || inputs.stack }}');
     const pulumi = up.steps!.find((s) => s.uses?.startsWith('pulumi/actions@'))!;
-    expect(pulumi.with).toMatchObject({ command: 'up', 'stack-name': '${{ inputs.stack }}', 'cloud-url': '${{ secrets.PULUMI_BACKEND_URL }}', policyPacks: 'policies/pulumi' });
+    expect(pulumi.with).toMatchObject({ command: 'up', 'stack-name': '${{ inputs.stack }}', 'cloud-url': '${{ secrets.PULUMI_BACKEND_URL }}', policyPacks: 'infra/policy-pack' });
     expect(up.env?.PULUMI_CONFIG_PASSPHRASE).toBe('${{ secrets.PULUMI_CONFIG_PASSPHRASE }}');
     expect(runs(up)).toContain('npx flagops check --base HEAD');
   });

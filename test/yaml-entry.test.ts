@@ -1,11 +1,11 @@
 /**
- * lib/yaml/yaml-entry.ts: one entry of a flag file found by its lines, whatever the rest of the
+ * common/yaml/yaml-entry.ts: one entry of a flag file found by its lines, whatever the rest of the
  * file holds; an edit of it put back with every other byte kept; and a precise "uncertain" instead
  * of a guess when the lines do not say where the entry is.
  */
 import { describe, expect, it } from 'vitest';
-import { crossCheck, findEntry, projectEntry, spliceEntry, type EntryLookup } from '../lib/yaml/yaml-entry.ts';
-import { setFields } from '../lib/yaml/yaml-edit.ts';
+import { crossCheck, findEntry, projectEntry, spliceEntry, type EntryLookup } from '../common/yaml/yaml-entry.ts';
+import { setFields } from '../common/yaml/yaml-edit.ts';
 import { read, REPO_ROOT } from './helpers.ts';
 
 const FILE = 'environments/production/flags.yaml';

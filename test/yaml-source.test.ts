@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentSettings } from '../model/environments.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { overlay, validate } from '../lib/workspace/workspace.ts';
-import { YamlSource } from '../lib/yaml/yaml-source.ts';
+import { YamlSource } from '../common/yaml/yaml-source.ts';
 import type { Finding } from '../model/findings.ts';
 import { NOW, REPO_ROOT } from './helpers.ts';
 

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Option } from 'commander';
 import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
-import { table } from '../../lib/text/format.ts';
+import { table } from '../../common/text/format.ts';
 import { EXIT, note, type Register } from '../context.ts';
 import { eachEnv, envOption } from '../options.ts';
 import { printSkipped } from '../report.ts';

@@ -1,11 +1,11 @@
 import { auditTrail, type AuditEntry } from '../../lib/review/audit.ts';
 import { DEFAULT_UPSTREAM, UPSTREAM_REF } from '../../lib/review/base.ts';
 import { resolveRef, tryGit } from '../../lib/review/git.ts';
-import { shortSha } from '../../lib/text/sha.ts';
+import { shortSha } from '../../common/text/sha.ts';
 import { openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
-import { unknownEnvironment } from '../../lib/text/suggest.ts';
+import { unknownEnvironment } from '../../common/text/suggest.ts';
 import { printable, safeJson } from '../report.ts';
-import { table } from '../../lib/text/format.ts';
+import { table } from '../../common/text/format.ts';
 import { EXIT, type Register, note } from '../context.ts';
 
 export const registerAudit: Register = (program, ctx) => {

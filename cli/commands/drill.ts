@@ -1,8 +1,8 @@
 import type { DrillFlagResult, DrillResult } from '../../lib/rollout/drill.ts';
 import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
 import { printable, printSkipped } from '../report.ts';
-import { groupedNotes } from '../../lib/text/notes.ts';
-import { table } from '../../lib/text/format.ts';
+import { groupedNotes } from '../../common/text/notes.ts';
+import { table } from '../../common/text/format.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 import { eachEnv, envOption } from '../options.ts';
 

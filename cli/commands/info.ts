@@ -4,7 +4,7 @@ import type { Parsed } from '../../model/flags.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import { printFindings, safeJson } from '../report.ts';
-import { table } from '../../lib/text/format.ts';
+import { table } from '../../common/text/format.ts';
 import { EXIT, type CommandContext, type Register, note } from '../context.ts';
 import { checkEnv, envOption, srcOption } from '../options.ts';
 

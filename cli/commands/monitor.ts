@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Option } from 'commander';
 import pc from 'picocolors';
 import writeFileAtomic from 'write-file-atomic';
-import { formatDuration, parseDuration, promqlRange } from '../../lib/text/duration.ts';
+import { formatDuration, parseDuration, promqlRange } from '../../common/text/duration.ts';
 import {
   formatThreshold,
   formatValue,
@@ -21,11 +21,11 @@ import { CATALOG_FILE, diskReader } from '../../lib/workspace/project.ts';
 import { PrometheusClient, PrometheusError, type PrometheusAuth } from '../../lib/rollout/prometheus.ts';
 import type { RollbackResult, RollbackTarget } from '../../lib/rollout/rollback.ts';
 import { now, openWorkspace, UsageError } from '../../lib/workspace/workspace.ts';
-import { unknownEnvironment, unknownFlag } from '../../lib/text/suggest.ts';
+import { unknownEnvironment, unknownFlag } from '../../common/text/suggest.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import { printable, printFindings, type Output } from '../report.ts';
 import { EXIT, note, type CommandContext, type Register } from '../context.ts';
-import { shortSha } from '../../lib/text/sha.ts';
+import { shortSha } from '../../common/text/sha.ts';
 
 interface MonitorOptions {
   env: string;

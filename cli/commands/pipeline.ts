@@ -10,14 +10,14 @@ import { pipelinePosition, type PipelinePosition, type StateDifference } from '.
 import { diskReader, parseProject } from '../../lib/workspace/project.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import { now, openWorkspace, UsageError, type Workspace } from '../../lib/workspace/workspace.ts';
-import { unknownFlag } from '../../lib/text/suggest.ts';
+import { unknownFlag } from '../../common/text/suggest.ts';
 import type { FlagState } from '../../model/flag-schemas.ts';
 import { describeExposure } from '../../policies/state-rules.ts';
 import { printable, safeJson } from '../report.ts';
-import { table } from '../../lib/text/format.ts';
+import { table } from '../../common/text/format.ts';
 import { EXIT, note, type CommandContext, type Register } from '../context.ts';
 import { changedBy, oneLine, report } from './edit.ts';
-import { shortSha } from '../../lib/text/sha.ts';
+import { shortSha } from '../../common/text/sha.ts';
 
 interface AdvanceOptions {
   env?: string;

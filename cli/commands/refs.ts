@@ -10,7 +10,7 @@ import { codeReferenceFindings, FLAG_UNREFERENCED, UNKNOWN_FLAG_KEY } from '../.
 import { hasErrors, sortFindings, strict, type Finding } from '../../model/findings.ts';
 import { cell, code, inline } from '../markdown.ts';
 import { printable, safeJson, type Output } from '../report.ts';
-import { formatFinding, summarize, table } from '../../lib/text/format.ts';
+import { formatFinding, summarize, table } from '../../common/text/format.ts';
 import { EXIT, note, type Register } from '../context.ts';
 
 /** The first line of the markdown form: CI finds its own PR comment by it. */

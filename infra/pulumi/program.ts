@@ -13,7 +13,7 @@ import type { EnvironmentSettings } from '../../model/environments.ts';
 import { CHECKSUM_ANNOTATION, flagDataChecksum } from '../../constructs/feature-flag-config-map.ts';
 import { FLAG_CONFIG_MAP } from '../../constructs/names.ts';
 import { now as clockNow, openWorkspace, validate } from '../../lib/workspace/workspace.ts';
-import { formatFinding, summarize } from '../../lib/text/format.ts';
+import { formatFinding, summarize } from '../../common/text/format.ts';
 import { sortFindings } from '../../model/findings.ts';
 import {
   countByKind,

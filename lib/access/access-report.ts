@@ -4,7 +4,7 @@
  */
 import { BACKUP_NAMES } from '../../constructs/database-backup.ts';
 import { flagConfigMapTarget } from '../../policies/access-policies.ts';
-import { table } from '../text/format.ts';
+import { table } from '../../common/text/format.ts';
 import { describeSubject, describeVerbs, writes, type SubjectAccess, type Target } from '../../policies/access-matrix.ts';
 
 /** What `flagops access` reports on: the flag ConfigMap and the backup resources. */

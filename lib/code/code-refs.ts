@@ -28,8 +28,8 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { accessorNames } from './accessor-names.ts';
-import { UsageError } from '../text/errors.ts';
-import { closest } from '../text/suggest.ts';
+import { UsageError } from '../../common/text/errors.ts';
+import { closest } from '../../common/text/suggest.ts';
 
 /** Files larger than this are skipped (generated bundles, data dumps); counted as `tooLarge`. */
 export const MAX_SOURCE_BYTES = 1024 * 1024;

@@ -14,7 +14,7 @@ import { sourceFolders, type SourceFolder } from './code-refs.ts';
 import { SOURCE_VARIABLE } from '../../model/code-references.ts';
 import { PROJECT_FILE } from '../workspace/project.ts';
 import { projectSettings, UsageError, type Workspace } from '../workspace/workspace.ts';
-import { printable } from '../text/printable.ts';
+import { printable } from '../../common/text/printable.ts';
 
 /** What a command knows about where the user wants the code read from. */
 export interface SourceRequest {

@@ -18,7 +18,7 @@ import { resolveRef } from '../review/git.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import { exposure } from '../../policies/state-rules.ts';
 import type { FlagType } from '../../model/flag-schemas.ts';
-import { shortSha } from '../text/sha.ts';
+import { shortSha } from '../../common/text/sha.ts';
 
 /** Where a "since" comes from. */
 export type SinceSource =

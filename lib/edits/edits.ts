@@ -14,14 +14,14 @@ import { gitReader, resolveRef } from '../review/git.ts';
 import { withLock } from '../workspace/lock.ts';
 import { commitTransaction } from '../workspace/transaction.ts';
 import { CATALOG_FILE, diskReader, parseProject, statesFile, type FileReader, type ParseCache } from '../workspace/project.ts';
-import { addEntry, removeEntry, setFields } from '../yaml/yaml-edit.ts';
+import { addEntry, removeEntry, setFields } from '../../common/yaml/yaml-edit.ts';
 import type { Parsed } from '../../model/flags.ts';
-import { quote } from '../text/errors.ts';
-import { printable } from '../text/printable.ts';
-import { didYouMean, unknownEnvironment, unknownFlag } from '../text/suggest.ts';
+import { quote } from '../../common/text/errors.ts';
+import { printable } from '../../common/text/printable.ts';
+import { didYouMean, unknownEnvironment, unknownFlag } from '../../common/text/suggest.ts';
 import { editEntry, entryState, inEntry, judgeEntry, locateEntry, parseEntry, readCatalogEntry, readOwnFile, uncertainEntry, type FileEntry } from './entry-read.ts';
 import { distProjectFiles, overlay, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
-import { shortSha } from '../text/sha.ts';
+import { shortSha } from '../../common/text/sha.ts';
 import { scanSources } from '../code/code-refs.ts';
 import { codeSource, NO_SOURCE, resolveSource, type SourceRequest } from '../code/code-source.ts';
 import type { CodeReference } from '../../model/code-references.ts';
@@ -235,7 +235,7 @@ async function lowerExposure(ws: Workspace, edit: StateEdit, disk: FileReader, c
   } else {
     // The environment's flag file or the catalog has errors: a synthesis would leave their broken
     // entries' flags out, so only this flag's data in the committed ConfigMap is rewritten.
-    const [{ patchFlagConfigMap }, { definitionFields, stateFields: constructFields }] = await Promise.all([import('./kill-switch.ts'), import('../../infra/synth.ts')]);
+    const [{ patchFlagConfigMap }, { definitionFields, stateFields: constructFields }] = await Promise.all([import('./kill-switch.ts'), import('../../synth/synth.ts')]);
     const definition = catalog.definition;
     const patched = patchFlagConfigMap(ws.root, edit.environment, edit.flag, (old) => ({ ...old, ...(definition ? definitionFields(definition) : {}), ...constructFields(judged.state!) }));
     dist = { write: patched.map((f) => ({ path: f.path, text: f.text, added: false })), remove: [], unchanged: 0 };

@@ -1,6 +1,6 @@
 /**
  * What the kill switch reads, and nothing more: its flag's entry in the catalog and its own entry
- * in the environment's flag file, each found by its lines (lib/yaml/yaml-entry.ts) and parsed on
+ * in the environment's flag file, each found by its lines (common/yaml/yaml-entry.ts) and parsed on
  * its own. Whatever the rest of those files holds (a duplicate key, a git merge conflict, an anchor,
  * a tag, a schema error, bytes that are not UTF-8 in the catalog), it is not interpreted here, so it
  * cannot block the kill switch; `flagops check` still reports it.
@@ -17,11 +17,11 @@ import { error, type Finding } from '../../model/findings.ts';
 import type { Parsed } from '../../model/flags.ts';
 import { checkChangeRules } from '../../policies/change-rules.ts';
 import { checkStateRules } from '../../policies/state-rules.ts';
-import { UsageError } from '../text/errors.ts';
-import { printable } from '../text/printable.ts';
+import { UsageError } from '../../common/text/errors.ts';
+import { printable } from '../../common/text/printable.ts';
 import { CATALOG_FILE, parseProject, statesFile, UnreadableFile, type FileReader } from '../workspace/project.ts';
-import { crossCheck, findEntry, projectEntry, spliceEntry, type EntryLines, type EntryLookup } from '../yaml/yaml-entry.ts';
-import { setFields, type ScalarValue } from '../yaml/yaml-edit.ts';
+import { crossCheck, findEntry, projectEntry, spliceEntry, type EntryLines, type EntryLookup } from '../../common/yaml/yaml-entry.ts';
+import { setFields, type ScalarValue } from '../../common/yaml/yaml-edit.ts';
 
 /** The rule id of an entry whose lines cannot be told for sure (docs/rules.md). */
 export const ENTRY_RULE = 'kill-switch-entry';

@@ -17,13 +17,13 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { FLAGD_KEY, flagConfigMapData, flagShardData, flagsFromFlagSet, legacyConfigMapData, parseFlagShard, shardIndexOf, type FeatureFlag, type FlagShard } from '../../constructs/feature-flag-config-map.ts';
 import { FLAG_CONFIG_MAP, flagConfigMapPath } from '../../constructs/names.ts';
-import { renderObject } from '../../infra/synth.ts';
+import { renderObject } from '../../synth/synth.ts';
 import type { KubeObject, ManifestFile } from '../../model/manifests.ts';
 import { DIST, MAX_MANIFEST_BYTES } from '../workspace/dist.ts';
 import { isLink } from '../workspace/links.ts';
 import { describeKind, readRegularFile } from '../workspace/regular-files.ts';
-import { UsageError } from '../text/errors.ts';
-import { printable } from '../text/printable.ts';
+import { UsageError } from '../../common/text/errors.ts';
+import { printable } from '../../common/text/printable.ts';
 
 /** The flag ConfigMap's file in dist/ (the construct's default name). */
 

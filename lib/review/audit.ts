@@ -17,7 +17,7 @@ import { parse } from 'yaml';
 import { shallowBoundary } from './base.ts';
 import { git, readBlobs, repositoryPaths } from './git.ts';
 import { statesFile } from '../workspace/project.ts';
-import { shortSha } from '../text/sha.ts';
+import { shortSha } from '../../common/text/sha.ts';
 
 export type AuditEventType = 'feature_flag_toggled' | 'feature_flag_rollout_changed' | 'feature_flag_added' | 'feature_flag_removed';
 

@@ -18,14 +18,14 @@ import * as environmentModel from '../../model/environments.ts';
 import { resolveEnvironmentSettings, type EnvironmentConfig, type EnvironmentSettings } from '../../model/environments.ts';
 import { warning, type Finding } from '../../model/findings.ts';
 import type { Parsed } from '../../model/flags.ts';
-import { printable } from '../text/printable.ts';
-import { shortSha } from '../text/sha.ts';
+import { printable } from '../../common/text/printable.ts';
+import { shortSha } from '../../common/text/sha.ts';
 import { parseProject, promotionOrder, statesFile, type ParseCache } from '../workspace/project.ts';
 import { flagChanges } from '../../policies/change-rules.ts';
 import { checkPullRequestIdentities } from '../../policies/identity-rules.ts';
 import { checkRulesChanges, judgedModel, rulesChanges, type Judges } from '../../policies/judged-by-base.ts';
 import { entryScopeKey, fileScopeKey, IDENTITIES_FILE, type PullRequestFacts } from '../../model/pull-request.ts';
-import { entryText } from '../yaml/yaml-source.ts';
+import { entryText } from '../../common/yaml/yaml-source.ts';
 import { gitReader, listTree, readBlobs } from './git.ts';
 import { approvalScopes, parseIdentities, readIdentities, type ScopeTarget } from './pull-request.ts';
 

@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isShaOf, refLabel, repositoryPaths, resolveRef, tryGit } from './git.ts';
-import { shortSha } from '../text/sha.ts';
+import { shortSha } from '../../common/text/sha.ts';
 
 /**
  * The default upstream a change is compared with, as messages name it. Never given to git: git

@@ -3,8 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { FileReader } from '../workspace/project.ts';
-import { shortSha } from '../text/sha.ts';
-import { quote, UsageError } from '../text/errors.ts';
+import { shortSha } from '../../common/text/sha.ts';
+import { quote, UsageError } from '../../common/text/errors.ts';
 
 
 /** Whether `ref` as the user wrote it is the SHA `commit` (either may be abbreviated, to 7 digits at least). */

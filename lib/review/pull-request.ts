@@ -10,11 +10,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { error, type Finding } from '../../model/findings.ts';
-import { UsageError } from '../text/errors.ts';
+import { UsageError } from '../../common/text/errors.ts';
 
 import { IDENTITIES_FILE, type ApprovalScope, type PullRequestAuthor, type PullRequestFacts } from '../../model/pull-request.ts';
-import { shortSha } from '../text/sha.ts';
-import { entryText } from '../yaml/yaml-source.ts';
+import { shortSha } from '../../common/text/sha.ts';
+import { entryText } from '../../common/yaml/yaml-source.ts';
 import { gitReader, resolveRef } from './git.ts';
 
 type Json = unknown;

@@ -2,11 +2,11 @@
  * The report `flagops monitor --report FILE` writes: the figures over time, the thresholds and
  * the verdict, as markdown (for a ticket or a pull request) or JSON (for machines).
  */
-import { formatDuration } from '../text/duration.ts';
-import { printable, safeJson } from '../text/printable.ts';
-import { code, fenced, inline } from '../text/markdown.ts';
+import { formatDuration } from '../../common/text/duration.ts';
+import { printable, safeJson } from '../../common/text/printable.ts';
+import { code, fenced, inline } from '../../common/text/markdown.ts';
 import { exitCode, formatThreshold, formatValue, type MonitorResult, type Signal, type SignalId } from './monitor.ts';
-import { shortSha } from '../text/sha.ts';
+import { shortSha } from '../../common/text/sha.ts';
 
 export interface MonitorReport {
   readonly flag: string;

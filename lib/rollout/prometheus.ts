@@ -2,11 +2,11 @@
  * A small client for the Prometheus HTTP API's instant queries (`/api/v1/query`), with basic-auth
  * or bearer-token authentication, a per-request timeout, and retries with exponential backoff on
  * transient failures that give up after a bounded time. Secrets never appear in its messages, in
- * any form (lib/text/redact.ts: raw, JSON-escaped, URL-encoded, base64...), whatever the server
+ * any form (common/text/redact.ts: raw, JSON-escaped, URL-encoded, base64...), whatever the server
  * echoes, and are redacted before a long answer is cut short; an answer of
  * any other shape than the API's, or larger than {@link MAX_BODY_BYTES}, is an error.
  */
-import { Redactor, redactUrl } from '../text/redact.ts';
+import { Redactor, redactUrl } from '../../common/text/redact.ts';
 
 /**
  * The shortest timeout a request gets when a deadline is near: the last poll of a run still gets an

@@ -12,12 +12,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { editFlagState, type EditOutcome } from '../edits/edits.ts';
-import { UsageError } from '../text/errors.ts';
+import { UsageError } from '../../common/text/errors.ts';
 import { refLabel, resolveRef, tryGit } from '../review/git.ts';
-import { printable } from '../text/printable.ts';
-import { redactUrl } from '../text/redact.ts';
+import { printable } from '../../common/text/printable.ts';
+import { redactUrl } from '../../common/text/redact.ts';
 import { openWorkspace } from '../workspace/workspace.ts';
-import { shortSha } from '../text/sha.ts';
+import { shortSha } from '../../common/text/sha.ts';
 
 export interface RollbackRequest {
   readonly flag: string;

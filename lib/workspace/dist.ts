@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, lstatSync, readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { isFlagopsManifest } from '../../infra/openfeature-manifest.ts';
+import { isFlagopsManifest } from '../../synth/openfeature-manifest.ts';
 import type { EnvironmentManifests, ProjectFile } from '../../model/manifests.ts';
 import { error, type Finding } from '../../model/findings.ts';
 import { isLink, linkIn } from './links.ts';

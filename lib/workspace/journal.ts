@@ -20,8 +20,8 @@
 import { PROJECT_DEFAULTS, type EnvironmentSettings, type ProjectSettings } from '../../model/environments.ts';
 import { error, type Finding } from '../../model/findings.ts';
 import { trackedPaths } from '../review/git.ts';
-import { UsageError } from '../text/errors.ts';
-import { printable } from '../text/printable.ts';
+import { UsageError } from '../../common/text/errors.ts';
+import { printable } from '../../common/text/printable.ts';
 import { isEnvironmentManifest, isGeneratedProjectFile } from './dist.ts';
 import { clearDeadLock, describeOwner, LOCK_FILE, lockPlace, withLock } from './lock.ts';
 import { CATALOG_FILE, statesFile } from './project.ts';

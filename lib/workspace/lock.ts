@@ -15,7 +15,7 @@ import { existsSync, linkSync, readdirSync, readFileSync, rmSync, writeFileSync 
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { trackedPaths, tryGit } from '../review/git.ts';
-import { UsageError } from '../text/errors.ts';
+import { UsageError } from '../../common/text/errors.ts';
 
 export const LOCK_FILE = '.flagops.lock';
 

@@ -19,11 +19,11 @@ import {
   type ProjectConfig,
   type ProjectSettings,
 } from '../../model/environments.ts';
-import { UsageError } from '../text/errors.ts';
+import { UsageError } from '../../common/text/errors.ts';
 import { isLink, linkIn } from './links.ts';
 import { describeKind, entryKind, mib, readRegularFile } from './regular-files.ts';
-import { printable } from '../text/printable.ts';
-import { DeferredYamlSource, YamlSource } from '../yaml/yaml-source.ts';
+import { printable } from '../../common/text/printable.ts';
+import { DeferredYamlSource, YamlSource } from '../../common/yaml/yaml-source.ts';
 import type { CatalogModel, EnvironmentModel, FlagFileSource, Parsed, ProjectModel } from '../../model/flags.ts';
 import { parseStoreIn, type ParseStore } from './parse-store.ts';
 

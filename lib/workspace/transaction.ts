@@ -22,8 +22,8 @@
  */
 import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UsageError } from '../text/errors.ts';
-import { printable } from '../text/printable.ts';
+import { UsageError } from '../../common/text/errors.ts';
+import { printable } from '../../common/text/printable.ts';
 
 /** The folder holding interrupted transactions (ignored by git, never committed; absent between commands). */
 export const JOURNAL_DIR = '.flagops';

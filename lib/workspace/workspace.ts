@@ -15,8 +15,8 @@ import { distEntryFindings, type ProjectFiles } from './dist.ts';
 import { linkFindings } from './links.ts';
 import { landings } from '../review/landings.ts';
 import { noteJournal, prepareToWrite } from './journal.ts';
-import { UsageError } from '../text/errors.ts';
-import { formatDuration } from '../text/duration.ts';
+import { UsageError } from '../../common/text/errors.ts';
+import { formatDuration } from '../../common/text/duration.ts';
 import { CATALOG_FILE, diskReader, loadEnvironmentSettings, loadProjectSettings, parseProject, type FileReader, type ParseCache, type UnloadedEnvironment } from './project.ts';
 import type { Parsed } from '../../model/flags.ts';
 
@@ -162,7 +162,7 @@ export async function validate(ws: Workspace, options: ValidateOptions): Promise
   // Synthesis and the manifest policies load cdk8s and every policy: only commands that get this
   // far pay for them (`flagops list` and `status` never do).
   const [{ synthesizeAll, synthesizeProjectFiles }, { checkManifests }, { driftFindings }] = await Promise.all([
-    import('../../infra/synth.ts'),
+    import('../../synth/synth.ts'),
     import('../../policies/manifest-policies.ts'),
     import('./dist.ts'),
   ]);
@@ -192,7 +192,7 @@ async function validateEach(ws: Workspace, options: ValidateOptions, parsed: Par
     return wanted.filter((env) => !skipped.some((s) => s.environment === env));
   };
   if (going().length === 0) return { parsed, findings, skipped: skippedNow() };
-  const [{ synthesizeAll }, { checkManifests }, { driftFindings }] = await Promise.all([import('../../infra/synth.ts'), import('../../policies/manifest-policies.ts'), import('./dist.ts')]);
+  const [{ synthesizeAll }, { checkManifests }, { driftFindings }] = await Promise.all([import('../../synth/synth.ts'), import('../../policies/manifest-policies.ts'), import('./dist.ts')]);
   const manifests = synthesizeAll(parsed.model, going());
   findings.push(...(await checkManifests(manifests, ws.settings)));
   // Drift only for what could be written; the project-wide files belong to no one environment.

@@ -5,7 +5,7 @@
  * ways people write it: plain, single-quoted, double-quoted or escaped strings, folded, literal or
  * continued lines, block or flow collections, indentation, key order, quoted keys, comments, blank
  * lines, document markers. Every rendering means the model under YAML 1.2 and keeps to the flag
- * files' subset (lib/yaml/yaml-source.ts: no anchors, aliases, tags or directives; numbers as plain
+ * files' subset (common/yaml/yaml-source.ts: no anchors, aliases, tags or directives; numbers as plain
  * decimal integers; free text as one line of printable characters).
  */
 import fc from 'fast-check';

@@ -5,7 +5,7 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { countValues } from '../../lib/yaml/yaml-source.ts';
+import { countValues } from '../../common/yaml/yaml-source.ts';
 
 export interface HostileInput {
   readonly name: string;
@@ -13,7 +13,7 @@ export interface HostileInput {
   readonly file: string;
   /**
    * Writes the input into the project at `dir`: `bytes` long (give or take one line), or shorter
-   * where its estimated values would pass `values` (lib/yaml/yaml-source.ts' countValues).
+   * where its estimated values would pass `values` (common/yaml/yaml-source.ts' countValues).
    */
   readonly make: (dir: string, bytes: number, values?: number) => void;
 }

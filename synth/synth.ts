@@ -13,7 +13,7 @@ import { openFeatureManifest, renderOpenFeatureManifest } from './openfeature-ma
 
 import type { EnvironmentManifests, KubeObject, ManifestFile, ProjectFile } from '../model/manifests.ts';
 
-/** The project-wide files: the OpenFeature CLI flag manifest (infra/openfeature-manifest.ts). */
+/** The project-wide files: the OpenFeature CLI flag manifest (synth/openfeature-manifest.ts). */
 export function synthesizeProjectFiles(model: ProjectModel, project: ProjectSettings): ProjectFile[] {
   return [{ path: project.openFeatureManifest, text: renderOpenFeatureManifest(openFeatureManifest(model)) }];
 }

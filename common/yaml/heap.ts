@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 // Loaded on first use: most commands never parse a large file.
 const require = createRequire(import.meta.url);
 
-/** Values (lib/yaml/yaml-source.ts' estimate) from which a parse is large: about 6,000 complete flag entries. */
+/** Values (common/yaml/yaml-source.ts' estimate) from which a parse is large: about 6,000 complete flag entries. */
 export const LARGE_PARSE = 100_000;
 
 let collect: (() => void) | null | undefined;

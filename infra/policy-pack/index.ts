@@ -1,5 +1,5 @@
 /**
- * CrossGuard policy pack: `pulumi preview --policy-pack policies/pulumi` runs the manifest
+ * CrossGuard policy pack: `pulumi preview --policy-pack infra/policy-pack` runs the manifest
  * policies of `flagops check` (policies/manifest-policies.ts) on the objects a stack is about to
  * deploy, so a manifest changed outside flagops is still caught. Constructing the PolicyPack
  * starts the analyzer server, so the validation code lives in ./manifest-validation.ts (tested).

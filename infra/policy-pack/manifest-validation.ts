@@ -8,15 +8,15 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from '@pulumi/policy';
 import type { EnvironmentSettings } from '../../model/environments.ts';
-import { formatFinding } from '../../lib/text/format.ts';
-import { EXTERNAL_CRD_PREFIX } from '../../infra/pulumi/manifests.ts';
-import { renderFiles } from '../../infra/synth.ts';
+import { formatFinding } from '../../common/text/format.ts';
+import { EXTERNAL_CRD_PREFIX } from '../pulumi/manifests.ts';
+import { renderFiles } from '../../synth/synth.ts';
 import type { KubeObject } from '../../model/manifests.ts';
 import { loadEnvironmentSettings } from '../../lib/workspace/project.ts';
 import { findRoot } from '../../lib/workspace/workspace.ts';
 import { sortFindings, type Finding, type Severity } from '../../model/findings.ts';
-import { checkManifests, MANIFEST_POLICIES } from '../manifest-policies.ts';
-import type { ManifestPolicy } from '../manifest-policy.ts';
+import { checkManifests, MANIFEST_POLICIES } from '../../policies/manifest-policies.ts';
+import type { ManifestPolicy } from '../../policies/manifest-policy.ts';
 
 /** What the validation reads of a resource (a subset of PolicyResource, so tests can build them). */
 export type StackResource = Pick<PolicyResource, 'type' | 'urn' | 'name' | 'props'>;
@@ -112,7 +112,7 @@ export async function manifestFindings(
   return sortFindings(findings).map((finding) => ({ finding, urn: urnOf.get(finding.file) ?? '' }));
 }
 
-/** The project's environments, found from this file's folder (policies/pulumi/ is inside the project). */
+/** The project's environments, found from this file's folder (infra/policy-pack/ is inside the project). */
 export async function projectSettings(): Promise<EnvironmentSettings[]> {
   return loadEnvironmentSettings(findRoot(dirname(fileURLToPath(import.meta.url))));
 }

@@ -14,7 +14,7 @@
  * - {@link htmlCode} is the same inside raw HTML (`<summary>`), where markdown is not parsed;
  * - {@link fenced} is a code block that no line of the text can end.
  *
- * Everything is made printable first (lib/text/printable.ts): one line, no control characters.
+ * Everything is made printable first (common/text/printable.ts): one line, no control characters.
  */
 import { printable } from './printable.ts';
 
