@@ -111,7 +111,7 @@ describe('did you mean: flag and environment names', () => {
     ['remove', [TYPO, '--reason', 'x', '--by', 'dev@pms.example.com']],
     ['advance', [TYPO, ...AUDIT]],
     ['status', [TYPO]],
-    ['monitor', [TYPO, '--env', 'production', '--prometheus', 'http://127.0.0.1:1']],
+    ['monitor', [TYPO, '--env', 'production', '--prometheus', 'http://prometheus.invalid']],
   ])('%s: a misspelt flag gets the close name, not the advice to add it', async (command, args) => {
     const r = await flagops(tempProject({ git: true }), command, ...(args as string[]));
     expect(r.code).toBe(2);
@@ -138,7 +138,7 @@ describe('did you mean: flag and environment names', () => {
     ['alerts', ['--env', 'prodution']],
     ['access', ['--env', 'prodution']],
     ['audit', ['--env', 'prodution']],
-    ['monitor', [FLAG, '--env', 'prodution', '--prometheus', 'http://127.0.0.1:1']],
+    ['monitor', [FLAG, '--env', 'prodution', '--prometheus', 'http://prometheus.invalid']],
     ['restore', ['--env', 'prodution', '--to', 'HEAD', ...AUDIT]],
   ])('%s: a misspelt environment gets the close name', async (command, args) => {
     const r = await flagops(tempProject({ git: true }), command, ...(args as string[]));

@@ -2,7 +2,7 @@
  * The backup and restore-verification scripts against a real PostgreSQL, run exactly as the
  * synthesized production CronJobs run them (command, arguments, environment; volumes mapped to
  * local directories). Needs Debian's `postgresql` package: skipped with a message when missing
- * locally, failing under CI=true.
+ * locally, failing under CI (test/support/requirements.ts).
  */
 import { closeSync, openSync, readdirSync, readSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,12 +13,10 @@ import type { KubeObject } from '../model/manifests.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { REPO_ROOT } from './helpers.ts';
 import { findPostgresBin, runCronJob, TestPostgres, userDir, userTempDir, type RunResult } from './support/postgres.ts';
+import { requirement } from './support/requirements.ts';
 
-const required = process.env.CI === 'true';
 const pgBin = findPostgresBin();
-if (!pgBin && !required) {
-  console.warn('database-backup.test.ts: SKIPPED - PostgreSQL is not installed (apt-get install -y postgresql); CI=true makes this a failure');
-}
+const postgresHere = requirement({ what: 'PostgreSQL (/usr/lib/postgresql/<major>/bin/initdb)', found: pgBin !== undefined, install: 'apt-get install -y postgresql; .ci/run installs it', tests: 'the backup scripts against a real PostgreSQL (test/database-backup.test.ts)' });
 
 const SECRET = 'pms-db-backup-credentials';
 const BACKUP_USER = { username: 'pms_backup', password: 'backup-user-secret' };
@@ -86,15 +84,15 @@ function withScript(scripts: KubeObject, key: string, change: (text: string) => 
 const dumpsIn = (dir: string): string[] => readdirSync(dir).filter((f) => /^pms-\d{8}T\d{6}Z\.dump$/.test(f)).sort();
 const explain = (r: RunResult): string => `exit ${r.status}\n${r.stderr}${r.stdout}`;
 
-describe.skipIf(!pgBin && !required)('database backup scripts against a real PostgreSQL', () => {
+describe.skipIf(postgresHere.skip)('database backup scripts against a real PostgreSQL', () => {
   let pg: TestPostgres;
   let synthesized: Synthesized;
   let work: string;
 
   beforeAll(async () => {
-    if (!pgBin) throw new Error('PostgreSQL is required under CI=true: apt-get install -y postgresql (.ci/run does this)');
+    postgresHere.check();
     synthesized = await synthesizeProduction();
-    pg = await TestPostgres.start(pgBin);
+    pg = await TestPostgres.start(pgBin!);
     pg.sql('postgres', 'CREATE DATABASE pms');
     pg.sql('pms', SCHEMA);
     work = userTempDir('flagops-backup-');

@@ -24,16 +24,16 @@ import type { Finding } from '../model/findings.ts';
 import { checkStateRules } from '../policies/state-rules.ts';
 import { NOW, REPO_ROOT, flagopsProcess, read, tempProject } from './helpers.ts';
 import { writtenStatesFile } from './support/flag-file-writer.ts';
+import { underCi } from './support/requirements.ts';
 
 const FILES = ['environments/catalog.yaml', 'environments/production/flags.yaml', 'environments/dev/flags.yaml'] as const;
-/** The seed under CI (CI set to anything but '', 'false' or '0'), when FLAGOPS_FUZZ_SEED is not set. */
+/** The seed under CI ({@link underCi}), when FLAGOPS_FUZZ_SEED is not set. */
 const CI_SEED = 23;
-const underCi = !/^(|false|0)$/i.test(process.env.CI ?? '');
 const seed = chosenSeed(process.env.FLAGOPS_FUZZ_SEED);
 const numRuns = Number(process.env.FLAGOPS_FUZZ_RUNS ?? 150);
 
 function chosenSeed(given: string | undefined): number {
-  if (given === undefined || given === '') return underCi ? CI_SEED : Math.floor(Math.random() * 0x7fffffff);
+  if (given === undefined || given === '') return underCi() ? CI_SEED : Math.floor(Math.random() * 0x7fffffff);
   if (!/^-?\d+$/.test(given)) throw new Error(`FLAGOPS_FUZZ_SEED must be an integer (the seed a failure printed), not ${JSON.stringify(given)}`);
   return Number(given);
 }

@@ -1,7 +1,7 @@
 /**
  * flagops monitor against a real Prometheus (Debian's `prometheus` binary) scraping a stand-in
  * backend every second. Skipped with a message when the binary is missing locally; fails under
- * CI=true instead (.ci/run installs it).
+ * CI instead (.ci/run installs it; test/support/requirements.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,25 +11,23 @@ import { cloneOf, gitServer } from './support/git-server.ts';
 import { startFlagops } from './support/process.ts';
 import { HEALTHY, startBackendExporter, type BackendExporter } from './support/backend-exporter.ts';
 import { findPrometheus, instantQuery, startPrometheus, type PrometheusServer } from './support/prometheus-server.ts';
+import { requirement } from './support/requirements.ts';
 
-const required = process.env.CI === 'true';
 const binary = findPrometheus();
-if (!binary && !required) {
-  console.warn('SKIPPED test/monitor-prometheus.test.ts: no prometheus binary (install it with `apt-get install -y prometheus`; CI=true makes this a failure)');
-}
+const prometheusHere = requirement({ what: 'the prometheus binary', found: binary !== undefined, install: 'apt-get install -y prometheus; .ci/run installs it', tests: 'the tests of flagops monitor against a real Prometheus (test/monitor-prometheus.test.ts)' });
 
 const FLAG = 'telehealth_appointments_enabled';
 
-describe.skipIf(!binary && !required)('flagops monitor against a real Prometheus', () => {
+describe.skipIf(prometheusHere.skip)('flagops monitor against a real Prometheus', () => {
   let exporter: BackendExporter;
   let prometheus: PrometheusServer;
   const project = tempProject({ dist: false });
 
   beforeAll(async () => {
-    if (!binary) throw new Error('CI=true but no prometheus binary: .ci/run must install the Debian prometheus package');
+    prometheusHere.check();
     // GIVEN the production backend (namespace pms, job pms-backend) scraped every second
     exporter = await startBackendExporter(FLAG, HEALTHY);
-    prometheus = await startPrometheus(binary, [{ job: 'pms-backend', target: exporter.target, labels: { namespace: 'pms' } }]);
+    prometheus = await startPrometheus(binary!, [{ job: 'pms-backend', target: exporter.target, labels: { namespace: 'pms' } }]);
     // ... with at least three scrapes stored, so a rate over 5s has data
     const deadline = Date.now() + 20_000;
     while (((await instantQuery(prometheus.url, 'count_over_time(up{job="pms-backend", namespace="pms"}[10s])')) ?? 0) < 3) {
@@ -65,9 +63,12 @@ describe.skipIf(!binary && !required)('flagops monitor against a real Prometheus
     exporter.setProfile({ ...HEALTHY, errorRatio: 0.4 });
     // WHEN monitoring for up to 30 seconds with the real executable
     const result = await startFlagops(project, ['monitor', FLAG, '--env', 'production', '--prometheus', prometheus.url, '--duration', '30s', '--interval', '1s', '--window', '5s', '--report', 'burst.md']).done;
-    // THEN it stops early, well within the duration, and tells how to roll back
+    // THEN it stops at the first poll above the threshold, before the end of the duration, and tells how to roll back
     expect(result.code, result.stdout + result.stderr).toBe(3);
-    expect(result.ms).toBeLessThan(25_000);
+    const polls = result.stdout.split('\n').filter((l) => / \[[^\]]+\/30s\] /.test(l));
+    expect(polls.map((l) => l.endsWith('ABOVE THRESHOLD'))).toEqual([...polls.slice(1).map(() => false), true]);
+    expect(polls.at(-1)).not.toContain('[30s/30s]');
+    expect(result.stdout).toMatch(new RegExp(`^flagops monitor: breached: roll back \\(${polls.length} polls?\\)$`, 'm'));
     expect(result.stdout).toMatch(/error ratio \d+(\.\d+)?% > 5%/);
     expect(result.stdout).toContain(`npx flagops disable ${FLAG} --env production --reason 'Rollback: error ratio`);
     expect(result.stdout).toContain('--ticket TICKET-12345');

@@ -78,7 +78,7 @@ describe('credentials never appear in output or reports', () => {
   it('never prints a password of the --prometheus URL in a usage error (real process)', () => {
     const dir = tempProject({ dist: false });
     const cases = [
-      ['monitor', FLAG, '--env', 'production', `--prometeus=http://oncall:${PASSWORD}@127.0.0.1:9`],
+      ['monitor', FLAG, '--env', 'production', `--prometeus=http://oncall:${PASSWORD}@prometheus.invalid`],
       ['monitor', FLAG, '--env', 'production', '--prometheus', `oncall:${PASSWORD}@prometheus.example.com`],
       ['monitor', FLAG, '--env', 'production', '--prometheus', `ftp://oncall:${PASSWORD}@prometheus.example.com`],
       ['monitor', FLAG, '--env', 'production', '--prometheus', `http://oncall:${PASSWORD}@prometheus.example.com`, '--duration', 'soon'],

@@ -1,28 +1,21 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveEnvironmentSettings, type MonitoringSettings } from '../model/environments.ts';
 import production from '../environments/production/environment.ts';
 import { extractRules, type RuleFile } from '../lib/rollout/prometheus-rules.ts';
 import { flagops, REPO_ROOT, replaceIn, tempProject } from './helpers.ts';
 import { havePromtool, promtool, promtoolTests, rulesDir, rulesObservedBy, runPromtoolTests, type RuleGroups, type TestGroup } from './promtool/promtool-suite.ts';
 import { ENVIRONMENTS, firesIn, SCENARIOS } from './promtool/scenarios.ts';
+import { requirement } from './support/requirements.ts';
 
-// promtool comes from Debian's `prometheus` package (.ci/run installs it). Locally the suite is
-// skipped with a message when it is missing; in CI (CI=true) a missing promtool fails the run.
-const required = process.env.CI === 'true';
-const available = havePromtool();
-if (!available && !required) console.warn('promtool not found: skipping the promtool rule tests (apt-get install -y prometheus)');
+// promtool comes from Debian's `prometheus` package (.ci/run installs it). Locally the tests that
+// run it are skipped with a message when it is missing; under CI they fail instead.
+const promtoolHere = requirement({ what: 'promtool (on PATH)', found: havePromtool(), install: "apt-get install -y prometheus; .ci/run installs it", tests: 'the promtool rule tests (test/promtool.test.ts)' });
 
 const alertsIn = (rules: string): string[] =>
   (parse(rules) as RuleFile).groups.flatMap((g) => g.rules.map((r) => r.alert).filter((a): a is string => typeof a === 'string'));
-
-describe('promtool is available', () => {
-  it.runIf(required)('is installed when the tests run in CI', () => {
-    expect(available, 'promtool is required in CI: apt-get install -y prometheus').toBe(true);
-  });
-});
 
 describe('alert scenarios', () => {
   for (const env of ENVIRONMENTS) {
@@ -110,7 +103,8 @@ describe('the rules each promtool test group runs against', () => {
   });
 });
 
-describe.skipIf(!available)('promtool on the committed rules', () => {
+describe.skipIf(promtoolHere.skip)('promtool on the committed rules', () => {
+  beforeAll(() => promtoolHere.check());
   for (const env of ENVIRONMENTS) {
     it(`accepts the rules of dist/${env}/ (promtool check rules)`, () => {
       // GIVEN the rule groups of dist/<env>/ as a plain rule file

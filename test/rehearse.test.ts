@@ -169,7 +169,7 @@ describe('FLAGOPS_NOW ahead of the clock', () => {
     ['restore', '--env', 'dev', '--to', 'HEAD', '--reason', 'Back', '--by', 'sam.lee@pms.example.com'],
     ['remove', 'maintenance_mode_enabled', '--reason', 'Unused', '--by', 'sam.lee@pms.example.com'],
     ['advance', FLAG, ...APPROVED],
-    ['monitor', FLAG, '--env', 'production', '--prometheus', 'http://127.0.0.1:9', '--duration', '1s', '--retry-for', '1s', '--rollback', '--by', 'sam.lee@pms.example.com'],
+    ['monitor', FLAG, '--env', 'production', '--prometheus', 'http://prometheus.invalid', '--duration', '1s', '--retry-for', '1s', '--rollback', '--by', 'sam.lee@pms.example.com'],
   ];
 
   it('refuses every command that writes changed_at (a usage error naming flagops rehearse) and writes nothing', async () => {

@@ -7,12 +7,13 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import { prepareRollback, rollbackTarget } from '../lib/rollout/rollback.ts';
 import { flagops, git, NOW, read, tempProject } from './helpers.ts';
 import { healthy, startFakePrometheus, type FakePrometheus } from './support/fake-prometheus.ts';
 import { cloneOf, gitServer } from './support/git-server.ts';
+import { closedPort } from './support/ports.ts';
 
 const FLAG = 'telehealth_appointments_enabled';
 const BRANCH = `flagops/rollback/${FLAG}-20261123T120000Z`;
@@ -96,10 +97,10 @@ describe('flagops monitor --rollback', () => {
 
   it('makes no branch when Prometheus cannot be queried, and checks the remote and identity before monitoring', async () => {
     const dir = cloneOf(gitServer());
-    // GIVEN nothing listens on the port
-    const closed = await startFakePrometheus(() => null);
+    // GIVEN nothing listens on the port (held closed by the test)
+    const closed = await closedPort();
+    onTestFinished(() => closed.release());
     const url = closed.url;
-    await closed.close();
     const r = await flagops(dir, 'monitor', FLAG, '--env', 'production', '--prometheus', url, ...FAST, '--retry-for', '0s', '--rollback', '--push', 'origin');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('cannot query Prometheus');

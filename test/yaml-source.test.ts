@@ -88,9 +88,8 @@ describe('the flag files are plain YAML: no anchors, aliases, merge keys, tags o
   });
 
   it('reports an alias bomb (billion laughs) without expanding it', async () => {
-    const started = Date.now();
+    // (expanded, it is 9^9 strings: no run would end within the test's timeout, or fit in memory)
     const findings = await check({ [CATALOG]: fixture('alias-bomb.yaml') });
-    expect(Date.now() - started).toBeLessThan(20_000);
     const anchors = findings.filter((f) => f.file === CATALOG && f.rule === 'yaml-anchor');
     expect(anchors.length).toBeGreaterThan(9);
     expect(anchors[0]).toMatchObject({ line: 2, col: 4 });

@@ -9,19 +9,18 @@ export interface RunningFlagops {
   readonly child: ChildProcess;
   /** Output so far. */
   stdout(): string;
-  readonly done: Promise<{ code: number; stdout: string; stderr: string; ms: number }>;
+  readonly done: Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** Starts `flagops ...args` in `cwd`, "now" fixed to NOW, with `env` added to the test's environment. */
 export function startFlagops(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningFlagops {
-  const started = Date.now();
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, FLAGOPS_NOW: NOW, NO_COLOR: '1', ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number; stdout: string; stderr: string; ms: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr, ms: Date.now() - started })),
+  const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr })),
   );
   return { child, stdout: () => stdout, done };
 }

@@ -2,19 +2,16 @@
  * Debian's `prometheus` binary, started by a test on a free loopback port with a temporary config
  * and storage directory, scraping the given targets every second.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { onFreePort } from './ports.ts';
+import { onPath } from './requirements.ts';
 
-/** Where Debian installs it; PATH as a fallback. */
-export function findPrometheus(): string | undefined {
-  if (existsSync('/usr/bin/prometheus')) return '/usr/bin/prometheus';
-  const which = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' });
-  return which.status === 0 && which.stdout.trim() ? which.stdout.trim() : undefined;
-}
+/** The `prometheus` binary on PATH (Debian installs it in /usr/bin). */
+export const findPrometheus = (): string | undefined => onPath('prometheus');
 
 
 export interface ScrapeJob {

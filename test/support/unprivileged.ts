@@ -62,7 +62,7 @@ function readableTempDir(prefix: string): string {
 let nodeCopy: string | undefined;
 
 /** The node executable running the tests, or a copy others may run when they cannot reach it (a node installed under root's home). */
-function nodeBinary(): string {
+export function nodeBinary(): string {
   if (reachableByOthers(process.execPath)) return process.execPath;
   if (nodeCopy === undefined) {
     nodeCopy = join(readableTempDir('flagops-node-'), 'node');
