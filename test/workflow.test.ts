@@ -10,6 +10,7 @@ interface Step {
   readonly if?: string;
   readonly uses?: string;
   readonly run?: string;
+  readonly shell?: string;
   readonly with?: Record<string, unknown>;
   readonly env?: Record<string, string>;
 }
@@ -178,14 +179,32 @@ describe('the CI workflow', () => {
     expect(lane.run).toContain('npx flagops diff --base refs/remotes/origin/main --format json');
     expect(lane.run).toContain(`jq -r '.lane.fast'`);
     // the long steps are skipped in the fast lane; check and diff never are
-    const skipped = (s: Step) => s.if === "steps.lane.outputs.fast != 'true'";
-    expect(check.steps!.filter(skipped).map((s) => s.name ?? s.run)).toEqual(['Install promtool and PostgreSQL for the alert and backup tests', 'npm test']);
+    const skipped = (s: Step) => s.if?.includes("steps.lane.outputs.fast != 'true'");
+    expect(check.steps!.filter(skipped).map((s) => s.name ?? s.run)).toEqual([
+      'Install promtool and PostgreSQL for the alert and backup tests',
+      'npm test -- --reporter=default --reporter=json --outputFile="$RUNNER_TEMP/vitest.json"',
+      'Skipped tests (none may be)',
+    ]);
     const index = (s: Step) => check.steps!.indexOf(s);
-    expect(index(lane)).toBeLessThan(index(check.steps!.find((s) => s.run === 'npm test')!));
+    expect(index(lane)).toBeLessThan(index(check.steps!.find((s) => s.run?.startsWith('npm test'))!));
     for (const cmd of ['npx flagops check --base refs/remotes/origin/main', 'npx flagops diff --base refs/remotes/origin/main']) {
       const step = check.steps!.find((s) => s.run?.startsWith(cmd))!;
       expect(step.if === undefined || step.if === '${{ !cancelled() }}', cmd).toBe(true);
     }
+  });
+
+  it('runs every test under CI and fails when one was skipped, showing the count in the job summary', () => {
+    const check = workflow.jobs.check!;
+    const test = check.steps!.find((s) => s.run?.startsWith('npm test'))!;
+    // the suite under CI, with a JSON report of what ran
+    expect(test.run).toBe('npm test -- --reporter=default --reporter=json --outputFile="$RUNNER_TEMP/vitest.json"');
+    expect(test.env).toEqual({ CI: 'true' });
+    // then the count of skipped tests, after a failed test run too, failing the job when one was skipped
+    const count = check.steps!.find((s) => s.name === 'Skipped tests (none may be)')!;
+    expect(check.steps!.indexOf(count)).toBe(check.steps!.indexOf(test) + 1);
+    expect(count.run).toBe('node --import tsx scripts/skipped-tests.ts "$RUNNER_TEMP/vitest.json" | tee -a "$GITHUB_STEP_SUMMARY"');
+    expect(count.shell).toBe('bash'); // -eo pipefail: tee does not hide the exit code
+    expect(count.if).toBe("${{ !cancelled() && steps.lane.outputs.fast != 'true' }}");
   });
 
   it("lets through the workflow's file filter exactly the files flagops allows a lowering-only change", () => {
