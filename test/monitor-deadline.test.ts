@@ -24,8 +24,10 @@ interface Run {
   stderr: string;
 }
 
+/** The real executable's `monitor` against `url`, killed when the test ends (one that overran its deadline would otherwise live on). */
 function monitorProcess(url: string, ...args: string[]): Promise<Run> {
   const child = spawn(process.execPath, [BIN, 'monitor', FLAG, '--env', 'production', '--prometheus', url, ...args], { cwd: tempProject({ dist: false }), env: cliEnv() });
+  onTestFinished(() => void child.kill('SIGKILL'));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
