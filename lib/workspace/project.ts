@@ -228,6 +228,7 @@ async function importTypeScript(file: string): Promise<unknown> {
   return loadSource(file);
 }
 
+const require = createRequire(import.meta.url);
 let loads = 0;
 
 /**
@@ -237,16 +238,16 @@ let loads = 0;
  * file, about 30 ms of CPU and 55 ms of waiting each: a test or script opening a project (four
  * files) dozens of times paid seconds for it.
  */
-async function loadSource(file: string): Promise<unknown> {
-  const { register } = await import('tsx/cjs/api');
+function loadSource(file: string): unknown {
+  // require, not import(): nothing in the compiled CLI may import() (bin/compiled.cjs), though it never comes here.
+  const { register } = require('tsx/cjs/api') as typeof import('tsx/cjs/api');
   const namespace = `flagops-settings-${++loads}`;
   const scoped = register({ namespace });
   try {
     return scoped.require(file, import.meta.url);
   } finally {
     scoped.unregister();
-    const cache = createRequire(import.meta.url).cache;
-    for (const key of Object.keys(cache)) if (key.endsWith(`?namespace=${namespace}`)) delete cache[key];
+    for (const key of Object.keys(require.cache)) if (key.endsWith(`?namespace=${namespace}`)) delete require.cache[key];
   }
 }
 
