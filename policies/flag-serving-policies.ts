@@ -19,6 +19,7 @@ const FLAGD_SCHEMA_FILES = ['targeting.json', 'flags.json', 'flagd.json'] as con
 
 let flagdAjv: Ajv | undefined;
 let flagdKey: string | undefined;
+let flagdTexts: string[] | undefined;
 const flagdValidators = new Map<string, ValidateFunction>();
 
 /**
@@ -26,16 +27,21 @@ const flagdValidators = new Map<string, ValidateFunction>();
  * or of one flag of a variant type (`flags.json#/definitions/booleanFlag`, ...).
  */
 function flagdValidator(definition?: string): ValidateFunction {
-  if (!flagdAjv) {
-    flagdAjv = new Ajv({ allErrors: true, strict: false, code: { source: true } });
-    const texts = FLAGD_SCHEMA_FILES.map((file) => readFileSync(new URL(`./flagd-schemas/${file}`, import.meta.url), 'utf8'));
-    for (const text of texts) flagdAjv.addSchema(JSON.parse(text) as object);
-    flagdKey = instanceKey('flagd-07', { allErrors: true, strict: false }, texts);
-  }
+  flagdTexts ??= FLAGD_SCHEMA_FILES.map((file) => readFileSync(new URL(`./flagd-schemas/${file}`, import.meta.url), 'utf8'));
+  flagdKey ??= instanceKey('flagd-07', { allErrors: true, strict: false }, flagdTexts);
   const ref = definition ? `https://flagd.dev/schema/v0/flags.json#/definitions/${definition}` : 'https://flagd.dev/schema/v0/flagd.json';
   let validate = flagdValidators.get(ref);
-  if (!validate) flagdValidators.set(ref, (validate = compileCached(flagdAjv as unknown as CompilingAjv, ref, flagdKey!)));
+  if (!validate) flagdValidators.set(ref, (validate = compileCached(flagdInstance, ref, flagdKey)));
   return validate;
+}
+
+/** The ajv instance holding flagd's schemas: made only when a validator is compiled, not loaded from the cache. */
+function flagdInstance(): CompilingAjv {
+  if (!flagdAjv) {
+    flagdAjv = new Ajv({ allErrors: true, strict: false, code: { source: true } });
+    for (const text of flagdTexts!) flagdAjv.addSchema(JSON.parse(text) as object);
+  }
+  return flagdAjv as unknown as CompilingAjv;
 }
 
 /** The typed flag definition of flags.json that a flag's variants call for (its first variant's type). */

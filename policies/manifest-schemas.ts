@@ -5,11 +5,11 @@
  * RBAC rule entry), located at the offending value in the dist/ file.
  */
 import { readFileSync } from 'node:fs';
-import type { ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { KubeObject } from '../model/manifests.ts';
 import { error, type Finding, type Locator } from '../model/findings.ts';
 import type { ManifestPolicy } from './manifest-policy.ts';
-import { schemaValidator } from './schema-validation.ts';
+import { validatorFor } from './schema-validation.ts';
 
 const load = (name: string): object => JSON.parse(readFileSync(new URL(`./${name}`, import.meta.url), 'utf8')) as object;
 
@@ -22,15 +22,22 @@ export const BACKUP_CRONJOB_SCHEMA = load('backup-cronjob.schema.json');
 
 /** The findings of one schema over one object. */
 export function schemaFindings(schema: object, object: KubeObject, at: Locator): Finding[] {
-  const validate = schemaValidator().getSchema((schema as { $id: string }).$id) ?? schemaValidator().compile(schema);
-  if (validate(object)) return [];
+  return validatorFindings(validatorFor(withRules(schema)), object, at);
+}
+
+/**
+ * The findings of a validator of a schema marked by {@link withRules} over one object: the same
+ * whether the validator was compiled in this process or loaded from the validator cache.
+ */
+export function validatorFindings(validate: ValidateFunction, object: KubeObject, at: Locator): Finding[] {
+  if (validate(object as unknown)) return [];
   const findings: Finding[] = [];
   const seen = new Set<string>();
   for (const e of validate.errors ?? []) {
     if (e.keyword === 'if' || e.keyword === 'propertyNames') continue;
     const path = e.instancePath.split('/').slice(1).map(unescape);
     const yamlPath = path.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-    const declared = rulesOf(schema).get(e.parentSchema as object);
+    const declared = ruleOfError(e);
     const rule = declared?.['x-rule'] ?? 'manifest-policy';
     const container = containerOf(object, path);
     const key = `${rule}|${container ? container.prefix.join('/') : e.instancePath}`;
@@ -57,25 +64,46 @@ interface RuleSchema {
   description?: string;
 }
 
-const ruleIndex = new WeakMap<object, WeakMap<object, RuleSchema>>();
+/** The keyword {@link withRules} marks each subschema with: the rule it belongs to. */
+export const RULE_OF = 'x-rule-of';
+
+/** Keywords whose value is a schema, a list of schemas, or a mapping of names to schemas (draft 2020-12). */
+const SCHEMA_KEYWORDS = ['items', 'not', 'contains', 'propertyNames', 'additionalProperties', 'if', 'then', 'else', 'unevaluatedItems', 'unevaluatedProperties'];
+const SCHEMA_LIST_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'];
+const SCHEMA_MAP_KEYWORDS = ['properties', 'patternProperties', '$defs', 'dependentSchemas'];
+
+const marked = new WeakMap<object, object>();
 
 /**
- * Every subschema of `root` mapped to the innermost enclosing schema that names a rule. ajv reports
- * the failing subschema itself (`parentSchema`, verbose mode); its schemaPath restarts at a $ref.
+ * A copy of `root` in which every subschema inside one that names a rule (`x-rule`) carries that
+ * rule and its description (`x-rule-of`, the innermost enclosing rule). ajv reports the failing
+ * subschema itself (`parentSchema`, verbose mode), so the rule travels with it: also in a validator
+ * loaded from the validator cache (policies/validator-cache.ts), whose subschemas are copies.
  */
-function rulesOf(root: object): WeakMap<object, RuleSchema> {
-  let index = ruleIndex.get(root);
-  if (index) return index;
-  const map = new WeakMap<object, RuleSchema>();
-  const walk = (node: unknown, rule: RuleSchema | undefined): void => {
-    if (node === null || typeof node !== 'object') return;
-    const own = typeof (node as RuleSchema)['x-rule'] === 'string' ? (node as RuleSchema) : rule;
-    if (own && !Array.isArray(node)) map.set(node, own);
-    for (const child of Object.values(node)) walk(child, own);
+export function withRules(root: object): object {
+  let copy = marked.get(root);
+  if (copy) return copy;
+  const mark = (node: unknown, rule: RuleSchema | undefined): unknown => {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return node;
+    const schema = node as Record<string, unknown> & RuleSchema;
+    const own: RuleSchema | undefined = typeof schema['x-rule'] === 'string' ? { 'x-rule': schema['x-rule'], ...(schema.description === undefined ? {} : { description: schema.description }) } : rule;
+    const out: Record<string, unknown> = { ...schema };
+    for (const k of SCHEMA_KEYWORDS) if (k in schema) out[k] = mark(schema[k], own);
+    for (const k of SCHEMA_LIST_KEYWORDS) if (Array.isArray(schema[k])) out[k] = (schema[k] as unknown[]).map((s) => mark(s, own));
+    for (const k of SCHEMA_MAP_KEYWORDS) {
+      const map = schema[k];
+      if (map !== null && typeof map === 'object') out[k] = Object.fromEntries(Object.entries(map).map(([name, s]) => [name, mark(s, own)]));
+    }
+    if (own) out[RULE_OF] = own;
+    return out;
   };
-  walk(root, undefined);
-  ruleIndex.set(root, (index = map));
-  return index;
+  marked.set(root, (copy = mark(root, undefined) as object));
+  return copy;
+}
+
+/** The rule (and its description) of the subschema an error failed in, as {@link withRules} marked it. */
+function ruleOfError(e: ErrorObject): RuleSchema | undefined {
+  return (e.parentSchema as Record<string, RuleSchema | undefined> | undefined)?.[RULE_OF];
 }
 
 /** The container a path points into (`.../containers/0/...`), with its name. */

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
+import { Memo } from '../common/text/memo.ts';
 import { runbookSlug } from '../constructs/alert-rules.ts';
 import { DASHBOARD_LABEL } from '../constructs/grafana-dashboards.ts';
 import type { ManifestFile } from '../model/manifests.ts';
@@ -241,8 +242,15 @@ export function withoutGrafanaVariables(expr: string): string {
     .replace(/\$\{[A-Za-z_][A-Za-z0-9_]*(:[a-z]+)?\}|\$[A-Za-z_][A-Za-z0-9_]*/g, 'grafana_variable');
 }
 
+/** Parsed expressions: the alerts and dashboards of every environment repeat most of them, and a test synthesizes them again and again. */
+const promqlErrors = new Memo<{ readonly column: number; readonly near: string } | undefined>(10_000);
+
 /** The first syntax error of a PromQL expression (`undefined` when it parses). */
-export function promqlError(expr: string): { column: number; near: string } | undefined {
+export function promqlError(expr: string): { readonly column: number; readonly near: string } | undefined {
+  return promqlErrors.get(expr, parseError);
+}
+
+function parseError(expr: string): { column: number; near: string } | undefined {
   const tree = parser.parse(expr);
   let found: { column: number; near: string } | undefined;
   tree.iterate({

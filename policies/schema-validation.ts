@@ -25,6 +25,8 @@ export function newAjv(options: Partial<ConstructorParameters<typeof Ajv2020>[0]
   const instance = new AjvClass({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, ...options });
   addFormats(instance);
   instance.addKeyword({ keyword: 'x-rule', schemaType: 'string' });
+  // The rule a subschema belongs to, marked by policies/manifest-schemas.ts' withRules.
+  instance.addKeyword({ keyword: 'x-rule-of', schemaType: 'object' });
   return instance;
 }
 
@@ -36,7 +38,7 @@ export function schemaValidator(): Ajv2020 {
 
 /** Names the shared instance's options in the validator cache. */
 /** Named on first use (a hash: node:crypto loads then). */
-const sharedKey = (): string => instanceKey('flagops-2020', { allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, formats: 'ajv-formats', keywords: ['x-rule'] });
+const sharedKey = (): string => instanceKey('flagops-2020', { allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, formats: 'ajv-formats', keywords: ['x-rule', 'x-rule-of'] });
 
 /**
  * Validators compiled ahead of time (policies/generated/, by `npm run schemas`) for the schemas
@@ -46,7 +48,8 @@ export function registerPrecompiled(validators: ReadonlyMap<object, ValidateFunc
   for (const [schema, validate] of validators) compiled.set(schema, validate);
 }
 
-function validatorFor(schema: object): ValidateFunction {
+/** The validator of `schema` (kept by object identity): precompiled, from the validator cache, or compiled now. */
+export function validatorFor(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
     validate = compileCached(schemaValidator() as unknown as CompilingAjv, schema, sharedKey());

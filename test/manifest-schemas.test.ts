@@ -3,6 +3,12 @@
  * the rbac-flag-writers policy: for every rule, the synthesized object passes and one broken copy
  * of it fails with that rule.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import standalone from 'ajv/dist/standalone/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentSettings } from '../model/environments.ts';
 import { renderFiles, synthesizeAll } from '../synth/synth.ts';
@@ -10,7 +16,8 @@ import type { EnvironmentManifests, KubeObject } from '../model/manifests.ts';
 import { diskReader, loadEnvironmentSettings, parseProject } from '../lib/workspace/project.ts';
 import { fileLocator } from '../model/findings.ts';
 import { checkManifests } from '../policies/manifest-policies.ts';
-import { BACKUP_CRONJOB_SCHEMA, POD_SECURITY_SCHEMA, RBAC_SCHEMA, schemaFindings } from '../policies/manifest-schemas.ts';
+import { BACKUP_CRONJOB_SCHEMA, POD_SECURITY_SCHEMA, RBAC_SCHEMA, schemaFindings, validatorFindings, withRules } from '../policies/manifest-schemas.ts';
+import { newAjv } from '../policies/schema-validation.ts';
 import { REPO_ROOT } from './helpers.ts';
 
 let settings: EnvironmentSettings[];
@@ -110,6 +117,36 @@ describe.each([
     breakIt(o);
     // WHEN checked THEN exactly that rule fires
     expect(rulesOf(schema, o)).toContain(rule);
+  });
+});
+
+describe('a validator loaded from the validator cache finds the same rules as one compiled now', () => {
+  // policies/validator-cache.ts keeps ajv's standalone code of each schema, so a process loads the
+  // manifest schemas' validators instead of compiling them (about 0.2 s of a synth). In that code
+  // every subschema is a copy: the rule of a failing subschema must travel with it.
+  const fromStandalone = (schema: object): ValidateFunction => {
+    const ajv = newAjv({ code: { source: true } });
+    const code = standalone.default(ajv, ajv.compile(withRules(schema)));
+    const file = join(mkdtempSync(join(tmpdir(), 'flagops-standalone-')), 'validate.cjs');
+    writeFileSync(file, code);
+    const loaded = createRequire(import.meta.url)(file) as ValidateFunction & { default?: ValidateFunction };
+    return loaded.default ?? loaded;
+  };
+  const at = fileLocator('dist/production/x.yaml');
+
+  it.each([
+    ['pod security', POD_SECURITY_SCHEMA, POD_CASES],
+    ['RBAC', RBAC_SCHEMA, RBAC_CASES],
+    ['backup CronJobs', BACKUP_CRONJOB_SCHEMA, BACKUP_CASES],
+  ] as const)('the %s schema: every broken case, the same findings word for word', (_name, schema, cases) => {
+    const fromCache = fromStandalone(schema);
+    for (const [rule, why, make, breakIt] of cases) {
+      const o = make();
+      breakIt(o);
+      const found = validatorFindings(fromCache, o, at);
+      expect(found.map((f) => f.rule), why).toContain(rule);
+      expect(found, why).toEqual(schemaFindings(schema, o, at));
+    }
   });
 });
 

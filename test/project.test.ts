@@ -3,8 +3,10 @@
  * and parsing plus every rule run in time linear in the size of the files.
  */
 import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openWorkspace } from '../lib/workspace/workspace.ts';
 import { cliEnv, NOW, flagops, flagopsProcess, read, tempProject } from './helpers.ts';
 import { UNPRIVILEGED, unprivilegedBin, unprivilegedNode } from './support/unprivileged.ts';
 
@@ -107,5 +109,35 @@ describe('parsing and rules run in time linear in the size of the files', () => 
     // The first 1,000 listed, the rest counted (model/findings.ts' FindingList).
     expect(json.findings.filter((f) => f.rule === 'duplicate-key')).toHaveLength(1_000);
     expect(json.omitted).toContainEqual({ file: PROD, rule: 'duplicate-key', severity: 'error', count: 18_999 });
+  });
+});
+
+describe('settings files load from their source in-process, afresh each time', () => {
+  // Tests and scripts load environment.ts through tsx (the compiled CLI compiles it): each load is
+  // its own, so a change to the file, or to a file it imports, shows at the next open, and modules
+  // of a load are not kept.
+  it('sees a change to an environment.ts and to the settings file it imports at the next open', async () => {
+    const dir = tempProject();
+    const settings = join(dir, 'environments', 'shared-steps.ts');
+    writeFileSync(settings, 'export const steps = [0, 5, 25, 50, 100];\n');
+    const file = join(dir, 'environments', 'production', 'environment.ts');
+    const original = read(dir, 'environments/production/environment.ts');
+    writeFileSync(file, `import { steps } from '../shared-steps.ts';\n${original.replace('rolloutSteps: [0, 5, 25, 50, 100],', 'rolloutSteps: steps,')}`);
+    const steps = async () => (await openWorkspace(dir)).settings.find((s) => s.name === 'production')?.rolloutSteps;
+    expect(await steps()).toEqual([0, 5, 25, 50, 100]);
+    writeFileSync(settings, 'export const steps = [0, 5, 25, 50, 75, 100];\n');
+    expect(await steps()).toEqual([0, 5, 25, 50, 75, 100]);
+    writeFileSync(file, read(dir, 'environments/production/environment.ts').replace('rolloutSteps: steps,', 'rolloutSteps: [0, 5, 10, 25, 50, 100],'));
+    expect(await steps()).toEqual([0, 5, 10, 25, 50, 100]);
+    expect(Object.keys(createRequire(import.meta.url).cache).filter((k) => k.startsWith(dir))).toEqual([]);
+  });
+
+  it('reports an environment.ts that does not compile as a usage error naming the file', async () => {
+    const dir = tempProject();
+    writeFileSync(join(dir, 'environments', 'staging', 'environment.ts'), 'export default { namespace: ;\n');
+    const r = await flagops(dir, 'check');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^flagops: error: environments\/staging\/environment\.ts cannot be loaded: /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
