@@ -60,9 +60,10 @@ describe('linkFindings: every link flagops would go through is one `symlink` err
     expect(linkFindings(project(), ENVS, ['dist/openfeature/flags.json'])).toEqual([]);
   });
 
-  it('a linked environments folder is one finding, and the environments under it are not named again', () => {
+  it('a linked environments folder is one finding, and nothing is looked at through it', () => {
     const root = project();
     const elsewhere = project();
+    replaceWithLink(elsewhere, 'environments/dev', 'production');
     replaceWithLink(root, 'environments', join(elsewhere, 'environments'));
     expect(linkFindings(root, ENVS)).toEqual([{ severity: 'error', rule: 'symlink', file: 'environments', line: 0, col: 0, message: symlinkMessage('environments', ` (to ${join(elsewhere, 'environments')})`) }]);
   });
@@ -74,19 +75,33 @@ describe('linkFindings: every link flagops would go through is one `symlink` err
     expect(linkFindings(root, ENVS).map((f) => f.file)).toEqual(['environments/dev', 'environments/production']);
   });
 
-  it('a linked dist/ is one finding: nothing under it, not even a project-wide file, is named again', () => {
+  it('a linked dist/ is one finding: nothing is looked at through it, not even a project-wide file', () => {
     const root = project();
-    replaceWithLink(root, 'dist', tmpdir());
+    const elsewhere = project();
+    replaceWithLink(elsewhere, 'dist/dev', 'production');
+    replaceWithLink(elsewhere, 'dist/production/a.yaml', '/etc/passwd');
+    mkdirSync(join(elsewhere, 'dist/openfeature'));
+    symlinkSync('/etc/passwd', join(elsewhere, 'dist/openfeature/flags.json'));
+    replaceWithLink(root, 'dist', join(elsewhere, 'dist'));
     expect(linkFindings(root, ENVS, ['dist/openfeature/flags.json']).map((f) => f.file)).toEqual(['dist']);
   });
 
-  it('a linked dist/<env> is named and its files are not listed through it; files of the other environments are checked, sorted', () => {
+  it('a linked dist/<env> is named and its files are not listed through it; files of the other environments are checked', () => {
     const root = project();
-    replaceWithLink(root, 'dist/dev', join(project(), 'dist', 'dev'));
-    writeFileSync(join(root, 'dist/production/b.yaml'), 'kind: ConfigMap\n');
-    replaceWithLink(root, 'dist/production/b.yaml', '/etc/hostname');
+    const elsewhere = project();
+    replaceWithLink(elsewhere, 'dist/dev/a.yaml', '/etc/passwd');
+    replaceWithLink(root, 'dist/dev', join(elsewhere, 'dist', 'dev'));
     replaceWithLink(root, 'dist/production/a.yaml', '/etc/passwd');
-    expect(linkFindings(root, ENVS).map((f) => f.file)).toEqual(['dist/dev', 'dist/production/a.yaml', 'dist/production/b.yaml']);
+    expect(linkFindings(root, ENVS).map((f) => f.file)).toEqual(['dist/dev', 'dist/production/a.yaml']);
+  });
+
+  it('the files of a dist/<env> are named in sorted order, whatever order the folder lists them in', () => {
+    // Created neither sorted nor in reverse: a folder lists in creation order, its reverse or hash order.
+    const root = project();
+    rmSync(join(root, 'dist/dev/a.yaml'));
+    const names = ['m.yaml', 'c.yaml', 'x.yaml', 'a.yaml', 'q.yaml', 'f.yaml'];
+    for (const name of names) symlinkSync('/etc/passwd', join(root, 'dist/dev', name));
+    expect(linkFindings(root, ['dev']).map((f) => f.file)).toEqual([...names].sort().map((n) => `dist/dev/${n}`));
   });
 
   it('an environment without a dist/ folder is skipped, and the next one is still checked', () => {
