@@ -8,8 +8,8 @@
  *   npm run mutation -- --plan                         # the modules and their tests, nothing run
  *   npm run mutation -- lib/workspace/links.ts --force # options from the first `-...` on go to Stryker
  *
- * Each module is its own Stryker run (stryker.config.json, plus `mutate` and `testFiles` from
- * {@link GUARDED}), so its dry run only runs the tests that guard it (the whole suite would be
+ * Each module is its own Stryker run (stryker.config.json, plus `mutate` from {@link GUARDED}, its
+ * tests through {@link MUTATION_TESTS}), so its dry run only runs the tests that guard it (the whole suite would be
  * related to almost every module through the CLI) and its score is its own. Runs are incremental:
  * the results are kept per module in reports/mutation/incremental/ (committed), and a later run
  * only tests the mutants whose code or covering tests changed. Reports: reports/mutation/<module>/.
@@ -27,6 +27,8 @@ const STRYKER = join(ROOT, 'node_modules/@stryker-mutator/core/bin/stryker.js');
 export const GOAL = 90;
 export const BASE_CONFIG = 'stryker.config.json';
 export const INCREMENTAL_DIR = 'reports/mutation/incremental';
+/** The environment variable that names the test files vitest.mutation.config.ts runs (comma-separated). */
+export const MUTATION_TESTS = 'FLAGOPS_MUTATION_TESTS';
 
 /**
  * Each guarded module and the test files that guard it (run for its mutants). A test file that
@@ -104,11 +106,14 @@ function run(argv: readonly string[]): number {
     const json = `${dir}/mutation.json`;
     writeFileSync(
       join(ROOT, config),
-      `${JSON.stringify({ ...base, $schema: undefined, mutate: [module], testFiles: GUARDED[module], incrementalFile: incrementalFile(module), htmlReporter: { fileName: `${dir}/mutation.html` }, jsonReporter: { fileName: json } }, null, 2)}\n`,
+      `${JSON.stringify({ ...base, $schema: undefined, mutate: [module], incrementalFile: incrementalFile(module), htmlReporter: { fileName: `${dir}/mutation.html` }, jsonReporter: { fileName: json } }, null, 2)}\n`,
     );
     process.stdout.write(`\n== ${module} (tests: ${GUARDED[module]!.join(', ')})\n`);
     const started = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [STRYKER, 'run', config, ...forwarded], { cwd: ROOT, stdio: 'inherit' });
+    // The tests are chosen by vitest.mutation.config.ts, not by Stryker's option for test files: with
+    // it, Stryker 9.6 activates a static mutant only after the module has loaded, so none is ever seen.
+    const env = { ...process.env, [MUTATION_TESTS]: GUARDED[module]!.join(',') };
+    const r = spawnSync(process.execPath, [STRYKER, 'run', config, ...forwarded], { cwd: ROOT, stdio: 'inherit', env });
     const seconds = Math.round(Number(process.hrtime.bigint() - started) / 1e9);
     if (r.status !== 0 || !existsSync(join(ROOT, json))) {
       process.stderr.write(`mutation: error: Stryker failed on ${module} (exit ${r.status ?? r.signal}); see its output above and stryker.log\n`);

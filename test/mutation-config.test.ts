@@ -12,7 +12,7 @@ import { BASE_CONFIG, GUARDED, incrementalFile, INCREMENTAL_DIR, scoreOf } from 
 import { REPO_ROOT } from './helpers.ts';
 
 const read = (path: string): string => readFileSync(join(REPO_ROOT, path), 'utf8');
-const config = JSON.parse(read(BASE_CONFIG)) as { mutate: string[]; concurrency: number; incremental: boolean; testRunner: string; checkers: string[]; vitest: { configFile: string } };
+const config = JSON.parse(read(BASE_CONFIG)) as { testFiles?: string[]; mutate: string[]; concurrency: number; incremental: boolean; testRunner: string; checkers: string[]; vitest: { configFile: string } };
 const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string>; devDependencies: Record<string, string> };
 
 describe('the mutation-testing setup', () => {
@@ -29,6 +29,10 @@ describe('the mutation-testing setup', () => {
     expect(config.testRunner).toBe('vitest');
     expect(config.checkers).toEqual(['typescript']);
     expect(config.incremental).toBe(true);
+    // With Stryker's `testFiles`, Stryker 9.6 activates a static mutant only after its module loaded:
+    // every static mutant would survive. The tests are chosen by vitest.mutation.config.ts instead.
+    expect(config).not.toHaveProperty('testFiles');
+    expect(read('scripts/mutation.ts')).not.toMatch(/\btestFiles\b/);
     expect(config.concurrency).toBeLessThanOrEqual(2);
     expect(existsSync(join(REPO_ROOT, config.vitest.configFile))).toBe(true);
     for (const name of ['@stryker-mutator/core', '@stryker-mutator/vitest-runner', '@stryker-mutator/typescript-checker']) {

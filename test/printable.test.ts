@@ -46,8 +46,8 @@ describe('escapeCharacter and printable: one line, every unsafe character visibl
     expect(['\n', '\r', '\t', '\u0000', '\u001b', '\u007f', '\u009f', '\u00ad', '\u061c', '\u202e', '\ufeff', cp(0xe0041)].map(escapeCharacter)).toEqual([
       '\\n', '\\r', '\\t', '\\x00', '\\x1b', '\\x7f', '\\x9f', '\\xad', '\\u061c', '\\u202e', '\\ufeff', '\\u{e0041}',
     ]);
-    expect(escapeCharacter(cp(0x100))).toBe('\\u0100');
-    expect(escapeCharacter(cp(0x10000))).toBe('\\u{10000}');
+    // At each boundary of the three forms: \xff is the last two-digit one, \uffff the last four-digit one.
+    expect([0xff, 0x100, 0xffff, 0x10000].map((code) => escapeCharacter(cp(code)))).toEqual(['\\xff', '\\u0100', '\\uffff', '\\u{10000}']);
   });
 
   it('escapes every unsafe character of a text, not only the first', () => {
