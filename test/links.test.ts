@@ -95,13 +95,14 @@ describe('linkFindings: every link flagops would go through is one `symlink` err
     expect(linkFindings(root, ENVS).map((f) => f.file)).toEqual(['dist/dev', 'dist/production/a.yaml']);
   });
 
-  it('the files of a dist/<env> are named in sorted order, whatever order the folder lists them in', () => {
-    // Created neither sorted nor in reverse: a folder lists in creation order, its reverse or hash order.
+  it('the files of a dist/<env> are named in the order of JavaScript strings, not of the bytes the folder is listed in', () => {
+    // Node lists a folder sorted by UTF-8 bytes: '\uff01' (EF BC 81) before '\u{1f600}' (F0 9F 98 80);
+    // as JavaScript strings (UTF-16) the emoji (D83D DE00) comes first.
     const root = project();
     rmSync(join(root, 'dist/dev/a.yaml'));
-    const names = ['m.yaml', 'c.yaml', 'x.yaml', 'a.yaml', 'q.yaml', 'f.yaml'];
+    const names = ['\uff01.yaml', '\u{1f600}.yaml', 'a.yaml'];
     for (const name of names) symlinkSync('/etc/passwd', join(root, 'dist/dev', name));
-    expect(linkFindings(root, ['dev']).map((f) => f.file)).toEqual([...names].sort().map((n) => `dist/dev/${n}`));
+    expect(linkFindings(root, ['dev']).map((f) => f.file)).toEqual(['dist/dev/a.yaml', 'dist/dev/\u{1f600}.yaml', 'dist/dev/\uff01.yaml']);
   });
 
   it('an environment without a dist/ folder is skipped, and the next one is still checked', () => {
