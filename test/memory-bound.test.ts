@@ -17,6 +17,14 @@ import { HOSTILE_INPUTS, type HostileInput } from './support/hostile-inputs.ts';
 
 const TEN_MB = 10 * 1024 * 1024;
 const BOUND_MIB = 500;
+/**
+ * The child's V8 heap is capped below the bound: its garbage collector then works to stay under the
+ * cap instead of growing the heap lazily while the machine has memory to spare, so the peak
+ * measures what is live, not when V8 chose to collect (uncapped, the same run peaked at 375 or at
+ * 530 MiB by turns). A command that needs more live memory than the cap dies out of memory, and
+ * its exit code fails the test.
+ */
+const HEAP_MIB = 384;
 /** The largest input still parsed: just under the estimate that refuses a file unread. */
 const PARSED = Math.floor(MAX_VALUES * 0.98);
 const PRELOAD = join(REPO_ROOT, 'test', 'support', 'max-rss.cjs');
@@ -33,7 +41,7 @@ interface Measured {
 /** Runs the real executable in `dir`; its peak memory comes from the process itself. The timeout is only a safety net. */
 function measured(dir: string, args: readonly string[]): Measured {
   const report = join(mkdtempSync(join(tmpdir(), 'flagops-rss-')), 'max-rss');
-  const r = spawnSync(process.execPath, ['-r', PRELOAD, BIN, ...args], {
+  const r = spawnSync(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, '-r', PRELOAD, BIN, ...args], {
     cwd: dir,
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
