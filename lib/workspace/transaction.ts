@@ -20,7 +20,7 @@
  * a symbolic link: every path's folders and the target are checked with lstat before any file
  * moves, and a link is refused ({@link LinkError}).
  */
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../../common/text/errors.ts';
 import { printable } from '../../common/text/printable.ts';
@@ -52,15 +52,17 @@ export class LinkError extends UsageError {
 }
 
 /**
- * Fault injection for the crash test: with `FLAGOPS_CRASH_AFTER=n`, the process kills itself with
- * SIGKILL after its n-th file-system step of a transaction. Never set outside tests.
+ * Fault injection for the crash tests: with `FLAGOPS_CRASH_AFTER=n`, the process kills itself with
+ * SIGKILL after the n-th file-system step of a transaction (each transaction counts its own steps).
+ * Never set outside tests. Returns the function each step calls.
  */
-let steps = 0;
-function step(): void {
-  const limit = process.env.FLAGOPS_CRASH_AFTER;
-  if (limit === undefined) return;
-  steps += 1;
-  if (steps >= Number(limit)) process.kill(process.pid, 'SIGKILL');
+function crashPoint(): () => void {
+  const limit = Number(process.env.FLAGOPS_CRASH_AFTER || Infinity);
+  let steps = 0;
+  return () => {
+    steps += 1;
+    if (steps >= limit) process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 /**
@@ -116,6 +118,7 @@ export function commitTransaction(root: string, txn: Transaction): void {
   for (const path of txn.writes.keys()) assertPlainPath(root, path);
   for (const path of txn.removes) assertPlainPath(root, path);
   assertPlainPath(root, JOURNAL_DIR, 'dir');
+  const step = crashPoint();
   const journal = join(root, JOURNAL_DIR);
   mkdirSync(journal, { recursive: true });
   const dir = join(journal, `txn-${process.pid}-${Date.now()}`);
@@ -142,22 +145,22 @@ export function commitTransaction(root: string, txn: Transaction): void {
     syncDir(dir);
     step();
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true });
     removeIfEmpty(journal);
     throw e;
   }
   renameSync(join(dir, 'plan.json'), join(dir, 'COMMITTED'));
   syncDir(dir);
   step();
-  complete(root, dir, plan);
+  complete(root, dir, plan, step);
 }
 
 /**
  * Applies a committed transaction folder (idempotent) and removes it. Every target is checked
  * before any file moves: a link anywhere on the way stops the whole write, not half of it.
  */
-function complete(root: string, dir: string, plan: Plan): void {
-  for (const w of plan.writes) if (existsSync(join(dir, w.staged))) assertPlainPath(root, w.path);
+function complete(root: string, dir: string, plan: Plan, step: () => void): void {
+  for (const w of plan.writes) assertPlainPath(root, w.path);
   for (const path of plan.removes) assertPlainPath(root, path);
   const touched = new Set<string>();
   for (const w of plan.writes) {
@@ -175,15 +178,16 @@ function complete(root: string, dir: string, plan: Plan): void {
     step();
   }
   for (const d of touched) syncDir(d);
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true });
   removeIfEmpty(join(root, JOURNAL_DIR));
 }
 
+/** Removes the folder `dir` if it is empty (rmdir refuses one that is not). */
 function removeIfEmpty(dir: string): void {
   try {
-    if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+    rmdirSync(dir);
   } catch {
-    // absent
+    // not empty, or absent
   }
 }
 
@@ -274,7 +278,10 @@ export function readJournal(root: string, mayName: MayName): JournalContents {
       const wrong = unlike(`${dir}/${entry}`, entry === 'files' ? 'dir' : 'file');
       if (wrong) return wrong;
     }
-    for (const file of entries.includes('files') ? (list(`${dir}/files`) ?? []) : []) {
+    const staged = entries.includes('files') ? list(`${dir}/files`) : [];
+    // A files/ it cannot list (no read permission) would keep its staged files from being checked.
+    if (!staged && kind(`${dir}/files`) !== 'absent') return refuse(`${shown(dir)}/files cannot be listed, so ${JOURNAL_DIR}/ is not a journal flagops can trust`);
+    for (const file of staged ?? []) {
       if (!/^\d+$/.test(file)) return foreign(`${dir}/files/${file}`);
       const wrong = unlike(`${dir}/files/${file}`, 'file');
       if (wrong) return wrong;
@@ -333,14 +340,14 @@ export function recoverTransactions(root: string, mayName: MayName): Recovery {
     const dir = join(root, JOURNAL_DIR, name);
     if (plan) {
       try {
-        complete(root, dir, plan);
+        complete(root, dir, plan, crashPoint());
       } catch (e) {
         if (e instanceof LinkError) throw new LinkError(e.path, `cannot complete the interrupted write in ${JOURNAL_DIR}/${name}: ${e.message}`);
         throw e;
       }
       completed.push(...plan.writes.map((w) => w.path), ...plan.removes);
     } else {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true });
       discarded++;
     }
   }
