@@ -41,7 +41,7 @@ export const GUARDED: Readonly<Record<string, readonly string[]>> = {
   'policies/identity-rules.ts': ['test/pull-request-identities.test.ts', 'test/judged-by-main.test.ts'],
   'policies/manifest-policies.ts': ['test/manifest-schemas.test.ts', 'test/labels.test.ts', 'test/monitoring-policies.test.ts', 'test/flag-shards.test.ts', 'test/check.test.ts'],
   'lib/edits/edits.ts': ['test/edit.test.ts', 'test/similar-flag-name.test.ts', 'test/flag-propagation.test.ts'],
-  'lib/edits/kill-switch.ts': ['test/kill-switch.test.ts'],
+  'lib/edits/kill-switch.ts': ['test/kill-switch-patch.test.ts'],
   'lib/workspace/transaction.ts': ['test/transaction.test.ts', 'test/journal.test.ts'],
   'lib/workspace/links.ts': ['test/links.test.ts'],
   'common/text/redact.ts': ['test/redact.test.ts'],

@@ -82,8 +82,9 @@ export function patchFlagConfigMap(root: string, environment: string, name: stri
   }
 
   // A sharded flag set: every shard of one count, each holding exactly the flags that hash to it.
+  // (As many shard files as the count, all of that count, are shards 0 to count - 1: each index has one file name.)
   const count = shards[0]!.shard.count;
-  if (shards.length !== count || shards.some((s, i) => s.shard.count !== count || s.shard.index !== i)) {
+  if (shards.length !== count || shards.some((s) => s.shard.count !== count)) {
     throw new UsageError(`the flag shards in ${DIST}/${environment}/ are not one complete set (${shards.map((s) => s.shard.name).join(', ')}); ${fix}`);
   }
   const all: FeatureFlag[] = [];
