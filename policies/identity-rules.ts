@@ -28,14 +28,15 @@ import { describeScope } from './judged-by-base.ts';
  */
 export function checkPullRequestIdentities(base: ProjectModel, current: ProjectModel, pr: PullRequestFacts, scopes: ReadonlyMap<string, ApprovalScope>): Finding[] {
   const findings: Finding[] = [...pr.findings];
-  const emailsOf = (login: string | undefined): readonly string[] => (login ? (pr.identities.get(login.toLowerCase()) ?? []) : []);
   const linked = (login: string | undefined): login is string => login !== undefined && login.toLowerCase() !== 'web-flow';
-  const authorEmails = new Set(
-    pr.authors.flatMap((a) => [
-      ...(linked(a.login) ? [...emailsOf(a.login), ...(a.email ? [a.email.toLowerCase()] : [])] : []),
-      ...(linked(a.committerLogin) ? [...emailsOf(a.committerLogin), ...(a.committerEmail ? [a.committerEmail.toLowerCase()] : [])] : []),
-    ]),
-  );
+  /** Whether the base's identities file maps `login` to `email` (lower case). */
+  const maps = (login: string, email: string): boolean => pr.identities.get(login.toLowerCase())?.includes(email) === true;
+  // The people GitHub saw: each commit's author and committer it linked to an account.
+  const accounts = pr.authors
+    .flatMap((a) => [{ login: a.login, email: a.email }, { login: a.committerLogin, email: a.committerEmail }])
+    .filter((account): account is Account => linked(account.login));
+  /** GitHub links a commit to an account by an e-mail of that account: the one written in the commit, or one the identities map. */
+  const proves = (account: Account, email: string): boolean => account.email?.toLowerCase() === email || maps(account.login, email);
   const unlinked = pr.authors.filter((a) => !linked(a.login) && a.email).map((a) => a.email!);
   const authors = describe(pr.authors.filter((a) => linked(a.login)).map((a) => `@${a.login}`));
   const unproven = unlinked.length > 0 ? `; commits GitHub linked to no account prove nothing (${describe(unlinked)})` : '';
@@ -44,7 +45,8 @@ export function checkPullRequestIdentities(base: ProjectModel, current: ProjectM
     const env = current.environments.find((e) => e.settings.name === change.environment);
     const after = change.after;
     if (!env?.source || !after || !env.settings.requireApproval) continue;
-    if (!authorEmails.has(after.changed_by.toLowerCase())) {
+    const changedBy = after.changed_by.toLowerCase();
+    if (!accounts.some((account) => proves(account, changedBy))) {
       findings.push(
         error(
           env.source.locate(['flags', change.flag, 'changed_by']),
@@ -56,7 +58,7 @@ export function checkPullRequestIdentities(base: ProjectModel, current: ProjectM
     }
     if (after.approved_by === undefined) continue;
     const approvedBy = after.approved_by.toLowerCase();
-    const candidates = pr.approvals.filter((a) => emailsOf(a.login).includes(approvedBy));
+    const candidates = pr.approvals.filter((a) => maps(a.login, approvedBy));
     const key = entryScopeKey(change.environment, change.flag);
     const covering = candidates.filter((a) => {
       const scope = scopes.get(a.login.toLowerCase());
@@ -86,6 +88,12 @@ export function checkPullRequestIdentities(base: ProjectModel, current: ProjectM
     );
   }
   return findings;
+}
+
+/** A commit's author or committer, by the login GitHub linked it to and the e-mail written in the commit. */
+interface Account {
+  readonly login: string;
+  readonly email: string | undefined;
 }
 
 const describe = (names: readonly string[]): string => {

@@ -94,7 +94,7 @@ function checkEnvironment(model: ProjectModel, env: EnvironmentModel, { now }: S
     if (declared.has(name)) continue;
     if (!findings.wants(env.file, 'unknown-flag', 'error')) findings.count(env.file, 'unknown-flag', 'error', 1);
     else {
-      const hint = missing.length > 0 && missing.length <= MAX_HINT_CANDIDATES && hints++ < MAX_HINTS ? didYouMean(name, missing) : '';
+      const hint = missing.length <= MAX_HINT_CANDIDATES && hints++ < MAX_HINTS ? didYouMean(name, missing) : '';
       findings.push(error(at.locate(['flags', name], 'key'), 'unknown-flag', `flag '${name}' is not declared in environments/catalog.yaml${hint}`));
     }
   }
@@ -140,19 +140,17 @@ export function checkInvariants(
   const here = env.source ?? fileLocator(env.file);
   const level = exposure(state);
   if (level === 0) return findings;
+  // The first environment promotes from none, and no environment is named undefined.
   const from = env.settings.promotesFrom;
-  if (from) {
-    const upstream = model.environments.find((e) => e.settings.name === from);
-    const upstreamState = upstream?.states[name];
-    if (upstream && upstreamState && exposure(upstreamState) < 100) {
-      findings.push(
-        make(
-          here.locate(['flags', name, 'rollout']),
-          'promotion-order',
-          `flag '${name}' is on ${level}% in ${env.settings.name} while ${from} has it ${describeExposure(upstreamState)}; it must be on 100% in ${from} first`,
-        ),
-      );
-    }
+  const upstreamState = model.environments.find((e) => e.settings.name === from)?.states[name];
+  if (upstreamState && exposure(upstreamState) < 100) {
+    findings.push(
+      make(
+        here.locate(['flags', name, 'rollout']),
+        'promotion-order',
+        `flag '${name}' is on ${level}% in ${env.settings.name} while ${from} has it ${describeExposure(upstreamState)}; it must be on 100% in ${from} first`,
+      ),
+    );
   }
   for (const req of model.catalog.flags[name]?.requires ?? []) {
     const reqState = env.states[req];
