@@ -36,7 +36,7 @@ export const MUTATION_TESTS = 'FLAGOPS_MUTATION_TESTS';
  * sees coverage and activates mutants in the test's own process only.
  */
 export const GUARDED: Readonly<Record<string, readonly string[]>> = {
-  'policies/change-rules.ts': ['test/change-rules.test.ts', 'test/judged-by-main.test.ts'],
+  'policies/change-rules.ts': ['test/change-rules-model.test.ts', 'test/change-rules.test.ts', 'test/judged-by-main.test.ts'],
   'policies/state-rules.ts': ['test/state-rules.test.ts', 'test/flag-rules.test.ts'],
   'policies/identity-rules.ts': ['test/identity-rules.test.ts', 'test/pull-request-identities.test.ts'],
   'policies/manifest-policies.ts': ['test/manifest-policies.test.ts', 'test/manifest-schemas.test.ts', 'test/labels.test.ts'],
