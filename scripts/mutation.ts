@@ -47,8 +47,8 @@ export const GUARDED: Readonly<Record<string, readonly string[]>> = {
   'common/text/redact.ts': ['test/redact.test.ts'],
   'common/text/printable.ts': ['test/printable.test.ts'],
   'lib/review/review.ts': ['test/lane.test.ts', 'test/diff.test.ts'],
-  'lib/review/base.ts': ['test/refs.test.ts', 'test/judged-by-main.test.ts', 'test/workflow.test.ts'],
-  'lib/review/base-project.ts': ['test/refs.test.ts', 'test/judged-by-main.test.ts'],
+  'lib/review/base.ts': ['test/base.test.ts'],
+  'lib/review/base-project.ts': ['test/base-project.test.ts', 'test/judged-by-main.test.ts'],
   'lib/review/audit.ts': ['test/audit.test.ts', 'test/review-gate.test.ts'],
 };
 

@@ -1,60 +1,18 @@
 /**
  * Credentials never reach output, in any encoding a server can echo them in: raw, JSON-escaped (as
- * JSON.stringify writes it, and with `\uXXXX` escapes), URL-encoded (encodeURIComponent and the
- * `+`-for-space form), HTML entities, base64 of `user:password` and of the password alone (and
- * base64url), and never in part after a long answer is cut short. The Redactor on its own first,
- * then a hostile HTTP server on 127.0.0.1 against the real executable.
+ * JSON.stringify writes it, with `\/`, and with `\uXXXX` escapes), URL-encoded (encodeURIComponent
+ * and the `+`-for-space form), HTML entities, as flagops prints control characters (`\x1b`), base64
+ * of `user:password` and of the password alone (and base64url), and never in part after a long
+ * answer is cut short. These tests call common/text/redact.ts in-process (the Redactor, runSecrets,
+ * redactUrl): they are what `npm run mutation` runs against it, so every table entry, every form and
+ * every edge has a test here. test/monitor-redaction.test.ts runs the real executable against a
+ * hostile server.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_EXCERPT } from '../lib/rollout/prometheus.ts';
-import { Redactor } from '../common/text/redact.ts';
-import { tempProject } from './helpers.ts';
-import { startFakePrometheus, type Answer, type FakePrometheus, type Received } from './support/fake-prometheus.ts';
-import { startFlagops } from './support/process.ts';
-
-const USER = 'oncall';
-/** Every character class an encoding treats differently: quote, backslash, slash, space, plus, ampersand, angle bracket, percent, non-ASCII. */
-const PASSWORD = 'Zq"7\\é Kx+/&<%9pW';
-/** A password that URL-encoding changes at every kind of character: '@', '/', a two-byte UTF-8 letter, '+', a space and '%'. */
-const URL_PASSWORD = 'p@ss/wörd+1 %';
-
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const b64url = (s: string): string => Buffer.from(s).toString('base64url');
-const jsonInner = (s: string): string => JSON.stringify(s).slice(1, -1);
-/** JSON with every character but letters and digits as `\uXXXX` (Go escapes `<>&`, Python's ensure_ascii non-ASCII). */
-const jsonUnicode = (s: string): string => [...s].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)).join('');
-const html = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-/** Every form of the password a server could send back. */
-const FORMS: Readonly<Record<string, (password: string, user: string) => string>> = {
-  raw: (p) => p,
-  'JSON-escaped (JSON.stringify)': jsonInner,
-  'JSON-escaped twice (JSON inside a JSON string)': (p) => jsonInner(jsonInner(p)),
-  'JSON with \\uXXXX escapes': jsonUnicode,
-  'JSON with upper-case \\uXXXX escapes': (p) => jsonUnicode(p).replace(/\\u([0-9a-f]{4})/g, (_, h: string) => `\\u${h.toUpperCase()}`),
-  'URL-encoded (encodeURIComponent)': encodeURIComponent,
-  'URL-encoded with lower-case hex': (p) => encodeURIComponent(p).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
-  'URL-encoded twice (%25XX: a proxy encoding a query already encoded)': (p) => encodeURIComponent(encodeURIComponent(p)),
-  'URL-encoded in part (encodeURI keeps @, / and +)': encodeURI,
-  'form-encoded (+ for a space)': (p) => new URLSearchParams({ p }).toString().slice(2),
-  'HTML entities': html,
-  'base64 of user:password': (p, u) => b64(`${u}:${p}`),
-  'base64 of user:password without padding': (p, u) => b64(`${u}:${p}`).replace(/=+$/, ''),
-  'base64url of user:password': (p, u) => b64url(`${u}:${p}`),
-  'base64 of the password alone': (p) => b64(p),
-  'base64url of the password alone': (p) => b64url(p),
-};
-
-/** Every encoded form of the password, and every 5-character piece of the password and of its JSON form, found in `text`. */
-function leaks(text: string): string[] {
-  const found = Object.entries(FORMS).filter(([, form]) => text.includes(form(PASSWORD, USER))).map(([name]) => name);
-  for (const s of [PASSWORD, jsonInner(PASSWORD)]) {
-    for (let i = 0; i + 5 <= s.length; i++) if (text.includes(s.slice(i, i + 5))) found.push(`the piece ${JSON.stringify(s.slice(i, i + 5))}`);
-  }
-  return [...new Set(found)];
-}
+import { describe, expect, it } from 'vitest';
+import { printable } from '../common/text/printable.ts';
+import { Redactor, redactUrl, runSecrets } from '../common/text/redact.ts';
+import { PrometheusClient } from '../lib/rollout/prometheus.ts';
+import { b64, b64url, FORMS, jsonInner, PASSWORD, URL_PASSWORD, USER } from './support/secret-forms.ts';
 
 describe('Redactor', () => {
   it('replaces the URL-encoded form of a password', () => {
@@ -101,66 +59,156 @@ describe('Redactor', () => {
     const text = 'HTTP 400: {"status":"error"} 100% a+b c/d \\u0041 %41 &amp;';
     expect(r.redact(text)).toBe(text);
   });
-});
 
-let fake: FakePrometheus | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-
-/** The password a client sent in its basic-auth header, as a hostile server reads it. */
-function sentPassword(req: Received): { user: string; password: string } {
-  const decoded = Buffer.from((req.authorization ?? '').replace(/^Basic /, ''), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
-/** Runs the real executable's monitor against a server answering every query with `answer`, with basic auth from --user and --password-file. */
-async function monitorAgainst(answer: (req: Received) => Answer, report: string): Promise<{ code: number; output: string }> {
-  fake = await startFakePrometheus((_s, _n, req) => answer(req));
-  const dir = tempProject({ dist: false });
-  writeFileSync(join(dir, 'pw'), `${PASSWORD}\n`);
-  const r = await startFlagops(dir, [
-    'monitor', 'telehealth_appointments_enabled', '--env', 'production', '--prometheus', fake.url,
-    '--user', USER, '--password-file', 'pw', '--duration', '300ms', '--interval', '100ms', '--retry-for', '300ms', '--report', report,
-  ]).done;
-  return { code: r.code, output: `${r.stdout}\n${r.stderr}\n${readFileSync(join(dir, report), 'utf8')}` };
-}
-
-/** A proxy error that echoes a string. */
-const echoing = (text: string): Answer => ({ status: 400, body: JSON.stringify({ status: 'error', errorType: 'bad_data', error: text }) });
-
-describe('flagops monitor never prints a credential a hostile server echoes (real executable, server on 127.0.0.1)', () => {
-  for (const [i, [name, form]] of Object.entries(FORMS).entries()) {
-    it(`redacts the password echoed ${name}, in the terminal and the report`, async () => {
-      const report = i % 2 === 0 ? 'r.md' : 'r.json';
-      const r = await monitorAgainst((req) => {
-        const { user, password } = sentPassword(req);
-        return echoing(`authorization for ${user}: ${form(password, user)} (refused)`);
-      }, report);
-      expect(fake!.received[0]!.authorization).toBe(`Basic ${b64(`${USER}:${PASSWORD}`)}`);
-      expect(r.code, r.output).toBe(1);
-      expect(r.output).toContain('authorization for oncall: *** (refused)');
-      expect(leaks(r.output)).toEqual([]);
-    });
-  }
-
-  it('redacts a password the server echoes inside a JSON object (printed as JSON by flagops)', async () => {
-    // GIVEN a server whose error is an object holding the password: {"echoed":"Zq\"7\\..."}
-    const r = await monitorAgainst((req) => ({ status: 400, body: JSON.stringify({ status: 'error', errorType: 'bad_data', error: { echoed: sentPassword(req).password } }) }), 'r.json');
-    expect(r.code, r.output).toBe(1);
-    expect(r.output).toContain('{"echoed":"***"}');
-    expect(leaks(r.output)).toEqual([]);
+  it('keeps every text as it is when it knows no secret', () => {
+    const text = 'HTTP 400: {"status":"error"} 100% a+b c/d \\u0041 %41 &amp; Basic b25jYWxsOg==';
+    expect(new Redactor().redact(text)).toBe(text);
   });
 
-  for (const cut of [1, 5, 9, 16]) {
-    it(`redacts before cutting a long answer short: no piece of a password cut after ${cut} characters`, async () => {
-      // GIVEN an error longer than is shown (MAX_EXCERPT characters), the password starting `cut` characters before the cut
-      const r = await monitorAgainst((req) => echoing(`${'x'.repeat(MAX_EXCERPT - cut)}${sentPassword(req).password} and more`), 'r.md');
-      expect(r.code, r.output).toBe(1);
-      expect(r.output).toMatch(/xxx\*{1,3}/);
-      expect(leaks(r.output)).toEqual([]);
+  it('ignores an empty secret and an empty password: the base64 of the user name alone is no secret', () => {
+    const r = new Redactor().add('').add(undefined).addBasic(USER, '');
+    const text = `user ${USER}, header Basic ${b64(`${USER}:`)} or ${b64url(`${USER}:`)}`;
+    expect(r.redact(text)).toBe(text);
+  });
+
+  it('redacts a secret added after it has redacted a text', () => {
+    const r = new Redactor().add('first-s3cret');
+    expect(r.redact('first-s3cret second-s3cret')).toBe('*** second-s3cret');
+    r.add('second-s3cret');
+    expect(r.redact('first-s3cret second-s3cret')).toBe('*** ***');
+  });
+
+  it('two occurrences side by side are two ***', () => {
+    expect(new Redactor().add('s3cret').redact('[s3crets3cret]')).toBe('[******]');
+  });
+
+  it("JSON's two-character escapes: each stands for its character, escaped once or twice (and `\\/` as PHP writes `/`)", () => {
+    for (const c of ['"', '\\', '\b', '\f', '\n', '\r', '\t']) {
+      const r = new Redactor().add(`pw${c}9`);
+      expect(r.redact(`[${jsonInner(`pw${c}9`)}]`), JSON.stringify(c)).toBe('[***]');
+      expect(r.redact(`[${jsonInner(jsonInner(`pw${c}9`))}]`), `${JSON.stringify(c)} escaped twice`).toBe('[***]');
+    }
+    expect(new Redactor().add('pw/9').redact('[pw\\/9] [pw\\\\\\/9]')).toBe('[***] [***]');
+  });
+
+  it("HTML's named entities, each for its character: &amp; &lt; &gt; &quot; &apos;", () => {
+    for (const [c, entity] of [['&', '&amp;'], ['<', '&lt;'], ['>', '&gt;'], ['"', '&quot;'], ["'", '&apos;']] as const) {
+      expect(new Redactor().add(`pw${c}9`).redact(`[pw${entity}9]`), entity).toBe('[***]');
+    }
+  });
+
+  it('HTML numeric character references, decimal or hexadecimal in either case, with leading zeros', () => {
+    const r = new Redactor().add("pw'é9");
+    for (const text of ['pw&#39;&#233;9', 'pw&#x27;&#xe9;9', 'pw&#X27;&#XE9;9', 'pw&#0039;&#x00E9;9']) expect(r.redact(`[${text}]`), text).toBe('[***]');
+  });
+
+  it('a + stands for a space (form encoding), and for no other character', () => {
+    expect(new Redactor().add('pass word').redact('[pass+word]')).toBe('[***]');
+    expect(new Redactor().add('passXword').redact('[pass+word]')).toBe('[pass+word]');
+  });
+
+  it('a secret as flagops prints its control and invisible characters (\\x1b, \\u202e, \\u{e0041}), hexadecimal in either case', () => {
+    const secret = 'pw\x1b[0m\u202e\u{e0041}9';
+    const r = new Redactor().add(secret);
+    expect(printable(secret)).toBe('pw\\x1b[0m\\u202e\\u{e0041}9');
+    expect(r.redact(`[${printable(secret)}]`)).toBe('[***]');
+    expect(r.redact('[pw\\x1B[0m\\u202E\\u{E0041}9]')).toBe('[***]');
+  });
+
+  it('a secret with characters outside the BMP (an emoji): raw, as a JSON surrogate pair, URL-encoded, as HTML references', () => {
+    const r = new Redactor().add('\u{1f600}pw\u{1f600}');
+    for (const form of ['\u{1f600}pw\u{1f600}', '\\ud83d\\ude00pw\\uD83D\\uDE00', '%F0%9F%98%80pw%f0%9f%98%80', '&#128512;pw&#x1F600;']) {
+      expect(r.redact(`[${form}]`), form).toBe('[***]');
+    }
+    // AND occurrences that overlap: after a match the search goes on one character (not one UTF-16 unit) further
+    expect(r.redact('[\u{1f600}pw\u{1f600}pw\u{1f600}]')).toBe('[***]');
+  });
+
+  it('the base64 forms of a secret whose base64 has + and / and two = of padding: padded, unpadded, base64url', () => {
+    // 'pw~ÿé' is cHd+w7/DqQ== in base64
+    const r = new Redactor().add('pw~ÿé');
+    for (const form of ['cHd+w7/DqQ==', 'cHd+w7/DqQ', 'cHd-w7_DqQ']) expect(r.redact(`[${form}]`), form).toBe('[***]');
+    // AND the Basic header of oncall:pw-ÿé~a, b25jYWxsOnB3LcO/w6l+YQ== in base64
+    const basic = new Redactor().addBasic(USER, 'pw-ÿé~a');
+    for (const form of ['b25jYWxsOnB3LcO/w6l+YQ==', 'b25jYWxsOnB3LcO/w6l+YQ', 'b25jYWxsOnB3LcO_w6l-YQ']) expect(basic.redact(`Basic ${form}!`), form).toBe('Basic ***!');
+  });
+
+  it('truncate: redacts the whole text, then cuts it to max characters, with ... only after a cut', () => {
+    const r = new Redactor().add('s3cret');
+    expect(r.truncate('abcdef', 6)).toBe('abcdef');
+    expect(r.truncate('abcdefg', 6)).toBe('abcdef...');
+    expect(r.truncate('id s3cret', 6)).toBe('id ***');
+    expect(r.truncate('id s3cret', 5)).toBe('id **...');
+  });
+});
+
+describe('Redactor.addUrlCredentials', () => {
+  const secretsOf = (text: string): string => new Redactor().addUrlCredentials(text).redact(`[hunter2] [${b64('oncall:hunter2')}]`);
+
+  it('takes the password of scheme://user:password@host, and the base64 of user:password', () => {
+    expect(secretsOf('--prometheus https://oncall:hunter2@prom.example:9090/')).toBe('[***] [***]');
+  });
+
+  it('takes user:password@host without a scheme: at the start of the text, or after a space, an = or a quote', () => {
+    for (const text of ['oncall:hunter2@prom', 'connect oncall:hunter2@prom', '--url=oncall:hunter2@prom', "url='oncall:hunter2@prom'", 'url="oncall:hunter2@prom"']) {
+      expect(secretsOf(text), text).toBe('[***] [***]');
+    }
+  });
+
+  it('takes a percent-encoded user and password as given and decoded', () => {
+    const r = new Redactor().addUrlCredentials('https://on%2Bcall:p%40ss%2Fw@prom');
+    expect(r.redact(`[p%40ss%2Fw] [p@ss/w] [${b64('p%40ss%2Fw')}] [${b64('on+call:p@ss/w')}]`)).toBe('[***] [***] [***] [***]');
+  });
+
+  it('takes a password that is not valid percent-encoding as it is', () => {
+    const r = new Redactor().addUrlCredentials('https://oncall:50%zz@prom');
+    expect(r.redact(`[50%zz] [${b64('oncall:50%zz')}]`)).toBe('[***] [***]');
+  });
+
+  it('finds no credentials where there is no user:password@', () => {
+    const text = 'https://prom.example:9090/api at 10:30, mail@example.com';
+    expect(new Redactor().addUrlCredentials(text).redact(text)).toBe(text);
+  });
+});
+
+describe('runSecrets: the secrets known before a command starts', () => {
+  it('the passwords of URLs on the command line and in FLAGOPS_PROMETHEUS_URL, and FLAGOPS_PROMETHEUS_PASSWORD and FLAGOPS_PROMETHEUS_TOKEN', () => {
+    const r = runSecrets(['monitor', 'f', '--prometheus', 'https://oncall:pw-argv@prom'], {
+      FLAGOPS_PROMETHEUS_URL: 'https://oncall:pw-url@prom',
+      FLAGOPS_PROMETHEUS_PASSWORD: 'pw-password',
+      FLAGOPS_PROMETHEUS_TOKEN: 'pw-token',
     });
-  }
+    expect(r.redact('pw-argv pw-url pw-password pw-token')).toBe('*** *** *** ***');
+  });
+
+  it('none when the command line and the environment hold none', () => {
+    const r = runSecrets(['check', '--base', 'main'], { PATH: '/usr/bin' });
+    expect(r.redact('check --base main /usr/bin')).toBe('check --base main /usr/bin');
+  });
+});
+
+describe('redactUrl: a URL for messages', () => {
+  it('replaces everything between the scheme and the last @ by ***', () => {
+    expect(redactUrl('https://oncall:hunter2@prom.example:9090/api')).toBe('https://***@prom.example:9090/api');
+    expect(redactUrl('HTTPS://oncall:hunter2@prom')).toBe('HTTPS://***@prom');
+    expect(redactUrl('git+ssh://git:hunter2@example.com/repo.git')).toBe('git+ssh://***@example.com/repo.git');
+    expect(redactUrl('//oncall:hunter2@prom')).toBe('//***@prom');
+    expect(redactUrl('oncall:hunter2@prom')).toBe('***@prom');
+    expect(redactUrl('https://on@call:p@ss@prom')).toBe('https://***@prom');
+  });
+
+  it('keeps a text without @ as it is', () => {
+    expect(redactUrl('https://prom.example:9090/api')).toBe('https://prom.example:9090/api');
+    expect(redactUrl('origin')).toBe('origin');
+  });
+
+  it('replaces a password holding a space, a line break or // whole', () => {
+    expect(redactUrl('htp://oncall:pass word@prom')).toBe('htp://***@prom');
+    expect(redactUrl('oncall:pass\nword@prom')).toBe('***@prom');
+    expect(redactUrl('oncall:pa//ss@prom')).toBe('***@prom');
+  });
+
+  it('a usage error about a mistyped --prometheus URL never shows its password', () => {
+    expect(() => new PrometheusClient({ url: 'htp://oncall:pass word@prom' })).toThrow("--prometheus must be an http(s) URL, got 'htp://***@prom'");
+  });
 });

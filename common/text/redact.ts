@@ -20,7 +20,7 @@ export const URL_ENV = ['FLAGOPS_PROMETHEUS_URL'] as const;
 
 export class Redactor {
   /** The secrets and their base64 forms, as given. */
-  private secrets: string[] = [];
+  private readonly secrets = new Set<string>();
   /** One pattern per secret, matching it in any encoding (built when first needed). */
   private patterns: RegExp[] | undefined;
 
@@ -57,24 +57,17 @@ export class Redactor {
    * becomes one `***`: a secret containing another, or two secrets overlapping, leave no piece.
    */
   redact(text: string): string {
-    if (this.secrets.length === 0) return text;
-    this.patterns ??= this.secrets.map((s) => new RegExp([...s].map(characterForms).join(''), 'gu'));
+    // A lookahead matches no text, so the search goes on at the next character (a code point: the
+    // `u` flag) and finds the occurrences that begin inside another; the secret is its group.
+    this.patterns ??= [...this.secrets].map((s) => new RegExp(`(?=(${[...s].map(characterForms).join('')}))`, 'gu'));
     const covered: [number, number][] = [];
-    for (const pattern of this.patterns) {
-      pattern.lastIndex = 0;
-      for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-        covered.push([m.index, m.index + m[0].length]);
-        pattern.lastIndex = m.index + 1;
-      }
-    }
-    if (covered.length === 0) return text;
+    for (const pattern of this.patterns) for (const m of text.matchAll(pattern)) covered.push([m.index, m.index + m[1]!.length]);
     covered.sort((a, b) => a[0] - b[0]);
     let out = '';
     let at = 0;
     for (const [start, end] of covered) {
-      if (end <= at) continue;
       if (start >= at) out += `${text.slice(at, start)}***`;
-      at = end;
+      at = Math.max(at, end);
     }
     return out + text.slice(at);
   }
@@ -89,8 +82,7 @@ export class Redactor {
   }
 
   private addForm(form: string): void {
-    if (!form || this.secrets.includes(form)) return;
-    this.secrets = [...this.secrets, form];
+    this.secrets.add(form);
     this.patterns = undefined;
   }
 }
@@ -106,34 +98,45 @@ export function runSecrets(argv: readonly string[], env: NodeJS.ProcessEnv): Red
 
 /** A URL for messages: everything between the scheme and the last `@` (the user and password) replaced by `***`. */
 export function redactUrl(url: string): string {
-  return url.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^\s]*@/is, '$1***@');
+  const at = url.lastIndexOf('@');
+  if (at === -1) return url;
+  const scheme = /^(?:[a-z][a-z0-9+.-]*:)?\/\//i.exec(url)?.[0] ?? '';
+  return `${scheme}***${url.slice(at)}`;
 }
 
 /** The base64 (with and without its padding) and base64url of `text`. */
 function base64Forms(text: string): string[] {
   const bytes = Buffer.from(text, 'utf8');
   const padded = bytes.toString('base64');
-  return [...new Set([padded, padded.replace(/=+$/, ''), bytes.toString('base64url')])];
+  return [padded, padded.replaceAll('=', ''), bytes.toString('base64url')];
 }
 
-/** JSON's two-character escapes: the character after the backslash. */
-const JSON_SHORT: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't' };
-/** HTML's named entities for the characters servers escape. */
-const HTML_NAMED: Readonly<Record<string, string>> = { '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": '(?:apos|#39)' };
+/**
+ * JSON's two-character escapes: the character after the backslash. (`\n`, `\r` and `\t` are also
+ * how flagops prints those characters, a form every character has: see {@link characterForms}.)
+ */
+const JSON_SHORT: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', '\b': 'b', '\f': 'f' };
+/** HTML's named entities for the characters servers escape (`&#39;` is a numeric reference, a form every character has). */
+const HTML_NAMED: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
 /** A regular expression source matching the one character `c` (a code point) in any of its encodings. */
 function characterForms(c: string): string {
   const code = c.codePointAt(0)!;
   // One or more backslashes: the escape may itself be escaped (JSON inside a JSON string).
   const slashes = '\\\\+';
-  const forms: string[] = [];
-  if (JSON_SHORT[c]) forms.push(slashes + literal(JSON_SHORT[c]!));
-  forms.push(utf16(c).map((unit) => `${slashes}u${hex(unit, 4)}`).join(''));
-  forms.push(slashes + literal(escapeCharacter(c)).replace(/[0-9a-f]/g, (d) => hexDigit(d)));
-  forms.push(utf8(c).map((byte) => `%(?:25)*${hex(byte, 2)}`).join(''));
+  const forms = [
+    utf16(c).map((unit) => `${slashes}u${hex(unit, 4)}`).join(''),
+    // As printed by printable (`\x1b`, `\u{e0041}`), its backslash one of the slashes.
+    slashes + literal(escapeCharacter(c).slice(1)).replace(/[0-9a-f]/g, hexDigit),
+    utf8(c).map((byte) => `%(?:25)*${hex(byte, 2)}`).join(''),
+    `&#0*${code};`,
+    `&#[xX]0*${hex(code, 1)};`,
+  ];
+  const short = JSON_SHORT[c];
+  if (short) forms.push(slashes + literal(short));
+  const entity = HTML_NAMED[c];
+  if (entity) forms.push(entity);
   if (c === ' ') forms.push('\\+');
-  forms.push(`&#0*${code};`, `&#[xX]0*${hex(code, 1)};`);
-  if (HTML_NAMED[c]) forms.push(`&${HTML_NAMED[c]};`);
   // The character itself last: the first alternative that matches wins, so at the end of a secret an
   // encoded form that begins with the character (`%25` for `%`, `&amp;` for `&`, `\\` for `\`)
   // must be tried first, or its tail (`25`) would be left after the `***`.

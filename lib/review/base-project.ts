@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runInThisContext } from 'node:vm';
 import * as environmentModel from '../../model/environments.ts';
 import { resolveEnvironmentSettings, type EnvironmentConfig, type EnvironmentSettings } from '../../model/environments.ts';
@@ -72,7 +72,8 @@ function readWorking(root: string, path: string): Buffer | undefined {
  * working tree's settings, with a warning that says so.
  */
 export function baseProject(ws: WorkingSettings, commit: string, cache?: ParseCache): BaseProject {
-  const tree = [...listTree(ws.root, commit, 'environments')].filter(([path]) => SETTINGS_FILE.test(path)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // In path order, as git lists them.
+  const tree = [...listTree(ws.root, commit, 'environments')].filter(([path]) => SETTINGS_FILE.test(path));
   const sameAsWorking =
     tree.length === ws.settings.length &&
     tree.every(([path, sha]) => {
@@ -90,14 +91,10 @@ export function baseProject(ws: WorkingSettings, commit: string, cache?: ParseCa
       try {
         settings = promotionOrder([...settingsFiles].map(([path, text]) => evaluateSettings(SETTINGS_FILE.exec(path)![1]!, path, text)));
       } catch (e) {
+        // What the base's code threw, Error or not: its first line.
+        const why = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
         const at = { file: '', line: 0, col: 0 };
-        findings.push(
-          warning(
-            at,
-            'base-settings',
-            `the settings on the base (${shortSha(commit)}) cannot be read (${printable((e as Error).message.split('\n')[0] ?? '')}), so the change is judged with the working tree's settings`,
-          ),
-        );
+        findings.push(warning(at, 'base-settings', `the settings on the base (${shortSha(commit)}) cannot be read (${printable(why)}), so the change is judged with the working tree's settings`));
         settings = ws.settings;
       }
     }
@@ -123,8 +120,8 @@ export function evaluateSettings(name: string, path: string, text: string): Envi
     throw new Error(`${path} imports ${JSON.stringify(spec)}; an environment.ts may import only from ../settings.ts`);
   };
   const wrap = (require('node:module') as { wrap(code: string): string }).wrap;
-  const fn = runInThisContext(wrap(code), { filename: path }) as (...args: unknown[]) => void;
-  fn.call(module.exports, module.exports, load, module, path, '');
+  const fn = runInThisContext(wrap(code), path) as (...args: unknown[]) => void;
+  fn.call(module.exports, module.exports, load, module, path, dirname(path));
   const config = (module.exports.default ?? module.exports) as EnvironmentConfig;
   return resolveEnvironmentSettings(name, config);
 }
@@ -139,7 +136,7 @@ export function baseJudges(base: BaseProject): Judges {
     settings: base.settings,
     settingsFiles: base.settingsFiles,
     catalog: base.parsed.model.catalog,
-    identities: parseIdentities(text ?? '').identities,
+    identities: text === undefined ? new Map() : parseIdentities(text).identities,
     ...(text !== undefined ? { identitiesText: text } : {}),
   };
 }

@@ -67,7 +67,8 @@ export function shallowBoundary(root: string): Set<string> {
     return new Set(); // not a repository
   }
   if (!existsSync(path)) return new Set();
-  return new Set(readFileSync(path, 'utf8').split('\n').filter((l) => /^[0-9a-f]{40,64}$/.test(l)));
+  // One SHA a line, as git writes it.
+  return new Set(readFileSync(path, 'utf8').split('\n').filter((l) => l !== ''));
 }
 
 const UNSHALLOW = 'fetch the full history: `git fetch --unshallow origin` (GitHub Actions: actions/checkout with `fetch-depth: 0`)';
