@@ -195,17 +195,17 @@ describe('describeBase: the base as messages name it', () => {
   });
 });
 
-describe('underCi: CI=true or GITHUB_ACTIONS=true, where a missing base is an error', () => {
-  it('true, 1 or yes, in any case and with spaces around, in CI or GITHUB_ACTIONS', () => {
-    for (const value of ['true', 'TRUE', 'True', '1', 'yes', 'Yes', ' true ']) {
+describe('underCi: CI or GITHUB_ACTIONS set to anything but empty, false or 0, where a missing base is an error', () => {
+  it('true, 1, yes or a service\'s name, in any case and with spaces around, in CI or GITHUB_ACTIONS', () => {
+    for (const value of ['true', 'TRUE', 'True', '1', 'yes', 'Yes', ' true ', 'woodpecker', '10', 'no']) {
       expect(underCi({ CI: value }), `CI=${JSON.stringify(value)}`).toBe(true);
       expect(underCi({ GITHUB_ACTIONS: value }), `GITHUB_ACTIONS=${JSON.stringify(value)}`).toBe(true);
     }
   });
 
-  it('nothing else: unset, empty, false, 0, or a value that only begins or ends like one', () => {
+  it('nothing else: unset, empty, spaces, false or 0 in any case', () => {
     expect(underCi({})).toBe(false);
-    for (const value of ['', 'false', '0', 'no', 'truer', 'untrue', '10', '01', 'yes please']) {
+    for (const value of ['', '  ', 'false', 'FALSE', ' False ', '0', ' 0 ']) {
       expect(underCi({ CI: value, GITHUB_ACTIONS: value }), JSON.stringify(value)).toBe(false);
     }
   });

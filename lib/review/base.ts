@@ -47,11 +47,18 @@ export function describeBase(base: ChangeBase): string {
   return `${refLabel(base.ref)}${base.mergeBase ? ', merge base' : ''} ${shortSha(base.commit)}`;
 }
 
-/** Whether flagops runs under CI (`CI=true` or `GITHUB_ACTIONS=true`): a missing base is then an error. */
+/**
+ * Whether flagops runs under CI, where a missing base is an error: `CI` or `GITHUB_ACTIONS` set to
+ * anything but empty, `false` or `0` (CI services set `true`, `1`, `yes` or their own name). The
+ * suite's rule for "required here" is this one too (test/support/requirements.ts).
+ */
 export function underCi(env: NodeJS.ProcessEnv): boolean {
-  return isTrue(env.CI) || isTrue(env.GITHUB_ACTIONS);
+  return isSet(env.CI) || isSet(env.GITHUB_ACTIONS);
 }
-const isTrue = (v: string | undefined): boolean => v !== undefined && /^(true|1|yes)$/i.test(v.trim());
+const isSet = (v: string | undefined): boolean => {
+  const value = (v ?? '').trim().toLowerCase();
+  return value !== '' && value !== 'false' && value !== '0';
+};
 
 /** Whether the repository at `root` is a shallow clone. */
 export function isShallow(root: string): boolean {

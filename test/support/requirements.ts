@@ -16,14 +16,15 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { underCi as flagopsUnderCi } from '../../lib/review/base.ts';
 
 /**
- * Whether the tests run under CI, where every test must run: `CI` set to anything but an empty
- * value, `false` or `0` (in any case). `CI=true` (GitHub Actions), `CI=1` and `CI=yes` all count.
+ * Whether the tests run under CI, where every test must run: flagops's own rule (lib/review/base.ts),
+ * `CI` (or `GITHUB_ACTIONS`) set to anything but an empty value, `false` or `0` (in any case).
+ * `CI=true` (GitHub Actions), `CI=1` and `CI=yes` all count.
  */
 export function underCi(env: NodeJS.ProcessEnv = process.env): boolean {
-  const value = (env.CI ?? '').trim().toLowerCase();
-  return value !== '' && value !== 'false' && value !== '0';
+  return flagopsUnderCi(env);
 }
 
 export interface Need {
