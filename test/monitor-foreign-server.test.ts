@@ -90,9 +90,12 @@ describe('flagops monitor against a server that is not Prometheus', () => {
 
   it('retries a 503 and shows one line of its body in each retry', async () => {
     const url = await serve(503, 'text/html', () => PAGE.replace('400 Bad Request', '503 Service Unavailable'));
-    const r = await monitorIn(tempProject({ dist: false }), url);
+    // a run of an hour: the first retry (in 250ms, within --retry-for 300ms) never meets the run's end,
+    // however long the first answer takes on a loaded machine; the second (in 500ms) is past --retry-for
+    const r = await monitorIn(tempProject({ dist: false }), url, '--duration', '1h');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Prometheus: HTTP 503: "503 Service Unavailable"; retry 1 in 250ms');
     expect(r.stderr).not.toContain('could not be understood');
+    expect(r.stderr).toMatch(/gave up after 2 attempts over [\d.]+s\)/);
   });
 });
