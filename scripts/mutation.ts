@@ -46,7 +46,7 @@ export const GUARDED: Readonly<Record<string, readonly string[]>> = {
   'lib/workspace/links.ts': ['test/links.test.ts'],
   'common/text/redact.ts': ['test/redact.test.ts'],
   'common/text/printable.ts': ['test/printable.test.ts'],
-  'lib/review/review.ts': ['test/lane.test.ts', 'test/diff.test.ts'],
+  'lib/review/review.ts': ['test/lane.test.ts', 'test/review.test.ts'],
   'lib/review/base.ts': ['test/refs.test.ts', 'test/judged-by-main.test.ts', 'test/workflow.test.ts'],
   'lib/review/base-project.ts': ['test/refs.test.ts', 'test/judged-by-main.test.ts'],
   'lib/review/audit.ts': ['test/audit.test.ts', 'test/review-gate.test.ts'],
