@@ -49,7 +49,7 @@ export const GUARDED: Readonly<Record<string, readonly string[]>> = {
   'lib/review/review.ts': ['test/lane.test.ts', 'test/review.test.ts'],
   'lib/review/base.ts': ['test/refs.test.ts', 'test/judged-by-main.test.ts', 'test/workflow.test.ts'],
   'lib/review/base-project.ts': ['test/refs.test.ts', 'test/judged-by-main.test.ts'],
-  'lib/review/audit.ts': ['test/audit.test.ts', 'test/review-gate.test.ts'],
+  'lib/review/audit.ts': ['test/audit-trail.test.ts', 'test/audit.test.ts'],
 };
 
 /** Where a module's results are kept between runs: `common/text/redact.ts` → `.../common.text.redact.json`. */
