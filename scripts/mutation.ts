@@ -46,10 +46,10 @@ export const GUARDED: Readonly<Record<string, readonly string[]>> = {
   'lib/workspace/links.ts': ['test/links.test.ts'],
   'common/text/redact.ts': ['test/redact.test.ts'],
   'common/text/printable.ts': ['test/printable.test.ts'],
-  'lib/review/review.ts': ['test/lane.test.ts', 'test/diff.test.ts'],
+  'lib/review/review.ts': ['test/lane.test.ts', 'test/review.test.ts'],
   'lib/review/base.ts': ['test/base.test.ts'],
   'lib/review/base-project.ts': ['test/base-project.test.ts', 'test/judged-by-main.test.ts'],
-  'lib/review/audit.ts': ['test/audit.test.ts', 'test/review-gate.test.ts'],
+  'lib/review/audit.ts': ['test/audit-trail.test.ts', 'test/audit.test.ts'],
 };
 
 /** Where a module's results are kept between runs: `common/text/redact.ts` → `.../common.text.redact.json`. */

@@ -63,7 +63,7 @@ describe('flagops audit', () => {
     const r = await flagops(dir, 'audit', '--env', 'production', '--since', '2026-11-22', '--json');
     // THEN the rollout, the kill switch, the added and the removed flag, field by field and in order
     expect(r.code).toBe(0);
-    expect(jsonLines(r.stdout)).toEqual([
+    const expected = [
       {
         timestamp: '2026-11-23T10:00:00Z',
         event_type: 'feature_flag_rollout_changed',
@@ -136,7 +136,10 @@ describe('flagops audit', () => {
         commit_date: '2026-11-23T13:00:00Z',
         commits: [{ commit: sha.removed, author: 'Ops Bot <ops@pms.example.com>', date: '2026-11-23T13:00:00Z', subject: 'Remove maintenance_mode_enabled, replaced by the runbook (TICKET-13040)' }],
       },
-    ]);
+    ];
+    expect(jsonLines(r.stdout)).toEqual(expected);
+    // AND each line is exactly that entry, its keys in the compliance format's order
+    expect(r.stdout).toBe(expected.map((e) => JSON.stringify(e)).join('\n'));
   });
 
   it('starts each flag with an added entry from the commit that imported the file', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reviewObjects } from '../lib/review/review.ts';
-import { flagops, git, read, replaceIn, tempProject } from './helpers.ts';
+import { flagops, git, read, replaceIn, tempProject, write } from './helpers.ts';
 import { commitAll } from './flag-history.ts';
 
 const audit = ['--by', 'sam.lee@pms.example.com'];
@@ -165,6 +165,23 @@ describe('flagops diff', () => {
     expect(out.drift).toEqual([{ file: CONFIGMAP, line, col: 1, severity: 'error', rule: 'drift', message: `${CONFIGMAP} differs from a fresh synth; run \`npx flagops synth\` and commit dist/` }]);
     // AND --exit-code counts drift as a change
     expect((await flagops(dir, 'diff', '--exit-code')).code).toBe(1);
+  });
+
+  it('never shows a Secret in dist/, nor a file there that is not YAML (it could be one), in any format', async () => {
+    // GIVEN flag files with an error (so objects are compared with dist/ on disk) and, in dist/, a
+    // Secret written by hand and one that is not YAML
+    const dir = tempProject({ git: true });
+    replaceIn(dir, 'environments/production/flags.yaml', '    rollout: 25                   # percent of users, integer 0..100', '    rollout: 30');
+    write(dir, 'dist/production/secret-db.yaml', 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n');
+    write(dir, 'dist/production/secret-broken.yaml', 'apiVersion: v1\nkind: Secret\nstringData:\n  password: correct-horse\n  bad: [\n');
+    // WHEN diff shows the change THEN both are listed, their content never
+    const text = await flagops(dir, 'diff');
+    expect(text.stdout).toContain('  added dist/production/secret-broken.yaml (unparsable YAML)\n    (content not shown: a Secret, or not YAML)\n');
+    expect(text.stdout).toContain('  added dist/production/secret-db.yaml (Secret db)\n    (content not shown: a Secret, or not YAML)');
+    const md = await flagops(dir, 'diff', '--format', 'markdown');
+    expect(md.stdout).toContain('<summary>added <code>dist/production/secret-broken.yaml</code> (<code>unparsable YAML</code>)</summary>\n\nContent not shown: a Secret, or not YAML.\n</details>');
+    const json = await flagops(dir, 'diff', '--format', 'json');
+    for (const out of [text.stdout, md.stdout, json.stdout]) expect(out).not.toMatch(/hunter2|correct-horse/);
   });
 
   it('exits 1 with --exit-code when something changes', async () => {

@@ -40,36 +40,66 @@ describe('classifyLane: what counts as lowering only', () => {
     expect(lane.reasons).toEqual(['production: e_prescribing_enabled raises exposure (on 25% -> on 50%)']);
   });
 
-  it('keeps added, removed and updated-without-lowering flags in the full lane', () => {
-    for (const [kind, words] of [['added', 'is added'], ['removed', 'is removed'], ['updated', 'changes without lowering exposure']] as const) {
-      const lane = classifyLane([change('dev', kind)], filesOf('dev'), ENVS);
-      expect(lane.fast, kind).toBe(false);
-      expect(lane.reasons[0], kind).toContain(`dev: telehealth_appointments_enabled ${words}`);
+  it('keeps added, removed and updated-without-lowering flags in the full lane, each with its reason', () => {
+    for (const [kind, before, after, words] of [
+      ['added', 'absent', 'on 25%', 'is added'],
+      ['removed', 'on 25%', 'absent', 'is removed'],
+      ['updated', 'on 25%', 'on 25%', 'changes without lowering exposure'],
+    ] as const) {
+      expect(classifyLane([change('dev', kind)], filesOf('dev'), ENVS), kind).toEqual({
+        fast: false,
+        environments: ['dev'],
+        reasons: [`dev: telehealth_appointments_enabled ${words} (${before} -> ${after})`],
+      });
     }
+  });
+
+  it('names every flag that does not lower exposure, in the order given, next to the kill switches', () => {
+    const flags = [change('staging', 'raised', 'e_prescribing_enabled'), change('production', 'kill-switch'), change('production', 'updated', 'online_bill_pay_enabled')];
+    expect(classifyLane(flags, filesOf('staging', 'production'), ENVS)).toEqual({
+      fast: false,
+      environments: ['staging', 'production'],
+      reasons: ['staging: e_prescribing_enabled raises exposure (on 25% -> on 50%)', 'production: online_bill_pay_enabled changes without lowering exposure (on 25% -> on 25%)'],
+    });
   });
 
   it('keeps a change with no flag change in the full lane', () => {
     expect(classifyLane([], [], ENVS)).toEqual({ fast: false, environments: [], reasons: ['no flag changes state'] });
   });
 
+  it('keeps a flag file changed without a state change in the full lane, naming the file (no environment has a lowered flag)', () => {
+    expect(classifyLane([], ['environments/production/flags.yaml'], ENVS)).toEqual({
+      fast: false,
+      environments: [],
+      reasons: ['no flag changes state', 'changes environments/production/flags.yaml, which is not a flag file or flag ConfigMap of an environment with a lowered flag'],
+    });
+  });
+
   it('keeps a kill switch that also changes code, policies, the catalog, the workflow or another object in the full lane', () => {
     for (const file of ['lib/edits/edits.ts', 'policies/change-rules.ts', 'environments/catalog.yaml', '/.github/workflows/flagops.yml', 'dist/production/prometheusrule-pms-alerts.yaml', 'environments/production/environment.ts']) {
       const lane = classifyLane([change('production', 'kill-switch')], [...filesOf('production'), file], ENVS);
-      expect(lane.fast, file).toBe(false);
-      expect(lane.reasons, file).toEqual([`changes ${file}, which is not a flag file or flag ConfigMap of production`]);
+      expect(lane, file).toEqual({ fast: false, environments: ['production'], reasons: [`changes ${file}, which is not a flag file or flag ConfigMap of production`] });
     }
   });
 
   it("keeps a kill switch in production with another environment's files changed in the full lane", () => {
-    const lane = classifyLane([change('production', 'kill-switch')], [...filesOf('production'), 'dist/dev/configmap-feature-flags-config.yaml'], ENVS);
-    expect(lane.fast).toBe(false);
+    for (const file of filesOf('dev')) {
+      const lane = classifyLane([change('production', 'kill-switch')], [...filesOf('production'), file], ENVS);
+      expect(lane, file).toEqual({ fast: false, environments: ['production'], reasons: [`changes ${file}, which is not a flag file or flag ConfigMap of production`] });
+    }
   });
 
-  it('lists at most 20 reasons', () => {
-    const files = Array.from({ length: 50 }, (_, i) => `src/file-${i}.ts`);
-    const lane = classifyLane([change('production', 'kill-switch')], files, ENVS);
-    expect(lane.reasons).toHaveLength(20);
-    expect(lane.reasons.at(-1)).toBe('and 31 more');
+  it('names every environment with a lowered flag when a change to another file keeps kill switches in two of them in the full lane', () => {
+    const lane = classifyLane([change('staging', 'kill-switch'), change('production', 'lowered')], [...filesOf('staging', 'production'), 'environments/catalog.yaml'], ENVS);
+    expect(lane).toEqual({ fast: false, environments: ['staging', 'production'], reasons: ['changes environments/catalog.yaml, which is not a flag file or flag ConfigMap of staging, production'] });
+  });
+
+  it('lists at most 20 reasons: 19 of them, then how many more', () => {
+    const reasons = (n: number) => classifyLane([change('production', 'kill-switch')], Array.from({ length: n }, (_, i) => `src/file-${i}.ts`), ENVS).reasons;
+    const said = (i: number) => `changes src/file-${i}.ts, which is not a flag file or flag ConfigMap of production`;
+    expect(reasons(20)).toEqual(Array.from({ length: 20 }, (_, i) => said(i)));
+    expect(reasons(21)).toEqual([...Array.from({ length: 19 }, (_, i) => said(i)), 'and 2 more']);
+    expect(reasons(50)).toEqual([...Array.from({ length: 19 }, (_, i) => said(i)), 'and 31 more']);
   });
 });
 

@@ -123,7 +123,7 @@ function removalFacts(ws: Workspace, base: ProjectModel, current: ProjectModel, 
   if (on.length === 0 || !source.found) return { commits };
   const reads = new Map(on.map((flag) => [flag, [] as string[]]));
   for (const r of scanSources(ws.root, source.folders, on).references) reads.get(r.flag)?.push(`${r.file}:${r.line}`);
-  return { commits, reads, folders: source.folders.map((f) => f.shown) };
+  return { commits, code: { folders: source.folders.map((f) => f.shown), reads } };
 }
 
 interface Header {
@@ -238,7 +238,7 @@ function renderText(o: Output, review: Review, environments: readonly string[], 
     o.out('objects:');
     for (const obj of review.objects) {
       o.out(`  ${obj.change} ${printable(obj.path)} (${printable(obj.object)})`);
-      if (obj.hidden) o.out('    (Secret: content not shown)');
+      if (obj.hidden) o.out('    (content not shown: a Secret, or not YAML)');
       else for (const line of obj.patch!.split('\n')) o.out(`    ${printable(line)}`);
     }
   }
@@ -301,7 +301,7 @@ export function renderMarkdown(o: Output, review: Review, environments: readonly
 function objectDetails(obj: ObjectReview, tooLarge = false): string[] {
   // Raw HTML: markdown is not parsed there, so names go in <code> (GitHub links and mentions nothing inside it).
   const summary = `<summary>${obj.change} ${htmlCode(obj.path)} (${htmlCode(obj.object)})</summary>`;
-  if (obj.hidden) return ['<details>', summary, '', 'Secret: content not shown.', '</details>', ''];
+  if (obj.hidden) return ['<details>', summary, '', 'Content not shown: a Secret, or not YAML.', '</details>', ''];
   if (tooLarge) {
     const n = obj.patch!.split('\n').length;
     return ['<details>', summary, '', `Diff of ${n} lines left out to keep this under the size limit: see the job summary or run \`npx flagops diff\`.`, '</details>', ''];

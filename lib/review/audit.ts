@@ -129,15 +129,15 @@ const FORMAT = `--format=%x01%H${SEP}%P${SEP}%an${SEP}%ae${SEP}%cI${SEP}%s`;
 export function auditTrail(root: string, environments: readonly string[], filter: AuditFilter = {}, ref = 'HEAD'): AuditTrail {
   const envs = filter.environment ? environments.filter((e) => e === filter.environment) : environments;
   const { changes, chain: logged } = readHistories(root, envs, ref);
-  if (changes.length === 0) return { entries: [], warnings: [] };
-  // Newest first: the order of the one git log when every file came from it, else main's whole chain.
-  const chain = logged ?? git(root, ['rev-list', '--first-parent', ref]).split('\n').filter(Boolean);
+  // Newest first: the order of the one git log when every file came from it, else main's whole chain
+  // (its last line is empty, and no change is ranked by it).
+  const chain = logged ?? git(root, ['rev-list', '--first-parent', ref]).split('\n');
   const rank = new Map(chain.map((sha, i) => [sha, chain.length - i]));
-  const envIndex = new Map(envs.map((e, i) => [e, i]));
-  changes.sort((a, b) => (rank.get(a.commit.sha) ?? 0) - (rank.get(b.commit.sha) ?? 0) || envIndex.get(a.environment)! - envIndex.get(b.environment)!);
+  // Oldest first; a stable sort, so the changes of one commit stay in the order of `envs`, as read.
+  changes.sort((a, b) => (rank.get(a.commit.sha) ?? 0) - (rank.get(b.commit.sha) ?? 0));
   const details = branchCommits(root, ref, changes);
 
-  const blobs = readBlobs(root, changes.flatMap((c) => [c.oldBlob, c.newBlob].filter((b): b is string => b !== undefined)));
+  const blobs = readBlobs(root, changes.flatMap((c) => [c.oldBlob, c.newBlob].filter((b) => b !== undefined)));
   const parsed = new Map<string, Flags | undefined>();
   const entryBlocks = new Map<string, RawState | undefined>();
   const flagsOf = (sha: string | undefined): Flags | undefined => {
@@ -157,8 +157,9 @@ export function auditTrail(root: string, environments: readonly string[], filter
       warnings.push(`${shortSha(change.commit.sha)}: ${change.path} is not a readable flag file; skipped`);
       continue;
     }
-    if (boundary.has(change.commit.sha) && change.commit.parents.length === 0) {
-      // The shallow history starts here: this is the state at the cut, not a list of additions.
+    if (boundary.has(change.commit.sha)) {
+      // The shallow history starts here (git shows the commit without parents): this is the state at
+      // the cut, not a list of additions.
       cut ??= { commit: change.commit.sha, date: change.commit.date, environments: [] };
       cut.environments.push(change.environment);
       lastGood.set(change.environment, after);
@@ -166,7 +167,7 @@ export function auditTrail(root: string, environments: readonly string[], filter
     }
     const before = flagsOf(change.oldBlob) ?? lastGood.get(change.environment) ?? new Map<string, RawState>();
     lastGood.set(change.environment, after);
-    entries.push(...entriesOf(change, before, after, details.get(`${change.commit.sha}|${change.environment}`) ?? [detailOf(change.commit)]));
+    entries.push(...entriesOf(change, before, after, details.get(`${change.commit.sha}|${change.environment}`) ?? [change.commit]));
   }
   const since = filter.since?.getTime();
   return {
@@ -200,8 +201,10 @@ function readHistories(root: string, environments: readonly string[], ref: strin
   let followed = false;
   const changes = environments.flatMap((env) => {
     const own = all.filter((c) => c.environment === env);
+    // The oldest change of a file always adds it; in a commit with parents, it was renamed, moved
+    // into this folder, or is new since.
     const first = own[own.length - 1];
-    const appeared = first !== undefined && first.oldBlob === undefined && first.commit.parents.length > 0;
+    const appeared = first !== undefined && first.commit.parents.length > 0;
     if (!appeared) return own;
     followed = true;
     return logChanges(root, ref, ['--follow'], [statesFile(env)], () => env);
@@ -251,23 +254,24 @@ const detailOf = (c: Commit): AuditCommit => ({ commit: c.sha, author: `${c.auth
 /**
  * For each landed merge (`<merge sha>|<environment>`), the commits it brought to main that touched
  * that environment's flag file, oldest first. A commit belongs to the first first-parent commit
- * that reaches it; walking the first-parent chain from the oldest, each merge claims what its other
- * parents reach and nothing claimed before, so every commit is visited once.
+ * that reaches it; walking the first-parent chain from the oldest, each commit claims what its
+ * parents reach and nothing claimed before (its first parent, the commit before it on the chain,
+ * is claimed already), so every commit is visited once.
  */
-function branchCommits(root: string, ref: string, changes: readonly FileChange[]): Map<string, AuditCommit[]> {
-  const result = new Map<string, AuditCommit[]>();
+function branchCommits(root: string, ref: string, changes: readonly FileChange[]): Map<string, Commit[]> {
+  const result = new Map<string, Commit[]>();
   const merges = new Set(changes.filter((c) => c.commit.parents.length > 1).map((c) => c.commit.sha));
   if (merges.size === 0) return result;
   // Every name each environment's file had (a rename's raw line carries both), top-relative.
   const pathsOf = new Map<string, Set<string>>();
-  for (const c of changes) pathsOf.set(c.environment, new Set([...(pathsOf.get(c.environment) ?? []), ...c.names]));
+  for (const c of changes) pathsOf.set(c.environment, new Set([...(pathsOf.get(c.environment) ?? new Set<string>()), ...c.names]));
   const allPaths = [...new Set(changes.flatMap((c) => c.names))];
   const touched = new Map<string, { commit: Commit; paths: string[] }>();
   const log = git(root, ['log', '--full-history', '--no-merges', '--name-only', '--no-color', FORMAT, ref, '--', ...allPaths.map((p) => `:(top)${p}`)]);
   for (const record of log.split('\x01').slice(1)) {
     const [header, ...names] = record.split('\n');
     const commit = parseCommit(header!);
-    touched.set(commit.sha, { commit, paths: names.filter(Boolean) });
+    touched.set(commit.sha, { commit, paths: names });
   }
   const parents = new Map<string, string[]>();
   for (const line of git(root, ['rev-list', '--parents', ref]).split('\n')) {
@@ -278,16 +282,18 @@ function branchCommits(root: string, ref: string, changes: readonly FileChange[]
   for (let c: string | undefined = git(root, ['rev-parse', '--verify', `${ref}^{commit}`]).trim(); c; c = parents.get(c)?.[0]) chain.push(c);
   const claimed = new Set<string>();
   const byMerge = new Map<string, string[]>();
+  // Every commit rev-list listed, with the parents it follows (none at a shallow cut).
+  const parentsOf = (sha: string): string[] => parents.get(sha)!;
   for (const c of chain.reverse()) {
     claimed.add(c);
     const collected: string[] = [];
-    const stack = [...(parents.get(c) ?? []).slice(1)];
+    const stack = [...parentsOf(c)];
     while (stack.length > 0) {
       const x = stack.pop()!;
       if (claimed.has(x)) continue;
       claimed.add(x);
-      if (merges.has(c) && touched.has(x)) collected.push(x);
-      stack.push(...(parents.get(x) ?? []));
+      if (touched.has(x)) collected.push(x);
+      stack.push(...parentsOf(x));
     }
     if (merges.has(c)) byMerge.set(c, collected);
   }
@@ -299,8 +305,7 @@ function branchCommits(root: string, ref: string, changes: readonly FileChange[]
       .map((sha) => touched.get(sha)!)
       .filter((t) => t.paths.some((p) => paths.has(p)))
       .map((t) => t.commit)
-      .sort((a, b) => a.date.localeCompare(b.date) || a.sha.localeCompare(b.sha))
-      .map(detailOf);
+      .sort((a, b) => a.date.localeCompare(b.date) || a.sha.localeCompare(b.sha));
     result.set(`${change.commit.sha}|${change.environment}`, commits);
   }
   return result;
@@ -316,21 +321,36 @@ export function parseFlags(text: string | undefined, blocks: Map<string, RawStat
   return parseByBlocks(text, blocks) ?? parseWhole(text);
 }
 
-function parseWhole(text: string): Flags | undefined {
+/** What {@link yamlOf} gives for text that is not YAML. */
+const NOT_YAML = Symbol();
+
+/** `text` as the YAML parser reads it, or {@link NOT_YAML}. */
+function yamlOf(text: string): unknown {
   try {
-    const doc = parse(text) as { flags?: unknown } | null;
-    const flags = doc?.flags;
-    if (flags === undefined || flags === null) return new Map();
-    if (typeof flags !== 'object' || Array.isArray(flags)) return undefined;
-    return new Map(Object.entries(flags as Record<string, unknown>).map(([k, v]) => [k, asState(v)]));
+    return parse(text);
   } catch {
-    return undefined;
+    return NOT_YAML;
   }
+}
+
+function parseWhole(text: string): Flags | undefined {
+  const doc = yamlOf(text);
+  if (doc === NOT_YAML) return undefined;
+  const flags = (doc as { flags?: unknown } | null)?.flags;
+  if (flags === undefined || flags === null) return new Map();
+  if (typeof flags !== 'object' || Array.isArray(flags)) return undefined;
+  return new Map(Object.entries(flags as Record<string, unknown>).map(([k, v]) => [k, asState(v)]));
+}
+
+/** One entry's block (`name:` alone on its first line, then its fields) read by the YAML parser; undefined when it is not YAML. */
+function parseEntry(block: string, name: string): RawState | undefined {
+  const doc = yamlOf(block);
+  return doc === NOT_YAML ? undefined : asState((doc as Record<string, unknown>)[name]);
 }
 
 const asState = (v: unknown): RawState => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}) as RawState;
 const FLAGS_KEY = /^flags:[ \t]*(#.*)?$/;
-const ENTRY_KEY = /^( +)([A-Za-z0-9_.-]+):[ \t]*(#.*)?$/;
+const ENTRY_KEY = /^ +([A-Za-z0-9_.-]+):[ \t]*(#.*)?$/;
 const UNUSUAL = /(^|[\s:,[{-])[&*!][^\s]|<<:|^(---|\.\.\.)|\t/m;
 
 /** The fast path: undefined when the file is not in the plain shape (the caller parses it whole). */
@@ -340,33 +360,21 @@ function parseByBlocks(text: string, blocks: Map<string, RawState | undefined>):
   const start = lines.findIndex((l) => FLAGS_KEY.test(l));
   if (start < 0) return undefined;
   const flags = new Map<string, RawState>();
-  let indent: string | undefined;
-  let name: string | undefined;
-  let block: string[] = [];
+  /** The entry being read: the indentation of its key, its name, its lines (the key's first). */
+  let entry: { indent: number; name: string; lines: string[] } | undefined;
   const flush = (): boolean => {
-    if (name === undefined) return true;
-    const key = block.join('\n');
-    if (!blocks.has(key)) {
-      const fast = plainEntry(block);
-      if (fast !== undefined) {
-        blocks.set(key, fast);
-      } else {
-        try {
-          blocks.set(key, asState((parse(key) as Record<string, unknown> | null)?.[name]));
-        } catch {
-          blocks.set(key, undefined);
-        }
-      }
-    }
+    if (entry === undefined) return true;
+    const key = entry.lines.join('\n');
+    if (!blocks.has(key)) blocks.set(key, plainEntry(entry.lines) ?? parseEntry(key, entry.name));
     const state = blocks.get(key);
-    if (state === undefined || flags.has(name)) return false;
-    flags.set(name, state);
+    if (state === undefined || flags.has(entry.name)) return false;
+    flags.set(entry.name, state);
     return true;
   };
   for (let i = start + 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '' || /^\s*#/.test(line)) {
-      block.push(line);
+      entry?.lines.push(line);
       continue;
     }
     if (!line.startsWith(' ')) {
@@ -375,15 +383,13 @@ function parseByBlocks(text: string, blocks: Map<string, RawState | undefined>):
       break;
     }
     const depth = line.length - line.trimStart().length;
-    if (indent === undefined || depth === indent.length) {
+    if (entry !== undefined && depth > entry.indent) {
+      entry.lines.push(line);
+    } else if (entry === undefined || depth === entry.indent) {
       // a flag entry starts: only `name:` alone on its line (anything else, e.g. flow style, is parsed whole)
       const m = ENTRY_KEY.exec(line);
       if (!m || !flush()) return undefined;
-      indent = m[1]!;
-      name = m[2]!;
-      block = [line];
-    } else if (depth > indent.length && name !== undefined) {
-      block.push(line);
+      entry = { indent: depth, name: m[1]!, lines: [line] };
     } else {
       return undefined;
     }
@@ -391,7 +397,7 @@ function parseByBlocks(text: string, blocks: Map<string, RawState | undefined>):
   return flush() ? flags : undefined;
 }
 
-const FIELD = /^( +)([a-z_]+):(?: +(.*))?$/;
+const FIELD = /^( +)([a-z_]+): +(.*)$/;
 const PLAIN_SAFE = /^[^\s\-?:,[\]{}#&*!|>'"%@`](?:(?!: | #).)*$/;
 /** Plain scalars that may not be text: anything number-like, null-like or boolean-like in any YAML version. */
 const NOT_A_STRING = /^(?:[-+]?\.?\d.*|[-+]?\.(?:inf|nan)|null|~|true|false|yes|no|on|off|y|n)$/i;
@@ -413,41 +419,40 @@ export function plainEntry(lines: readonly string[]): RawState | undefined {
     if (!m) return undefined;
     if (indent === undefined) indent = m[1]!.length;
     else if (m[1]!.length !== indent) return undefined;
-    const value = scalar(m[3]);
+    const value = scalar(m[3]!);
     if (value === undefined || m[2]! in state) return undefined;
     state[m[2]!] = value;
   }
   return state as RawState;
 }
 
-function scalar(raw: string | undefined): unknown {
-  if (raw === undefined) return undefined;
-  let text = raw;
-  if (text.startsWith('"') || text.startsWith("'")) {
-    const quote = text[0]!;
-    const end = text.indexOf(quote, 1);
-    if (quote === '"' ? text.includes('\\') : text.slice(1).includes("''")) return undefined;
-    if (end < 0) return undefined;
-    const rest = text.slice(end + 1);
+function scalar(raw: string): unknown {
+  if (raw.startsWith('"') || raw.startsWith("'")) {
+    const quote = raw[0]!;
+    if (quote === '"' ? raw.includes('\\') : raw.slice(1).includes("''")) return undefined;
+    // Not closed (end -1): the rest is then all of it, which begins with the quote, and no comment.
+    const end = raw.indexOf(quote, 1);
+    const rest = raw.slice(end + 1);
     if (rest !== '' && !/^ +(#.*)?$/.test(rest)) return undefined;
-    return text.slice(1, end);
+    return raw.slice(1, end);
   }
-  const comment = text.indexOf(' #');
-  if (comment >= 0) text = text.slice(0, comment);
-  text = text.replace(/ +$/, '');
+  // A comment (` #`) and the spaces before it are not part of a plain value.
+  const text = raw.split(' #')[0]!.replace(/ +$/, '');
   if (text === 'true') return true;
   if (text === 'false') return false;
   if (/^(0|-?[1-9]\d{0,8})$/.test(text)) return Number(text);
   // Timestamps and dates are text in YAML 1.2's core schema (what `yaml` reads by default).
   if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/.test(text)) return text;
-  if (text === '' || text.endsWith(':') || NOT_A_STRING.test(text) || !PLAIN_SAFE.test(text) || /\t/.test(text)) return undefined;
+  // (An empty value is not PLAIN_SAFE: it is null in YAML.)
+  if (text.endsWith(':') || NOT_A_STRING.test(text) || !PLAIN_SAFE.test(text) || /\t/.test(text)) return undefined;
   return text;
 }
 
-function entriesOf(change: FileChange, before: Flags, after: Flags, commits: readonly AuditCommit[]): AuditEntry[] {
+/** The entries of one landed change of a flag file; `commits`: the pull request's commits behind it, oldest first, or the direct commit. */
+function entriesOf(change: FileChange, before: Flags, after: Flags, commits: readonly Commit[]): AuditEntry[] {
   const { commit, environment } = change;
   const entries: AuditEntry[] = [];
-  const base = { environment, commit: commit.sha, commit_author: `${commit.author} <${commit.authorEmail}>`, commit_date: commit.date, commits };
+  const base = { environment, commit: commit.sha, commit_author: `${commit.author} <${commit.authorEmail}>`, commit_date: commit.date, commits: commits.map(detailOf) };
   const described = (s: RawState) => ({
     timestamp: typeof s.changed_at === 'string' ? s.changed_at : commit.date,
     user_id: typeof s.changed_by === 'string' ? s.changed_by : commit.authorEmail,
@@ -474,7 +479,7 @@ function entriesOf(change: FileChange, before: Flags, after: Flags, commits: rea
     const subject = removal?.subject ?? commit.subject;
     const d = {
       timestamp: removal?.date ?? commit.date,
-      user_id: (removal && /<([^<>]*)>$/.exec(removal.author)?.[1]) ?? commit.authorEmail,
+      user_id: removal?.authorEmail ?? commit.authorEmail,
       reason: subject,
       approval_ticket: ticketIn(subject),
       approved_by: null,
@@ -490,7 +495,8 @@ function entriesOf(change: FileChange, before: Flags, after: Flags, commits: rea
  * subject names the flag, else the newest. `flagops diff` shows the same before the merge.
  */
 export function removalCommit<T extends { readonly subject: string }>(commits: readonly T[], flag: string): T | undefined {
-  const names = new RegExp(`(^|[^a-z0-9_])${flag.replace(/[^a-z0-9_]/g, '')}($|[^a-z0-9_])`);
+  // The name as written (one from before the naming rules may hold `.` or `-`), as a whole word.
+  const names = new RegExp(`(^|[^a-z0-9_])${flag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z0-9_])`);
   for (let i = commits.length - 1; i >= 0; i--) if (names.test(commits[i]!.subject)) return commits[i];
   return commits.at(-1);
 }
@@ -531,4 +537,4 @@ function entry(
 const bool = (v: unknown): boolean => v === true;
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 /** An ISO date with offset, as UTC without milliseconds. */
-const utc = (iso: string): string => new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const utc = (iso: string): string => `${new Date(iso).toISOString().slice(0, 19)}Z`;

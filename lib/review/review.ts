@@ -3,7 +3,7 @@
  * flagChanges) and the synthesized objects that change, each with a unified YAML diff. Plain data
  * out; cli/commands/diff.ts renders it as text, markdown or JSON.
  */
-import { createTwoFilesPatch } from 'diff';
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { parse } from 'yaml';
 import { changeKind, flagChanges, usersSwitching, type ChangeKind, type FlagChange } from '../../policies/change-rules.ts';
 import { describeExposure, exposure } from '../../policies/state-rules.ts';
@@ -13,7 +13,7 @@ import type { RuleChange } from '../../policies/judged-by-base.ts';
 import { DIST, readDist } from '../workspace/dist.ts';
 import { gitReader, listTree, readBlobs, repositoryPaths, tryGit } from './git.ts';
 import { flagConfigMapPath } from '../../constructs/names.ts';
-import { statesFile, type FileReader } from '../workspace/project.ts';
+import { statesFile } from '../workspace/project.ts';
 import type { ProjectModel } from '../../model/flags.ts';
 import type { Finding } from '../../model/findings.ts';
 
@@ -49,10 +49,8 @@ export interface RemovalCommit {
 export interface RemovalFacts {
   /** By `environment|flag`: the commit the removal's reason and ticket come from, once committed. */
   readonly commits: ReadonlyMap<string, RemovalCommit>;
-  /** Where the code still reads each removed flag (`file:line`), when the code was searched. */
-  readonly reads?: ReadonlyMap<string, readonly string[]>;
-  /** The folders searched. */
-  readonly folders?: readonly string[];
+  /** When the code was searched: the folders searched, and where the code still reads each removed flag that was on (`file:line`). */
+  readonly code?: { readonly folders: readonly string[]; readonly reads: ReadonlyMap<string, readonly string[]> };
 }
 
 export type ObjectChange = 'added' | 'removed' | 'changed';
@@ -65,7 +63,7 @@ export interface ObjectReview {
   readonly change: ObjectChange;
   /** `ConfigMap pms/feature-flags-config`. */
   readonly object: string;
-  /** True for Secrets: their content is never shown. */
+  /** True for Secrets, and for text that is not YAML (it could be one): their content is never shown. */
   readonly hidden: boolean;
   /** Unified diff of the YAML (absent when hidden). */
   readonly patch?: string;
@@ -113,7 +111,7 @@ export function reviewFlags(base: ProjectModel, current: ProjectModel, removals:
  */
 function reviewRemoval(c: FlagChange, facts: RemovalFacts): FlagReview {
   const level = exposure(c.before);
-  const reads = facts.reads?.get(c.flag);
+  const reads = facts.code?.reads.get(c.flag);
   const off = { afterwards: `${level}% of users switch off`, switching: { percent: level, to: 'off' as const } };
   const outcome =
     level === 0
@@ -122,8 +120,8 @@ function reviewRemoval(c: FlagChange, facts: RemovalFacts): FlagReview {
         ? { ...off, why: `${reads[0]}${reads.length > 1 ? ` (and ${reads.length - 1} more)` : ''} still reads it and gets its default, off` }
         : level < 100
           ? { ...off, why: 'without the flag the code takes its default, off' }
-          : reads
-            ? { afterwards: 'users stay on', why: `no code in ${(facts.folders ?? []).join(', ')} reads it, so it always takes the on path` }
+          : facts.code
+            ? { afterwards: 'users stay on', why: `no code in ${facts.code.folders.join(', ')} reads it, so it always takes the on path` }
             : { afterwards: 'users stay on if no code reads it any more', why: 'the code was not searched here (no sourceFolders); flagops remove --keep-code-path checks it' };
   const commit = facts.commits.get(`${c.environment}|${c.flag}`);
   return {
@@ -149,7 +147,7 @@ export function removalCommits(root: string, base: string, removed: readonly { r
   if (removed.length === 0) return found;
   const environments = [...new Set(removed.map((r) => r.environment))];
   const head = gitReader(root, 'HEAD');
-  const atHead = new Map(environments.map((env) => [env, parseFlags(safeRead(head, statesFile(env)))]));
+  const atHead = new Map(environments.map((env) => [env, parseFlags(head.read(statesFile(env)))]));
   const { prefix } = repositoryPaths(root);
   const log = tryGit(root, ['log', '--no-merges', '--name-only', '--no-color', '--format=%x01%H%x1f%ae%x1f%s', `${base}..HEAD`, '--', ...environments.map(statesFile)]) ?? '';
   // Oldest first, each with the files it changed (paths from the top of the repository).
@@ -159,7 +157,7 @@ export function removalCommits(root: string, base: string, removed: readonly { r
     .map((record) => {
       const [header, ...names] = record.split('\n');
       const [commit, authorEmail, subject] = header!.split('\x1f') as [string, string, string];
-      return { commit, authorEmail, subject, files: new Set(names.filter(Boolean)) };
+      return { commit, authorEmail, subject, files: new Set(names) };
     })
     .reverse();
   for (const { environment, flag } of removed) {
@@ -170,14 +168,6 @@ export function removalCommits(root: string, base: string, removed: readonly { r
   }
   return found;
 }
-
-const safeRead = (reader: FileReader, path: string): string | undefined => {
-  try {
-    return reader.read(path);
-  } catch {
-    return undefined;
-  }
-};
 
 /** Manifest files (path to text) of dist/ at a commit. */
 export function distAtCommit(root: string, commit: string): Map<string, string> {
@@ -202,28 +192,28 @@ export function reviewObjects(before: ReadonlyMap<string, string>, after: Readon
     if (a === b) continue;
     const change: ObjectChange = a === undefined ? 'added' : b === undefined ? 'removed' : 'changed';
     const meta = identify((b ?? a)!);
-    const hidden = meta.kind === 'Secret' || (a !== undefined && identify(a).kind === 'Secret');
+    const hidden = meta.secret || (a !== undefined && identify(a).secret);
     const patch = hidden
       ? undefined
-      : createTwoFilesPatch(a === undefined ? '/dev/null' : `a/${path}`, b === undefined ? '/dev/null' : `b/${path}`, a ?? '', b ?? '', undefined, undefined, { context: 3 })
-          .split('\n')
-          .filter((line) => !/^={10,}$/.test(line))
-          .join('\n')
-          .trimEnd();
+      : createTwoFilesPatch(a === undefined ? '/dev/null' : `a/${path}`, b === undefined ? '/dev/null' : `b/${path}`, a ?? '', b ?? '', undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY }).trimEnd();
     reviews.push({ path, environment: path.split('/')[1] ?? '', change, object: meta.label, hidden, patch });
   }
   return reviews;
 }
 
-function identify(text: string): { kind: string; label: string } {
+/**
+ * How a manifest is named in a review (`ConfigMap pms/feature-flags-config`), and whether its content
+ * must not be shown: a Secret, or text that is not YAML (it could be a Secret).
+ */
+function identify(text: string): { secret: boolean; label: string } {
   try {
     const o = parse(text) as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
     const kind = typeof o?.kind === 'string' ? o.kind : 'object';
     const name = String(o?.metadata?.name ?? '?');
     const ns = typeof o?.metadata?.namespace === 'string' ? `${o.metadata.namespace}/` : '';
-    return { kind, label: `${kind} ${ns}${name}` };
+    return { secret: kind === 'Secret', label: `${kind} ${ns}${name}` };
   } catch {
-    return { kind: 'object', label: 'unparsable YAML' };
+    return { secret: true, label: 'unparsable YAML' };
   }
 }
 
