@@ -1,0 +1,564 @@
+/**
+ * lib/edits/edits.ts called in-process (docs/testing.md#mutation-testing): the edit commands'
+ * core (enable, rollout, disable, add, restore, remove) on scratch copies of the sample project,
+ * each outcome asserted whole (applied, summary, findings, files, base, notes), the exact text
+ * written into the users' flag files, and nothing written when an edit is refused. The CLI's own
+ * tests (test/edit.test.ts, test/restore-remove.test.ts) show the same commands as a user runs them.
+ */
+import { spawnSync } from 'node:child_process';
+import { unlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { addFlag, editFlagState, removeFlag, restoreFlags, type AddFlag, type EditOptions, type EditOutcome, type RemoveFlag, type RestoreFlags, type StateEdit, type StateEditKind } from '../lib/edits/edits.ts';
+import { openWorkspace, UsageError, type Workspace } from '../lib/workspace/workspace.ts';
+import { resolveEnvironmentSettings } from '../model/environments.ts';
+import { cpSync } from 'node:fs';
+import { commitAll, setFlag } from './flag-history.ts';
+import { BILL_PAY_EXPIRES, git, initRepository, read, replaceIn, REPO_ROOT, SAMPLE_BACKEND, snapshot, tempProject, write, type ProjectOptions } from './helpers.ts';
+import { pushToNewOrigin } from './support/git-server.ts';
+
+const CATALOG = 'environments/catalog.yaml';
+const DEV = 'environments/dev/flags.yaml';
+const STAGING = 'environments/staging/flags.yaml';
+const PROD = 'environments/production/flags.yaml';
+const PROD_CM = 'dist/production/configmap-feature-flags-config.yaml';
+/** When every edit here is made; the milliseconds are dropped from `changed_at`. */
+const AT = new Date('2026-11-23T12:00:00.789Z');
+const STAMP = '2026-11-23T12:00:00Z';
+const SAM = 'sam.lee@pms.example.com';
+const LEAD = 'lead@pms.example.com';
+const NO_GIT = 'this project is not in a git repository with a commit, so there is no base to compare with: commit it first, or pass --base REF; this edit is judged against the files before it';
+const BEFORE = 'the files before this edit';
+
+async function project(options: ProjectOptions = {}): Promise<{ dir: string; ws: Workspace }> {
+  const dir = tempProject(options);
+  return { dir, ws: await openWorkspace(dir) };
+}
+
+const stateEdit = (kind: StateEditKind, flag: string, environment: string, extra: Partial<StateEdit> = {}): StateEdit => ({
+  kind,
+  flag,
+  environment,
+  reason: 'Planned',
+  ticket: 'TICKET-1',
+  by: SAM,
+  approvedBy: LEAD,
+  at: AT,
+  ...extra,
+});
+
+/** The outcome with its dist/ plan reduced to what it writes and removes. */
+function whole(outcome: EditOutcome): Record<string, unknown> {
+  const { dist, ...rest } = outcome;
+  return dist ? { ...rest, dist: { write: dist.write.map((w) => w.path), remove: dist.remove } } : rest;
+}
+
+/** Rejects with a UsageError (a usage mistake: exit 2), with exactly `message`. */
+async function usageError(edit: Promise<unknown>, message: string): Promise<void> {
+  const error = await edit.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UsageError);
+  expect((error as Error).message).toBe(message);
+}
+
+/** The lines of a flag entry as the edits write them, each field on a line (`undefined`: left out). */
+function entry(flag: string, fields: Readonly<Record<string, string | number | boolean | undefined>>): string {
+  return [`  ${flag}:`, ...Object.entries(fields).flatMap(([k, v]) => (v === undefined ? [] : [`    ${k}: ${String(v)}`]))].join('\n');
+}
+
+const flagd = (dir: string, path = PROD_CM): { flags: Record<string, { defaultVariant: string; targeting?: unknown; metadata?: Record<string, unknown> }> } =>
+  JSON.parse(parse(read(dir, path)).data['flags.flagd.json']);
+
+/** The sample's production entry of telehealth_appointments_enabled (on 25%), with its comments. */
+const TELEHEALTH_PROD = [
+  '  telehealth_appointments_enabled:',
+  '    enabled: true',
+  '    rollout: 25                   # percent of users, integer 0..100',
+  '    reason: Gradual rollout - Phase 2 (25% of users)',
+  '    ticket: TICKET-12345          # required in staging and production',
+  '    changed_by: admin@pms.example.com',
+  '    changed_at: 2026-11-16T10:30:00Z',
+  '    approved_by: lead@pms.example.com   # required in production, must differ from changed_by',
+].join('\n');
+
+/** The sample's production entry of e_prescribing_enabled (on 5%). */
+const PRESCRIBING_PROD = entry('e_prescribing_enabled', {
+  enabled: true,
+  rollout: 5,
+  reason: 'Gradual rollout - Phase 1 (5% of prescribers)',
+  ticket: 'TICKET-12501',
+  changed_by: SAM,
+  changed_at: '2026-11-18T15:00:00Z',
+  approved_by: LEAD,
+});
+
+describe('editFlagState: a raise', () => {
+  it('rewrites the state and audit fields of its entry in place, keeping comments and their columns, and synthesizes dist/ of that environment only', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const r = await editFlagState(ws, stateEdit('rollout', 'telehealth_appointments_enabled', 'production', { rollout: 50 }));
+    expect(whole(r)).toEqual({
+      applied: true,
+      summary: 'production: telehealth_appointments_enabled on 25% -> on 50%',
+      findings: [],
+      files: [PROD],
+      base: BEFORE,
+      baseNote: NO_GIT,
+      dist: { write: [PROD_CM], remove: [] },
+    });
+    const written = [
+      '  telehealth_appointments_enabled:',
+      '    enabled: true',
+      '    rollout: 50                   # percent of users, integer 0..100',
+      '    reason: Planned',
+      '    ticket: TICKET-1              # required in staging and production',
+      `    changed_by: ${SAM}`,
+      `    changed_at: ${STAMP}`,
+      '    approved_by: lead@pms.example.com   # required in production, must differ from changed_by',
+    ].join('\n');
+    expect(read(dir, PROD)).toBe(before[PROD]!.replace(TELEHEALTH_PROD, written));
+    expect(flagd(dir).flags.telehealth_appointments_enabled!.targeting).toEqual({ fractional: [['on', 50], ['off', 50]] });
+    const after = snapshot(dir);
+    expect(Object.keys(after).filter((p) => after[p] !== before[p])).toEqual([PROD_CM, PROD]);
+  });
+
+  it('with dryRun judges and plans dist/ the same, and writes nothing', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const r = await editFlagState(ws, stateEdit('rollout', 'telehealth_appointments_enabled', 'production', { rollout: 50 }), { dryRun: true });
+    expect(whole(r)).toEqual({
+      applied: false,
+      summary: 'production: telehealth_appointments_enabled on 25% -> on 50%',
+      findings: [],
+      files: [PROD],
+      base: BEFORE,
+      baseNote: NO_GIT,
+      dist: { write: [PROD_CM], remove: [] },
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('enable without a rollout takes the first step above 0 of the environment, and writes no approver when none is given', async () => {
+    const { dir, ws } = await project();
+    const text = read(dir, DEV);
+    const r = await editFlagState(ws, stateEdit('enable', 'maintenance_mode_enabled', 'dev', { approvedBy: undefined, ticket: undefined }));
+    expect(whole(r)).toEqual({
+      applied: true,
+      summary: 'dev: maintenance_mode_enabled off -> on 5%',
+      findings: [],
+      files: [DEV],
+      base: BEFORE,
+      baseNote: NO_GIT,
+      dist: { write: ['dist/dev/configmap-feature-flags-config.yaml'], remove: [] },
+    });
+    const old = entry('maintenance_mode_enabled', {
+      enabled: false,
+      rollout: 0,
+      reason: 'Declared off; turned on only during planned maintenance',
+      ticket: 'TICKET-10002',
+      changed_by: 'ops@pms.example.com',
+      changed_at: '2026-01-12T08:00:00Z',
+    });
+    expect(text).toContain(`${old}\n`);
+    expect(read(dir, DEV)).toBe(text.replace(old, entry('maintenance_mode_enabled', { enabled: true, rollout: 5, reason: 'Planned', changed_by: SAM, changed_at: STAMP })));
+  });
+
+  it('enable at the rollout an off flag already has is a change, not a no-op', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const r = await editFlagState(ws, stateEdit('enable', 'sms_appointment_reminders_enabled', 'production', { rollout: 50 }), { dryRun: true });
+    expect(r.noop).toBeUndefined();
+    expect(r.summary).toBe('production: sms_appointment_reminders_enabled off -> on 50%');
+    expect(r.findings.map((f) => f.rule)).toEqual(['rollout-one-step']);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses a rollout of 0 for enable, a flag already on, and a rollout without a target, as usage errors', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    await usageError(editFlagState(ws, stateEdit('enable', 'lab_results_auto_release_enabled', 'staging', { rollout: 0 })), 'enable needs a rollout above 0 (got 0); to turn a flag off use flagops disable');
+    await usageError(
+      editFlagState(ws, stateEdit('enable', 'telehealth_appointments_enabled', 'production', { rollout: 50 })),
+      "flag 'telehealth_appointments_enabled' is already on (25%) in production; use flagops rollout to change the percentage",
+    );
+    await usageError(editFlagState(ws, stateEdit('rollout', 'lab_results_auto_release_enabled', 'staging')), 'rollout needs --to N');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('a rollout to 0 turns the flag off, keeping nothing of the old percentage', async () => {
+    const { dir, ws } = await project();
+    const text = read(dir, STAGING);
+    const r = await editFlagState(ws, stateEdit('rollout', 'insurance_eligibility_checks_enabled', 'staging', { rollout: 0, approvedBy: undefined }));
+    expect(r.summary).toBe('staging: insurance_eligibility_checks_enabled on 50% -> off');
+    expect(r.applied).toBe(true);
+    expect(read(dir, STAGING)).toBe(text.replace(/( {2}insurance_eligibility_checks_enabled:\n)(?:.*\n){6}/, `$1    enabled: false\n    rollout: 0\n    reason: Planned\n    ticket: TICKET-1\n    changed_by: ${SAM}\n    changed_at: ${STAMP}\n`));
+  });
+
+  it('says so and writes nothing when the flag is already in that state', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    expect(await editFlagState(ws, stateEdit('rollout', 'telehealth_appointments_enabled', 'production', { rollout: 25 }))).toEqual({
+      applied: false,
+      noop: true,
+      summary: 'production: telehealth_appointments_enabled is already on 25%; nothing changed',
+      findings: [],
+      files: [],
+      base: 'none',
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('is refused, with the findings and nothing written, when the change breaks a rule', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const r = await editFlagState(ws, stateEdit('rollout', 'e_prescribing_enabled', 'production', { rollout: 100 }));
+    expect(whole(r)).toEqual({
+      applied: false,
+      summary: 'production: e_prescribing_enabled on 5% -> on 100%',
+      findings: [
+        {
+          file: PROD,
+          line: 33,
+          col: 14,
+          severity: 'error',
+          rule: 'rollout-one-step',
+          message: "flag 'e_prescribing_enabled' goes from 5% on the base (the files before this edit) to 100% in production; production moves one step per pull request (next step: 25%)",
+        },
+      ],
+      files: [PROD],
+      base: BEFORE,
+      baseNote: NO_GIT,
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
+
+describe('editFlagState: what it cannot edit', () => {
+  it('an unknown environment or flag is a usage error, for a raise and for the kill switch alike', async () => {
+    const { ws } = await project();
+    const env = "unknown environment 'prod' (did you mean 'production'?); known: dev, staging, production";
+    await usageError(editFlagState(ws, stateEdit('enable', 'lab_results_auto_release_enabled', 'prod')), env);
+    await usageError(editFlagState(ws, stateEdit('rollout', 'lab_results_auto_release_enabled', 'prod', { rollout: 0 })), env);
+    await usageError(editFlagState(ws, stateEdit('disable', 'lab_results_auto_release_enabled', 'prod')), env);
+    const typo = "unknown flag 'lab_result_auto_release_enabled' (did you mean 'lab_results_auto_release_enabled'?): it is not in environments/catalog.yaml";
+    await usageError(editFlagState(ws, stateEdit('enable', 'lab_result_auto_release_enabled', 'staging')), typo);
+    await usageError(editFlagState(ws, stateEdit('disable', 'lab_result_auto_release_enabled', 'staging')), typo);
+    await usageError(editFlagState(ws, stateEdit('disable', 'zzz_enabled', 'staging')), "unknown flag 'zzz_enabled': it is not in environments/catalog.yaml (declare it with flagops add)");
+  });
+
+  it('the kill switch refuses a name that is no flag name even where the catalog cannot say (a catalog that is not YAML)', async () => {
+    const { dir, ws } = await project();
+    write(dir, CATALOG, `${read(dir, CATALOG)}  stray: [\n`);
+    await usageError(editFlagState(ws, stateEdit('disable', 'Telehealth', 'production')), "unknown flag 'Telehealth': it is not in environments/catalog.yaml (declare it with flagops add)");
+    await usageError(editFlagState(ws, stateEdit('disable', `${'a'.repeat(56)}_enabled`, 'production')), `unknown flag '${'a'.repeat(56)}_enabled': it is not in environments/catalog.yaml (declare it with flagops add)`);
+  });
+
+  it('a flag without an entry in the file, or with an invalid one, is a usage error naming the file', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, STAGING, '  maintenance_mode_enabled:\n', '  maintenance_mode_enable:\n');
+    replaceIn(dir, STAGING, '    rollout: 0\n    reason: Waiting', '    rollout: none\n    reason: Waiting');
+    await usageError(editFlagState(ws, stateEdit('enable', 'maintenance_mode_enabled', 'staging')), "flag 'maintenance_mode_enabled' has no entry in environments/staging/flags.yaml");
+    await usageError(
+      editFlagState(ws, stateEdit('disable', 'maintenance_mode_enabled', 'staging')),
+      "flag 'maintenance_mode_enabled' has no entry in environments/staging/flags.yaml (did you mean 'maintenance_mode_enable'?)",
+    );
+    await usageError(editFlagState(ws, stateEdit('enable', 'lab_results_auto_release_enabled', 'staging')), "flag 'lab_results_auto_release_enabled' is invalid in environments/staging/flags.yaml; run flagops check, fix it, then raise it");
+  });
+
+  it("a raise in a file that is not YAML is refused with that file's findings only", async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, DEV, '    rollout: 50\n', '    rolout: 50\n');
+    write(dir, PROD, `${read(dir, PROD)}  stray: [\n`);
+    const before = snapshot(dir);
+    const r = await editFlagState(ws, stateEdit('rollout', 'e_prescribing_enabled', 'production', { rollout: 25 }));
+    expect(r).toEqual({
+      applied: false,
+      summary: 'production: e_prescribing_enabled cannot be edited: environments/production/flags.yaml has errors',
+      findings: [{ file: PROD, line: 124, col: 1, severity: 'error', rule: 'yaml-syntax', message: 'Flow sequence in block collection must be sufficiently indented and end with a ]' }],
+      files: [PROD],
+      base: 'none',
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
+
+describe('editFlagState: the edit lock', () => {
+  it('takes over the lock of an edit that is gone, and says so through onNote', async () => {
+    const { dir, ws } = await project();
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    write(dir, '.flagops.lock', `${JSON.stringify({ pid: gone, host: hostname(), since: '2026-11-23T11:00:00Z', command: 'flagops disable' })}\n`);
+    const notes: string[] = [];
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'), { dryRun: true, onNote: (n) => notes.push(n) });
+    expect(r.summary).toBe('production: e_prescribing_enabled on 5% -> off');
+    expect(notes).toEqual([`took over the edit lock of a flagops process that is gone (pid ${gone} on ${hostname()} since 2026-11-23T11:00:00Z (flagops disable))`]);
+  });
+});
+
+describe('editFlagState: the kill switch', () => {
+  it('writes off, keeps the percentage and drops the old approver, and synthesizes dist/ of that environment', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production', { approvedBy: undefined, ticket: 'INC-2291', reason: 'Kill switch: outage' }));
+    expect(whole(r)).toEqual({
+      applied: true,
+      summary: 'production: e_prescribing_enabled on 5% -> off',
+      findings: [],
+      files: [PROD],
+      base: BEFORE,
+      baseNote: NO_GIT,
+      notes: [],
+      dist: { write: [PROD_CM], remove: [] },
+    });
+    expect(read(dir, PROD)).toBe(
+      before[PROD]!.replace(PRESCRIBING_PROD, entry('e_prescribing_enabled', { enabled: false, rollout: 5, reason: '"Kill switch: outage"', ticket: 'INC-2291', changed_by: SAM, changed_at: STAMP })),
+    );
+    expect(flagd(dir).flags.e_prescribing_enabled!.defaultVariant).toBe('off');
+    const after = snapshot(dir);
+    expect(Object.keys(after).filter((p) => after[p] !== before[p])).toEqual([PROD_CM, PROD]);
+  });
+
+  it('with dryRun writes nothing', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'), { dryRun: true });
+    expect([r.applied, r.summary, r.dist?.write.map((w) => w.path)]).toEqual([false, 'production: e_prescribing_enabled on 5% -> off', [PROD_CM]]);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('says so and writes nothing when the flag is already off', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    expect(await editFlagState(ws, stateEdit('disable', 'sms_appointment_reminders_enabled', 'production'))).toEqual({
+      applied: false,
+      noop: true,
+      summary: 'production: sms_appointment_reminders_enabled is already off; nothing changed',
+      findings: [],
+      files: [],
+      base: 'none',
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('is refused, writing nothing, for an error in the entry it writes (production needs a ticket)', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production', { ticket: undefined }));
+    expect(r).toEqual({
+      applied: false,
+      summary: 'production: e_prescribing_enabled on 5% -> off',
+      findings: [{ file: PROD, line: 31, col: 3, severity: 'error', rule: 'ticket-required', message: "flag 'e_prescribing_enabled' needs a 'ticket' in production" }],
+      files: [PROD],
+      base: BEFORE,
+      baseNote: NO_GIT,
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('a rollout that lowers is judged as the kill switch: applied while another file has errors, which it names in a note', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, DEV, '    rollout: 50\n', '    rolout: 50\n');
+    const text = read(dir, STAGING);
+    const devDist = read(dir, 'dist/dev/configmap-feature-flags-config.yaml');
+    const r = await editFlagState(ws, stateEdit('rollout', 'insurance_eligibility_checks_enabled', 'staging', { rollout: 25 }));
+    expect(whole(r)).toEqual({
+      applied: true,
+      summary: 'staging: insurance_eligibility_checks_enabled on 50% -> on 25%',
+      findings: DEV_TYPO,
+      files: [STAGING],
+      base: BEFORE,
+      baseNote: NO_GIT,
+      notes: ['tolerated: environments/dev/flags.yaml has errors (lines 42, 44); the kill switch does not depend on them, but flagops check and CI fail until they are fixed'],
+      dist: { write: ['dist/staging/configmap-feature-flags-config.yaml'], remove: [] },
+    });
+    expect(read(dir, STAGING)).toBe(text.replace(/( {2}insurance_eligibility_checks_enabled:\n)(?:.*\n){6}/, `$1    enabled: true\n    rollout: 25\n    reason: Planned\n    ticket: TICKET-1\n    changed_by: ${SAM}\n    changed_at: ${STAMP}\n    approved_by: ${LEAD}\n`));
+    expect(read(dir, 'dist/dev/configmap-feature-flags-config.yaml')).toBe(devDist);
+  });
+
+  it('a raise, or a rollout that leaves the exposure as it is (off at 50% to 0%), is no lowering: another file\'s errors block it', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, DEV, '    rollout: 50\n', '    rolout: 50\n');
+    const before = snapshot(dir);
+    const raise = await editFlagState(ws, stateEdit('rollout', 'e_prescribing_enabled', 'production', { rollout: 25 }));
+    expect(whole(raise)).toEqual({ applied: false, summary: 'production: e_prescribing_enabled on 5% -> on 25%', findings: DEV_TYPO, files: [PROD], base: BEFORE, baseNote: NO_GIT });
+    const same = await editFlagState(ws, stateEdit('rollout', 'sms_appointment_reminders_enabled', 'production', { rollout: 0 }));
+    expect(whole(same)).toEqual({ applied: false, summary: 'production: sms_appointment_reminders_enabled off -> off', findings: DEV_TYPO, files: [PROD], base: BEFORE, baseNote: NO_GIT });
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('with another entry of its own file broken, rewrites only its flag in the committed ConfigMap, and says why in notes', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, PROD, '    rollout: 5\n', '    rolout: 5\n');
+    replaceIn(dir, CATALOG, 'Patients can book and join telehealth video appointments.', 'Telehealth video visits.');
+    const cm = flagd(dir);
+    const r = await editFlagState(ws, stateEdit('disable', 'telehealth_appointments_enabled', 'production', { approvedBy: undefined }));
+    expect(whole(r)).toEqual({
+      applied: true,
+      summary: 'production: telehealth_appointments_enabled on 25% -> off',
+      findings: [
+        { file: PROD, line: 30, col: 3, severity: 'error', rule: 'missing-field', message: "missing required field 'rollout' in flag 'e_prescribing_enabled'" },
+        { file: PROD, line: 32, col: 5, severity: 'error', rule: 'unknown-field', message: "unknown field 'rolout' in flag 'e_prescribing_enabled' (did you mean 'rollout'?); allowed: enabled, rollout, reason, ticket, changed_by, changed_at, approved_by" },
+      ],
+      files: [PROD],
+      base: BEFORE,
+      baseNote: NO_GIT,
+      notes: [
+        'tolerated: environments/production/flags.yaml has errors outside the entry of telehealth_appointments_enabled (lines 30, 32); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+        "dist/production: only telehealth_appointments_enabled's data in the flag ConfigMap was rewritten; the full synthesis waits until environments/production/flags.yaml has no errors (flagops synth)",
+      ],
+      dist: { write: [PROD_CM], remove: [] },
+    });
+    const after = flagd(dir);
+    expect(after.flags.e_prescribing_enabled).toEqual(cm.flags.e_prescribing_enabled);
+    // the flag's definition comes from the catalog as it is now (its description changed), its state from the entry written
+    const { targeting, ...kept } = cm.flags.telehealth_appointments_enabled!;
+    expect(targeting).toEqual({ fractional: [['on', 25], ['off', 75]] });
+    expect(after.flags.telehealth_appointments_enabled).toEqual({
+      ...kept,
+      defaultVariant: 'off',
+      metadata: { description: 'Telehealth video visits.', owner: 'team-scheduling', type: 'release', expires: '2027-01-31', enabled: false, rollout: 25, reason: 'Planned', ticket: 'TICKET-1', changedBy: SAM, changedAt: STAMP },
+    });
+  });
+});
+
+describe('editFlagState: the kill switch with problems around it', () => {
+  it('names both broken files in its note, and says when its own catalog entry cannot be read', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, PROD, '    rollout: 5\n', '    rolout: 5\n');
+    replaceIn(dir, CATALOG, '    description: Patients can book', '    descripton: Patients can book');
+    const cm = flagd(dir);
+    const r = await editFlagState(ws, stateEdit('disable', 'telehealth_appointments_enabled', 'production', { approvedBy: undefined }));
+    expect(r.applied).toBe(true);
+    expect(r.notes).toEqual([
+      'tolerated: environments/catalog.yaml has errors (lines 8, 9); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+      'tolerated: environments/production/flags.yaml has errors outside the entry of telehealth_appointments_enabled (lines 30, 32); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+      "dist/production: only telehealth_appointments_enabled's data in the flag ConfigMap was rewritten; the full synthesis waits until environments/catalog.yaml and environments/production/flags.yaml have no errors (flagops synth)",
+      "the catalog entry of telehealth_appointments_enabled cannot be read (environments/catalog.yaml:8:3: missing required field 'description' in flag 'telehealth_appointments_enabled' [missing-field]), so dist/ keeps the flag's committed description, owner, type and expiry",
+    ]);
+    const { targeting: _, ...kept } = cm.flags.telehealth_appointments_enabled!;
+    expect(flagd(dir).flags.telehealth_appointments_enabled).toEqual({
+      ...kept,
+      defaultVariant: 'off',
+      metadata: { ...kept.metadata, approvedBy: undefined, enabled: false, reason: 'Planned', ticket: 'TICKET-1', changedBy: SAM, changedAt: STAMP },
+    });
+  });
+
+  it('lists at most 8 lines of a file with errors, and a file whose errors have no line without lines', async () => {
+    const { dir, ws } = await project();
+    write(dir, DEV, read(dir, DEV).replaceAll('    rollout: 100\n', '    rolout: 100\n'));
+    unlinkSync(join(dir, STAGING));
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'), { dryRun: true });
+    expect(r.notes).toEqual([
+      'tolerated: environments/dev/flags.yaml has errors (lines 7, 9, 14, 16, 21, 23, 28, 30, ...); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+      'tolerated: environments/staging/flags.yaml has errors; the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+    ]);
+  });
+
+  it('a warning elsewhere is reported but is no tolerated error', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, CATALOG, BILL_PAY_EXPIRES, '    expires: 2026-06-30\n');
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'), { dryRun: true });
+    expect(r.findings.map((f) => [f.file, f.severity, f.rule])).toEqual([[CATALOG, 'warning', 'flag-expired']]);
+    expect(r.notes).toEqual([]);
+  });
+
+  it('is refused, with the findings of its entry only, when its own entry cannot be trusted (an anchor)', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, PROD, '    approved_by: lead@pms.example.com   # required in production, must differ from changed_by\n', '    approved_by: &lead lead@pms.example.com\n');
+    replaceIn(dir, PROD, '    rollout: 5\n', '    rollout: *lead\n');
+    const before = snapshot(dir);
+    expect(await editFlagState(ws, stateEdit('disable', 'telehealth_appointments_enabled', 'production'))).toEqual({
+      applied: false,
+      summary: 'production: telehealth_appointments_enabled cannot be edited: its entry in environments/production/flags.yaml has errors',
+      findings: [{ file: PROD, line: 15, col: 18, severity: 'error', rule: 'yaml-anchor', message: "anchor '&lead': write out every value (anchors and aliases let an edit of one entry change another)" }],
+      files: [PROD],
+      base: 'none',
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('is refused when where its entry ends is uncertain (a second entry of the flag)', async () => {
+    const { dir, ws } = await project();
+    write(dir, PROD, `${read(dir, PROD)}${TELEHEALTH_PROD}\n`);
+    const before = snapshot(dir);
+    expect(await editFlagState(ws, stateEdit('disable', 'telehealth_appointments_enabled', 'production'))).toEqual({
+      applied: false,
+      summary: 'production: telehealth_appointments_enabled cannot be edited: where its entry ends in environments/production/flags.yaml is uncertain',
+      findings: [
+        {
+          file: PROD,
+          line: 123,
+          col: 3,
+          severity: 'error',
+          rule: 'kill-switch-entry',
+          message: "'telehealth_appointments_enabled' has 2 entries (lines 8, 123): keep one, delete the others; the kill switch writes only lines it can tell belong to its entry, so it waits for that fix",
+        },
+      ],
+      files: [PROD],
+      base: 'none',
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('writes an entry that fails the schema whole (a field missing), judged by what it says', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, PROD, '    reason: Gradual rollout - Phase 1 (5% of prescribers)\n', '');
+    const text = read(dir, PROD);
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'));
+    expect([r.applied, r.summary, r.findings]).toEqual([true, 'production: e_prescribing_enabled on 5% -> off', []]);
+    expect(read(dir, PROD)).toBe(
+      text.replace(
+        PRESCRIBING_PROD.replace('    reason: Gradual rollout - Phase 1 (5% of prescribers)\n', ''),
+        entry('e_prescribing_enabled', { enabled: false, rollout: 5, ticket: 'TICKET-1', changed_by: SAM, changed_at: STAMP, approved_by: LEAD, reason: 'Planned' }),
+      ),
+    );
+  });
+
+  it('keeps a rollout it cannot read in an entry that fails the schema, and is refused by it', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, PROD, '    rollout: 5\n', '    rollout: five\n');
+    const before = snapshot(dir);
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'));
+    expect(whole(r)).toEqual({
+      applied: false,
+      summary: 'production: e_prescribing_enabled on 0% -> off',
+      findings: [{ file: PROD, line: 33, col: 14, severity: 'error', rule: 'wrong-type', message: "flag 'e_prescribing_enabled' field 'rollout' must be an integer, got string \"five\"" }],
+      files: [PROD],
+      base: BEFORE,
+      baseNote: NO_GIT,
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('an entry that fails the schema but says enabled: false is already off; one whose enabled is not false is turned off', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, PROD, '    reason: Waiting for the staging experiment results\n', '');
+    replaceIn(dir, PROD, '    enabled: true\n    rollout: 5\n', '    enabled: "yes"\n    rollout: 5\n');
+    const before = snapshot(dir);
+    expect(await editFlagState(ws, stateEdit('disable', 'appointment_waitlist_enabled', 'production'))).toEqual({
+      applied: false,
+      noop: true,
+      summary: 'production: appointment_waitlist_enabled is already off; nothing changed',
+      findings: [],
+      files: [],
+      base: 'none',
+    });
+    expect(snapshot(dir)).toEqual(before);
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'), { dryRun: true });
+    expect([r.applied, r.noop, r.summary, r.findings]).toEqual([
+      false,
+      undefined,
+      'production: e_prescribing_enabled off -> off',
+      [{ file: PROD, line: 16, col: 3, severity: 'error', rule: 'missing-field', message: "missing required field 'reason' in flag 'appointment_waitlist_enabled'" }],
+    ]);
+  });
+});
+
+/** The findings of the sample's dev file with `rollout: 50` of ai_visit_summaries_enabled misspelt `rolout`. */
+const DEV_TYPO = [
+  { file: DEV, line: 42, col: 3, severity: 'error', rule: 'missing-field', message: "missing required field 'rollout' in flag 'ai_visit_summaries_enabled'" },
+  { file: DEV, line: 44, col: 5, severity: 'error', rule: 'unknown-field', message: "unknown field 'rolout' in flag 'ai_visit_summaries_enabled' (did you mean 'rollout'?); allowed: enabled, rollout, reason, ticket, changed_by, changed_at, approved_by" },
+];
