@@ -557,6 +557,318 @@ describe('editFlagState: the kill switch with problems around it', () => {
   });
 });
 
+describe('the base an edit is judged against', () => {
+  it("is origin/main's merge base when the clone has one, with no note, for a raise and for the kill switch", async () => {
+    const { dir, ws } = await project({ git: true });
+    pushToNewOrigin(dir);
+    const head = git(dir, 'rev-parse', 'HEAD').trim().slice(0, 12);
+    const raise = await editFlagState(ws, stateEdit('rollout', 'e_prescribing_enabled', 'production', { rollout: 25 }), { dryRun: true });
+    expect([raise.summary, raise.findings, raise.base, raise.baseNote]).toEqual(['production: e_prescribing_enabled on 5% -> on 25%', [], `origin/main, merge base ${head}`, undefined]);
+    const kill = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'), { dryRun: true });
+    expect([kill.summary, kill.findings, kill.base, kill.baseNote]).toEqual(['production: e_prescribing_enabled on 5% -> off', [], `origin/main, merge base ${head}`, undefined]);
+  });
+
+  it('is HEAD without origin/main, and says CI will judge against origin/main', async () => {
+    const { dir, ws } = await project({ git: true });
+    const head = git(dir, 'rev-parse', 'HEAD').trim().slice(0, 12);
+    const note = `no origin/main in this clone, so the change has no base: run \`git fetch origin main:refs/remotes/origin/main\` (GitHub Actions: actions/checkout with \`fetch-depth: 0\`), or pass --base REF; this edit is judged against HEAD ${head}, and CI will judge the pull request against origin/main`;
+    const raise = await editFlagState(ws, stateEdit('rollout', 'e_prescribing_enabled', 'production', { rollout: 25 }), { dryRun: true });
+    expect([raise.base, raise.baseNote]).toEqual([`HEAD ${head}`, note]);
+    const kill = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production', { ticket: undefined }), { dryRun: true });
+    expect([kill.applied, kill.findings.map((f) => f.rule), kill.base, kill.baseNote]).toEqual([false, ['ticket-required'], `HEAD ${head}`, note]);
+  });
+
+  it("judges the kill switch's entry against the base's entry, not the working tree's", async () => {
+    // GIVEN an uncommitted raise to 50%, stamped at the very time of the kill switch
+    const { dir, ws } = await project({ git: true });
+    setFlag(dir, 'production', 'telehealth_appointments_enabled', { rollout: 50, changed_at: STAMP, changed_by: SAM, reason: 'Phase 3' });
+    // WHEN it is kill-switched / THEN changed_at is newer than on the base (the committed 25%), so it is applied
+    const r = await editFlagState(ws, stateEdit('disable', 'telehealth_appointments_enabled', 'production'), { dryRun: true });
+    expect([r.summary, r.findings]).toEqual(['production: telehealth_appointments_enabled on 50% -> off', []]);
+  });
+
+  it("judges the kill switch with the environment's settings on the base (a ticket required there is required here)", async () => {
+    const { dir } = await project({ git: true });
+    replaceIn(dir, 'environments/production/environment.ts', '  requireTicket: true,\n', '  requireTicket: false,\n');
+    const ws = await openWorkspace(dir);
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production', { ticket: undefined }), { dryRun: true });
+    expect([r.applied, r.findings.map((f) => `${f.line}:${f.rule}`)]).toEqual([false, ['31:ticket-required']]);
+  });
+
+  it('judges the kill switch without a base entry where the base has no such entry, or no such file (an environment the change adds)', async () => {
+    const { dir } = await project({ git: true });
+    cpSync(join(dir, 'environments/dev'), join(dir, 'environments/qa'), { recursive: true });
+    replaceIn(dir, 'environments/qa/flags.yaml', 'environment: dev\n', 'environment: qa\n');
+    replaceIn(dir, 'environments/qa/environment.ts', "namespace: 'pms-dev'", "namespace: 'pms-qa'");
+    setFlag(dir, 'qa', 'secure_document_upload_enabled', { enabled: false }); // its prerequisite is absent in qa on the base
+    const ws = await openWorkspace(dir);
+    const qa = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'qa'), { dryRun: true });
+    expect([qa.summary, qa.findings.map((f) => f.rule), qa.notes]).toEqual(['qa: e_prescribing_enabled on 100% -> off', [], []]);
+    // a flag added since the base, on in dev
+    const add = await addFlag(ws, { flag: 'referral_tracking_enabled', description: 'Track referrals.', owner: 'team-clinical', type: 'ops', reason: 'New', ticket: 'TICKET-2', by: SAM, at: new Date('2026-11-23T11:00:00Z') });
+    expect(add.applied).toBe(true);
+    setFlag(dir, 'dev', 'referral_tracking_enabled', { enabled: true, rollout: 5 });
+    const dev = await editFlagState(ws, stateEdit('disable', 'referral_tracking_enabled', 'dev'), { dryRun: true });
+    expect([dev.summary, dev.findings.map((f) => f.rule), dev.notes]).toEqual(['dev: referral_tracking_enabled on 5% -> off', [], []]);
+  });
+});
+
+const newFlag = (extra: Partial<AddFlag> = {}): AddFlag => ({
+  flag: 'referral_tracking_enabled',
+  description: 'Track referrals to specialists.',
+  owner: 'team-clinical',
+  type: 'release',
+  expires: '2027-06-30',
+  reason: 'Declared for the referrals project',
+  ticket: 'TICKET-13001',
+  by: SAM,
+  at: new Date('2026-11-23T23:59:59.999Z'),
+  ...extra,
+});
+
+describe('addFlag', () => {
+  it('declares the flag at the end of the catalog and off at the end of every flag file, created on the day of the change', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const r = await addFlag(ws, newFlag({ requires: ['telehealth_appointments_enabled', 'e_prescribing_enabled'] }));
+    expect(whole(r)).toEqual({
+      applied: true,
+      summary: 'added referral_tracking_enabled: off in dev, staging, production',
+      findings: [],
+      files: [CATALOG, DEV, STAGING, PROD],
+      base: BEFORE,
+      baseNote: NO_GIT,
+      dist: { write: ['dist/dev/configmap-feature-flags-config.yaml', 'dist/staging/configmap-feature-flags-config.yaml', PROD_CM, 'dist/openfeature/flags.json'], remove: [] },
+    });
+    expect(read(dir, CATALOG)).toBe(
+      `${before[CATALOG]}  referral_tracking_enabled:\n    description: Track referrals to specialists.\n    owner: team-clinical\n    type: release\n    created: 2026-11-23\n    expires: 2027-06-30\n    requires: [telehealth_appointments_enabled, e_prescribing_enabled]\n`,
+    );
+    for (const file of [DEV, STAGING, PROD]) {
+      expect(read(dir, file)).toBe(`${before[file]}${entry('referral_tracking_enabled', { enabled: false, rollout: 0, reason: 'Declared for the referrals project', ticket: 'TICKET-13001', changed_by: SAM, changed_at: '2026-11-23T23:59:59Z' })}\n`);
+    }
+  });
+
+  it('writes no requires for an empty list, and no expires or ticket when none is given', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const r = await addFlag(ws, newFlag({ type: 'ops', expires: undefined, ticket: undefined, requires: [] }), { dryRun: true });
+    expect(r.applied).toBe(false);
+    expect(r.findings.map((f) => `${f.file}:${f.rule}`)).toEqual([`${STAGING}:ticket-required`, `${PROD}:ticket-required`]);
+    expect(snapshot(dir)).toEqual(before);
+    const ops = await addFlag(ws, newFlag({ type: 'ops', expires: undefined, requires: [] }));
+    expect(ops.applied).toBe(true);
+    expect(read(dir, CATALOG)).toBe(`${before[CATALOG]}  referral_tracking_enabled:\n    description: Track referrals to specialists.\n    owner: team-clinical\n    type: ops\n    created: 2026-11-23\n`);
+  });
+
+  it('refuses a name that is no flag name, in the flag or in requires, before anything is read', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const rule = 'is not a flag name: snake_case, ending in _enabled, at most 63 characters (for example referral_tracking_enabled)';
+    await usageError(addFlag(ws, newFlag({ flag: 'ReferralTracking' })), `flag "ReferralTracking" ${rule}`);
+    await usageError(addFlag(ws, newFlag({ requires: ['telehealth_appointments_enabled', '*alias'] })), `--requires "*alias" ${rule}`);
+    const long = `${'a'.repeat(55)}_enabled`;
+    await usageError(addFlag(ws, newFlag({ flag: `a${long}` })), `flag "a${long}" ${rule}`);
+    expect(snapshot(dir)).toEqual(before);
+    expect((await addFlag(ws, newFlag({ flag: long }), { dryRun: true })).summary).toBe(`added ${long}: off in dev, staging, production`);
+  });
+
+  it('refuses a flag the catalog has, and says which file does not exist', async () => {
+    const { dir, ws } = await project();
+    await usageError(addFlag(ws, newFlag({ flag: 'telehealth_appointments_enabled' })), "flag 'telehealth_appointments_enabled' is already in environments/catalog.yaml");
+    unlinkSync(join(dir, STAGING));
+    await usageError(addFlag(ws, newFlag()), 'environments/staging/flags.yaml does not exist');
+    unlinkSync(join(dir, CATALOG));
+    await usageError(addFlag(ws, newFlag()), 'environments/catalog.yaml does not exist');
+  });
+});
+
+/** GIVEN the sample on main (returned: its commit), then a commit raising e_prescribing 5% -> 25% and telehealth 25% -> 50%, kill-switching patient portal messaging, and adding referral_tracking_enabled. */
+async function afterARelease(): Promise<{ dir: string; ws: Workspace; before: string }> {
+  const { dir, ws } = await project({ git: true });
+  const before = git(dir, 'rev-parse', 'HEAD').trim();
+  const who = { changed_by: SAM, ticket: 'TICKET-13500', reason: 'Release train', changed_at: '2026-11-23T10:50:00Z' };
+  setFlag(dir, 'production', 'e_prescribing_enabled', { rollout: 25, ...who });
+  setFlag(dir, 'production', 'telehealth_appointments_enabled', { rollout: 50, ...who });
+  setFlag(dir, 'production', 'patient_portal_messaging_enabled', { enabled: false, approved_by: undefined, ...who });
+  expect((await addFlag(ws, newFlag({ at: new Date('2026-11-23T10:50:00Z') }))).applied).toBe(true);
+  commitAll(dir, 'release train', { date: '2026-11-23T11:00:00Z' });
+  return { dir, ws, before };
+}
+
+const restore = (to: string, extra: Partial<RestoreFlags> = {}): RestoreFlags => ({ environment: 'production', to, reason: 'Restore (INC-2300)', ticket: 'INC-2300', by: SAM, approvedBy: LEAD, at: AT, ...extra });
+
+describe('restoreFlags', () => {
+  it('sets the flags named back to their state at a commit, with fresh audit fields, as one change', async () => {
+    const { dir, ws, before } = await afterARelease();
+    const head = git(dir, 'rev-parse', 'HEAD').trim().slice(0, 12);
+    const text = read(dir, PROD);
+    const r = await restoreFlags(ws, restore(before, { flags: ['e_prescribing_enabled', 'telehealth_appointments_enabled'] }));
+    expect(whole(r)).toEqual({
+      applied: true,
+      summary: `production: 2 flags back to their state at ${before} (${before.slice(0, 12)})`,
+      details: ['e_prescribing_enabled: on 25% -> on 5%', 'telehealth_appointments_enabled: on 50% -> on 25%'],
+      findings: [
+        {
+          file: PROD,
+          line: 61,
+          col: 14,
+          severity: 'warning',
+          rule: 'prerequisite',
+          message: "flag 'secure_document_upload_enabled' requires 'patient_portal_messaging_enabled', which is off in production; it must be on 100% there first",
+        },
+      ],
+      files: [PROD],
+      base: `HEAD ${head}`,
+      baseNote: expect.stringContaining('no origin/main in this clone'),
+      dist: { write: [PROD_CM], remove: [] },
+    });
+    const audit = { reason: 'Restore (INC-2300)', ticket: 'INC-2300', changed_by: SAM, changed_at: STAMP, approved_by: LEAD };
+    const release = { reason: 'Release train', ticket: 'TICKET-13500', changed_by: SAM, changed_at: '2026-11-23T10:50:00Z', approved_by: LEAD };
+    expect(read(dir, PROD)).toBe(
+      text
+        .replace(entry('e_prescribing_enabled', { enabled: true, rollout: 25, ...release }), entry('e_prescribing_enabled', { enabled: true, rollout: 5, ...audit }))
+        .replace(
+          TELEHEALTH_PROD.replace('rollout: 25 ', 'rollout: 50 ').replace('Gradual rollout - Phase 2 (25% of users)', 'Release train').replace('TICKET-12345    ', 'TICKET-13500    ').replace('admin@pms.example.com', SAM).replace('2026-11-16T10:30:00Z', '2026-11-23T10:50:00Z'),
+          TELEHEALTH_PROD.replace('Gradual rollout - Phase 2 (25% of users)', 'Restore (INC-2300)').replace('TICKET-12345    ', 'INC-2300        ').replace('admin@pms.example.com', SAM).replace('2026-11-16T10:30:00Z', STAMP),
+        ),
+    );
+  });
+
+  it('one flag back is said in the singular; a restore that changes nothing says so', async () => {
+    const { dir, ws, before } = await afterARelease();
+    const r = await restoreFlags(ws, restore(before, { flags: ['e_prescribing_enabled'] }), { dryRun: true });
+    expect([r.summary, r.details]).toEqual([`production: 1 flag back to its state at ${before} (${before.slice(0, 12)})`, ['e_prescribing_enabled: on 25% -> on 5%']]);
+    const head = git(dir, 'rev-parse', 'HEAD').trim();
+    expect(await restoreFlags(ws, restore('HEAD'))).toEqual({
+      applied: false,
+      noop: true,
+      summary: `production: every flag restored is already in its state at HEAD (${head.slice(0, 12)}); nothing changed`,
+      findings: [],
+      files: [],
+      base: 'none',
+    });
+  });
+
+  it('restores the whole environment by default, leaving flags added since as they are (a note), judged like any change', async () => {
+    const { dir, ws, before } = await afterARelease();
+    const snap = snapshot(dir);
+    const notes: string[] = [];
+    const r = await restoreFlags(ws, restore(before), { onNote: (n) => notes.push(n) });
+    expect(notes).toEqual([`left as they are (no entry in environments/production/flags.yaml at ${before}): referral_tracking_enabled`]);
+    expect([r.applied, r.details, r.findings.map((f) => f.rule)]).toEqual([
+      false,
+      ['telehealth_appointments_enabled: on 50% -> on 25%', 'e_prescribing_enabled: on 25% -> on 5%', 'patient_portal_messaging_enabled: off -> on 100%'],
+      ['rollout-one-step'],
+    ]);
+    expect(snapshot(dir)).toEqual(snap);
+  });
+
+  it('is a usage error outside git, for a ref that is no commit, an unknown flag, and a flag or file it cannot restore from', async () => {
+    await usageError(restoreFlags((await project()).ws, restore('HEAD')), 'flagops restore reads the flags at a git ref, and this project is not in a git repository with a commit');
+    const { dir, ws, before } = await afterARelease();
+    const short = before.slice(0, 12);
+    await usageError(restoreFlags(ws, restore('no-such-tag')), "--to 'no-such-tag' is not a commit in this repository: name a branch, a tag or a commit SHA (`git log --oneline -- environments/production/flags.yaml` lists the changes; fetch it first if it is on the server)");
+    await usageError(restoreFlags(ws, restore(before, { environment: 'prod' })), "unknown environment 'prod' (did you mean 'production'?); known: dev, staging, production");
+    await usageError(restoreFlags(ws, restore(before, { flags: ['nope_enabled'] })), "unknown flag 'nope_enabled': it is not in environments/catalog.yaml");
+    await usageError(
+      restoreFlags(ws, restore(before, { flags: ['referral_tracking_enabled'] })),
+      `flag 'referral_tracking_enabled' has no valid entry in environments/production/flags.yaml at ${before} (${short}), so it cannot be restored from there`,
+    );
+    // a ref where the file has errors
+    write(dir, PROD, `${read(dir, PROD)}  stray: [\n`);
+    const broken = commitAll(dir, 'broken', { date: '2026-11-23T11:10:00Z' });
+    await usageError(restoreFlags(ws, restore(broken)), `environments/production/flags.yaml cannot be read at ${broken} (${broken.slice(0, 12)}): it is missing there or has errors, so there is nothing to restore from`);
+    // the file as it is has errors, or the flag's entry is invalid
+    await usageError(restoreFlags(ws, restore(before)), 'environments/production/flags.yaml has errors; run flagops check and fix them before restoring');
+    git(dir, 'checkout', '-q', 'HEAD~1', '--', PROD);
+    replaceIn(dir, PROD, '    rollout: 50                   # percent', '    rollout: half                 # percent');
+    await usageError(restoreFlags(ws, restore(before)), "flag 'telehealth_appointments_enabled' is invalid in environments/production/flags.yaml; run flagops check and fix it before restoring");
+  });
+});
+
+const removal = (flag: string, extra: Partial<RemoveFlag> = {}): RemoveFlag => ({ flag, reason: 'Retired', ticket: 'TICKET-14001', by: SAM, at: AT, ...extra });
+const refused = (flag: string, why: string): EditOutcome => ({ applied: false, refused: why, summary: `${flag} was not removed`, findings: [], files: [], base: 'none' });
+
+describe('removeFlag', () => {
+  it('retires a flag off everywhere from the catalog and every flag file, leaving every other byte', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    expect((await addFlag(ws, newFlag({ at: new Date('2026-11-23T10:00:00Z') }))).applied).toBe(true);
+    const r = await removeFlag(ws, removal('referral_tracking_enabled'));
+    expect(whole(r)).toEqual({
+      applied: true,
+      summary: 'removed referral_tracking_enabled from the catalog and dev, staging, production (it was off everywhere)',
+      findings: [],
+      files: [CATALOG, DEV, STAGING, PROD],
+      base: BEFORE,
+      baseNote: NO_GIT,
+      dist: { write: ['dist/dev/configmap-feature-flags-config.yaml', 'dist/staging/configmap-feature-flags-config.yaml', PROD_CM, 'dist/openfeature/flags.json'], remove: [] },
+    });
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses a flag on for some users, on 100% without keepCodePath, off with it, or required by others', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    expect(await removeFlag(ws, removal('ai_visit_summaries_enabled'))).toEqual(
+      refused('ai_visit_summaries_enabled', 'ai_visit_summaries_enabled is on for some users (dev: on 50%, staging: off, production: off): removing it would switch them. Turn it off everywhere (flagops disable), or take it to 100% everywhere (flagops advance) and remove it from the code, first'),
+    );
+    expect(await removeFlag(ws, removal('online_bill_pay_enabled'))).toEqual(
+      refused('online_bill_pay_enabled', 'online_bill_pay_enabled is on 100% everywhere: without it in the ConfigMap the backend falls back to its default (off) for everyone. Remove the flag from the code first so it always takes the on path, then pass --keep-code-path'),
+    );
+    expect(await removeFlag(ws, removal('maintenance_mode_enabled', { keepCodePath: true }))).toEqual(
+      refused('maintenance_mode_enabled', 'maintenance_mode_enabled is off everywhere (dev: off, staging: off, production: off): without the flag the code keeps its off path; --keep-code-path is for a flag on 100% everywhere whose code always takes the on path'),
+    );
+    expect(await removeFlag(ws, removal('patient_portal_messaging_enabled', { keepCodePath: true }))).toEqual(
+      refused('patient_portal_messaging_enabled', 'secure_document_upload_enabled requires patient_portal_messaging_enabled: take it out of their `requires` in environments/catalog.yaml first'),
+    );
+    replaceIn(dir, CATALOG, '    type: ops\n    created: 2026-03-09\n', '    type: ops\n    created: 2026-03-09\n    requires: [patient_portal_messaging_enabled]\n');
+    expect(await removeFlag(ws, removal('patient_portal_messaging_enabled', { keepCodePath: true }))).toEqual(
+      refused('patient_portal_messaging_enabled', 'secure_document_upload_enabled, read_replica_reporting_enabled require patient_portal_messaging_enabled: take it out of their `requires` in environments/catalog.yaml first'),
+    );
+    expect(snapshot(dir)).toEqual({ ...before, [CATALOG]: read(dir, CATALOG) });
+  });
+
+  it('is a usage error for an unknown flag, and for a flag whose entry is invalid somewhere', async () => {
+    const { dir, ws } = await project();
+    await usageError(removeFlag(ws, removal('nope_enabled')), "unknown flag 'nope_enabled': it is not in environments/catalog.yaml");
+    replaceIn(dir, STAGING, '    rollout: 0\n    reason: Declared off', '    rollout: zero\n    reason: Declared off');
+    await usageError(removeFlag(ws, removal('maintenance_mode_enabled')), "flag 'maintenance_mode_enabled' is invalid in environments/staging/flags.yaml; run flagops check and fix it first");
+  });
+
+  it('with keepCodePath, retires a flag on 100% everywhere that the code no longer reads, or with a note when no code is configured', async () => {
+    const { dir, ws } = await project();
+    cpSync(join(REPO_ROOT, SAMPLE_BACKEND), join(dir, SAMPLE_BACKEND), { recursive: true });
+    const r = await removeFlag(ws, removal('online_bill_pay_enabled', { keepCodePath: true }), { dryRun: true });
+    expect([r.summary, r.findings]).toEqual(['removed online_bill_pay_enabled from the catalog and dev, staging, production (it was on 100% everywhere; the code keeps the on path)', []]);
+    replaceIn(dir, 'environments/project.ts', `sourceFolders: ['${SAMPLE_BACKEND}'],`, 'sourceFolders: [],');
+    const notes: string[] = [];
+    const unchecked = await removeFlag(await openWorkspace(dir), removal('online_bill_pay_enabled', { keepCodePath: true }), { dryRun: true, onNote: (n) => notes.push(n) });
+    expect(unchecked.summary).toBe(r.summary);
+    expect(notes).toEqual([
+      "the code was not checked for online_bill_pay_enabled, as no source folders are set: make sure no code reads it (to have it checked, set sourceFolders in environments/project.ts to the backend's checkout (for example ['../pms-backend']), or set FLAGOPS_SOURCE, or pass --src DIR)",
+    ]);
+  });
+
+  it('with keepCodePath, refuses while the code still reads the flag, listing every place, and says when the code is missing', async () => {
+    const { dir, ws } = await project();
+    await usageError(
+      removeFlag(ws, removal('audit_log_streaming_enabled', { keepCodePath: true })),
+      `--keep-code-path needs the code to check that it no longer reads audit_log_streaming_enabled: sourceFolders (environments/project.ts) folder '${SAMPLE_BACKEND}' does not exist (${dir}/${SAMPLE_BACKEND}): clone the backend's repository there, or set FLAGOPS_SOURCE to where it is checked out (or pass --src DIR)`,
+    );
+    cpSync(join(REPO_ROOT, SAMPLE_BACKEND), join(dir, SAMPLE_BACKEND), { recursive: true });
+    const why = (n: string) =>
+      `--keep-code-path says the code no longer reads audit_log_streaming_enabled, but flagops refs finds it in ${n} in ${SAMPLE_BACKEND}: without the flag that code falls back to its default (off) for everyone. Remove it from the code first (always take the on path), then run flagops remove audit_log_streaming_enabled --keep-code-path again`;
+    const place = `${SAMPLE_BACKEND}/app/ops/maintenance.py:17:27: details = await flags.audit_log_streaming_enabled_details_async(ctx)`;
+    expect(await removeFlag(ws, removal('audit_log_streaming_enabled', { keepCodePath: true }))).toEqual({ ...refused('audit_log_streaming_enabled', why('1 place')), details: [place] });
+    write(dir, `${SAMPLE_BACKEND}/app/ops/again.py`, 'def again(flags):\n    return flags.audit_log_streaming_enabled()\n');
+    expect(await removeFlag(ws, removal('audit_log_streaming_enabled', { keepCodePath: true }))).toEqual({
+      ...refused('audit_log_streaming_enabled', why('2 places')),
+      details: [`${SAMPLE_BACKEND}/app/ops/again.py:2:18: return flags.audit_log_streaming_enabled()`, place],
+    });
+  });
+});
+
 /** The findings of the sample's dev file with `rollout: 50` of ai_visit_summaries_enabled misspelt `rolout`. */
 const DEV_TYPO = [
   { file: DEV, line: 42, col: 3, severity: 'error', rule: 'missing-field', message: "missing required field 'rollout' in flag 'ai_visit_summaries_enabled'" },
