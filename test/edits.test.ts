@@ -807,6 +807,14 @@ describe('removeFlag', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
+  it('changes only the files that have an entry of the flag', async () => {
+    const { dir, ws } = await project();
+    const entryInDev = /( {2}maintenance_mode_enabled:\n)(?: {4}.*\n)+/;
+    write(dir, DEV, read(dir, DEV).replace(entryInDev, ''));
+    const r = await removeFlag(ws, removal('maintenance_mode_enabled'), { dryRun: true });
+    expect([r.summary, r.files, r.findings]).toEqual(['removed maintenance_mode_enabled from the catalog and dev, staging, production (it was off everywhere)', [CATALOG, STAGING, PROD], []]);
+  });
+
   it('refuses a flag on for some users, on 100% without keepCodePath, off with it, or required by others', async () => {
     const { dir, ws } = await project();
     const before = snapshot(dir);
