@@ -52,7 +52,7 @@ const stateEdit = (kind: StateEditKind, flag: string, environment: string, extra
 /** The outcome with its dist/ plan reduced to what it writes and removes. */
 function whole(outcome: EditOutcome): Record<string, unknown> {
   const { dist, ...rest } = outcome;
-  return dist ? { ...rest, dist: { write: dist.write.map((w) => w.path), remove: dist.remove } } : rest;
+  return dist ? { ...rest, dist: { write: dist.write.map((w) => (w.added ? `${w.path} (added)` : w.path)), remove: dist.remove } } : rest;
 }
 
 /** Rejects with a UsageError (a usage mistake: exit 2), with exactly `message`. */
@@ -247,7 +247,9 @@ describe('editFlagState: what it cannot edit', () => {
     const typo = "unknown flag 'lab_result_auto_release_enabled' (did you mean 'lab_results_auto_release_enabled'?): it is not in environments/catalog.yaml";
     await usageError(editFlagState(ws, stateEdit('enable', 'lab_result_auto_release_enabled', 'staging')), typo);
     await usageError(editFlagState(ws, stateEdit('disable', 'lab_result_auto_release_enabled', 'staging')), typo);
-    await usageError(editFlagState(ws, stateEdit('disable', 'zzz_enabled', 'staging')), "unknown flag 'zzz_enabled': it is not in environments/catalog.yaml (declare it with flagops add)");
+    const absent = "unknown flag 'zzz_enabled': it is not in environments/catalog.yaml (declare it with flagops add)";
+    await usageError(editFlagState(ws, stateEdit('enable', 'zzz_enabled', 'staging')), absent);
+    await usageError(editFlagState(ws, stateEdit('disable', 'zzz_enabled', 'staging')), absent);
   });
 
   it('the kill switch refuses a name that is no flag name even where the catalog cannot say (a catalog that is not YAML)', async () => {
@@ -446,14 +448,31 @@ describe('editFlagState: the kill switch with problems around it', () => {
     });
   });
 
-  it('lists at most 8 lines of a file with errors, and a file whose errors have no line without lines', async () => {
+  it('lists the first 8 lines of a file with errors, in order, then "..."', async () => {
     const { dir, ws } = await project();
-    write(dir, DEV, read(dir, DEV).replaceAll('    rollout: 100\n', '    rolout: 100\n'));
+    const dev = read(dir, DEV);
+    const cut = dev.indexOf('  secure_document_upload_enabled:');
+    write(dir, DEV, dev.slice(0, cut) + dev.slice(cut).replaceAll('    rollout: 100\n', '    rolout: 100\n'));
+    replaceIn(dir, DEV, '    changed_at: 2026-08-10T14:05:00Z', '    changed_at: 2027-08-10T14:05:00Z'); // in the future: found after the typos below it
+    for (const flag of ['telehealth_appointments_enabled', 'appointment_waitlist_enabled', 'sms_appointment_reminders_enabled', 'e_prescribing_enabled']) {
+      setFlag(dir, 'production', flag, { enabled: 'maybe' });
+    }
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'staging'), { dryRun: true });
+    expect(r.notes).toEqual([
+      'tolerated: environments/dev/flags.yaml has errors (lines 13, 56, 58, 63, 65, 70, 72, 77, ...); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+      'tolerated: environments/production/flags.yaml has errors (lines 9, 17, 25, 32); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+    ]);
+  });
+
+  it('names the files in order, and a file whose errors have no line without lines', async () => {
+    const { dir, ws } = await project();
     unlinkSync(join(dir, STAGING));
+    replaceIn(dir, PROD, '    rollout: 0\n    reason: Waiting for the staging experiment results', '    rolout: 0\n    reason: Waiting for the staging experiment results');
     const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'), { dryRun: true });
     expect(r.notes).toEqual([
-      'tolerated: environments/dev/flags.yaml has errors (lines 7, 9, 14, 16, 21, 23, 28, 30, ...); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+      'tolerated: environments/production/flags.yaml has errors outside the entry of e_prescribing_enabled (lines 16, 18); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
       'tolerated: environments/staging/flags.yaml has errors; the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+      "dist/production: only e_prescribing_enabled's data in the flag ConfigMap was rewritten; the full synthesis waits until environments/production/flags.yaml has no errors (flagops synth)",
     ]);
   });
 
@@ -604,6 +623,7 @@ describe('the base an edit is judged against', () => {
     const ws = await openWorkspace(dir);
     const qa = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'qa'), { dryRun: true });
     expect([qa.summary, qa.findings.map((f) => f.rule), qa.notes]).toEqual(['qa: e_prescribing_enabled on 100% -> off', [], []]);
+    expect(qa.dist!.write).toContainEqual({ path: 'dist/qa/configmap-feature-flags-config.yaml', text: expect.any(String), added: true });
     // a flag added since the base, on in dev
     const add = await addFlag(ws, { flag: 'referral_tracking_enabled', description: 'Track referrals.', owner: 'team-clinical', type: 'ops', reason: 'New', ticket: 'TICKET-2', by: SAM, at: new Date('2026-11-23T11:00:00Z') });
     expect(add.applied).toBe(true);
@@ -702,7 +722,9 @@ describe('restoreFlags', () => {
     const { dir, ws, before } = await afterARelease();
     const head = git(dir, 'rev-parse', 'HEAD').trim().slice(0, 12);
     const text = read(dir, PROD);
-    const r = await restoreFlags(ws, restore(before, { flags: ['e_prescribing_enabled', 'telehealth_appointments_enabled'] }));
+    const notes: string[] = [];
+    const r = await restoreFlags(ws, restore(before, { flags: ['e_prescribing_enabled', 'telehealth_appointments_enabled'] }), { onNote: (n) => notes.push(n) });
+    expect(notes).toEqual([]);
     expect(whole(r)).toEqual({
       applied: true,
       summary: `production: 2 flags back to their state at ${before} (${before.slice(0, 12)})`,
@@ -738,6 +760,7 @@ describe('restoreFlags', () => {
     const { dir, ws, before } = await afterARelease();
     const r = await restoreFlags(ws, restore(before, { flags: ['e_prescribing_enabled'] }), { dryRun: true });
     expect([r.summary, r.details]).toEqual([`production: 1 flag back to its state at ${before} (${before.slice(0, 12)})`, ['e_prescribing_enabled: on 25% -> on 5%']]);
+    expect((await restoreFlags(ws, restore(before), { dryRun: true })).details).toHaveLength(3); // one flag left as it is, and no onNote to tell
     const head = git(dir, 'rev-parse', 'HEAD').trim();
     expect(await restoreFlags(ws, restore('HEAD'))).toEqual({
       applied: false,
@@ -853,6 +876,7 @@ describe('removeFlag', () => {
     const notes: string[] = [];
     const unchecked = await removeFlag(await openWorkspace(dir), removal('online_bill_pay_enabled', { keepCodePath: true }), { dryRun: true, onNote: (n) => notes.push(n) });
     expect(unchecked.summary).toBe(r.summary);
+    expect((await removeFlag(await openWorkspace(dir), removal('online_bill_pay_enabled', { keepCodePath: true }), { dryRun: true })).summary).toBe(r.summary);
     expect(notes).toEqual([
       "the code was not checked for online_bill_pay_enabled, as no source folders are set: make sure no code reads it (to have it checked, set sourceFolders in environments/project.ts to the backend's checkout (for example ['../pms-backend']), or set FLAGOPS_SOURCE, or pass --src DIR)",
     ]);

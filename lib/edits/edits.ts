@@ -106,7 +106,8 @@ function environmentOf(ws: Workspace, parsed: Parsed, name: string): Parsed['mod
   return env;
 }
 
-const timestamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** An RFC 3339 UTC time to the second (`2026-11-23T12:00:00Z`), as the audit fields hold it. */
+const timestamp = (d: Date): string => `${d.toISOString().slice(0, 19)}Z`;
 
 export async function editFlagState(ws: Workspace, edit: StateEdit, options: EditOptions = {}): Promise<EditOutcome> {
   return withEditLock(ws.root, async () => {
@@ -158,11 +159,11 @@ function stateFields(edit: StateEdit, target: { enabled: boolean; rollout: numbe
 /**
  * Whether a rollout edit lowers the exposure of a valid entry, as the kill switch reads it (then it
  * is judged like the kill switch). An entry it cannot read is no lowering: the edit's own path says
- * what is wrong with it.
+ * what is wrong with it (as it does for a rollout without a target).
  */
 function lowers(root: string, settings: EnvironmentSettings, edit: StateEdit, disk: FileReader): boolean {
   const { state } = readFlag(root, disk, settings, edit.flag);
-  return state !== undefined && edit.rollout !== undefined && exposure({ ...state, ...nextState(edit, state, settings.rolloutSteps) }) < exposure(state);
+  return state !== undefined && exposure({ ...state, ...nextState(edit, state, settings.rolloutSteps) }) < exposure(state);
 }
 
 /**
@@ -235,7 +236,7 @@ async function lowerExposure(ws: Workspace, settings: EnvironmentSettings, edit:
     const definition = catalog.definition;
     const patched = patchFlagConfigMap(ws.root, edit.environment, edit.flag, (old) => ({ ...old, ...(definition ? definitionFields(definition) : {}), ...constructFields(judged.state!) }));
     dist = { write: patched.map((f) => ({ path: f.path, text: f.text, added: false })), remove: [], unchanged: 0 };
-    const broken = [...new Set(findings.filter(whole).map((f) => f.file))].sort();
+    const broken = [CATALOG_FILE, file].filter((path) => findings.some((f) => whole(f) && f.file === path));
     notes.push(`dist/${edit.environment}: only ${edit.flag}'s data in the flag ConfigMap was rewritten; the full synthesis waits until ${broken.join(' and ')} ${broken.length === 1 ? 'has' : 'have'} no errors (flagops synth)`);
     if (!definition) notes.push(`the catalog entry of ${edit.flag} cannot be read (${catalog.problem ?? 'unknown'}), so dist/ keeps the flag's committed description, owner, type and expiry`);
   }
