@@ -6,7 +6,7 @@
  * tests (test/edit.test.ts, test/restore-remove.test.ts) show the same commands as a user runs them.
  */
 import { spawnSync } from 'node:child_process';
-import { unlinkSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -271,6 +271,20 @@ describe('editFlagState: what it cannot edit', () => {
     await usageError(editFlagState(ws, stateEdit('enable', 'lab_results_auto_release_enabled', 'staging')), "flag 'lab_results_auto_release_enabled' is invalid in environments/staging/flags.yaml; run flagops check, fix it, then raise it");
   });
 
+  it('in a file that is not YAML, an enable of a flag already on and a rollout without a target get the same answer as a raise', async () => {
+    const { dir, ws } = await project();
+    write(dir, PROD, `${read(dir, PROD)}  stray: [\n`);
+    const cannot = (flag: string) => ({
+      applied: false,
+      summary: `production: ${flag} cannot be edited: environments/production/flags.yaml has errors`,
+      findings: [{ file: PROD, line: 124, col: 1, severity: 'error', rule: 'yaml-syntax', message: 'Flow sequence in block collection must be sufficiently indented and end with a ]' }],
+      files: [PROD],
+      base: 'none',
+    });
+    expect(await editFlagState(ws, stateEdit('enable', 'telehealth_appointments_enabled', 'production', { rollout: 50 }))).toEqual(cannot('telehealth_appointments_enabled'));
+    expect(await editFlagState(ws, stateEdit('rollout', 'telehealth_appointments_enabled', 'production'))).toEqual(cannot('telehealth_appointments_enabled'));
+  });
+
   it("a raise in a file that is not YAML is refused with that file's findings only", async () => {
     const { dir, ws } = await project();
     replaceIn(dir, DEV, '    rollout: 50\n', '    rolout: 50\n');
@@ -380,6 +394,27 @@ describe('editFlagState: the kill switch', () => {
     expect(read(dir, 'dist/dev/configmap-feature-flags-config.yaml')).toBe(devDist);
   });
 
+  it('a lowering that leaves a warning in its own entry is applied, the warning reported once (flag serving off in production)', async () => {
+    const { dir } = await project();
+    replaceIn(dir, 'environments/production/environment.ts', '  flagServing: { replicas: 2 },', "  flagServing: { mode: 'none' },");
+    const ws = await openWorkspace(dir);
+    const r = await editFlagState(ws, stateEdit('rollout', 'telehealth_appointments_enabled', 'production', { rollout: 5 }), { dryRun: true });
+    const servingOff = (flag: string, line: number, rollout: number) => ({
+      file: PROD,
+      line,
+      col: 14,
+      severity: 'warning',
+      rule: 'flag-serving-off',
+      message: `flag '${flag}' is at ${rollout}% in production, but flag serving is off there (flagServing.mode: 'none' in environments/production/environment.ts): nothing evaluates flags.flagd.json, and feature_flags.json says true only at 100%, so this rollout does not reach users (it is off for everyone)`,
+    });
+    expect([r.applied, r.summary, r.findings, r.notes]).toEqual([
+      false,
+      'production: telehealth_appointments_enabled on 25% -> on 5%',
+      [servingOff('telehealth_appointments_enabled', 10, 5), servingOff('e_prescribing_enabled', 33, 5), servingOff('secure_document_upload_enabled', 63, 25), servingOff('billing_export_v2_enabled', 86, 50)],
+      [],
+    ]);
+  });
+
   it('a raise, or a rollout that leaves the exposure as it is (off at 50% to 0%), is no lowering: another file\'s errors block it', async () => {
     const { dir, ws } = await project();
     replaceIn(dir, DEV, '    rollout: 50\n', '    rolout: 50\n');
@@ -464,6 +499,30 @@ describe('editFlagState: the kill switch with problems around it', () => {
     ]);
   });
 
+  it('waits for the files with errors only, not for one with a warning', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, CATALOG, BILL_PAY_EXPIRES, '    expires: 2026-06-30\n');
+    replaceIn(dir, PROD, '    rollout: 5\n', '    rolout: 5\n');
+    const r = await editFlagState(ws, stateEdit('disable', 'telehealth_appointments_enabled', 'production', { approvedBy: undefined }), { dryRun: true });
+    expect(r.notes).toEqual([
+      'tolerated: environments/production/flags.yaml has errors outside the entry of telehealth_appointments_enabled (lines 30, 32); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+      "dist/production: only telehealth_appointments_enabled's data in the flag ConfigMap was rewritten; the full synthesis waits until environments/production/flags.yaml has no errors (flagops synth)",
+    ]);
+  });
+
+  it('lists exactly 8 lines without "...", and one line as "line"', async () => {
+    const { dir, ws } = await project();
+    for (const flag of ['telehealth_appointments_enabled', 'appointment_waitlist_enabled', 'sms_appointment_reminders_enabled', 'lab_results_auto_release_enabled', 'ai_visit_summaries_enabled', 'patient_portal_messaging_enabled', 'secure_document_upload_enabled', 'insurance_eligibility_checks_enabled']) {
+      setFlag(dir, 'production', flag, { enabled: 'maybe' });
+    }
+    replaceIn(dir, DEV, '    changed_at: 2026-08-10T14:05:00Z', '    changed_at: 2027-08-10T14:05:00Z');
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'staging'), { dryRun: true });
+    expect(r.notes).toEqual([
+      'tolerated: environments/dev/flags.yaml has errors (line 13); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+      'tolerated: environments/production/flags.yaml has errors (lines 9, 17, 25, 40, 47, 54, 62, 70); the kill switch does not depend on them, but flagops check and CI fail until they are fixed',
+    ]);
+  });
+
   it('names the files in order, and a file whose errors have no line without lines', async () => {
     const { dir, ws } = await project();
     unlinkSync(join(dir, STAGING));
@@ -531,6 +590,20 @@ describe('editFlagState: the kill switch with problems around it', () => {
     expect(read(dir, PROD)).toBe(
       text.replace(
         PRESCRIBING_PROD.replace('    reason: Gradual rollout - Phase 1 (5% of prescribers)\n', ''),
+        entry('e_prescribing_enabled', { enabled: false, rollout: 5, ticket: 'TICKET-1', changed_by: SAM, changed_at: STAMP, approved_by: LEAD, reason: 'Planned' }),
+      ),
+    );
+  });
+
+  it('writes back the rollout it can read of an entry that fails the schema, as a plain number', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, PROD, '    rollout: 5\n    reason: Gradual rollout - Phase 1 (5% of prescribers)\n', '    rollout: 5.0\n');
+    const text = read(dir, PROD);
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'));
+    expect([r.applied, r.findings]).toEqual([true, []]);
+    expect(read(dir, PROD)).toBe(
+      text.replace(
+        entry('e_prescribing_enabled', { enabled: true, rollout: '5.0', ticket: 'TICKET-12501', changed_by: SAM, changed_at: '2026-11-18T15:00:00Z', approved_by: LEAD }),
         entry('e_prescribing_enabled', { enabled: false, rollout: 5, ticket: 'TICKET-1', changed_by: SAM, changed_at: STAMP, approved_by: LEAD, reason: 'Planned' }),
       ),
     );
@@ -604,6 +677,14 @@ describe('the base an edit is judged against', () => {
     // WHEN it is kill-switched / THEN changed_at is newer than on the base (the committed 25%), so it is applied
     const r = await editFlagState(ws, stateEdit('disable', 'telehealth_appointments_enabled', 'production'), { dryRun: true });
     expect([r.summary, r.findings]).toEqual(['production: telehealth_appointments_enabled on 50% -> off', []]);
+  });
+
+  it("refuses a kill switch whose changed_at is not newer than the base's entry (a clock behind the base)", async () => {
+    const { dir, ws } = await project({ git: true });
+    setFlag(dir, 'production', 'e_prescribing_enabled', { changed_at: '2026-11-23T12:30:00Z', reason: 'Phase 1 again' });
+    commitAll(dir, 'a later stamp', { date: '2026-11-23T12:30:00Z' });
+    const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'), { dryRun: true });
+    expect([r.applied, r.findings.map((f) => `${f.line}:${f.rule}`)]).toEqual([false, ['37:audit-not-updated']]);
   });
 
   it("judges the kill switch with the environment's settings on the base (a ticket required there is required here)", async () => {
@@ -689,7 +770,17 @@ describe('addFlag', () => {
     const long = `${'a'.repeat(55)}_enabled`;
     await usageError(addFlag(ws, newFlag({ flag: `a${long}` })), `flag "a${long}" ${rule}`);
     expect(snapshot(dir)).toEqual(before);
-    expect((await addFlag(ws, newFlag({ flag: long }), { dryRun: true })).summary).toBe(`added ${long}: off in dev, staging, production`);
+    const dry = await addFlag(ws, newFlag({ flag: long }), { dryRun: true });
+    expect([dry.applied, dry.summary, dry.findings]).toEqual([false, `added ${long}: off in dev, staging, production`, []]);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('is refused, writing nothing, when a synthesized manifest breaks a policy (a ConfigMap over 1 MiB)', async () => {
+    const { dir, ws } = await project();
+    const before = snapshot(dir);
+    const r = await addFlag(ws, newFlag({ description: 'x'.repeat(1_100_000) }));
+    expect([r.applied, r.dist, [...new Set(r.findings.map((f) => `${f.severity}:${f.rule}`))]]).toEqual([false, undefined, ['error:configmap-size']]);
+    expect(snapshot(dir)).toEqual(before);
   });
 
   it('refuses a flag the catalog has, and says which file does not exist', async () => {
@@ -702,7 +793,7 @@ describe('addFlag', () => {
   });
 });
 
-/** GIVEN the sample on main (returned: its commit), then a commit raising e_prescribing 5% -> 25% and telehealth 25% -> 50%, kill-switching patient portal messaging, and adding referral_tracking_enabled. */
+/** GIVEN the sample on main (returned: its commit), then a commit raising e_prescribing 5% -> 25% and telehealth 25% -> 50%, kill-switching patient portal messaging, and adding two flags. */
 async function afterARelease(): Promise<{ dir: string; ws: Workspace; before: string }> {
   const { dir, ws } = await project({ git: true });
   const before = git(dir, 'rev-parse', 'HEAD').trim();
@@ -711,6 +802,7 @@ async function afterARelease(): Promise<{ dir: string; ws: Workspace; before: st
   setFlag(dir, 'production', 'telehealth_appointments_enabled', { rollout: 50, ...who });
   setFlag(dir, 'production', 'patient_portal_messaging_enabled', { enabled: false, approved_by: undefined, ...who });
   expect((await addFlag(ws, newFlag({ at: new Date('2026-11-23T10:50:00Z') }))).applied).toBe(true);
+  expect((await addFlag(ws, newFlag({ flag: 'visit_notes_export_enabled', at: new Date('2026-11-23T10:50:00Z') }))).applied).toBe(true);
   commitAll(dir, 'release train', { date: '2026-11-23T11:00:00Z' });
   return { dir, ws, before };
 }
@@ -777,7 +869,7 @@ describe('restoreFlags', () => {
     const snap = snapshot(dir);
     const notes: string[] = [];
     const r = await restoreFlags(ws, restore(before), { onNote: (n) => notes.push(n) });
-    expect(notes).toEqual([`left as they are (no entry in environments/production/flags.yaml at ${before}): referral_tracking_enabled`]);
+    expect(notes).toEqual([`left as they are (no entry in environments/production/flags.yaml at ${before}): referral_tracking_enabled, visit_notes_export_enabled`]);
     expect([r.applied, r.details, r.findings.map((f) => f.rule)]).toEqual([
       false,
       ['telehealth_appointments_enabled: on 50% -> on 25%', 'e_prescribing_enabled: on 25% -> on 5%', 'patient_portal_messaging_enabled: off -> on 100%'],
@@ -791,6 +883,13 @@ describe('restoreFlags', () => {
     const { dir, ws, before } = await afterARelease();
     const short = before.slice(0, 12);
     await usageError(restoreFlags(ws, restore('no-such-tag')), "--to 'no-such-tag' is not a commit in this repository: name a branch, a tag or a commit SHA (`git log --oneline -- environments/production/flags.yaml` lists the changes; fetch it first if it is on the server)");
+    git(dir, 'tag', 'release', before);
+    git(dir, 'branch', 'release', 'HEAD');
+    const tip = git(dir, 'rev-parse', 'HEAD').trim().slice(0, 12);
+    await usageError(
+      restoreFlags(ws, restore('release')),
+      `--to release is ambiguous: git finds refs/tags/release (${short}) and refs/heads/release (${tip}); pass the full ref you mean: --to refs/tags/release or --to refs/heads/release`,
+    );
     await usageError(restoreFlags(ws, restore(before, { environment: 'prod' })), "unknown environment 'prod' (did you mean 'production'?); known: dev, staging, production");
     await usageError(restoreFlags(ws, restore(before, { flags: ['nope_enabled'] })), "unknown flag 'nope_enabled': it is not in environments/catalog.yaml");
     await usageError(
@@ -860,6 +959,25 @@ describe('removeFlag', () => {
     expect(snapshot(dir)).toEqual({ ...before, [CATALOG]: read(dir, CATALOG) });
   });
 
+  it('refuses a flag on 100% in some environments only, with keepCodePath or without, before any code is read', async () => {
+    const { ws } = await project();
+    const why = 'telehealth_appointments_enabled is on for some users (dev: on 100%, staging: on 100%, production: on 25%): removing it would switch them. Turn it off everywhere (flagops disable), or take it to 100% everywhere (flagops advance) and remove it from the code, first';
+    expect(await removeFlag(ws, removal('telehealth_appointments_enabled'))).toEqual(refused('telehealth_appointments_enabled', why));
+    expect(await removeFlag(ws, removal('telehealth_appointments_enabled', { keepCodePath: true }))).toEqual(refused('telehealth_appointments_enabled', why));
+  });
+
+  it('a flag that names itself in requires is not its own dependant, and another entry failing the schema is no dependant', async () => {
+    const { dir, ws } = await project();
+    replaceIn(dir, CATALOG, '    created: 2026-01-12\n  read_replica', '    created: 2026-01-12\n    requires: [maintenance_mode_enabled]\n  read_replica');
+    replaceIn(dir, CATALOG, '    description: Patients can book', '    descripton: Patients can book');
+    const r = await removeFlag(ws, removal('maintenance_mode_enabled'), { dryRun: true });
+    expect([r.refused, r.summary, [...new Set(r.findings.map((f) => `${f.file}:${f.rule}`))]]).toEqual([
+      undefined,
+      'removed maintenance_mode_enabled from the catalog and dev, staging, production (it was off everywhere)',
+      [`${CATALOG}:missing-field`, `${CATALOG}:unknown-field`],
+    ]);
+  });
+
   it('is a usage error for an unknown flag, and for a flag whose entry is invalid somewhere', async () => {
     const { dir, ws } = await project();
     await usageError(removeFlag(ws, removal('nope_enabled')), "unknown flag 'nope_enabled': it is not in environments/catalog.yaml");
@@ -893,10 +1011,12 @@ describe('removeFlag', () => {
       `--keep-code-path says the code no longer reads audit_log_streaming_enabled, but flagops refs finds it in ${n} in ${SAMPLE_BACKEND}: without the flag that code falls back to its default (off) for everyone. Remove it from the code first (always take the on path), then run flagops remove audit_log_streaming_enabled --keep-code-path again`;
     const place = `${SAMPLE_BACKEND}/app/ops/maintenance.py:17:27: details = await flags.audit_log_streaming_enabled_details_async(ctx)`;
     expect(await removeFlag(ws, removal('audit_log_streaming_enabled', { keepCodePath: true }))).toEqual({ ...refused('audit_log_streaming_enabled', why('1 place')), details: [place] });
-    write(dir, `${SAMPLE_BACKEND}/app/ops/again.py`, 'def again(flags):\n    return flags.audit_log_streaming_enabled()\n');
-    expect(await removeFlag(ws, removal('audit_log_streaming_enabled', { keepCodePath: true }))).toEqual({
-      ...refused('audit_log_streaming_enabled', why('2 places')),
-      details: [`${SAMPLE_BACKEND}/app/ops/again.py:2:18: return flags.audit_log_streaming_enabled()`, place],
+    mkdirSync(join(dir, 'worker'));
+    write(dir, 'worker/again.py', 'def again(flags):\n    return flags.audit_log_streaming_enabled()\n');
+    replaceIn(dir, 'environments/project.ts', `sourceFolders: ['${SAMPLE_BACKEND}'],`, `sourceFolders: ['${SAMPLE_BACKEND}', 'worker'],`);
+    expect(await removeFlag(await openWorkspace(dir), removal('audit_log_streaming_enabled', { keepCodePath: true }))).toEqual({
+      ...refused('audit_log_streaming_enabled', why('2 places').replace(`in ${SAMPLE_BACKEND}:`, `in ${SAMPLE_BACKEND}, worker:`)),
+      details: [place, 'worker/again.py:2:18: return flags.audit_log_streaming_enabled()'],
     });
   });
 });

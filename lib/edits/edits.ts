@@ -158,12 +158,12 @@ function stateFields(edit: StateEdit, target: { enabled: boolean; rollout: numbe
 
 /**
  * Whether a rollout edit lowers the exposure of a valid entry, as the kill switch reads it (then it
- * is judged like the kill switch). An entry it cannot read is no lowering: the edit's own path says
- * what is wrong with it (as it does for a rollout without a target).
+ * is judged like the kill switch). An entry it cannot read, or a rollout without a target, is no
+ * lowering: the edit's own path says what is wrong.
  */
 function lowers(root: string, settings: EnvironmentSettings, edit: StateEdit, disk: FileReader): boolean {
   const { state } = readFlag(root, disk, settings, edit.flag);
-  return state !== undefined && exposure({ ...state, ...nextState(edit, state, settings.rolloutSteps) }) < exposure(state);
+  return state !== undefined && edit.rollout !== undefined && exposure({ ...state, ...nextState(edit, state, settings.rolloutSteps) }) < exposure(state);
 }
 
 /**
@@ -434,7 +434,7 @@ export async function removeFlag(ws: Workspace, remove: RemoveFlag, options: Edi
     const refuse = (why: string): EditOutcome => ({ applied: false, refused: why, summary: `${remove.flag} was not removed`, findings: [], files: [], base: 'none' });
     const invalid = environments.find((e) => e.names.includes(remove.flag) && !e.states[remove.flag]);
     if (invalid) throw new UsageError(`flag ${quote(remove.flag)} is invalid in ${invalid.file}; run flagops check and fix it first`);
-    const dependants = catalog.names.filter((n) => n !== remove.flag && (catalog.flags[n]?.requires ?? []).includes(remove.flag));
+    const dependants = catalog.names.filter((n) => n !== remove.flag && catalog.flags[n]?.requires?.includes(remove.flag));
     if (dependants.length > 0) return refuse(`${dependants.join(', ')} require${dependants.length === 1 ? 's' : ''} ${remove.flag}: take it out of their \`requires\` in ${CATALOG_FILE} first`);
     const states = environments.map((e) => ({ env: e.settings.name, level: exposure(e.states[remove.flag]), state: e.states[remove.flag] }));
     const where = states.map((s) => `${s.env}: ${describeExposure(s.state)}`).join(', ');
