@@ -40,7 +40,7 @@ export const GUARDED: Readonly<Record<string, readonly string[]>> = {
   'policies/state-rules.ts': ['test/state-rules.test.ts', 'test/flag-rules.test.ts'],
   'policies/identity-rules.ts': ['test/identity-rules.test.ts', 'test/pull-request-identities.test.ts'],
   'policies/manifest-policies.ts': ['test/manifest-policies.test.ts', 'test/manifest-schemas.test.ts', 'test/labels.test.ts'],
-  'lib/edits/edits.ts': ['test/edit.test.ts', 'test/similar-flag-name.test.ts', 'test/flag-propagation.test.ts'],
+  'lib/edits/edits.ts': ['test/edits.test.ts'],
   'lib/edits/kill-switch.ts': ['test/kill-switch-patch.test.ts'],
   'lib/workspace/transaction.ts': ['test/transaction.test.ts', 'test/journal.test.ts'],
   'lib/workspace/links.ts': ['test/links.test.ts'],

@@ -16,10 +16,11 @@ import { commitTransaction } from '../workspace/transaction.ts';
 import { CATALOG_FILE, diskReader, parseProject, statesFile, type FileReader, type ParseCache } from '../workspace/project.ts';
 import { addEntry, removeEntry, setFields } from '../../common/yaml/yaml-edit.ts';
 import type { Parsed } from '../../model/flags.ts';
+import type { EnvironmentSettings } from '../../model/environments.ts';
 import { quote } from '../../common/text/errors.ts';
 import { printable } from '../../common/text/printable.ts';
 import { didYouMean, unknownEnvironment, unknownFlag } from '../../common/text/suggest.ts';
-import { editEntry, entryState, inEntry, judgeEntry, locateEntry, parseEntry, readCatalogEntry, readOwnFile, uncertainEntry, type FileEntry } from './entry-read.ts';
+import { editEntry, entryState, inEntry, judgeEntry, locateEntry, parseEntry, readCatalogEntry, readFlag, readOwnFile, uncertainEntry, type FileEntry } from './entry-read.ts';
 import { distProjectFiles, overlay, UsageError, validate, type Workspace } from '../workspace/workspace.ts';
 import { shortSha } from '../../common/text/sha.ts';
 import { scanSources } from '../code/code-refs.ts';
@@ -105,15 +106,18 @@ function environmentOf(ws: Workspace, parsed: Parsed, name: string): Parsed['mod
   return env;
 }
 
-const timestamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** An RFC 3339 UTC time to the second (`2026-11-23T12:00:00Z`), as the audit fields hold it. */
+const timestamp = (d: Date): string => `${d.toISOString().slice(0, 19)}Z`;
 
 export async function editFlagState(ws: Workspace, edit: StateEdit, options: EditOptions = {}): Promise<EditOutcome> {
   return withEditLock(ws.root, async () => {
     const disk = diskReader(ws.root);
     const cache: ParseCache = new Map();
+    const settings = ws.settings.find((s) => s.name === edit.environment);
+    if (!settings) throw new UsageError(unknownEnvironment(edit.environment, ws.settings.map((s) => s.name)));
     // The kill switch, and any edit that lowers exposure, reads only the entries it needs (lib/edits/entry-read.ts).
-    if (edit.kind === 'disable') return lowerExposure(ws, edit, disk, cache, options);
-    if (edit.kind === 'rollout' && lowers(ws, edit, disk)) return lowerExposure(ws, edit, disk, cache, options);
+    if (edit.kind === 'disable') return lowerExposure(ws, settings, edit, disk, cache, options);
+    if (edit.kind === 'rollout' && lowers(ws.root, settings, edit, disk)) return lowerExposure(ws, settings, edit, disk, cache, options);
     const before = parseProject(ws.settings, disk, cache);
     const env = environmentOf(ws, before, edit.environment);
     if (!before.model.catalog.names.includes(edit.flag)) throw new UsageError(unknownFlag(edit.flag, before.model.catalog.names, CATALOG_FILE, true));
@@ -152,20 +156,14 @@ function stateFields(edit: StateEdit, target: { enabled: boolean; rollout: numbe
   };
 }
 
-/** Whether a rollout edit lowers the exposure of a valid entry (then it is judged like the kill switch). */
-function lowers(ws: Workspace, edit: StateEdit, disk: FileReader): boolean {
-  const settings = ws.settings.find((s) => s.name === edit.environment);
-  if (!settings || edit.rollout === undefined) return false;
-  try {
-    const file = statesFile(edit.environment);
-    const text = disk.read(file);
-    const lookup = text === undefined ? undefined : locateEntry(file, text, edit.flag);
-    if (text === undefined || !lookup || !('found' in lookup)) return false;
-    const { state } = entryState(parseEntry(settings, { file, text, entry: lookup.found }), edit.flag);
-    return state !== undefined && exposure({ ...state, ...nextState(edit, state, settings.rolloutSteps) }) < exposure(state);
-  } catch {
-    return false; // the edit's own path says what is wrong
-  }
+/**
+ * Whether a rollout edit lowers the exposure of a valid entry, as the kill switch reads it (then it
+ * is judged like the kill switch). An entry it cannot read, or a rollout without a target, is no
+ * lowering: the edit's own path says what is wrong.
+ */
+function lowers(root: string, settings: EnvironmentSettings, edit: StateEdit, disk: FileReader): boolean {
+  const { state } = readFlag(root, disk, settings, edit.flag);
+  return state !== undefined && edit.rollout !== undefined && exposure({ ...state, ...nextState(edit, state, settings.rolloutSteps) }) < exposure(state);
 }
 
 /**
@@ -175,9 +173,7 @@ function lowers(ws: Workspace, edit: StateEdit, disk: FileReader): boolean {
  * tolerated: dist/ is synthesized when the environment's files are whole, else only the flag's
  * data in the committed ConfigMap is rewritten (lib/edits/kill-switch.ts).
  */
-async function lowerExposure(ws: Workspace, edit: StateEdit, disk: FileReader, cache: ParseCache, options: EditOptions): Promise<EditOutcome> {
-  const settings = ws.settings.find((s) => s.name === edit.environment);
-  if (!settings) throw new UsageError(unknownEnvironment(edit.environment, ws.settings.map((s) => s.name)));
+async function lowerExposure(ws: Workspace, settings: EnvironmentSettings, edit: StateEdit, disk: FileReader, cache: ParseCache, options: EditOptions): Promise<EditOutcome> {
   const file = statesFile(edit.environment);
   const catalog = readCatalogEntry(ws.root, disk, edit.flag);
   // A name that is no flag name has no entry the kill switch could write (and is never printed raw).
@@ -198,8 +194,9 @@ async function lowerExposure(ws: Workspace, edit: StateEdit, disk: FileReader, c
   const current: FlagState = state ?? ({ ...raw, enabled: raw.enabled === true, rollout: typeof raw.rollout === 'number' ? raw.rollout : 0 } as FlagState);
   const target = nextState(edit, current, settings.rolloutSteps);
   const summary = `${edit.environment}: ${edit.flag} ${describeExposure(current)} -> ${describeExposure({ ...current, ...target })}`;
-  // An entry that fails the schema is off only when it says `enabled: false`; the kill switch writes it anyway.
-  const off = state ? target.enabled === current.enabled && target.rollout === current.rollout : raw.enabled === false && edit.kind === 'disable';
+  // Already off: nothing to do (a lowering never is: only an entry that is on can be lowered). An
+  // entry that fails the schema is off only when it says `enabled: false`; the kill switch writes it anyway.
+  const off = state ? !state.enabled : raw.enabled === false;
   if (off) return { applied: false, noop: true, summary: `${edit.environment}: ${edit.flag} is already ${describeExposure(current)}; nothing changed`, findings: [], files: [], base: 'none' };
   const fields = stateFields(edit, target);
   // The kill switch of an invalid entry keeps a rollout it cannot read, for the findings to show.
@@ -239,7 +236,7 @@ async function lowerExposure(ws: Workspace, edit: StateEdit, disk: FileReader, c
     const definition = catalog.definition;
     const patched = patchFlagConfigMap(ws.root, edit.environment, edit.flag, (old) => ({ ...old, ...(definition ? definitionFields(definition) : {}), ...constructFields(judged.state!) }));
     dist = { write: patched.map((f) => ({ path: f.path, text: f.text, added: false })), remove: [], unchanged: 0 };
-    const broken = [...new Set(findings.filter(whole).map((f) => f.file))].sort();
+    const broken = [CATALOG_FILE, file].filter((path) => findings.some((f) => whole(f) && f.file === path));
     notes.push(`dist/${edit.environment}: only ${edit.flag}'s data in the flag ConfigMap was rewritten; the full synthesis waits until ${broken.join(' and ')} ${broken.length === 1 ? 'has' : 'have'} no errors (flagops synth)`);
     if (!definition) notes.push(`the catalog entry of ${edit.flag} cannot be read (${catalog.problem ?? 'unknown'}), so dist/ keeps the flag's committed description, owner, type and expiry`);
   }
@@ -256,10 +253,11 @@ function entryAt(reader: FileReader, file: string, flag: string): FileEntry | un
   try {
     text = reader.read(file);
   } catch {
-    return undefined;
+    // unreadable at the base: nothing to compare with, as when it is missing there
   }
-  const lookup = text === undefined ? undefined : locateEntry(file, text, flag);
-  return text !== undefined && lookup && 'found' in lookup ? { file, text, entry: lookup.found } : undefined;
+  if (text === undefined) return undefined;
+  const lookup = locateEntry(file, text, flag);
+  return 'found' in lookup ? { file, text, entry: lookup.found } : undefined;
 }
 
 /** One note per file with errors outside the entry written: where they are, and that CI still fails on them. */
@@ -375,8 +373,8 @@ export async function restoreFlags(ws: Workspace, restore: RestoreFlags, options
       if (!then.states[flag]) throw new UsageError(`flag ${quote(flag)} has no valid entry in ${env.file} at ${restore.to} (${shortSha(commit)}), so it cannot be restored from there`);
     }
     const scope = restore.flags ?? before.model.catalog.names;
-    let text = disk.read(env.file);
-    if (text === undefined || !env.readable) throw new UsageError(`${env.file} has errors; run flagops check and fix them before restoring`);
+    if (!env.readable) throw new UsageError(`${env.file} has errors; run flagops check and fix them before restoring`);
+    let text = disk.read(env.file)!; // read as YAML just now
     const details: string[] = [];
     const skipped: string[] = [];
     for (const flag of scope) {
@@ -436,7 +434,7 @@ export async function removeFlag(ws: Workspace, remove: RemoveFlag, options: Edi
     const refuse = (why: string): EditOutcome => ({ applied: false, refused: why, summary: `${remove.flag} was not removed`, findings: [], files: [], base: 'none' });
     const invalid = environments.find((e) => e.names.includes(remove.flag) && !e.states[remove.flag]);
     if (invalid) throw new UsageError(`flag ${quote(remove.flag)} is invalid in ${invalid.file}; run flagops check and fix it first`);
-    const dependants = catalog.names.filter((n) => n !== remove.flag && (catalog.flags[n]?.requires ?? []).includes(remove.flag));
+    const dependants = catalog.names.filter((n) => n !== remove.flag && catalog.flags[n]?.requires?.includes(remove.flag));
     if (dependants.length > 0) return refuse(`${dependants.join(', ')} require${dependants.length === 1 ? 's' : ''} ${remove.flag}: take it out of their \`requires\` in ${CATALOG_FILE} first`);
     const states = environments.map((e) => ({ env: e.settings.name, level: exposure(e.states[remove.flag]), state: e.states[remove.flag] }));
     const where = states.map((s) => `${s.env}: ${describeExposure(s.state)}`).join(', ');
@@ -464,15 +462,10 @@ export async function removeFlag(ws: Workspace, remove: RemoveFlag, options: Edi
     if (!off && !full) {
       return refuse(`${remove.flag} is on for some users (${where}): removing it would switch them. Turn it off everywhere (flagops disable), or take it to 100% everywhere (flagops advance) and remove it from the code, first`);
     }
-    const changes = new Map<string, string>();
-    const catalogText = disk.read(CATALOG_FILE);
-    if (catalogText === undefined) throw new UsageError(`${CATALOG_FILE} does not exist`);
-    changes.set(CATALOG_FILE, removeEntry(catalogText, ['flags'], remove.flag, CATALOG_FILE));
+    // The catalog names the flag, and each file changed has an entry of it: every one was read just now.
+    const changes = new Map([[CATALOG_FILE, removeEntry(disk.read(CATALOG_FILE)!, ['flags'], remove.flag, CATALOG_FILE)]]);
     for (const env of environments) {
-      if (!env.names.includes(remove.flag)) continue;
-      const text = disk.read(env.file);
-      if (text === undefined) throw new UsageError(`${env.file} does not exist`);
-      changes.set(env.file, removeEntry(text, ['flags'], remove.flag, env.file));
+      if (env.names.includes(remove.flag)) changes.set(env.file, removeEntry(disk.read(env.file)!, ['flags'], remove.flag, env.file));
     }
     const how = off ? 'it was off everywhere' : 'it was on 100% everywhere; the code keeps the on path';
     return finish(ws, before, changes, `removed ${remove.flag} from the catalog and ${environments.map((e) => e.settings.name).join(', ')} (${how})`, remove.at, options);
