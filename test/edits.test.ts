@@ -6,17 +6,15 @@
  * tests (test/edit.test.ts, test/restore-remove.test.ts) show the same commands as a user runs them.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { addFlag, editFlagState, removeFlag, restoreFlags, type AddFlag, type EditOptions, type EditOutcome, type RemoveFlag, type RestoreFlags, type StateEdit, type StateEditKind } from '../lib/edits/edits.ts';
+import { addFlag, editFlagState, removeFlag, restoreFlags, type AddFlag, type EditOutcome, type RemoveFlag, type RestoreFlags, type StateEdit, type StateEditKind } from '../lib/edits/edits.ts';
 import { openWorkspace, UsageError, type Workspace } from '../lib/workspace/workspace.ts';
-import { resolveEnvironmentSettings } from '../model/environments.ts';
-import { cpSync } from 'node:fs';
 import { commitAll, setFlag } from './flag-history.ts';
-import { BILL_PAY_EXPIRES, git, initRepository, read, replaceIn, REPO_ROOT, SAMPLE_BACKEND, snapshot, tempProject, write, type ProjectOptions } from './helpers.ts';
+import { BILL_PAY_EXPIRES, git, read, replaceIn, REPO_ROOT, SAMPLE_BACKEND, snapshot, tempProject, write, type ProjectOptions } from './helpers.ts';
 import { pushToNewOrigin } from './support/git-server.ts';
 
 const CATALOG = 'environments/catalog.yaml';

@@ -228,7 +228,8 @@ async function lowerExposure(ws: Workspace, settings: EnvironmentSettings, edit:
   const notes = toleratedNotes(findings, edited.file, edit.flag);
   let dist: DistPlan;
   if (result.manifests) {
-    dist = planDist(ws.root, result.manifests, distProjectFiles(ws, result.projectFiles ?? []));
+    // The project-wide files are synthesized with the manifests (lib/workspace/workspace.ts validate).
+    dist = planDist(ws.root, result.manifests, distProjectFiles(ws, result.projectFiles!));
   } else {
     // The environment's flag file or the catalog has errors: a synthesis would leave their broken
     // entries' flags out, so only this flag's data in the committed ConfigMap is rewritten.
@@ -238,7 +239,8 @@ async function lowerExposure(ws: Workspace, settings: EnvironmentSettings, edit:
     dist = { write: patched.map((f) => ({ path: f.path, text: f.text, added: false })), remove: [], unchanged: 0 };
     const broken = [CATALOG_FILE, file].filter((path) => findings.some((f) => whole(f) && f.file === path));
     notes.push(`dist/${edit.environment}: only ${edit.flag}'s data in the flag ConfigMap was rewritten; the full synthesis waits until ${broken.join(' and ')} ${broken.length === 1 ? 'has' : 'have'} no errors (flagops synth)`);
-    if (!definition) notes.push(`the catalog entry of ${edit.flag} cannot be read (${catalog.problem ?? 'unknown'}), so dist/ keeps the flag's committed description, owner, type and expiry`);
+    // A declared flag without a definition always has a problem (entry-read.ts readCatalogEntry).
+    if (!definition) notes.push(`the catalog entry of ${edit.flag} cannot be read (${catalog.problem!}), so dist/ keeps the flag's committed description, owner, type and expiry`);
   }
   if (!options.dryRun) {
     const txn = distTransaction(dist);
@@ -523,7 +525,7 @@ async function finish(
   const files = [...changes.keys()];
   const outcome = { summary, findings: result.findings, files, base: base.label, baseNote: base.note };
   if (!result.manifests || result.findings.some((f) => f.severity === 'error')) return { applied: false, ...outcome };
-  const dist = planDist(ws.root, result.manifests, distProjectFiles(ws, result.projectFiles ?? []));
+  const dist = planDist(ws.root, result.manifests, distProjectFiles(ws, result.projectFiles!));
   if (!options.dryRun) {
     // One transaction for the flag files and dist/: a kill at any point leaves the old or the new
     // state of every file, or a journal the next flagops command completes (lib/workspace/transaction.ts).
