@@ -53,6 +53,13 @@ function whole(outcome: EditOutcome): Record<string, unknown> {
   return dist ? { ...rest, dist: { write: dist.write.map((w) => (w.added ? `${w.path} (added)` : w.path)), remove: dist.remove } } : rest;
 }
 
+/** An edit its findings refuse, judged against the files before it (the scratch copy has no commit): nothing is written. */
+const refusedBefore = (summary: string, findings: readonly unknown[]): Record<string, unknown> => ({ applied: false, summary, findings, files: [PROD], base: BEFORE, baseNote: NO_GIT });
+/** An edit refused before any base is read: the file it writes (or its entry there) has errors. */
+const cannotEdit = (summary: string, findings: readonly unknown[]): Record<string, unknown> => ({ applied: false, summary, findings, files: [PROD], base: 'none' });
+/** An edit of a flag already in the state asked for: nothing changed. */
+const alreadySo = (summary: string): EditOutcome => ({ applied: false, noop: true, summary, findings: [], files: [], base: 'none' });
+
 /** Rejects with a UsageError (a usage mistake: exit 2), with exactly `message`. */
 async function usageError(edit: Promise<unknown>, message: string): Promise<void> {
   const error = await edit.then(
@@ -199,14 +206,7 @@ describe('editFlagState: a raise', () => {
   it('says so and writes nothing when the flag is already in that state', async () => {
     const { dir, ws } = await project();
     const before = snapshot(dir);
-    expect(await editFlagState(ws, stateEdit('rollout', 'telehealth_appointments_enabled', 'production', { rollout: 25 }))).toEqual({
-      applied: false,
-      noop: true,
-      summary: 'production: telehealth_appointments_enabled is already on 25%; nothing changed',
-      findings: [],
-      files: [],
-      base: 'none',
-    });
+    expect(await editFlagState(ws, stateEdit('rollout', 'telehealth_appointments_enabled', 'production', { rollout: 25 }))).toEqual(alreadySo('production: telehealth_appointments_enabled is already on 25%; nothing changed'));
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -234,6 +234,9 @@ describe('editFlagState: a raise', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 });
+
+/** The finding on a flag file that ends in `  stray: [`. */
+const STRAY = [{ file: PROD, line: 124, col: 1, severity: 'error', rule: 'yaml-syntax', message: 'Flow sequence in block collection must be sufficiently indented and end with a ]' }];
 
 describe('editFlagState: what it cannot edit', () => {
   it('an unknown environment or flag is a usage error, for a raise and for the kill switch alike', async () => {
@@ -272,13 +275,7 @@ describe('editFlagState: what it cannot edit', () => {
   it('in a file that is not YAML, an enable of a flag already on and a rollout without a target get the same answer as a raise', async () => {
     const { dir, ws } = await project();
     write(dir, PROD, `${read(dir, PROD)}  stray: [\n`);
-    const cannot = (flag: string) => ({
-      applied: false,
-      summary: `production: ${flag} cannot be edited: environments/production/flags.yaml has errors`,
-      findings: [{ file: PROD, line: 124, col: 1, severity: 'error', rule: 'yaml-syntax', message: 'Flow sequence in block collection must be sufficiently indented and end with a ]' }],
-      files: [PROD],
-      base: 'none',
-    });
+    const cannot = (flag: string) => cannotEdit(`production: ${flag} cannot be edited: environments/production/flags.yaml has errors`, STRAY);
     expect(await editFlagState(ws, stateEdit('enable', 'telehealth_appointments_enabled', 'production', { rollout: 50 }))).toEqual(cannot('telehealth_appointments_enabled'));
     expect(await editFlagState(ws, stateEdit('rollout', 'telehealth_appointments_enabled', 'production'))).toEqual(cannot('telehealth_appointments_enabled'));
   });
@@ -289,13 +286,7 @@ describe('editFlagState: what it cannot edit', () => {
     write(dir, PROD, `${read(dir, PROD)}  stray: [\n`);
     const before = snapshot(dir);
     const r = await editFlagState(ws, stateEdit('rollout', 'e_prescribing_enabled', 'production', { rollout: 25 }));
-    expect(r).toEqual({
-      applied: false,
-      summary: 'production: e_prescribing_enabled cannot be edited: environments/production/flags.yaml has errors',
-      findings: [{ file: PROD, line: 124, col: 1, severity: 'error', rule: 'yaml-syntax', message: 'Flow sequence in block collection must be sufficiently indented and end with a ]' }],
-      files: [PROD],
-      base: 'none',
-    });
+    expect(r).toEqual(cannotEdit('production: e_prescribing_enabled cannot be edited: environments/production/flags.yaml has errors', STRAY));
     expect(snapshot(dir)).toEqual(before);
   });
 });
@@ -346,14 +337,7 @@ describe('editFlagState: the kill switch', () => {
   it('says so and writes nothing when the flag is already off', async () => {
     const { dir, ws } = await project();
     const before = snapshot(dir);
-    expect(await editFlagState(ws, stateEdit('disable', 'sms_appointment_reminders_enabled', 'production'))).toEqual({
-      applied: false,
-      noop: true,
-      summary: 'production: sms_appointment_reminders_enabled is already off; nothing changed',
-      findings: [],
-      files: [],
-      base: 'none',
-    });
+    expect(await editFlagState(ws, stateEdit('disable', 'sms_appointment_reminders_enabled', 'production'))).toEqual(alreadySo('production: sms_appointment_reminders_enabled is already off; nothing changed'));
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -418,9 +402,9 @@ describe('editFlagState: the kill switch', () => {
     replaceIn(dir, DEV, '    rollout: 50\n', '    rolout: 50\n');
     const before = snapshot(dir);
     const raise = await editFlagState(ws, stateEdit('rollout', 'e_prescribing_enabled', 'production', { rollout: 25 }));
-    expect(whole(raise)).toEqual({ applied: false, summary: 'production: e_prescribing_enabled on 5% -> on 25%', findings: DEV_TYPO, files: [PROD], base: BEFORE, baseNote: NO_GIT });
+    expect(whole(raise)).toEqual(refusedBefore('production: e_prescribing_enabled on 5% -> on 25%', DEV_TYPO));
     const same = await editFlagState(ws, stateEdit('rollout', 'sms_appointment_reminders_enabled', 'production', { rollout: 0 }));
-    expect(whole(same)).toEqual({ applied: false, summary: 'production: sms_appointment_reminders_enabled off -> off', findings: DEV_TYPO, files: [PROD], base: BEFORE, baseNote: NO_GIT });
+    expect(whole(same)).toEqual(refusedBefore('production: sms_appointment_reminders_enabled off -> off', DEV_TYPO));
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -546,13 +530,7 @@ describe('editFlagState: the kill switch with problems around it', () => {
     replaceIn(dir, PROD, '    approved_by: lead@pms.example.com   # required in production, must differ from changed_by\n', '    approved_by: &lead lead@pms.example.com\n');
     replaceIn(dir, PROD, '    rollout: 5\n', '    rollout: *lead\n');
     const before = snapshot(dir);
-    expect(await editFlagState(ws, stateEdit('disable', 'telehealth_appointments_enabled', 'production'))).toEqual({
-      applied: false,
-      summary: 'production: telehealth_appointments_enabled cannot be edited: its entry in environments/production/flags.yaml has errors',
-      findings: [{ file: PROD, line: 15, col: 18, severity: 'error', rule: 'yaml-anchor', message: "anchor '&lead': write out every value (anchors and aliases let an edit of one entry change another)" }],
-      files: [PROD],
-      base: 'none',
-    });
+    expect(await editFlagState(ws, stateEdit('disable', 'telehealth_appointments_enabled', 'production'))).toEqual(cannotEdit('production: telehealth_appointments_enabled cannot be edited: its entry in environments/production/flags.yaml has errors', [{ file: PROD, line: 15, col: 18, severity: 'error', rule: 'yaml-anchor', message: "anchor '&lead': write out every value (anchors and aliases let an edit of one entry change another)" }]));
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -628,14 +606,7 @@ describe('editFlagState: the kill switch with problems around it', () => {
     replaceIn(dir, PROD, '    reason: Waiting for the staging experiment results\n', '');
     replaceIn(dir, PROD, '    enabled: true\n    rollout: 5\n', '    enabled: "yes"\n    rollout: 5\n');
     const before = snapshot(dir);
-    expect(await editFlagState(ws, stateEdit('disable', 'appointment_waitlist_enabled', 'production'))).toEqual({
-      applied: false,
-      noop: true,
-      summary: 'production: appointment_waitlist_enabled is already off; nothing changed',
-      findings: [],
-      files: [],
-      base: 'none',
-    });
+    expect(await editFlagState(ws, stateEdit('disable', 'appointment_waitlist_enabled', 'production'))).toEqual(alreadySo('production: appointment_waitlist_enabled is already off; nothing changed'));
     expect(snapshot(dir)).toEqual(before);
     const r = await editFlagState(ws, stateEdit('disable', 'e_prescribing_enabled', 'production'), { dryRun: true });
     expect([r.applied, r.noop, r.summary, r.findings]).toEqual([
@@ -852,14 +823,7 @@ describe('restoreFlags', () => {
     expect([r.summary, r.details]).toEqual([`production: 1 flag back to its state at ${before} (${before.slice(0, 12)})`, ['e_prescribing_enabled: on 25% -> on 5%']]);
     expect((await restoreFlags(ws, restore(before), { dryRun: true })).details).toHaveLength(3); // one flag left as it is, and no onNote to tell
     const head = git(dir, 'rev-parse', 'HEAD').trim();
-    expect(await restoreFlags(ws, restore('HEAD'))).toEqual({
-      applied: false,
-      noop: true,
-      summary: `production: every flag restored is already in its state at HEAD (${head.slice(0, 12)}); nothing changed`,
-      findings: [],
-      files: [],
-      base: 'none',
-    });
+    expect(await restoreFlags(ws, restore('HEAD'))).toEqual(alreadySo(`production: every flag restored is already in its state at HEAD (${head.slice(0, 12)}); nothing changed`));
   });
 
   it('restores the whole environment by default, leaving flags added since as they are (a note), judged like any change', async () => {

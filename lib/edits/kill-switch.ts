@@ -16,7 +16,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { FLAGD_KEY, flagConfigMapData, flagShardData, flagsFromFlagSet, legacyConfigMapData, parseFlagShard, shardIndexOf, type FeatureFlag, type FlagShard } from '../../constructs/feature-flag-config-map.ts';
-import { FLAG_CONFIG_MAP, flagConfigMapPath } from '../../constructs/names.ts';
+import { flagConfigMapPath } from '../../constructs/names.ts';
 import { renderObject } from '../../synth/synth.ts';
 import type { KubeObject, ManifestFile } from '../../model/manifests.ts';
 import { DIST, MAX_MANIFEST_BYTES } from '../workspace/dist.ts';
