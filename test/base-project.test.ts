@@ -115,6 +115,7 @@ describe("baseProject: the project on the base, judged by the base's settings", 
       ['imports what it may not', "import { readFileSync } from 'node:fs';\nexport default { namespace: 'pms', soakMinutes: readFileSync.length };\n", `${PRODUCTION} imports "node:fs"; an environment.ts may import only from ../settings.ts`],
       ['throws an error: its first line, escaped', "throw new Error('settings \\x1b[31mbroken\\nsecond line');\n", 'settings \\x1b[31mbroken'],
       ['throws what is not an Error', "throw 'not an Error';\n", 'not an Error'],
+      ['has a syntax error: its place and what esbuild found, not esbuild\'s summary line', "export default { namespace: 'pms',\n", `${PRODUCTION}:2:1: Expected identifier but found end of file`],
     ];
     for (const [what, text, why] of cases) {
       it(`when it ${what}`, async () => {

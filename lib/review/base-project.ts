@@ -103,6 +103,21 @@ export function baseProject(ws: WorkingSettings, commit: string, cache?: ParseCa
   return { parsed, settings, root: ws.root, commit, settingsFiles, findings };
 }
 
+/**
+ * `text` with its types stripped. A syntax error is thrown as its place and esbuild's message
+ * (`environments/dev/environment.ts:2:1: Expected identifier but found end of file`), not as esbuild's
+ * summary line ("Transform failed with 1 error:").
+ */
+function transform(esbuild: typeof import('esbuild'), path: string, text: string): { code: string } {
+  try {
+    return esbuild.transformSync(text, { loader: 'ts', format: 'cjs', target: 'node20', sourcefile: path, logLevel: 'silent' });
+  } catch (e) {
+    const first = (e as { errors?: { text: string; location: { line: number; column: number } | null }[] }).errors?.[0];
+    if (!first) throw e;
+    throw new Error(`${path}${first.location ? `:${first.location.line}:${first.location.column + 1}` : ''}: ${first.text}`);
+  }
+}
+
 /** What an environment.ts may import at run time: the settings module (types are erased). */
 const SETTINGS_MODULES = /^(\.\.\/|\.\/)(settings|\.\.\/model\/environments)(\.ts|\.js)?$/;
 
@@ -113,7 +128,7 @@ const SETTINGS_MODULES = /^(\.\.\/|\.\/)(settings|\.\.\/model\/environments)(\.t
  */
 export function evaluateSettings(name: string, path: string, text: string): EnvironmentSettings {
   const esbuild = require('esbuild') as typeof import('esbuild');
-  const { code } = esbuild.transformSync(text, { loader: 'ts', format: 'cjs', target: 'node20', sourcefile: path, logLevel: 'silent' });
+  const { code } = transform(esbuild, path, text);
   const module = { exports: {} as Record<string, unknown> };
   const load = (spec: string): unknown => {
     if (SETTINGS_MODULES.test(spec)) return environmentModel;
